@@ -1,0 +1,141 @@
+"""Settings read from the environment and `.env`: the only place configuration is parsed.
+
+`Settings` is built once by `python -m bot` (or by a test) and handed to
+`bot.app.build_application`; nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+LANGUAGES: tuple[str, ...] = ("kk", "ru", "en")
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/ortaq.db"
+_TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{5,}$")
+
+
+class ConfigError(Exception):
+    """A configuration value is wrong; the message names the variable in one line."""
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot; each field is documented in `.env.example`."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    bot_token: SecretStr | None = None
+    database_url: str = DEFAULT_DATABASE_URL
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    bot_api_url: str = "https://api.telegram.org"
+    default_language: Literal["kk", "ru", "en"] = "kk"
+    timezone: str = "Asia/Almaty"
+    pseudonym_key: SecretStr = SecretStr("change-me-in-production")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # Updates handled at once across users (one user's updates are always sequential).
+    max_concurrent_updates: int = Field(default=32, ge=1, le=1024)
+
+    @field_validator("bot_token", mode="before")
+    @classmethod
+    def _check_token(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str) or not _TOKEN_RE.match(value.strip()):
+            raise ValueError("expected a token like 123456789:AAE... from @BotFather")
+        return value.strip()
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            try:
+                return frozenset(int(p) for p in parts)
+            except ValueError:
+                raise ValueError(
+                    "expected comma-separated numeric Telegram user ids, e.g. 12345,67890"
+                ) from None
+        return value
+
+    @field_validator("bot_api_url")
+    @classmethod
+    def _check_api_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("expected an http(s) URL such as https://api.telegram.org")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_db_url(cls, value: str) -> str:
+        value = value.strip()
+        if not (
+            value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")
+        ):
+            raise ValueError(
+                "expected sqlite+aiosqlite:///path/to/file.db or postgresql+asyncpg://user:pw@host/db"
+            )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone name such as Asia/Almaty") from None
+        return value
+
+    @field_validator("pseudonym_key")
+    @classmethod
+    def _check_key(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 8:
+            raise ValueError("expected a secret of at least 8 characters")
+        return value
+
+    @property
+    def sandbox(self) -> bool:
+        """True when no token is configured: the bot runs against the embedded emulator."""
+        return self.bot_token is None
+
+    @property
+    def api_base_url(self) -> str:
+        """Bot API method root, as PTB's `base_url` expects it."""
+        return f"{self.bot_api_url}/bot"
+
+    @property
+    def api_base_file_url(self) -> str:
+        """Bot API file root, as PTB's `base_file_url` expects it."""
+        return f"{self.bot_api_url}/file/bot"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The display time zone."""
+        return ZoneInfo(self.timezone)
+
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file behind `database_url`, or None for in-memory or PostgreSQL."""
+        prefix = "sqlite+aiosqlite:///"
+        if not self.database_url.startswith(prefix):
+            return None
+        path = self.database_url[len(prefix) :].split("?", 1)[0]
+        if not path or path == ":memory:":
+            return None
+        return Path(path)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings or raise `ConfigError` with one line naming the wrong variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]).upper() if err.get("loc") else "?"
+        message = err["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"configuration error: {name}: {message}") from None

@@ -1,0 +1,258 @@
+"""Users: registration on first contact, onboarding steps, profile changes, data deletion.
+
+Onboarding progress is never kept in memory: `Profile.next_step` derives it from the stored
+columns, so a user whose bot restarted mid-way continues at the step they reached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import LANGUAGES
+from bot.db import Sessionmaker
+from bot.services import InvalidInput, NotFound
+from bot.services.roles import Role, roles_of
+from bot.services.universities import UniversityView, get_active, view
+from models import User, utcnow
+
+GROUP_MAX = 100
+
+
+class Step(StrEnum):
+    """Onboarding steps, in order."""
+
+    LANGUAGE = "language"
+    CONSENT = "consent"
+    UNIVERSITY = "university"
+    GROUP = "group"
+
+
+class Awaiting(StrEnum):
+    """Free-text or choice inputs the bot may be waiting for outside onboarding."""
+
+    GROUP = "group"
+    UNIVERSITY = "university"
+    UNIVERSITY_NAME = "university_name"
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """What handlers need to know about the person behind an update."""
+
+    id: int
+    telegram_id: int
+    first_name: str
+    language: str | None
+    consent: bool | None
+    university: UniversityView | None
+    group_name: str | None
+    awaiting: str | None
+    onboarded: bool
+    reachable: bool
+    roles: frozenset[Role] = field(default_factory=frozenset)
+
+    @property
+    def next_step(self) -> Step | None:
+        """The onboarding step still to do, or None when onboarding is complete."""
+        if self.language is None:
+            return Step.LANGUAGE
+        if self.consent is None:
+            return Step.CONSENT
+        if self.university is None:
+            return Step.UNIVERSITY
+        if not self.group_name:
+            return Step.GROUP
+        return None
+
+    def has(self, *roles: Role) -> bool:
+        """True when the user holds any of `roles`."""
+        return bool(self.roles.intersection(roles))
+
+
+async def _profile(session: AsyncSession, user: User, admin_ids: frozenset[int]) -> Profile:
+    roles = await roles_of(session, user, admin_ids)
+    return Profile(
+        id=user.id,
+        telegram_id=user.telegram_id,
+        first_name=user.first_name,
+        language=user.language,
+        consent=user.consent,
+        university=view(user.university) if user.university is not None else None,
+        group_name=user.group_name,
+        awaiting=user.awaiting,
+        onboarded=user.onboarded_at is not None,
+        reachable=user.reachable,
+        roles=frozenset(roles),
+    )
+
+
+async def _load(session: AsyncSession, telegram_id: int) -> User:
+    user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
+    if user is None:
+        raise NotFound("errors.user_not_found")
+    return user
+
+
+async def seen(
+    db: Sessionmaker,
+    telegram_id: int,
+    *,
+    first_name: str,
+    username: str | None,
+    telegram_language: str | None,
+    admin_ids: frozenset[int],
+) -> Profile:
+    """Register the user on first contact, refresh what Telegram tells us, return the profile.
+
+    Called for every update, so it writes only when something changed: a new user, a new
+    name, or a user who had blocked the bot writing again (reachable again).
+    """
+    async with db.begin() as session:
+        user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
+        if user is None:
+            user = User(
+                telegram_id=telegram_id,
+                first_name=first_name[:128],
+                username=username,
+                telegram_language=telegram_language,
+            )
+            session.add(user)
+            await session.flush()
+            await session.refresh(user, ["university"])
+        else:
+            if user.first_name != first_name[:128]:
+                user.first_name = first_name[:128]
+            if user.username != username:
+                user.username = username
+            if telegram_language and user.telegram_language != telegram_language:
+                user.telegram_language = telegram_language
+            if not user.reachable:
+                user.reachable = True
+        return await _profile(session, user, admin_ids)
+
+
+async def get_profile(db: Sessionmaker, telegram_id: int, admin_ids: frozenset[int]) -> Profile:
+    """The stored profile, or `NotFound`."""
+    async with db() as session:
+        return await _profile(session, await _load(session, telegram_id), admin_ids)
+
+
+def _finish_if_complete(user: User) -> None:
+    if (
+        user.onboarded_at is None
+        and user.language
+        and user.consent is not None
+        and user.university_id
+        and user.group_name
+    ):
+        user.onboarded_at = utcnow()
+
+
+async def set_language(
+    db: Sessionmaker, telegram_id: int, language: str, admin_ids: frozenset[int]
+) -> Profile:
+    """Set the interface and content language."""
+    if language not in LANGUAGES:
+        raise InvalidInput("errors.unknown_language")
+    async with db.begin() as session:
+        user = await _load(session, telegram_id)
+        user.language = language
+        _finish_if_complete(user)
+        return await _profile(session, user, admin_ids)
+
+
+async def set_consent(
+    db: Sessionmaker, telegram_id: int, consent: bool, admin_ids: frozenset[int]
+) -> Profile:
+    """Record consent to research use of answers (True) or its refusal or withdrawal."""
+    async with db.begin() as session:
+        user = await _load(session, telegram_id)
+        user.consent = consent
+        user.consent_at = utcnow()
+        _finish_if_complete(user)
+        return await _profile(session, user, admin_ids)
+
+
+async def set_university(
+    db: Sessionmaker, telegram_id: int, university_id: int, admin_ids: frozenset[int]
+) -> Profile:
+    """Set the user's university (an active one) and stop waiting for that choice."""
+    async with db.begin() as session:
+        user = await _load(session, telegram_id)
+        university = await get_active(session, university_id)
+        user.university_id = university.id
+        user.university = university
+        if user.awaiting == Awaiting.UNIVERSITY:
+            user.awaiting = None
+        _finish_if_complete(user)
+        return await _profile(session, user, admin_ids)
+
+
+def clean_group(text: str) -> str:
+    """Validate a faculty/group name: one line, 1 to GROUP_MAX characters."""
+    value = " ".join(text.split())
+    if not value:
+        raise InvalidInput("onboarding.group_empty")
+    if len(value) > GROUP_MAX:
+        raise InvalidInput("onboarding.group_too_long", limit=GROUP_MAX, length=len(value))
+    return value
+
+
+async def set_group(
+    db: Sessionmaker, telegram_id: int, text: str, admin_ids: frozenset[int]
+) -> Profile:
+    """Set the faculty/group from free text and stop waiting for it."""
+    value = clean_group(text)
+    async with db.begin() as session:
+        user = await _load(session, telegram_id)
+        user.group_name = value
+        if user.awaiting == Awaiting.GROUP:
+            user.awaiting = None
+        _finish_if_complete(user)
+        return await _profile(session, user, admin_ids)
+
+
+async def set_awaiting(
+    db: Sessionmaker, telegram_id: int, awaiting: Awaiting | None, admin_ids: frozenset[int]
+) -> Profile:
+    """Remember which input the bot waits for next (None: nothing; `/cancel` uses that)."""
+    async with db.begin() as session:
+        user = await _load(session, telegram_id)
+        user.awaiting = awaiting.value if awaiting else None
+        return await _profile(session, user, admin_ids)
+
+
+async def delete_user(db: Sessionmaker, telegram_id: int) -> bool:
+    """Delete the user and, through foreign-key cascades, every row that belongs to them.
+
+    Returns:
+        True if there was something to delete.
+    """
+    async with db.begin() as session:
+        result = await session.execute(delete(User).where(User.telegram_id == telegram_id))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_unreachable(db: Sessionmaker, telegram_id: int) -> None:
+    """Remember that Telegram refused delivery (blocked bot or deleted chat)."""
+    async with db.begin() as session:
+        user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
+        if user is not None:
+            user.reachable = False
+
+
+async def admin_chat_ids(db: Sessionmaker, admin_ids: frozenset[int]) -> list[int]:
+    """Telegram ids of admins who can be written to (they started the bot)."""
+    if not admin_ids:
+        return []
+    async with db() as session:
+        rows = await session.scalars(
+            select(User.telegram_id).where(
+                User.telegram_id.in_(admin_ids), User.reachable.is_(True)
+            )
+        )
+        return list(rows)

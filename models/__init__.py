@@ -1,0 +1,8 @@
+"""SQLAlchemy models; importing this package makes `Base.metadata` complete for Alembic."""
+
+from models.base import Base, utcnow
+from models.invite import Invite, InviteUse
+from models.university import University
+from models.user import User, UserRole
+
+__all__ = ["Base", "Invite", "InviteUse", "University", "User", "UserRole", "utcnow"]
