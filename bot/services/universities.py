@@ -109,16 +109,16 @@ async def add_university(
         return view(university)
 
 
-async def set_active(
-    db: Sessionmaker, actor_id: int, admin_ids: frozenset[int], university_id: int, active: bool
+async def toggle_active(
+    db: Sessionmaker, actor_id: int, admin_ids: frozenset[int], university_id: int
 ) -> UniversityView:
-    """Hide a university from new students, or show it again; its data stays."""
+    """Hide a university from new students, or show a hidden one again; its data stays."""
     async with db.begin() as session:
         await require(session, actor_id, admin_ids, Role.ADMIN)
         university = await session.get(University, university_id)
         if university is None:
             raise NotFound("errors.university_not_found")
-        university.active = active
+        university.active = not university.active
         return view(university)
 
 

@@ -1,0 +1,108 @@
+"""The composition root: the only place that knows every piece and wires them together.
+
+`python -m bot`, the tests, the console sandbox and the benchmarks all build the bot here.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import BotCommand
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationBuilder, Defaults
+from telegram.request import BaseRequest
+
+import handlers
+from bot.concurrency import PerUserUpdateProcessor
+from bot.config import LANGUAGES, Settings
+from bot.context import CONTEXT_TYPES, BotData
+from bot.db import create_engine, make_sessionmaker
+from bot.errors import handle_error
+from bot.i18n import I18n
+
+logger = logging.getLogger(__name__)
+
+OrtaqApp = Application[Any, Any, Any, Any, BotData, Any]
+
+# Commands shown in Telegram's menu, in every language; privileged ones are left out.
+MENU_COMMANDS = ("start", "menu", "profile", "language", "help", "cancel", "delete_my_data")
+
+
+def build_application(
+    settings: Settings,
+    *,
+    token: str | None = None,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    base_url: str | None = None,
+    base_file_url: str | None = None,
+) -> OrtaqApp:
+    """Build the bot: settings, database, i18n, handlers, error handler, start-up hooks.
+
+    Args:
+        settings: the configuration.
+        token: overrides `settings.bot_token` (the sandbox passes the emulator's token).
+        request: a custom request for API calls (the in-process emulator plugs in here).
+        get_updates_request: a custom request for getUpdates (defaults to `request`).
+        base_url: overrides the API root derived from `BOT_API_URL`.
+        base_file_url: overrides the file root derived from `BOT_API_URL`.
+    """
+    bot_token = token or (settings.bot_token.get_secret_value() if settings.bot_token else None)
+    if not bot_token:
+        raise ValueError("a bot token is needed (BOT_TOKEN, or the sandbox's)")
+    builder = (
+        ApplicationBuilder()
+        .token(bot_token)
+        .base_url(base_url or settings.api_base_url)
+        .base_file_url(base_file_url or settings.api_base_file_url)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
+        .context_types(CONTEXT_TYPES)
+        .concurrent_updates(PerUserUpdateProcessor(settings.max_concurrent_updates))
+        .post_init(on_startup)
+        .post_shutdown(on_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(get_updates_request or request)
+    app: OrtaqApp = builder.build()
+    engine = create_engine(settings.database_url)
+    data = app.bot_data
+    data.settings = settings
+    data.engine = engine
+    data.db = make_sessionmaker(engine)
+    data.i18n = I18n(settings.default_language)
+    handlers.register(app)
+    app.add_error_handler(handle_error)  # type: ignore[arg-type]
+    return app
+
+
+async def on_startup(app: OrtaqApp) -> None:
+    """Set the command menus in every language (PTB runs this before polling starts)."""
+    await set_command_menus(app)
+    logger.info("bot @%s is up", app.bot.username)
+
+
+async def set_command_menus(app: OrtaqApp) -> None:
+    """Register the command menu per language, and the default language's for everyone else."""
+    i18n = app.bot_data.i18n
+    settings = app.bot_data.settings
+    assert i18n is not None and settings is not None
+    try:
+        for language in LANGUAGES:
+            t = i18n.translator(language)
+            commands = [BotCommand(c, t.plain(f"commands.{c}")) for c in MENU_COMMANDS]
+            await app.bot.set_my_commands(commands, language_code=language)
+        t = i18n.translator(settings.default_language)
+        await app.bot.set_my_commands(
+            [BotCommand(c, t.plain(f"commands.{c}")) for c in MENU_COMMANDS]
+        )
+    except TelegramError:
+        # A menu is a convenience: the bot still works without it.
+        logger.warning("could not set the command menus", exc_info=True)
+
+
+async def on_shutdown(app: OrtaqApp) -> None:
+    """Close the database connections."""
+    if app.bot_data.engine is not None:
+        await app.bot_data.engine.dispose()

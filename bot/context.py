@@ -1,0 +1,81 @@
+"""Typed callback context: how the database, settings and translator reach handlers.
+
+`BotData` replaces PTB's `bot_data` dict so nothing is looked up by string key; the profile of
+the user behind the update is loaded once, in handler group -1, and kept on the context.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from bot.config import Settings
+    from bot.db import Sessionmaker
+    from bot.i18n import I18n, Translator
+    from bot.services.users import Profile
+
+
+@dataclass
+class BotData:
+    """Everything the composition root wires once; filled in by `build_application`."""
+
+    settings: Settings | None = None
+    engine: AsyncEngine | None = None
+    db: Sessionmaker | None = None
+    i18n: I18n | None = None
+    # Monotonic time of the last error report per admin, for rate limiting.
+    admin_alerts: dict[int, float] = field(default_factory=dict)
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
+    """The context every handler receives."""
+
+    profile: Profile | None = None
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ):
+        """Create the context (PTB calls this once per update)."""
+        super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+        self.profile = None
+
+    @property
+    def settings(self) -> Settings:
+        """The bot's settings."""
+        assert self.bot_data.settings is not None
+        return self.bot_data.settings
+
+    @property
+    def db(self) -> Sessionmaker:
+        """The session factory services take."""
+        assert self.bot_data.db is not None
+        return self.bot_data.db
+
+    @property
+    def admin_ids(self) -> frozenset[int]:
+        """Telegram ids of admins from `ADMIN_IDS`."""
+        return self.settings.admin_ids
+
+    @property
+    def t(self) -> Translator:
+        """The translator in the language of the user behind the update."""
+        assert self.bot_data.i18n is not None
+        language = self.profile.language if self.profile else None
+        return self.bot_data.i18n.translator(language)
+
+    @property
+    def i18n(self) -> I18n:
+        """All catalogs."""
+        assert self.bot_data.i18n is not None
+        return self.bot_data.i18n
+
+
+CONTEXT_TYPES = ContextTypes(context=BotContext, bot_data=BotData)

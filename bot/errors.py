@@ -1,0 +1,76 @@
+"""The one error handler: log, tell the user their saved data is kept, alert admins.
+
+Logs name the update by its id, user and chat only: message text can hold personal answers,
+and the bot token must never reach a log (PTB puts it in request URLs).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import time
+import traceback
+
+from telegram import Update
+from telegram.error import Forbidden, TelegramError
+
+from bot.context import BotContext
+from bot.services import users as user_service
+
+logger = logging.getLogger(__name__)
+
+# One alert per admin per this many seconds: a failing dependency must not flood the admins.
+ALERT_INTERVAL = 60.0
+ALERT_MAX_CHARS = 3500
+
+
+def describe(update: object) -> str:
+    """Name an update without its content."""
+    if isinstance(update, Update):
+        user = update.effective_user.id if update.effective_user else None
+        chat = update.effective_chat.id if update.effective_chat else None
+        kind = "callback" if update.callback_query else "message" if update.message else "other"
+        return f"update {update.update_id} ({kind}, user {user}, chat {chat})"
+    return f"non-update {type(update).__name__}"
+
+
+def redact(text: str, secret: str | None) -> str:
+    """Remove the bot token from `text`."""
+    return text.replace(secret, "<token>") if secret else text
+
+
+async def handle_error(update: object, context: BotContext) -> None:
+    """Log the failure, apologise to the user in their language, and alert admins."""
+    error = context.error
+    token = context.bot.token if context.bot else None
+    trace = "".join(traceback.format_exception(error)) if error else "no exception"
+    logger.error("error while handling %s:\n%s", describe(update), redact(trace, token))
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            await context.bot.send_message(update.effective_chat.id, context.t("errors.internal"))
+        except TelegramError:
+            logger.warning("could not tell %s about the error", describe(update))
+    await _alert_admins(context, update, redact(trace, token))
+
+
+async def _alert_admins(context: BotContext, update: object, trace: str) -> None:
+    if context.bot_data.db is None:
+        return
+    now = time.monotonic()
+    try:
+        admins = await user_service.admin_chat_ids(context.db, context.admin_ids)
+    except Exception:  # the database itself may be what failed
+        logger.exception("could not look up admins to alert")
+        return
+    for admin in admins:
+        if now - context.bot_data.admin_alerts.get(admin, -ALERT_INTERVAL) < ALERT_INTERVAL:
+            continue
+        context.bot_data.admin_alerts[admin] = now
+        tail = html.escape(trace[-ALERT_MAX_CHARS:])
+        text = f"⚠️ {html.escape(describe(update))}\n<pre>{tail}</pre>"
+        try:
+            await context.bot.send_message(admin, text)
+        except Forbidden:
+            await user_service.mark_unreachable(context.db, admin)
+        except TelegramError:
+            logger.warning("could not alert admin %s", admin)

@@ -1,0 +1,172 @@
+"""Handlers every user meets: the profile loader, /help, /cancel, the menu and fallbacks.
+
+Also the two small reply helpers the other handler modules share, so each of them renders
+and answers callback queries the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from telegram import InlineKeyboardMarkup, Update
+
+from bot import keyboards as kb
+from bot.context import BotContext
+from bot.services import users as user_service
+from bot.services.roles import Role
+from bot.services.users import Awaiting, Step
+
+TextRoute = Callable[[Update, BotContext, str], Awaitable[None]]
+
+
+async def reply(
+    update: Update,
+    context: BotContext,
+    text: str,
+    keyboard: InlineKeyboardMarkup | None = None,
+) -> None:
+    """Send `text` to the chat the update came from (a reply, not a broadcast)."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    await context.bot.send_message(chat.id, text, reply_markup=keyboard)
+
+
+async def toast(update: Update, context: BotContext, text: str | None = None) -> None:
+    """Answer the pressed button, with a short notice if `text` is given."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(text[:200] if text else None)
+
+
+async def load_profile(update: Update, context: BotContext) -> None:
+    """Register or refresh the user behind the update and keep their profile on the context."""
+    user = update.effective_user
+    if user is None or user.is_bot:
+        return
+    context.profile = await user_service.seen(
+        context.db,
+        user.id,
+        first_name=user.first_name or "",
+        username=user.username,
+        telegram_language=user.language_code,
+        admin_ids=context.admin_ids,
+    )
+
+
+async def show_menu(update: Update, context: BotContext) -> None:
+    """Show the main menu, with the entries the user's roles allow."""
+    profile = context.profile
+    assert profile is not None
+    t = context.t
+    buttons = [
+        kb.button(t.plain("menu.profile"), "menu:profile"),
+        kb.button(t.plain("menu.language"), "menu:language"),
+        kb.button(t.plain("menu.help"), "menu:help"),
+    ]
+    if profile.has(Role.ADMIN, Role.ORGANIZER):
+        buttons.append(kb.button(t.plain("menu.invite"), "menu:invite"))
+    if profile.has(Role.ADMIN):
+        buttons.append(kb.button(t.plain("menu.universities"), "menu:universities"))
+    await reply(update, context, t("menu.title"), kb.rows(buttons, per_row=2))
+
+
+async def menu(update: Update, context: BotContext) -> None:
+    """Show the main menu (/menu)."""
+    assert context.profile is not None
+    if context.profile.next_step is not None:
+        from handlers.users import ask_step
+
+        await reply(update, context, context.t("onboarding.finish_first"))
+        await ask_step(update, context, context.profile)
+        return
+    await show_menu(update, context)
+
+
+async def open_menu_item(update: Update, context: BotContext) -> None:
+    """Open the main-menu entry whose button was pressed."""
+    from handlers import invites, universities, users
+
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    parts = kb.split(query.data, "menu", 1)
+    routes: dict[str, Callable[[Update, BotContext], Awaitable[None]]] = {
+        "profile": users.show_profile,
+        "language": users.change_language,
+        "help": help_command,
+        "invite": invites.start_invite,
+        "universities": universities.list_universities,
+    }
+    route = routes.get(parts[0]) if parts else None
+    if route is None:
+        await toast(update, context, context.t.plain("errors.stale_button"))
+        return
+    await toast(update, context)
+    await route(update, context)
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    """Explain what the bot does and list the commands the user may use (/help)."""
+    profile = context.profile
+    t = context.t
+    parts = [t("help.intro"), t("help.commands")]
+    if profile is not None and profile.has(Role.ADMIN, Role.ORGANIZER):
+        parts.append(t("help.organizer"))
+    if profile is not None and profile.has(Role.ADMIN):
+        parts.append(t("help.admin"))
+    await reply(update, context, "\n\n".join(parts))
+
+
+async def cancel(update: Update, context: BotContext) -> None:
+    """Leave whatever input the bot was waiting for; nothing saved is lost (/cancel)."""
+    profile = context.profile
+    assert profile is not None
+    if profile.awaiting is not None:
+        context.profile = await user_service.set_awaiting(
+            context.db, profile.telegram_id, None, context.admin_ids
+        )
+    await reply(update, context, context.t("cancel.done"))
+    if context.profile.next_step is not None:
+        await reply(update, context, context.t("cancel.onboarding_pending"))
+
+
+async def route_text(update: Update, context: BotContext) -> None:
+    """Give typed text to the step that waits for it, or say what is expected instead."""
+    from handlers import universities, users
+
+    profile = context.profile
+    message = update.effective_message
+    if profile is None or message is None or message.text is None:
+        return
+    routes: dict[str, TextRoute] = {
+        Awaiting.GROUP.value: users.save_group,
+        Awaiting.UNIVERSITY_NAME.value: universities.save_new_university,
+    }
+    if profile.awaiting in routes:
+        await routes[profile.awaiting](update, context, message.text)
+        return
+    step = profile.next_step
+    if step is Step.GROUP:
+        await users.save_group(update, context, message.text)
+    elif step is not None:
+        # A button is expected: say so and show the same step again.
+        await reply(update, context, context.t("errors.use_buttons"))
+        await users.ask_step(update, context, profile)
+    elif profile.awaiting == Awaiting.UNIVERSITY.value:
+        await reply(update, context, context.t("errors.use_buttons"))
+    else:
+        await reply(update, context, context.t("errors.not_understood"))
+
+
+async def unexpected_message(update: Update, context: BotContext) -> None:
+    """Answer a sticker, photo or file sent where none is expected."""
+    await reply(update, context, context.t("errors.unexpected_message"))
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """Answer a command the bot does not know."""
+    await reply(update, context, context.t("errors.unknown_command"))
+
+
+async def stale_button(update: Update, context: BotContext) -> None:
+    """Answer a button whose data no handler recognises (old or forged)."""
+    await toast(update, context, context.t.plain("errors.stale_button"))

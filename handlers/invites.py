@@ -1,0 +1,115 @@
+"""/invite: organizers and admins create deep links that grant a role and a university.
+
+The three choices (role, university, number of uses) travel in the callback data of each
+step; nothing is trusted from it: the service re-checks the inviter's rights at creation.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.helpers import create_deep_linked_url
+
+from bot import keyboards as kb
+from bot.context import BotContext
+from bot.services import ServiceError
+from bot.services import invites as invite_service
+from bot.services import universities as university_service
+from bot.services.roles import Role
+from handlers.common import reply, toast
+
+
+async def start_invite(update: Update, context: BotContext) -> None:
+    """Ask which role the invite link grants (/invite)."""
+    profile = context.profile
+    assert profile is not None
+    roles = invite_service.grantable_by(profile.roles)
+    if not roles:
+        await reply(update, context, context.t("errors.not_allowed"))
+        return
+    t = context.t
+    keyboard = kb.rows(
+        (kb.button(t.plain(f"roles.{r.value}"), f"inv:r:{r.value}") for r in roles), per_row=2
+    )
+    await reply(update, context, t("invites.choose_role"), keyboard)
+
+
+async def invite_step(update: Update, context: BotContext) -> None:
+    """Take the next choice of the invite being built, or create it after the last one."""
+    query = update.callback_query
+    assert query is not None and query.data is not None and context.profile is not None
+    t = context.t
+    pieces = query.data.split(":")
+    role = Role(pieces[2]) if len(pieces) >= 3 and pieces[2] in Role._value2member_map_ else None
+    if role is None or role not in invite_service.grantable_by(context.profile.roles):
+        await toast(update, context, t.plain("errors.not_allowed"))
+        return
+    await toast(update, context)
+    if pieces[1] == "r" and len(pieces) == 3:
+        await _ask_university(update, context, role)
+    elif pieces[1] == "u" and len(pieces) == 4 and kb.parse_int(pieces[3]) is not None:
+        await _ask_uses(update, context, role, pieces[3])
+    elif pieces[1] == "n" and len(pieces) == 5 and kb.parse_int(pieces[3]) is not None:
+        uses = kb.parse_int(pieces[4])
+        await _create(update, context, role, kb.parse_int(pieces[3]) or None, uses or None)
+    else:
+        await reply(update, context, t("errors.stale_button"))
+
+
+async def _ask_university(update: Update, context: BotContext, role: Role) -> None:
+    t = context.t
+    universities = await university_service.list_universities(context.db)
+    buttons = [
+        kb.button(
+            f"{kb.COUNTRY_FLAGS.get(u.country, '')} {u.name(t.language)}".strip(),
+            f"inv:u:{role.value}:{u.id}",
+        )
+        for u in universities
+    ]
+    if role is not Role.STUDENT:
+        buttons.append(kb.button(t.plain("invites.all_universities"), f"inv:u:{role.value}:0"))
+    role_name = t.plain(f"roles.{role.value}")
+    await reply(update, context, t("invites.choose_university", role=role_name), kb.rows(buttons))
+
+
+async def _ask_uses(update: Update, context: BotContext, role: Role, university: str) -> None:
+    t = context.t
+    buttons = [
+        kb.button(
+            str(n) if n else t.plain("invites.unlimited"),
+            f"inv:n:{role.value}:{university}:{n or 0}",
+        )
+        for n in invite_service.USES_CHOICES
+    ]
+    await reply(update, context, t("invites.choose_uses"), kb.rows(buttons, per_row=5))
+
+
+async def _create(
+    update: Update, context: BotContext, role: Role, university_id: int | None, uses: int | None
+) -> None:
+    t = context.t
+    assert context.profile is not None
+    try:
+        invite = await invite_service.create_invite(
+            context.db, context.profile.telegram_id, context.admin_ids, role, university_id, uses
+        )
+    except ServiceError as exc:
+        await reply(update, context, t(exc.key, **exc.values))
+        return
+    link = create_deep_linked_url(context.bot.username, invite.payload)
+    university = (
+        invite.university.name(t.language)
+        if invite.university
+        else t.plain("invites.all_universities")
+    )
+    await reply(
+        update,
+        context,
+        t(
+            "invites.created",
+            role=t.plain(f"roles.{role.value}"),
+            university=university,
+            uses=str(uses) if uses else t.plain("invites.unlimited"),
+            days=invite_service.DEFAULT_VALIDITY.days,
+            link=link,
+        ),
+    )
