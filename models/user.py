@@ -36,9 +36,6 @@ class User(IdMixin, TimestampMixin, Base):
     reachable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     university: Mapped[University | None] = relationship(lazy="joined")
-    roles: Mapped[list[UserRole]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"
-    )
 
 
 class UserRole(IdMixin, TimestampMixin, Base):
@@ -55,5 +52,3 @@ class UserRole(IdMixin, TimestampMixin, Base):
     granted_by_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("app_user.id", ondelete="SET NULL")
     )
-
-    user: Mapped[User] = relationship(back_populates="roles", foreign_keys=[user_id])

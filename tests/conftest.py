@@ -1,0 +1,61 @@
+"""Shared fixtures: settings on a temporary SQLite file migrated with the real migrations."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings, load_settings
+from bot.db import Sessionmaker, create_engine, make_sessionmaker, migrate
+
+ADMIN_ID = 900001
+
+
+def make_settings(db_path: Path, **overrides: object) -> Settings:
+    """Settings for tests: never read a developer's .env or the real BOT_TOKEN."""
+    values: dict[str, object] = {
+        "_env_file": None,
+        "bot_token": None,
+        "database_url": f"sqlite+aiosqlite:///{db_path}",
+        "admin_ids": str(ADMIN_ID),
+        "bot_api_url": "http://127.0.0.1:9",
+        "default_language": "kk",
+        "timezone": "Asia/Almaty",
+        "pseudonym_key": "test-pseudonym-key",
+        "log_level": "INFO",
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One database migrated to head per test session; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrate(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def db_path(tmp_path: Path, migrated_template: Path) -> Path:
+    """A fresh migrated database file for this test."""
+    path = tmp_path / "ortaq.db"
+    shutil.copy(migrated_template, path)
+    return path
+
+
+@pytest.fixture
+def settings(db_path: Path) -> Settings:
+    """Settings pointing at this test's database."""
+    return make_settings(db_path)
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Sessionmaker]:
+    """A session factory on this test's database."""
+    engine = create_engine(settings.database_url)
+    yield make_sessionmaker(engine)
+    await engine.dispose()

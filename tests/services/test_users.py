@@ -1,0 +1,92 @@
+"""Users service against a real migrated SQLite database."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.services import InvalidInput, NotFound
+from bot.services import users as svc
+from bot.services.roles import Role
+from bot.services.universities import list_universities
+from bot.services.users import Step
+from models import User, UserRole
+
+ADMINS = frozenset({1})
+
+
+async def _new(db, telegram_id=42, language=None):
+    return await svc.seen(
+        db, telegram_id, first_name="Aru", username="aru", telegram_language=language,
+        admin_ids=ADMINS,
+    )
+
+
+async def test_first_contact_creates_user_and_steps_follow_the_stored_columns(db):
+    profile = await _new(db, language="ru-RU")
+    assert profile.next_step is Step.LANGUAGE and not profile.onboarded
+    profile = await svc.set_language(db, 42, "ru", ADMINS)
+    assert profile.next_step is Step.CONSENT
+    profile = await svc.set_consent(db, 42, False, ADMINS)
+    assert profile.consent is False and profile.next_step is Step.UNIVERSITY
+    universities = await list_universities(db)
+    profile = await svc.set_university(db, 42, universities[0].id, ADMINS)
+    assert profile.next_step is Step.GROUP
+    profile = await svc.set_group(db, 42, "  Pedagogy,\n  PO-21 ", ADMINS)
+    assert profile.group_name == "Pedagogy, PO-21"
+    assert profile.next_step is None and profile.onboarded
+    # A new session reads the same progress back: nothing lives only in memory.
+    again = await svc.get_profile(db, 42, ADMINS)
+    assert again == profile
+
+
+async def test_seen_is_idempotent_and_marks_reachable_again(db):
+    await _new(db)
+    await svc.mark_unreachable(db, 42)
+    assert not (await svc.get_profile(db, 42, ADMINS)).reachable
+    profile = await _new(db)
+    assert profile.reachable
+    async with db() as session:
+        assert await session.scalar(select(func.count(User.id))) == 1
+
+
+async def test_bad_group_is_refused_and_nothing_is_lost(db):
+    await _new(db)
+    await svc.set_group(db, 42, "Math, M-1", ADMINS)
+    with pytest.raises(InvalidInput) as exc:
+        await svc.set_group(db, 42, "   ", ADMINS)
+    assert exc.value.key == "onboarding.group_empty"
+    with pytest.raises(InvalidInput) as exc:
+        await svc.set_group(db, 42, "x" * 101, ADMINS)
+    assert exc.value.key == "onboarding.group_too_long" and exc.value.values["limit"] == 100
+    assert (await svc.get_profile(db, 42, ADMINS)).group_name == "Math, M-1"
+
+
+async def test_unknown_or_hidden_university_is_refused(db):
+    await _new(db)
+    with pytest.raises(NotFound):
+        await svc.set_university(db, 42, 999_999, ADMINS)
+    with pytest.raises(InvalidInput):
+        await svc.set_language(db, 42, "de", ADMINS)
+
+
+async def test_admin_role_comes_from_admin_ids(db):
+    profile = await svc.seen(db, 1, first_name="Admin", username=None, telegram_language=None,
+                             admin_ids=ADMINS)
+    assert profile.has(Role.ADMIN) and profile.has(Role.STUDENT)
+    assert not (await _new(db)).has(Role.ADMIN)
+
+
+async def test_delete_user_removes_profile_and_roles(db):
+    from bot.services.roles import ensure_role
+
+    await _new(db)
+    await ensure_role(db, 42, Role.COACH)
+    assert (await svc.get_profile(db, 42, ADMINS)).has(Role.COACH)
+    assert await svc.delete_user(db, 42) is True
+    assert await svc.delete_user(db, 42) is False
+    async with db() as session:
+        assert await session.scalar(select(func.count(User.id))) == 0
+        assert await session.scalar(select(func.count(UserRole.id))) == 0
+    with pytest.raises(NotFound):
+        await svc.get_profile(db, 42, ADMINS)
