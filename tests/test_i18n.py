@@ -23,14 +23,15 @@ TAG_RE = re.compile(r"</?([a-z]+)[^>]*>")
 
 
 def _keys_in_code() -> set[str]:
+    families = {key.split(".", 1)[0] for key in load_catalog("en")}
     keys: set[str] = set()
     for folder in ("bot", "handlers"):
         for path in (ROOT / folder).rglob("*.py"):
             if "sandbox" in path.parts:
                 continue
             for key in KEY_RE.findall(path.read_text(encoding="utf-8")):
-                prefix = key.split(".", 1)[0]
-                if prefix not in {"bot", "models", "handlers", "telegram", "sqlalchemy"}:
+                # Module and logger names look like keys too; only message families count.
+                if key.split(".", 1)[0] in families:
                     keys.add(key)
     from bot.app import MENU_COMMANDS
 

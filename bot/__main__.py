@@ -1,0 +1,92 @@
+"""`python -m bot`: migrate the database, then run the bot (or the sandbox without a token).
+
+    python -m bot            run: poll the Bot API with BOT_TOKEN, or the sandbox without one
+    python -m bot migrate    upgrade the database schema and exit
+    python -m bot sandbox    run against the embedded Bot API emulator with a console chat
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from telegram import Update
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.db import migrate
+
+logger = logging.getLogger("bot")
+
+
+class _RedactToken(logging.Filter):
+    """Keep the bot token out of every log line (PTB and httpx put it in request URLs)."""
+
+    def __init__(self, secret: str | None):
+        super().__init__()
+        self.secret = secret
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secret:
+            message = record.getMessage()
+            if self.secret in message:
+                record.msg = message.replace(self.secret, "<token>")
+                record.args = ()
+        return True
+
+
+def setup_logging(settings: Settings) -> None:
+    """Log to stderr at `LOG_LEVEL`, with the token redacted."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    token = settings.bot_token.get_secret_value() if settings.bot_token else None
+    handler.addFilter(_RedactToken(token))
+    logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
+    # httpx logs every request URL, token included, at INFO.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def run_polling(settings: Settings) -> None:
+    """Poll the configured Bot API until interrupted."""
+    from bot.app import build_application
+
+    app = build_application(settings)
+    app.run_polling(allowed_updates=Update.ALL_TYPES)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run it; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Ortaq Telegram bot")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run the bot (the sandbox if BOT_TOKEN is not set)")
+    sub.add_parser("migrate", help="upgrade the database schema and exit")
+    sandbox = sub.add_parser("sandbox", help="run against the embedded Bot API emulator")
+    sandbox.add_argument("--port", type=int, default=8081, help="emulator HTTP port (0: any)")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    setup_logging(settings)
+    migrate(settings.database_url)
+    command = args.command or "run"
+    if command == "migrate":
+        print("database is up to date")
+        return 0
+    if command == "run" and not settings.sandbox:
+        run_polling(settings)
+        return 0
+    from bot.sandbox.console import run_sandbox
+
+    host = getattr(args, "host", "127.0.0.1")
+    port = getattr(args, "port", 8081)
+    return asyncio.run(run_sandbox(settings, host=host, port=port,
+                                   interactive=sys.stdin.isatty()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
