@@ -1,8 +1,8 @@
 """`python -m bot`: migrate the database, then run the bot (or the sandbox without a token).
 
-    python -m bot            run: poll the Bot API with BOT_TOKEN, or the sandbox without one
-    python -m bot migrate    upgrade the database schema and exit
-    python -m bot sandbox    run against the embedded Bot API emulator with a console chat
+python -m bot            run: poll the Bot API with BOT_TOKEN, or the sandbox without one
+python -m bot migrate    upgrade the database schema and exit
+python -m bot sandbox    run against the embedded Bot API emulator with a console chat
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
+from bot.i18n import pick_language
+
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -68,7 +70,12 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
     def t(self) -> Translator:
         """The translator in the language of the user behind the update."""
         assert self.bot_data.i18n is not None
-        language = self.profile.language if self.profile else None
+        language = None
+        if self.profile is not None:
+            # Before the user picks a language, speak the one their Telegram app uses.
+            language = self.profile.language or pick_language(
+                self.profile.telegram_language, self.settings.default_language
+            )
         return self.bot_data.i18n.translator(language)
 
     @property

@@ -15,6 +15,7 @@ from telegram import Update
 from telegram.error import Forbidden, TelegramError
 
 from bot.context import BotContext
+from bot.i18n import pick_language
 from bot.services import users as user_service
 
 logger = logging.getLogger(__name__)
@@ -47,10 +48,24 @@ async def handle_error(update: object, context: BotContext) -> None:
     logger.error("error while handling %s:\n%s", describe(update), redact(trace, token))
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
-            await context.bot.send_message(update.effective_chat.id, context.t("errors.internal"))
+            t = context.i18n.translator(await _language_of(context, update))
+            await context.bot.send_message(update.effective_chat.id, t("errors.internal"))
         except TelegramError:
             logger.warning("could not tell %s about the error", describe(update))
     await _alert_admins(context, update, redact(trace, token))
+
+
+async def _language_of(context: BotContext, update: Update) -> str:
+    """The user's language; the error context is new, so it has no profile of its own."""
+    user = update.effective_user
+    default = context.settings.default_language
+    if user is None:
+        return default
+    try:
+        profile = await user_service.get_profile(context.db, user.id, context.admin_ids)
+    except Exception:  # the database may be what failed: fall back to Telegram's language
+        return pick_language(user.language_code, default)
+    return profile.language or pick_language(profile.telegram_language, default)
 
 
 async def _alert_admins(context: BotContext, update: object, trace: str) -> None:

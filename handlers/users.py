@@ -58,9 +58,7 @@ async def ask_step(update: Update, context: BotContext, profile: Profile) -> Non
     t = context.t
     step = profile.next_step
     if step is Step.LANGUAGE:
-        preselected = context.i18n.translator(
-            profile.language or _telegram_language(update, context)
-        ).language
+        preselected = context.t.language
         text = "\n".join(context.i18n.all("onboarding.choose_language").values())
         await reply(update, context, text, kb.languages(preselected))
     elif step is Step.CONSENT:
@@ -71,13 +69,6 @@ async def ask_step(update: Update, context: BotContext, profile: Profile) -> Non
         )
     elif step is Step.GROUP:
         await reply(update, context, t("onboarding.ask_group"))
-
-
-def _telegram_language(update: Update, context: BotContext) -> str:
-    from bot.i18n import pick_language
-
-    code = update.effective_user.language_code if update.effective_user else None
-    return pick_language(code, context.settings.default_language)
 
 
 def _consent_keyboard(context: BotContext) -> InlineKeyboardMarkup:

@@ -70,7 +70,8 @@ def test_translator_escapes_values_and_falls_back():
 
 
 @pytest.mark.parametrize(
-    ("tag", "expected"), [("ru-RU", "ru"), ("kk", "kk"), ("en-GB", "en"), ("uz", "kk"), (None, "kk")]
+    ("tag", "expected"),
+    [("ru-RU", "ru"), ("kk", "kk"), ("en-GB", "en"), ("uz", "kk"), (None, "kk")],
 )
 def test_telegram_language_codes_map_to_ours(tag, expected):
     assert pick_language(tag, "kk") == expected

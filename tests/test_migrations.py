@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -41,4 +42,4 @@ def test_every_revision_has_a_downgrade_and_one_head():
     script = ScriptDirectory.from_config(alembic_config("sqlite+aiosqlite://"))
     assert len(script.get_heads()) == 1
     for rev in script.walk_revisions():
-        assert "def downgrade" in open(rev.path, encoding="utf-8").read()
+        assert "def downgrade" in Path(rev.path).read_text(encoding="utf-8")

@@ -47,6 +47,7 @@ class Profile:
     telegram_id: int
     first_name: str
     language: str | None
+    telegram_language: str | None
     consent: bool | None
     university: UniversityView | None
     group_name: str | None
@@ -80,6 +81,7 @@ async def _profile(session: AsyncSession, user: User, admin_ids: frozenset[int])
         telegram_id=user.telegram_id,
         first_name=user.first_name,
         language=user.language,
+        telegram_language=user.telegram_language,
         consent=user.consent,
         university=view(user.university) if user.university is not None else None,
         group_name=user.group_name,

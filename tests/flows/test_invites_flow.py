@@ -71,14 +71,14 @@ async def test_organizer_invites_coaches_but_not_organizers(harness, i18n):
     payload = await _make_link(admin, t, Role.ORGANIZER, UNIVERSITY_EN, "10")
     org = harness.user(310, "Olga", "en")
     await org.send(f"/start {payload}")
-    await onboard(org, i18n)
+    await onboard(org, i18n, university=None)
     await org.send("/invite")
     assert t.plain("roles.organizer") not in org.last_buttons
     assert t.plain("roles.coach") in org.last_buttons
     # A forged button asking for an organizer invite is refused and creates nothing.
     async with harness.app.bot_data.db() as session:
         before = await session.scalar(select(func.count(Invite.id)))
-    await org.tap_data("inv:n:organizer:0:0", org.last_message["message_id"])
+    await org.tap_data("inv:n:organizer:0:0", org.last_message.message_id)
     assert org.last_toast == t.plain("errors.not_allowed")
     # Another university's students: refused by the service.
     await org.tap(t.plain("roles.student"))
@@ -96,7 +96,7 @@ async def test_students_are_refused_privileged_commands(harness, i18n):
     for command in ("/invite", "/universities"):
         await student.send(command)
         assert student.last_text == t("errors.not_allowed")
-    message_id = student.last_message["message_id"]
+    message_id = student.last_message.message_id
     await student.tap_data("inv:n:coach:0:1", message_id)
     assert student.last_toast == t.plain("errors.not_allowed")
     await student.tap_data("adm:u:1", message_id)

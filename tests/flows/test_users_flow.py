@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.keyboards import LANGUAGE_LABELS
-from bot.services import users as user_service
 from bot.sandbox.harness import Harness
+from bot.services import users as user_service
 from models import User
 from tests.conftest import ADMIN_ID
 from tests.flows.helpers import UNIVERSITY_EN, onboard
@@ -80,7 +80,8 @@ async def test_text_where_a_button_is_expected_keeps_the_step(harness, i18n):
     await cem.tap("English")
     await cem.send("yes")  # consent step
     assert cem.texts[-2] == t("errors.use_buttons")
-    assert cem.last_buttons == [t.plain("onboarding.consent_yes"), t.plain("onboarding.consent_no")]
+    consent_buttons = [t.plain("onboarding.consent_yes"), t.plain("onboarding.consent_no")]
+    assert cem.last_buttons == consent_buttons
     await cem.tap(t.plain("onboarding.consent_yes"))
     await cem.send("Dulaty")  # university step
     assert cem.last_text == t("onboarding.choose_university")
@@ -95,7 +96,7 @@ async def test_bad_group_and_bad_buttons_get_clear_messages(harness, i18n):
     await dina.tap("English")
     await dina.tap(t.plain("onboarding.consent_yes"))
     # A forged university id and a garbage button are refused; the step stays.
-    message_id = dina.last_message["message_id"]
+    message_id = dina.last_message.message_id
     await dina.tap_data("uni:999999", message_id)
     assert dina.last_toast == t.plain("errors.university_not_found")
     await dina.tap_data("zzz:1", message_id)
@@ -191,12 +192,13 @@ async def test_unknown_command_and_unexpected_file(harness, i18n):
 
 
 async def test_command_menus_are_set_per_language(harness, i18n):
-    commands = harness.emulator.commands
+    emulator = harness.emulator
     for language in ("kk", "ru", "en"):
-        menu = commands[("default", language)]
-        assert [c["command"] for c in menu][0] == "start"
+        menu = emulator.commands("default", language)
+        assert menu[0]["command"] == "start"
         assert menu[0]["description"] == i18n.translator(language).plain("commands.start")
-    assert ("default", "") in commands or ("default", None) in commands
+    fallback = emulator.commands("default", "")
+    assert fallback[0]["description"] == i18n.translator("kk").plain("commands.start")
 
 
 async def test_admin_is_alerted_and_user_told_when_a_handler_fails(harness, i18n):

@@ -7,9 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot.services import InvalidInput, PermissionDenied
+from bot.services import InvalidInput, PermissionDenied, users
 from bot.services import invites as svc
-from bot.services import users
 from bot.services.invites import InviteRefused
 from bot.services.roles import Role, ensure_role
 from bot.services.universities import list_universities

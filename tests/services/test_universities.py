@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.services import InvalidInput, PermissionDenied
+from bot.services import InvalidInput, PermissionDenied, users
 from bot.services import universities as svc
-from bot.services import users
 
 ADMINS = frozenset({1})
 

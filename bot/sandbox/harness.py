@@ -1,0 +1,86 @@
+"""The bot and the emulator in one process, for flow tests and benchmarks.
+
+Each simulated user's action is handed straight to `Application.process_update`, so when
+`await alice.send(...)` returns the bot has finished answering: flow tests need no sleeps and
+no polling. `restart()` throws the application away and builds a new one on the same database
+and emulator, which is what a process restart looks like to a user.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+
+from bot.app import OrtaqApp, build_application
+from bot.config import Settings
+from bot.sandbox.emulator import Emulator
+from bot.sandbox.request import EmulatorRequest
+from bot.sandbox.users import SimulatedUser
+
+
+class Harness:
+    """Build, start and drive the real application against an in-process emulator."""
+
+    def __init__(self, settings: Settings, emulator: Emulator | None = None):
+        """Prepare a harness; use it as an async context manager."""
+        self.settings = settings
+        self.emulator = emulator or Emulator()
+        self.app: OrtaqApp | None = None
+        self.errors: list[BaseException] = []
+
+    async def __aenter__(self) -> Harness:
+        """Build and initialise the application, and run its start-up hook."""
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Shut the application down."""
+        await self.stop()
+
+    async def start(self) -> None:
+        """Build a fresh application (as a new process would) and initialise it."""
+        request = EmulatorRequest(self.emulator)
+        app = build_application(
+            self.settings,
+            token=self.emulator.token,
+            request=request,
+            get_updates_request=EmulatorRequest(self.emulator),
+            base_url=EmulatorRequest.BASE_URL,
+            base_file_url=EmulatorRequest.BASE_FILE_URL,
+        )
+        app.add_error_handler(self._record_error)
+        await app.initialize()
+        if app.post_init is not None:
+            await app.post_init(app)
+        self.app = app
+
+    async def stop(self) -> None:
+        """Shut the application down and run its shutdown hook."""
+        if self.app is not None:
+            await self.app.shutdown()
+            if self.app.post_shutdown is not None:
+                await self.app.post_shutdown(self.app)
+            self.app = None
+
+    async def restart(self) -> None:
+        """Stop and start again: everything the bot remembers must come from the database."""
+        await self.stop()
+        await self.start()
+
+    async def _record_error(self, update: object, context: Any) -> None:
+        if context.error is not None:
+            self.errors.append(context.error)
+
+    async def deliver(self, update: dict[str, Any]) -> None:
+        """Hand one update to the application and wait until it has been handled."""
+        assert self.app is not None, "harness not started"
+        await self.app.process_update(Update.de_json(update, self.app.bot))
+
+    def user(
+        self, user_id: int, first_name: str = "Alice", language_code: str = "en"
+    ) -> SimulatedUser:
+        """A simulated Telegram user whose actions reach the bot at once."""
+        return SimulatedUser(
+            self.emulator, user_id, first_name, language_code, deliver=self.deliver
+        )

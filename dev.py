@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Set up and run Ortaq with nothing but Python 3.11+.
+
+    python3 dev.py run [ARGS]    create .venv if needed, install, then `python -m bot ARGS`
+    python3 dev.py test [ARGS]   create .venv if needed, install, then ruff and pytest ARGS
+
+The virtual environment is reinstalled only when pyproject.toml changes (a hash stamp).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def _stamp() -> Path:
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    return VENV / f".installed-{digest}"
+
+
+def ensure_env() -> None:
+    """Create the virtual environment and install the project with its extras, once."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs on whatever python3 is
+        sys.exit(f"Ortaq needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
+    if not PYTHON.exists():
+        print("creating .venv ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    stamp = _stamp()
+    if stamp.exists():
+        return
+    print("installing dependencies into .venv (first run only) ...", flush=True)
+    pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "-e", f"{ROOT}[dev,postgres]"], check=True, cwd=ROOT)
+    for old in VENV.glob(".installed-*"):
+        old.unlink()
+    stamp.touch()
+
+
+def main(argv: list[str]) -> int:
+    """Run the sub-command."""
+    if not argv or argv[0] not in {"run", "test", "setup"}:
+        print(__doc__)
+        return 2
+    ensure_env()
+    command, rest = argv[0], argv[1:]
+    os.chdir(ROOT)
+    if command == "setup":
+        return 0
+    if command == "run":
+        return subprocess.call([str(PYTHON), "-m", "bot", *rest])
+    lint = subprocess.call([str(PYTHON), "-m", "ruff", "check", "."])
+    tests = subprocess.call([str(PYTHON), "-m", "pytest", *rest])
+    return tests or lint
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
