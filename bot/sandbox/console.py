@@ -1,0 +1,259 @@
+"""`python -m bot sandbox`: the bot and the emulator together, with a chat in the terminal.
+
+The emulator serves the Bot API over HTTP on 127.0.0.1 and the real bot polls it exactly as it
+polls Telegram, so what a newcomer sees here is what students will see. In a terminal the
+newcomer chats as one of three identities (student, coach, organizer) and presses buttons by
+their number; without a terminal (a script, CI) the process only serves the emulator's HTTP
+API, whose `/sandbox/...` control routes let programs play the users.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from bot.app import build_application
+from bot.config import Settings
+from bot.sandbox.emulator import Emulator, MessageRecord
+from bot.sandbox.server import EmulatorServer
+from bot.services.roles import Role, ensure_role
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A person the newcomer can be in the console."""
+
+    name: str
+    user_id: int
+    first_name: str
+    language_code: str
+    role: Role
+
+
+IDENTITIES = {
+    "student": Identity("student", 1001, "Aigerim", "kk", Role.STUDENT),
+    "coach": Identity("coach", 1002, "Daniyar", "ru", Role.COACH),
+    "organizer": Identity("organizer", 1003, "Olga", "en", Role.ORGANIZER),
+}
+
+HELP = """\
+Type a message and press Enter to send it to the bot. Buttons are shown as [1], [2], ...:
+type the number to press one. Console commands:
+  :as student | :as coach | :as organizer   switch identity (each has its own chat)
+  :file PATH                                 send a file
+  :who                                       show who you are
+  :help                                      this help
+  :quit                                      stop (Ctrl-D works too)"""
+
+
+class Console:
+    """A line-based chat with the bot in a terminal."""
+
+    def __init__(self, emulator: Emulator, out: TextIO):
+        """Chat through `emulator`, printing to `out`."""
+        self.emulator = emulator
+        self.out = out
+        self.identity = IDENTITIES["student"]
+        self._shown: dict[tuple[int, int], int] = {}  # (chat, message) -> edits shown
+        self._toasts: dict[int, int] = {}
+
+    def say(self, text: str) -> None:
+        """Print a line and flush (the other end may be a pipe)."""
+        print(text, file=self.out, flush=True)
+
+    def render(self, record: MessageRecord, edited: bool) -> None:
+        """Print one bot message with its numbered buttons."""
+        head = "🤖 Ortaq (edited):" if edited else "🤖 Ortaq:"
+        self.say(head)
+        if record.document:
+            self.say(f"  📎 {record.document.get('file_name', 'file')}")
+        if record.photo:
+            self.say("  🖼 photo")
+        if record.content:
+            for line in record.content.splitlines():
+                self.say(f"  {line}")
+        labels = [label for row in record.inline_keyboard for label in _row_labels(row)]
+        if labels:
+            self.say("  " + "   ".join(f"[{i}] {label}" for i, label in enumerate(labels, 1)))
+
+    def show_new(self) -> None:
+        """Print the bot messages, edits and notices the current identity has not seen."""
+        chat_id = self.identity.user_id
+        for record in self.emulator.bot_messages(chat_id):
+            key = (chat_id, record.message_id)
+            shown = self._shown.get(key)
+            if shown is None or shown < record.edited:
+                self.render(record, edited=shown is not None)
+                self._shown[key] = record.edited
+        toasts = self.emulator.toasts(chat_id)
+        for text in toasts[self._toasts.get(chat_id, 0):]:
+            if text:
+                self.say(f"💬 {text}")
+        self._toasts[chat_id] = len(toasts)
+
+    def last_buttons(self) -> tuple[int, list[tuple[str, str | None]]] | None:
+        """The newest bot message with buttons: its id and (label, callback data) pairs."""
+        for record in reversed(self.emulator.bot_messages(self.identity.user_id)):
+            buttons = [
+                (b.get("text", ""), b.get("callback_data"))
+                for row in record.inline_keyboard
+                for b in row
+            ]
+            if buttons:
+                return record.message_id, buttons
+        return None
+
+    def handle(self, line: str) -> bool:
+        """Act on one typed line; return False to stop."""
+        line = line.strip()
+        if not line:
+            return True
+        if line in (":quit", ":q", ":exit"):
+            return False
+        if line == ":help":
+            self.say(HELP)
+        elif line == ":who":
+            self.say(f"You are {self.identity.first_name} ({self.identity.name}).")
+        elif line.startswith(":as"):
+            name = line[3:].strip()
+            if name not in IDENTITIES:
+                self.say("Identities: student, coach, organizer.")
+            else:
+                self.identity = IDENTITIES[name]
+                self.say(f"— now chatting as {self.identity.first_name} ({name}) —")
+                self.show_new()
+        elif line.startswith(":file"):
+            self._send_file(line[5:].strip())
+        elif line.isdigit():
+            self._press(int(line))
+        else:
+            self.emulator.post_message(self.identity.user_id, line)
+        return True
+
+    def _press(self, number: int) -> None:
+        found = self.last_buttons()
+        if found is None or not 1 <= number <= len(found[1]):
+            self.say("No such button. Type the number shown in [brackets].")
+            return
+        message_id, buttons = found
+        label, data = buttons[number - 1]
+        if data is None:
+            self.say(f"“{label}” opens a link; nothing to send.")
+            return
+        self.emulator.post_callback(self.identity.user_id, message_id, data)
+
+    def _send_file(self, path_text: str) -> None:
+        path = Path(path_text).expanduser()
+        if not path.is_file():
+            self.say(f"No file at {path}.")
+            return
+        self.emulator.post_document(self.identity.user_id, path.name, path.read_bytes())
+
+    async def watch(self) -> None:
+        """Print what the bot sends to the current identity, as it arrives."""
+        while True:
+            chat_id = self.identity.user_id
+            seen = self.emulator.activity(chat_id)
+            with contextlib.suppress(TimeoutError):
+                await self.emulator.wait_activity(chat_id, seen, timeout=1.0)
+            self.show_new()
+
+    async def run(self, lines: asyncio.Queue[str | None]) -> None:
+        """Read lines until `:quit` or end of input."""
+        self.say(HELP)
+        self.say(f"— chatting as {self.identity.first_name} (student); try /start —")
+        watcher = asyncio.create_task(self.watch())
+        try:
+            while (line := await lines.get()) is not None:
+                if not self.handle(line):
+                    break
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+
+def _row_labels(row: list[dict[str, object]]) -> list[str]:
+    return [str(button.get("text", "")) for button in row]
+
+
+def _stdin_lines(loop: asyncio.AbstractEventLoop) -> asyncio.Queue[str | None]:
+    """Feed stdin lines into a queue from a thread (works for terminals and pipes alike)."""
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def pump() -> None:
+        for line in sys.stdin:
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+        loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    # A daemon thread: a blocked read of a terminal must not keep the process alive at exit.
+    threading.Thread(target=pump, name="console-stdin", daemon=True).start()
+    return queue
+
+
+async def run_sandbox(
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8081,
+    interactive: bool = True,
+    out: TextIO = sys.stdout,
+) -> int:
+    """Run emulator and bot together until `:quit`, end of input, SIGINT or SIGTERM."""
+    emulator = Emulator()
+    for identity in IDENTITIES.values():
+        emulator.add_user(identity.user_id, identity.first_name,
+                          language_code=identity.language_code)
+    server = EmulatorServer(emulator)
+    url = await server.start(host, port)
+    # The organizer identity is also an admin, so a newcomer can try every command.
+    organizer = IDENTITIES["organizer"].user_id
+    settings = settings.model_copy(update={"admin_ids": settings.admin_ids | {organizer}})
+    app = build_application(
+        settings, token=emulator.token, base_url=f"{url}/bot", base_file_url=f"{url}/file/bot"
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        async with app:
+            assert app.bot_data.db is not None
+            for identity in IDENTITIES.values():
+                await ensure_role(app.bot_data.db, identity.user_id, identity.role,
+                                  first_name=identity.first_name)
+            if app.post_init is not None:
+                await app.post_init(app)
+            await app.start()
+            assert app.updater is not None
+            await app.updater.start_polling(poll_interval=0.0, timeout=10)
+            print(f"Ortaq sandbox: Bot API emulator at {url} (token {emulator.token})",
+                  file=out, flush=True)
+            print(f"bot @{app.bot.username} is polling it; database {settings.database_url}",
+                  file=out, flush=True)
+            if interactive:
+                # Log lines would break up the chat: keep only warnings and errors.
+                logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
+                console = Console(emulator, out)
+                runner = asyncio.create_task(console.run(_stdin_lines(loop)))
+                stopper = asyncio.create_task(stop.wait())
+                await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                for task in (runner, stopper):
+                    task.cancel()
+            else:
+                print("standard input is not a terminal: serving the HTTP API until "
+                      "SIGINT/SIGTERM", file=out, flush=True)
+                await stop.wait()
+            await app.updater.stop()
+            await app.stop()
+    finally:
+        await server.stop()
+    return 0
