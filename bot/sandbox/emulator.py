@@ -597,6 +597,10 @@ class Emulator:
         has_limit = limits and (limits.global_per_second or limits.per_chat_per_second)
         self._limiter = RateLimiter(limits, self.clock) if limits and has_limit else None
 
+    def reset_stats(self) -> None:
+        """Start counting afresh (between benchmark phases, say)."""
+        self.stats = Stats()
+
     @property
     def methods(self) -> list[str]:
         """Return the Bot API methods the emulator implements."""
@@ -1401,7 +1405,7 @@ class Emulator:
 
     def _delete_message(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> bool:
         chat = self._target_chat(params, write=False)
-        record = chat.messages.get(params.get("message_id"))  # type: ignore[arg-type]
+        record = chat.messages.get(params.get("message_id", 0))
         if record is None or record.deleted:
             raise ApiError(400, DELETE_NOT_FOUND)
         record.deleted = True
@@ -1525,10 +1529,10 @@ class Emulator:
     def _source_message(
         self, params: dict[str, Any], missing: str, verb: str
     ) -> tuple[_Chat, MessageRecord]:
-        source_chat = self._chats.get(params.get("from_chat_id"))  # type: ignore[arg-type]
+        source_chat = self._chats.get(params.get("from_chat_id", 0))
         if source_chat is None or source_chat.deleted:
             raise ApiError(400, CHAT_NOT_FOUND)
-        record = source_chat.messages.get(params.get("message_id"))  # type: ignore[arg-type]
+        record = source_chat.messages.get(params.get("message_id", 0))
         if record is None or record.deleted:
             raise ApiError(400, f"Bad Request: message to {missing} not found")
         if record.protect_content:

@@ -250,7 +250,7 @@ class _HtmlParser:
             else:
                 out.entity("code", tag.start)
         elif kind == "pre":
-            language = self.pre_language.pop(id(tag), None)
+            language = self.pre_language.pop(id(tag), "")
             if language:
                 out.entity("pre", tag.start, language=language)
             else:

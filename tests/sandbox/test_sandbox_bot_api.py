@@ -122,6 +122,10 @@ async def test_send_edit_delete_round_trip(bot: Bot, emulator: Emulator):
     )
     assert edited.text == "Next" and edited.edit_date is not None
     assert emulator.last_bot_message(ALICE).buttons == ["Back"]
+    with pytest.raises(BadRequest, match="Message is not modified"):
+        await bot.edit_message_text(
+            "Next", ALICE, sent.message_id, reply_markup=keyboard([("Back", "back")])
+        )
 
     # An edit that does not repeat the keyboard removes it, as Telegram does.
     await bot.edit_message_text("Next!", ALICE, sent.message_id)
@@ -562,3 +566,11 @@ async def test_fault_for_one_chat_and_latency(bot: Bot, emulator: Emulator):
     await bot.get_me()
     assert loop.time() - started >= 0.045
     assert emulator.stats.faults_fired["latency"] == 1
+
+    emulator.latency = 0.02  # every call, every method
+    started = loop.time()
+    await bot.send_message(ALICE, "slow")
+    assert loop.time() - started >= 0.015
+    emulator.latency = 0.0
+    emulator.reset_stats()
+    assert emulator.stats.sent_messages == 0 and not emulator.stats.faults_fired
