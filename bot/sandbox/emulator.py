@@ -28,7 +28,7 @@ import re
 import struct
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -863,44 +863,38 @@ class Emulator:
         )
 
     def find_button(self, user_id: int, label: str, *, message_id: int | None = None) -> Button:
-        """Find a button the user can see, by its exact label or a unique substring of it.
+        """Find a button the user can see, by its exact label or a unique part of it.
 
-        Looks at the newest bot message first (or only at ``message_id``), then at the reply
-        keyboard. Raises :class:`LookupError` naming the visible buttons.
+        Looks where a person looks: bot messages from the newest up (or only ``message_id``),
+        taking on each the button labelled exactly ``label``, else the only one whose label
+        contains it case-insensitively; the reply keyboard under the input field counts as
+        newest for exact labels and as oldest for partial ones. The scan stops at the first
+        message that matches, so a long history costs nothing. Raises :class:`LookupError`
+        naming the visible buttons.
         """
         chat = self._user_chat(user_id)
+        needle = label.casefold()
+        reply_labels: list[str] = []
         if message_id is not None:
             record = chat.messages.get(message_id)
             if record is None or record.deleted or not record.from_bot:
                 raise LookupError(f"chat {user_id} has no bot message {message_id}")
-            candidates = [record]
+            candidates: Iterable[MessageRecord] = (record,)
         else:
-            candidates = [
-                record
-                for record in reversed(chat.messages.values())
-                if record.from_bot and not record.deleted and record.inline_keyboard
-            ]
-        reply_rows = chat.reply_keyboard["keyboard"] if chat.reply_keyboard else []
-        reply_labels = (
-            []
-            if message_id is not None
-            else [_button_label(button) for row in reply_rows for button in row]
-        )
+            candidates = reversed(chat.messages.values())
+            if chat.reply_keyboard:
+                rows = chat.reply_keyboard["keyboard"]
+                reply_labels = [_button_label(button) for row in rows for button in row]
+                if label in reply_labels:
+                    return Button(None, label, "reply")
         for record in candidates:
-            for row in record.inline_keyboard:
-                for button in row:
-                    if button.get("text") == label:
-                        return _inline_button(record.message_id, button)
-        if label in reply_labels:
-            return Button(None, label, "reply")
-        needle = label.casefold()
-        for record in candidates:
-            found = [
-                button
-                for row in record.inline_keyboard
-                for button in row
-                if needle in str(button.get("text", "")).casefold()
-            ]
+            if not record.from_bot or record.deleted or not record.inline_keyboard:
+                continue
+            buttons = [button for row in record.inline_keyboard for button in row]
+            for button in buttons:
+                if button.get("text") == label:
+                    return _inline_button(record.message_id, button)
+            found = [b for b in buttons if needle in str(b.get("text", "")).casefold()]
             if len(found) > 1:
                 labels = [button["text"] for button in found]
                 raise LookupError(

@@ -86,9 +86,10 @@ class SimulatedUser:
     async def tap(self, label: str, *, message_id: int | None = None) -> dict[str, Any]:
         """Press the button labelled ``label`` (exact, else a unique case-insensitive part).
 
-        Searches the newest bot message that has it (or ``message_id``), then the reply
-        keyboard, whose buttons send their label as a message. Raises AssertionError listing
-        the visible buttons when there is no such button.
+        Searches bot messages from the newest up (or only ``message_id``) and the reply
+        keyboard, whose buttons send their label as a message (see
+        :meth:`Emulator.find_button`). Raises AssertionError listing the visible buttons when
+        there is no such button.
         """
         try:
             button = self.emulator.find_button(self.user_id, label, message_id=message_id)

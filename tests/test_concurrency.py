@@ -1,0 +1,62 @@
+"""Update processing: concurrent across users, in order per user, bounded overall."""
+
+from __future__ import annotations
+
+import asyncio
+
+from telegram import Chat, Message, Update, User
+
+from bot.concurrency import PerUserUpdateProcessor, update_key
+
+
+def _update(update_id: int, user_id: int) -> Update:
+    user = User(user_id, f"u{user_id}", is_bot=False)
+    chat = Chat(user_id, Chat.PRIVATE)
+    message = Message(update_id, date=None, chat=chat, from_user=user, text="x")  # type: ignore[arg-type]
+    return Update(update_id, message=message)
+
+
+async def test_one_user_in_order_others_concurrently_and_bounded():
+    processor = PerUserUpdateProcessor(max_concurrent_updates=3)
+    gates = {i: asyncio.Event() for i in range(1, 8)}
+    started: list[int] = []
+    finished: list[int] = []
+    running = 0
+    peak = 0
+
+    async def handle(update_id: int) -> None:
+        nonlocal running, peak
+        started.append(update_id)
+        running += 1
+        peak = max(peak, running)
+        await gates[update_id].wait()
+        running -= 1
+        finished.append(update_id)
+
+    # Updates 1, 2, 3 are one user's; 4..7 are four other users.
+    owners = {1: 10, 2: 10, 3: 10, 4: 20, 5: 30, 6: 40, 7: 50}
+    tasks = [
+        asyncio.create_task(processor.process_update(_update(i, owners[i]), handle(i)))
+        for i in range(1, 8)
+    ]
+    for _ in range(10):
+        await asyncio.sleep(0)  # let every task run up to its first wait (no clock involved)
+    # User 10's later updates wait behind update 1 without taking slots; the bound is 3.
+    assert started == [1, 4, 5]
+    gates[2].set()
+    gates[4].set()
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert 2 not in finished  # update 2 cannot start before update 1 ends
+    gates[1].set()
+    for gate in gates.values():
+        gate.set()
+    await asyncio.gather(*tasks)
+    assert [u for u in finished if owners[u] == 10] == [1, 2, 3]
+    assert peak == 3
+    assert processor._locks == {}  # idle users are forgotten
+
+
+def test_update_key_prefers_the_user():
+    assert update_key(_update(1, 77)) == ("u", 77)
+    assert update_key(object())[0] == "x"
