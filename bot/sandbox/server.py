@@ -210,7 +210,7 @@ class EmulatorServer:
     def _user_id(request: web.Request) -> int:
         return int(request.match_info["user_id"])
 
-    def _acted(self, user_id: int, before: int, update: dict[str, Any]) -> web.Response:
+    def _acted(self, before: int, update: dict[str, Any]) -> web.Response:
         return web.json_response({"update": update, "activity": before})
 
     async def _add_user(self, request: web.Request) -> web.StreamResponse:
@@ -233,13 +233,13 @@ class EmulatorServer:
             raise ValueError("a message needs text")
         before = self.emulator.activity(user_id)
         update = self.emulator.post_message(user_id, body["text"])
-        return self._acted(user_id, before, update)
+        return self._acted(before, update)
 
     async def _callback(self, request: web.Request) -> web.StreamResponse:
         user_id, body = self._user_id(request), await self._json(request)
         before = self.emulator.activity(user_id)
         update = self.emulator.post_callback(user_id, int(body["message_id"]), str(body["data"]))
-        return self._acted(user_id, before, update)
+        return self._acted(before, update)
 
     async def _tap(self, request: web.Request) -> web.StreamResponse:
         user_id, body = self._user_id(request), await self._json(request)
@@ -260,7 +260,7 @@ class EmulatorServer:
             return _error(
                 409, f"button {button.label!r} is a {button.kind} button, not a callback"
             )
-        return self._acted(user_id, before, update)
+        return self._acted(before, update)
 
     async def _upload(self, request: web.Request, kind: str) -> web.StreamResponse:
         user_id = self._user_id(request)
@@ -280,7 +280,7 @@ class EmulatorServer:
             upload.content_type or "application/octet-stream",
             caption=caption_text,
         )
-        return self._acted(user_id, before, update)
+        return self._acted(before, update)
 
     async def _document(self, request: web.Request) -> web.StreamResponse:
         return await self._upload(request, "document")

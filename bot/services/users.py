@@ -110,15 +110,30 @@ async def seen(
 ) -> Profile:
     """Register the user on first contact, refresh what Telegram tells us, return the profile.
 
-    Called for every update, so it writes only when something changed: a new user, a new
-    name, or a user who had blocked the bot writing again (reachable again).
+    Called for every update, so the common case is one read without a write transaction; it
+    writes only for a new user, a changed name or language, or a user who had blocked the bot
+    writing again (reachable again).
     """
+    first_name = first_name[:128]
+
+    def unchanged(user: User) -> bool:
+        return (
+            user.first_name == first_name
+            and user.username == username
+            and (not telegram_language or user.telegram_language == telegram_language)
+            and user.reachable
+        )
+
+    async with db() as session:
+        user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
+        if user is not None and unchanged(user):
+            return await _profile(session, user, admin_ids)
     async with db.begin() as session:
         user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
         if user is None:
             user = User(
                 telegram_id=telegram_id,
-                first_name=first_name[:128],
+                first_name=first_name,
                 username=username,
                 telegram_language=telegram_language,
             )
@@ -126,14 +141,11 @@ async def seen(
             await session.flush()
             await session.refresh(user, ["university"])
         else:
-            if user.first_name != first_name[:128]:
-                user.first_name = first_name[:128]
-            if user.username != username:
-                user.username = username
-            if telegram_language and user.telegram_language != telegram_language:
+            user.first_name = first_name
+            user.username = username
+            if telegram_language:
                 user.telegram_language = telegram_language
-            if not user.reachable:
-                user.reachable = True
+            user.reachable = True
         return await _profile(session, user, admin_ids)
 
 

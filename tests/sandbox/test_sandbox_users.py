@@ -324,3 +324,31 @@ async def test_control_api(served: tuple[str, Application], emulator: Emulator):
 
         download = await client.get(f"/file/bot{emulator.token}/documents/none.txt")
         assert download.status_code == 404
+
+
+async def test_find_button_looks_from_the_newest_message_up():
+    emulator = Emulator()
+    emulator.add_user(1, "A")
+
+    async def send(text: str, rows: list[list[dict[str, str]]]) -> None:
+        markup = {"inline_keyboard": rows}
+        params = {"chat_id": 1, "text": text, "reply_markup": markup}
+        assert (await emulator.call(emulator.token, "sendMessage", params))[0] == 200
+
+    await send("old", [[{"text": "English", "callback_data": "old"}]])
+    await send("new", [[{"text": "✓ English", "callback_data": "new"}]])
+    # What a person sees first is the newest message, even if only part of the label matches.
+    assert emulator.find_button(1, "English").data == "new"
+    assert emulator.find_button(1, "English", message_id=1).data == "old"
+    await send(
+        "two",
+        [
+            [{"text": "Yes, go", "callback_data": "y"}],
+            [{"text": "Yes, stop", "callback_data": "n"}],
+        ],
+    )
+    with pytest.raises(LookupError, match="matches several buttons"):
+        emulator.find_button(1, "yes")
+    assert emulator.find_button(1, "Yes, stop").data == "n"
+    with pytest.raises(LookupError, match="visible buttons: \\['Yes, go', 'Yes, stop'\\]"):
+        emulator.find_button(1, "Deutsch")
