@@ -128,7 +128,11 @@ async def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per API call")
     args = parser.parse_args()
     base_env = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
-    base_env.update(PYTHONPATH=str(ROOT), LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"), PSEUDONYM_KEY="bench-key-123")
+    base_env.update(
+        PYTHONPATH=str(ROOT),
+        LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+        PSEUDONYM_KEY="bench-key-123",
+    )
     keep = os.environ.get("BENCH_KEEP")  # a folder to keep logs and the database in
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(keep or tmp)
