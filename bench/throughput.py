@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import signal
 import statistics
 import sys
@@ -88,6 +89,8 @@ async def run_phase(
 ) -> dict[str, float]:
     """Start an emulator and the bot process, run the scenario for every user at once."""
     emulator = Emulator()
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    self_before = resource.getrusage(resource.RUSAGE_SELF)
     async with EmulatorServer(emulator) as server:
         env = {**env, "BOT_TOKEN": emulator.token, "BOT_API_URL": str(server.url)}
         log = (workdir / f"{name}.log").open("wb")
@@ -111,8 +114,17 @@ async def run_phase(
             except TimeoutError:
                 proc.kill()
             log.close()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    bot_cpu = (children.ru_utime + children.ru_stime) - (
+        children_before.ru_utime + children_before.ru_stime)
+    harness_cpu = (own.ru_utime + own.ru_stime) - (self_before.ru_utime + self_before.ru_stime)
     latencies.sort()
     return {
+        # CPU of the whole bot process (start-up included) and of this process (emulator,
+        # HTTP server, simulated users), per update.
+        "bot_cpu_ms": bot_cpu / len(latencies) * 1000,
+        "harness_cpu_ms": harness_cpu / len(latencies) * 1000,
         "updates": len(latencies),
         "seconds": elapsed,
         "updates_per_s": len(latencies) / elapsed,
@@ -152,10 +164,12 @@ async def main() -> None:
                 {**base_env, "ECHO_CONCURRENT": "32"}, args.users, args.latency,
                 echo_round, workdir),
         }
-    print(f"{'run':45} {'updates':>8} {'upd/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"{'run':45} {'updates':>8} {'upd/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'bot CPU ms/upd':>15} {'emulator CPU ms/upd':>20}")
     for name, r in results.items():
         print(f"{name:45} {r['updates']:8.0f} {r['updates_per_s']:8.1f} "
-              f"{r['p50_ms']:8.1f} {r['p99_ms']:8.1f}")
+              f"{r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['bot_cpu_ms']:15.1f} "
+              f"{r['harness_cpu_ms']:20.1f}")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,12 @@
 
 PTB's `concurrent_updates(True)` is unbounded (measured 3-5x slower than a bound of 32 under
 load) and may run two updates of one user at once, which breaks "answer, then next question"
-flows; sequential processing collapses to about 19 updates/s at 50 ms of API latency. This
-processor takes a per-user lock *before* a slot of the global bound, so a user who taps fast
-queues behind themselves without holding slots other users need.
+flows; sequential processing collapses to about 19 updates/s at 50 ms of API latency.
+
+PTB's own semaphore is taken *before* `do_process_update` (its `process_update` is final), so
+a user who taps fast would hold several of its slots while waiting behind themselves. This
+processor therefore gives PTB a wide admission limit (which only bounds memory) and applies
+the real bound itself, after the per-user lock: waiting users hold no slots.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+# How many updates may be admitted (running or queued behind their user) at once.
+ADMISSION_LIMIT = 4096
 
 
 def update_key(update: object) -> object:
@@ -28,15 +34,17 @@ def update_key(update: object) -> object:
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
-    """At most `max_concurrent_updates` at once; never two of one user at once."""
+    """At most `limit` updates run at once; never two of one user at once."""
 
-    def __init__(self, max_concurrent_updates: int):
-        """Bound the number of updates handled at once."""
-        super().__init__(max_concurrent_updates)
+    def __init__(self, limit: int):
+        """Run at most `limit` updates at once."""
+        super().__init__(max(ADMISSION_LIMIT, limit))
+        self.limit = limit
+        self._running = asyncio.BoundedSemaphore(limit)
         self._locks: dict[object, asyncio.Lock] = {}
         self._waiting: dict[object, int] = {}
 
-    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run `coroutine` once this user's earlier updates are done and a slot is free."""
         key = update_key(update)
         lock = self._locks.get(key)
@@ -45,18 +53,14 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
             # asyncio.Lock wakes waiters first-in first-out, so one user's order is kept.
-            async with lock:
-                await super().process_update(update, coroutine)
+            async with lock, self._running:
+                await coroutine
         finally:
             self._waiting[key] -= 1
             if self._waiting[key] == 0:
                 # Forget idle users so memory does not grow with the number of users ever seen.
                 del self._waiting[key]
                 del self._locks[key]
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Run the handlers."""
-        await coroutine
 
     async def initialize(self) -> None:
         """Nothing to set up."""

@@ -31,9 +31,10 @@ def load_catalog(language: str, locales_dir: Path = LOCALES_DIR) -> dict[str, st
         catalog = read_po(fh, locale=language, domain=DOMAIN)
     messages: dict[str, str] = {}
     for message in catalog:
-        translated = isinstance(message.string, str) and message.string and not message.fuzzy
-        if message.id and isinstance(message.id, str) and translated:
-            messages[message.id] = message.string
+        text = message.string
+        key = message.id
+        if isinstance(key, str) and key and isinstance(text, str) and text and not message.fuzzy:
+            messages[key] = text
     return messages
 
 

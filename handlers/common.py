@@ -125,7 +125,7 @@ async def cancel(update: Update, context: BotContext) -> None:
             context.db, profile.telegram_id, None, context.admin_ids
         )
     await reply(update, context, context.t("cancel.done"))
-    if context.profile.next_step is not None:
+    if context.profile is not None and context.profile.next_step is not None:
         await reply(update, context, context.t("cancel.onboarding_pending"))
 
 

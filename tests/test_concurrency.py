@@ -17,7 +17,7 @@ def _update(update_id: int, user_id: int) -> Update:
 
 
 async def test_one_user_in_order_others_concurrently_and_bounded():
-    processor = PerUserUpdateProcessor(max_concurrent_updates=3)
+    processor = PerUserUpdateProcessor(3)
     gates = {i: asyncio.Event() for i in range(1, 8)}
     started: list[int] = []
     finished: list[int] = []
