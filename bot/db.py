@@ -57,9 +57,20 @@ def _on_sqlite_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Create the async engine for `url` with the pragmas SQLite needs."""
+    """Create the async engine for `url` with the pragmas SQLite needs.
+
+    SQLite gets a single pooled connection: it admits one writer at a time anyway, and
+    several connections competing for the write lock wait in SQLite's busy handler, which
+    sleeps with a growing back-off (measured: 3x lower throughput with 15 connections than
+    with one). With one connection, concurrent updates queue in asyncio instead, in order.
+    Transactions stay short because no service holds one while awaiting Telegram.
+    """
     ensure_database_dir(url)
-    engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"), **kwargs)
+    if url.startswith("sqlite"):
+        kwargs = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 120, **kwargs}
+    else:
+        kwargs = {"pool_pre_ping": True, **kwargs}
+    engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
     return engine
