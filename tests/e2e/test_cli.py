@@ -1,0 +1,48 @@
+"""The command line: `migrate` alone, and a wrong setting stopping the bot with one line."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+
+from tests.e2e.process import bot_env
+
+
+def test_migrate_creates_the_schema_and_the_data_directory(tmp_path):
+    db = tmp_path / "nested" / "dir" / "ortaq.db"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "migrate"], cwd=tmp_path, env=bot_env(db, None, None),
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "database is up to date" in result.stdout
+    con = sqlite3.connect(db)
+    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"app_user", "university", "invite", "user_role"} <= tables
+    con.close()
+
+
+def test_a_wrong_setting_stops_the_bot_with_one_line(tmp_path):
+    env = bot_env(tmp_path / "x.db", None, None, ADMIN_IDS="12,not-a-number")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=120, stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "configuration error: ADMIN_IDS: expected comma-separated numeric Telegram user ids, "
+        "e.g. 12345,67890"
+    ]
+    assert not (tmp_path / "x.db").exists()  # nothing was started
+
+
+def test_env_file_in_the_working_directory_is_read(tmp_path):
+    (tmp_path / ".env").write_text("TIMEZONE=Mars/Olympus\n")
+    env = bot_env(tmp_path / "x.db", None, None)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "migrate"], cwd=tmp_path, env=env, capture_output=True,
+        text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("configuration error: TIMEZONE:")
