@@ -2,7 +2,7 @@
 """Set up and run Ortaq with nothing but Python 3.11+.
 
     python3 dev.py run [ARGS]    create .venv if needed, install, then `python -m bot ARGS`
-    python3 dev.py test [ARGS]   create .venv if needed, install, then ruff and pytest ARGS
+    python3 dev.py test [ARGS]   create .venv if needed, install, then ruff, mypy and pytest ARGS
 
 The virtual environment is reinstalled only when pyproject.toml changes (a hash stamp).
 """
@@ -59,8 +59,10 @@ def main(argv: list[str]) -> int:
     if command == "run":
         return subprocess.call([str(PYTHON), "-m", "bot", *rest])
     lint = subprocess.call([str(PYTHON), "-m", "ruff", "check", "."])
+    types = subprocess.call([str(PYTHON), "-m", "mypy"])
     tests = subprocess.call([str(PYTHON), "-m", "pytest", *rest])
-    return tests or lint
+    # pytest's own summary stays the last line of the output; lint and types still fail the run.
+    return tests or lint or types
 
 
 if __name__ == "__main__":
