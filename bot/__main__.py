@@ -84,8 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
     host = getattr(args, "host", "127.0.0.1")
     port = getattr(args, "port", 8081)
-    return asyncio.run(run_sandbox(settings, host=host, port=port,
-                                   interactive=sys.stdin.isatty()))
+    return asyncio.run(run_sandbox(settings, host=host, port=port, interactive=sys.stdin.isatty()))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,9 @@ from bot.config import LANGUAGES, Settings
 from bot.context import CONTEXT_TYPES, BotData
 from bot.db import create_engine, make_sessionmaker
 from bot.errors import handle_error
+from bot.gateway import Clock, Gateway, RateLimiter
 from bot.i18n import I18n
+from bot.jobs.broadcasts import Broadcaster
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,7 @@ def build_application(
     get_updates_request: BaseRequest | None = None,
     base_url: str | None = None,
     base_file_url: str | None = None,
+    clock: Clock | None = None,
 ) -> OrtaqApp:
     """Build the bot: settings, database, i18n, handlers, error handler, start-up hooks.
 
@@ -48,6 +51,7 @@ def build_application(
         get_updates_request: a custom request for getUpdates (defaults to `request`).
         base_url: overrides the API root derived from `BOT_API_URL`.
         base_file_url: overrides the file root derived from `BOT_API_URL`.
+        clock: paces outbound messages (tests pass a virtual clock).
     """
     bot_token = token or (settings.bot_token.get_secret_value() if settings.bot_token else None)
     if not bot_token:
@@ -72,14 +76,19 @@ def build_application(
     data.engine = engine
     data.db = make_sessionmaker(engine)
     data.i18n = I18n(settings.default_language)
+    limiter = RateLimiter(settings.broadcast_rate, settings.broadcast_chat_rate, clock)
+    data.gateway = Gateway(app.bot, limiter)
+    data.broadcaster = Broadcaster(data.gateway, data.db, data.i18n, settings)
     handlers.register(app)
     app.add_error_handler(handle_error)  # type: ignore[arg-type]
     return app
 
 
 async def on_startup(app: OrtaqApp) -> None:
-    """Set the command menus in every language (PTB runs this before polling starts)."""
+    """Set the command menus and resume broadcasts (PTB runs this before polling starts)."""
     await set_command_menus(app)
+    assert app.bot_data.broadcaster is not None
+    await app.bot_data.broadcaster.resume(app.job_queue)
     logger.info("bot @%s is up", app.bot.username)
 
 
@@ -103,6 +112,8 @@ async def set_command_menus(app: OrtaqApp) -> None:
 
 
 async def on_shutdown(app: OrtaqApp) -> None:
-    """Close the database connections."""
+    """Let in-flight broadcast sends finish and record, then close the database."""
+    if app.bot_data.broadcaster is not None:
+        await app.bot_data.broadcaster.stop()
     if app.bot_data.engine is not None:
         await app.bot_data.engine.dispose()

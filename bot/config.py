@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     # Updates handled at once across users (one user's updates are always sequential).
     max_concurrent_updates: int = Field(default=32, ge=1, le=1024)
+    # Telegram's limits for messages the bot sends on its own initiative (broadcasts).
+    broadcast_rate: float = Field(default=30.0, gt=0, le=1000)
+    broadcast_chat_rate: float = Field(default=1.0, gt=0, le=30)
 
     @field_validator("bot_token", mode="before")
     @classmethod

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
     from bot.config import Settings
     from bot.db import Sessionmaker
+    from bot.gateway import Gateway
     from bot.i18n import I18n, Translator
+    from bot.jobs.broadcasts import Broadcaster
     from bot.services.users import Profile
 
 
@@ -30,6 +32,8 @@ class BotData:
     engine: AsyncEngine | None = None
     db: Sessionmaker | None = None
     i18n: I18n | None = None
+    gateway: Gateway | None = None
+    broadcaster: Broadcaster | None = None
     # Monotonic time of the last error report per admin, for rate limiting.
     admin_alerts: dict[int, float] = field(default_factory=dict)
 
@@ -60,6 +64,12 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
         """The session factory services take."""
         assert self.bot_data.db is not None
         return self.bot_data.db
+
+    @property
+    def broadcaster(self) -> Broadcaster:
+        """Runs broadcasts."""
+        assert self.bot_data.broadcaster is not None
+        return self.bot_data.broadcaster
 
     @property
     def admin_ids(self) -> frozenset[int]:

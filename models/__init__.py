@@ -1,8 +1,19 @@
 """SQLAlchemy models; importing this package makes `Base.metadata` complete for Alembic."""
 
 from models.base import Base, utcnow
+from models.broadcast import Broadcast, Delivery
 from models.invite import Invite, InviteUse
 from models.university import University
 from models.user import User, UserRole
 
-__all__ = ["Base", "Invite", "InviteUse", "University", "User", "UserRole", "utcnow"]
+__all__ = [
+    "Base",
+    "Broadcast",
+    "Delivery",
+    "Invite",
+    "InviteUse",
+    "University",
+    "User",
+    "UserRole",
+    "utcnow",
+]

@@ -93,7 +93,7 @@ class Console:
                 self.render(record, edited=shown is not None)
                 self._shown[key] = record.edited
         toasts = self.emulator.toasts(chat_id)
-        for text in toasts[self._toasts.get(chat_id, 0):]:
+        for text in toasts[self._toasts.get(chat_id, 0) :]:
             if text:
                 self.say(f"💬 {text}")
         self._toasts[chat_id] = len(toasts)
@@ -209,8 +209,9 @@ async def run_sandbox(
     """Run emulator and bot together until `:quit`, end of input, SIGINT or SIGTERM."""
     emulator = Emulator()
     for identity in IDENTITIES.values():
-        emulator.add_user(identity.user_id, identity.first_name,
-                          language_code=identity.language_code)
+        emulator.add_user(
+            identity.user_id, identity.first_name, language_code=identity.language_code
+        )
     server = EmulatorServer(emulator)
     url = await server.start(host, port)
     # The organizer identity is also an admin, so a newcomer can try every command.
@@ -228,17 +229,27 @@ async def run_sandbox(
         async with app:
             assert app.bot_data.db is not None
             for identity in IDENTITIES.values():
-                await ensure_role(app.bot_data.db, identity.user_id, identity.role,
-                                  first_name=identity.first_name)
+                await ensure_role(
+                    app.bot_data.db,
+                    identity.user_id,
+                    identity.role,
+                    first_name=identity.first_name,
+                )
             if app.post_init is not None:
                 await app.post_init(app)
             await app.start()
             assert app.updater is not None
             await app.updater.start_polling(poll_interval=0.0, timeout=10)
-            print(f"Ortaq sandbox: Bot API emulator at {url} (token {emulator.token})",
-                  file=out, flush=True)
-            print(f"bot @{app.bot.username} is polling it; database {settings.database_url}",
-                  file=out, flush=True)
+            print(
+                f"Ortaq sandbox: Bot API emulator at {url} (token {emulator.token})",
+                file=out,
+                flush=True,
+            )
+            print(
+                f"bot @{app.bot.username} is polling it; database {settings.database_url}",
+                file=out,
+                flush=True,
+            )
             if interactive:
                 # Log lines would break up the chat: keep only warnings and errors.
                 logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
@@ -249,8 +260,11 @@ async def run_sandbox(
                 for task in (runner, stopper):
                     task.cancel()
             else:
-                print("standard input is not a terminal: serving the HTTP API until "
-                      "SIGINT/SIGTERM", file=out, flush=True)
+                print(
+                    "standard input is not a terminal: serving the HTTP API until SIGINT/SIGTERM",
+                    file=out,
+                    flush=True,
+                )
                 await stop.wait()
             await app.updater.stop()
             await app.stop()

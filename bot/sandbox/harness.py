@@ -8,12 +8,15 @@ and emulator, which is what a process restart looks like to a user.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 from telegram import Update
 
 from bot.app import OrtaqApp, build_application
 from bot.config import Settings
+from bot.gateway import VirtualClock
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.request import EmulatorRequest
 from bot.sandbox.users import SimulatedUser
@@ -22,10 +25,20 @@ from bot.sandbox.users import SimulatedUser
 class Harness:
     """Build, start and drive the real application against an in-process emulator."""
 
-    def __init__(self, settings: Settings, emulator: Emulator | None = None):
-        """Prepare a harness; use it as an async context manager."""
+    def __init__(
+        self,
+        settings: Settings,
+        emulator: Emulator | None = None,
+        clock: VirtualClock | None = None,
+    ):
+        """Prepare a harness; use it as an async context manager.
+
+        One virtual clock paces both the bot's outbound limiter and the emulator's flood
+        limits, so tests cross Telegram's limits without waiting for real.
+        """
         self.settings = settings
-        self.emulator = emulator or Emulator()
+        self.clock = clock or VirtualClock()
+        self.emulator = emulator or Emulator(clock=self.clock.now)
         self.app: OrtaqApp | None = None
         self.errors: list[BaseException] = []
 
@@ -48,6 +61,7 @@ class Harness:
             get_updates_request=EmulatorRequest(self.emulator),
             base_url=EmulatorRequest.BASE_URL,
             base_file_url=EmulatorRequest.BASE_FILE_URL,
+            clock=self.clock,
         )
         app.add_error_handler(self._record_error)
         await app.initialize()
@@ -62,6 +76,18 @@ class Harness:
             if self.app.post_shutdown is not None:
                 await self.app.post_shutdown(self.app)
             self.app = None
+
+    async def crash(self) -> None:
+        """Stop as a killed process would: running tasks die wherever they are."""
+        if self.app is not None and self.app.bot_data.broadcaster is not None:
+            broadcaster = self.app.bot_data.broadcaster
+            broadcaster._stopping = True
+            for task in broadcaster.tasks.values():
+                task.cancel()
+            for task in broadcaster.tasks.values():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await self.stop()
 
     async def restart(self) -> None:
         """Stop and start again: everything the bot remembers must come from the database."""

@@ -1,0 +1,1 @@
+"""Long-running and scheduled work of the bot: broadcasts now, reminders later."""

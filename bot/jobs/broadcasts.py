@@ -1,0 +1,262 @@
+"""Runs broadcasts: workers draining the outbox through the gateway, progress, scheduling.
+
+A broadcast runs as one asyncio task with a few workers. Each worker claims one delivery,
+sends it, records the result, and claims the next; the limiter paces them, so there are only
+enough workers to keep Telegram's 30 messages/s flowing despite network latency. The sender's
+progress message is edited every few seconds with one query of counts; the final report
+replaces it. On start-up `resume` settles interrupted deliveries and restarts what was
+running or scheduled, so a restart continues every broadcast where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.ext import ContextTypes
+
+from bot import keyboards as kb
+from bot.gateway import Gateway, Outcome, Outgoing, Result
+from bot.i18n import I18n, Translator
+from bot.services import broadcasts as svc
+from bot.services import users as user_service
+from bot.services.broadcasts import BroadcastView, Content, DeliveryState, State
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.db import Sessionmaker
+
+logger = logging.getLogger(__name__)
+
+WORKERS = 16
+PROGRESS_INTERVAL = 3.0
+
+_STATE_OF: dict[Outcome, DeliveryState] = {
+    Outcome.SENT: DeliveryState.SENT,
+    Outcome.BLOCKED: DeliveryState.SKIPPED,
+    Outcome.CHAT_NOT_FOUND: DeliveryState.SKIPPED,
+    Outcome.FAILED: DeliveryState.FAILED,
+    Outcome.UNCERTAIN: DeliveryState.UNCERTAIN,
+}
+
+
+def link_buttons(content: Content) -> InlineKeyboardMarkup | None:
+    """The link buttons under a broadcast message."""
+    if not content.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, url=b.url)] for b in content.buttons]
+    )
+
+
+def outgoing(content: Content, chat_id: int, language: str, default_language: str) -> Outgoing:
+    """The message one recipient gets, in their language when the content has it."""
+    return Outgoing(
+        chat_id=chat_id,
+        kind=content.kind,
+        text=content.text_for(language, default_language),
+        file_id=content.file_id,
+        reply_markup=link_buttons(content),
+    )
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def render_progress(view: BroadcastView, t: Translator) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The sender's progress or final report, with its buttons."""
+    counts = view.counts
+    sent = counts.get("sent", 0)
+    failed = counts.get("failed", 0)
+    skipped = counts.get("skipped", 0)
+    uncertain = counts.get("uncertain", 0)
+    now = datetime.now(UTC)
+    elapsed = (now - view.started_at).total_seconds() if view.started_at else 0.0
+    rate = sent / elapsed if elapsed > 0 else 0.0
+    values = {
+        "id": view.id,
+        "sent": sent,
+        "failed": failed,
+        "skipped": skipped,
+        "uncertain": uncertain,
+        "remaining": view.remaining,
+        "total": view.total,
+        "rate": f"{rate:.1f}",
+        "eta": _duration(view.remaining / rate) if rate > 0 else "—",
+        "duration": _duration(((view.finished_at or now) - view.started_at).total_seconds())
+        if view.started_at
+        else "—",
+    }
+    problems = failed + skipped + uncertain
+    if view.state is State.SENDING:
+        keyboard = kb.rows([kb.button(t.plain("broadcasts.cancel"), f"bc:x:{view.id}")])
+        return t("broadcasts.progress", **values), keyboard
+    key = "broadcasts.cancelled_report" if view.state is State.CANCELLED else "broadcasts.done"
+    keyboard = None
+    if problems:
+        keyboard = kb.rows([kb.button(t.plain("broadcasts.failures_file"), f"bc:f:{view.id}")])
+    return t(key, **values), keyboard
+
+
+class Broadcaster:
+    """Starts, resumes, schedules and reports broadcasts of one application."""
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        db: Sessionmaker,
+        i18n: I18n,
+        settings: Settings,
+        *,
+        workers: int = WORKERS,
+        progress_interval: float = PROGRESS_INTERVAL,
+    ):
+        """Send through `gateway`, keeping the outbox in `db`."""
+        self.gateway = gateway
+        self.db = db
+        self.i18n = i18n
+        self.settings = settings
+        self.workers = workers
+        self.progress_interval = progress_interval
+        self.tasks: dict[int, asyncio.Task[None]] = {}
+        self._stopping = False
+        self._job_queue: Any = None
+
+    # --- life cycle ------------------------------------------------------------------------
+
+    async def resume(self, job_queue: Any) -> None:
+        """At start-up: settle interrupted deliveries, resume sending ones, re-schedule others."""
+        self._job_queue = job_queue
+        sending, scheduled = await svc.recover(self.db)
+        for broadcast_id in sending:
+            logger.info("resuming broadcast %s", broadcast_id)
+            self.start(broadcast_id)
+        for broadcast_id, at in scheduled:
+            self.schedule(broadcast_id, at)
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop claiming; let in-flight sends finish and record, then cancel what is left."""
+        self._stopping = True
+        tasks = list(self.tasks.values())
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    def start(self, broadcast_id: int) -> None:
+        """Run the broadcast unless it is already running in this process."""
+        task = self.tasks.get(broadcast_id)
+        if self._stopping or (task is not None and not task.done()):
+            return
+        self.tasks[broadcast_id] = asyncio.create_task(
+            self._run(broadcast_id), name=f"broadcast:{broadcast_id}"
+        )
+
+    async def wait(self, broadcast_id: int) -> None:
+        """Wait until the broadcast's task ends (tests and the CLI)."""
+        task = self.tasks.get(broadcast_id)
+        if task is not None:
+            await task
+
+    def schedule(self, broadcast_id: int, at: datetime) -> None:
+        """Start the broadcast at `at` (UTC); a time already past starts it now."""
+        if self._job_queue is None:
+            raise RuntimeError("the broadcaster has no job queue yet")
+        name = f"broadcast:{broadcast_id}"
+        for job in self._job_queue.get_jobs_by_name(name):
+            job.schedule_removal()
+        when = max(at, datetime.now(UTC))
+        self._job_queue.run_once(self._due, when=when, data=broadcast_id, name=name)
+
+    async def _due(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        broadcast_id = int(context.job.data)  # type: ignore[union-attr,arg-type]
+        if await svc.start_due(self.db, broadcast_id):
+            await self.report(broadcast_id)
+            self.start(broadcast_id)
+
+    # --- sending ---------------------------------------------------------------------------
+
+    async def _run(self, broadcast_id: int) -> None:
+        view = await svc.get(self.db, broadcast_id)
+        if view is None or view.content is None:
+            return
+        progress = asyncio.create_task(self._progress_loop(broadcast_id))
+        try:
+            await asyncio.gather(
+                *(self._worker(broadcast_id, view.content) for _ in range(self.workers))
+            )
+        finally:
+            progress.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await progress
+        if self._stopping:
+            return
+        await svc.finish_if_done(self.db, broadcast_id)
+        await self.report(broadcast_id)
+
+    async def _worker(self, broadcast_id: int, content: Content) -> None:
+        default = self.settings.default_language
+        while not self._stopping:
+            task = await svc.claim_next(self.db, broadcast_id)
+            if task is None:
+                return
+            result = await self.gateway.send(
+                outgoing(content, task.chat_id, task.language, default)
+            )
+            await self._record(task.delivery_id, result)
+
+    async def _record(self, delivery_id: int, result: Result) -> None:
+        await svc.record(
+            self.db,
+            delivery_id,
+            _STATE_OF[result.outcome],
+            message_id=result.message_id,
+            error=result.error,
+            unreachable=result.unreachable,
+        )
+
+    # --- progress --------------------------------------------------------------------------
+
+    async def _progress_loop(self, broadcast_id: int) -> None:
+        # Real seconds on purpose: the report is for a person watching, whatever the clock.
+        while True:
+            await asyncio.sleep(self.progress_interval)
+            await self.report(broadcast_id)
+
+    async def _sender_translator(self, chat_id: int) -> Translator:
+        try:
+            profile = await user_service.get_profile(self.db, chat_id, frozenset())
+        except Exception:
+            return self.i18n.translator(self.settings.default_language)
+        return self.i18n.translator(profile.language)
+
+    async def report(self, broadcast_id: int) -> None:
+        """Show the current figures to the sender: edit the progress message, or send one."""
+        view = await svc.get(self.db, broadcast_id)
+        if view is None or view.progress_chat_id is None:
+            return
+        t = await self._sender_translator(view.progress_chat_id)
+        text, keyboard = render_progress(view, t)
+        if view.progress_message_id is not None:
+            await self.gateway.edit_text(
+                view.progress_chat_id, view.progress_message_id, text, keyboard
+            )
+            return
+        result = await self.gateway.send(
+            Outgoing(chat_id=view.progress_chat_id, text=text, reply_markup=keyboard)
+        )
+        if result.message_id is not None:
+            await svc.set_progress_message(
+                self.db, broadcast_id, view.progress_chat_id, result.message_id
+            )
