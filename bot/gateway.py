@@ -198,19 +198,26 @@ class Gateway:
         return await self._with_retries(chat_id, edit)
 
     async def _send_once(self, message: Outgoing) -> Message:
-        common = {
-            "reply_markup": message.reply_markup,
-            "protect_content": message.protect_content,
-        }
+        markup, protect = message.reply_markup, message.protect_content
         if message.kind == "photo":
             return await self.bot.send_photo(
-                message.chat_id, message.file_id or "", caption=message.text or None, **common
+                message.chat_id,
+                message.file_id or "",
+                caption=message.text or None,
+                reply_markup=markup,
+                protect_content=protect,
             )
         if message.kind == "document":
             return await self.bot.send_document(
-                message.chat_id, message.file_id or "", caption=message.text or None, **common
+                message.chat_id,
+                message.file_id or "",
+                caption=message.text or None,
+                reply_markup=markup,
+                protect_content=protect,
             )
-        return await self.bot.send_message(message.chat_id, message.text, **common)
+        return await self.bot.send_message(
+            message.chat_id, message.text, reply_markup=markup, protect_content=protect
+        )
 
     async def _with_retries(
         self, chat_id: int, call: Callable[[], Awaitable[Message | bool]]

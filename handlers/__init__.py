@@ -14,7 +14,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import common, invites, universities, users
+from handlers import broadcasts, common, invites, universities, users
 
 # Group -1 loads the profile for every update before any other handler looks at it.
 PROFILE_GROUP = -1
@@ -34,6 +34,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "delete_my_data": users.ask_delete,
         "invite": invites.start_invite,
         "universities": universities.list_universities,
+        "broadcast": broadcasts.start_broadcast,
+        "broadcasts": broadcasts.list_broadcasts,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=private))
@@ -46,10 +48,11 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         r"^menu:": common.open_menu_item,
         r"^inv:": invites.invite_step,
         r"^adm:": universities.university_action,
+        r"^bc:": broadcasts.broadcast_button,
     }
     for pattern, callback in callbacks.items():
         app.add_handler(CallbackQueryHandler(callback, pattern=pattern))
     app.add_handler(CallbackQueryHandler(common.stale_button))
     app.add_handler(MessageHandler(private & filters.COMMAND, common.unknown_command))
     app.add_handler(MessageHandler(private & filters.TEXT, common.route_text))
-    app.add_handler(MessageHandler(private & ~filters.TEXT, common.unexpected_message))
+    app.add_handler(MessageHandler(private & ~filters.TEXT, common.route_media))

@@ -131,11 +131,16 @@ async def cancel(update: Update, context: BotContext) -> None:
 
 async def route_text(update: Update, context: BotContext) -> None:
     """Give typed text to the step that waits for it, or say what is expected instead."""
-    from handlers import universities, users
+    from handlers import broadcasts, universities, users
 
     profile = context.profile
     message = update.effective_message
     if profile is None or message is None or message.text is None:
+        return
+    feature_route = broadcasts.awaiting_route(profile.awaiting)
+    if feature_route is not None:
+        route, item_id = feature_route
+        await broadcasts.AWAITING_ROUTES[route](update, context, item_id)
         return
     routes: dict[str, TextRoute] = {
         Awaiting.GROUP.value: users.save_group,
@@ -157,8 +162,15 @@ async def route_text(update: Update, context: BotContext) -> None:
         await reply(update, context, context.t("errors.not_understood"))
 
 
-async def unexpected_message(update: Update, context: BotContext) -> None:
-    """Answer a sticker, photo or file sent where none is expected."""
+async def route_media(update: Update, context: BotContext) -> None:
+    """Give a photo or file to the step that waits for one, or say none is expected."""
+    from handlers import broadcasts
+
+    profile = context.profile
+    feature_route = broadcasts.awaiting_route(profile.awaiting if profile else None)
+    if feature_route is not None and feature_route[0] == "bc_content":
+        await broadcasts.save_content(update, context, feature_route[1])
+        return
     await reply(update, context, context.t("errors.unexpected_message"))
 
 

@@ -97,13 +97,11 @@ def render_progress(view: BroadcastView, t: Translator) -> tuple[str, InlineKeyb
     }
     problems = failed + skipped + uncertain
     if view.state is State.SENDING:
-        keyboard = kb.rows([kb.button(t.plain("broadcasts.cancel"), f"bc:x:{view.id}")])
-        return t("broadcasts.progress", **values), keyboard
+        cancel = kb.rows([kb.button(t.plain("broadcasts.cancel"), f"bc:x:{view.id}")])
+        return t("broadcasts.progress", **values), cancel
     key = "broadcasts.cancelled_report" if view.state is State.CANCELLED else "broadcasts.done"
-    keyboard = None
-    if problems:
-        keyboard = kb.rows([kb.button(t.plain("broadcasts.failures_file"), f"bc:f:{view.id}")])
-    return t(key, **values), keyboard
+    failures = kb.rows([kb.button(t.plain("broadcasts.failures_file"), f"bc:f:{view.id}")])
+    return t(key, **values), failures if problems else None
 
 
 class Broadcaster:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, insert, literal, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -70,18 +71,18 @@ class Audience(StrEnum):
 
 
 # An audience resolver narrows a select of users; `ref` is the audience's parameter.
-Resolver = Callable[[Select[tuple[User]], str | None], Select[tuple[User]]]
+Resolver = Callable[[Select[Any], str | None], Select[Any]]
 
 
-def _everyone(stmt: Select[tuple[User]], ref: str | None) -> Select[tuple[User]]:
+def _everyone(stmt: Select[Any], ref: str | None) -> Select[Any]:
     return stmt
 
 
-def _university(stmt: Select[tuple[User]], ref: str | None) -> Select[tuple[User]]:
+def _university(stmt: Select[Any], ref: str | None) -> Select[Any]:
     return stmt.where(User.university_id == int(ref or 0))
 
 
-def _country(stmt: Select[tuple[User]], ref: str | None) -> Select[tuple[User]]:
+def _country(stmt: Select[Any], ref: str | None) -> Select[Any]:
     return stmt.join(University, University.id == User.university_id).where(
         University.country == (ref or "")
     )
@@ -218,7 +219,7 @@ async def create_draft(db: Sessionmaker, actor_id: int, admin_ids: frozenset[int
         return broadcast.id
 
 
-def _audience_stmt(kind: str, ref: str | None) -> Select[tuple[User]]:
+def _audience_stmt(kind: str, ref: str | None) -> Select[Any]:
     resolver = RESOLVERS.get(kind)
     if resolver is None:
         raise InvalidInput("broadcasts.unknown_audience")
@@ -469,7 +470,7 @@ async def confirm(
             insert(Delivery).from_select(
                 ["broadcast_id", "user_id", "chat_id", "language", "state", "error"],
                 select(
-                    func.cast(broadcast_id, Delivery.broadcast_id.type),
+                    literal(broadcast_id, Delivery.broadcast_id.type),
                     recipients.c.id,
                     recipients.c.telegram_id,
                     language,

@@ -231,12 +231,17 @@ async def set_group(
 
 
 async def set_awaiting(
-    db: Sessionmaker, telegram_id: int, awaiting: Awaiting | None, admin_ids: frozenset[int]
+    db: Sessionmaker, telegram_id: int, awaiting: str | None, admin_ids: frozenset[int]
 ) -> Profile:
-    """Remember which input the bot waits for next (None: nothing; `/cancel` uses that)."""
+    """Remember which input the bot waits for next (None: nothing; `/cancel` uses that).
+
+    `awaiting` is an `Awaiting` value, or a feature's own `<route>:<id>` (at most 32 chars).
+    """
+    if awaiting is not None and len(awaiting) > 32:
+        raise ValueError("awaiting values are at most 32 characters")
     async with db.begin() as session:
         user = await _load(session, telegram_id)
-        user.awaiting = awaiting.value if awaiting else None
+        user.awaiting = awaiting
         return await _profile(session, user, admin_ids)
 
 
