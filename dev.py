@@ -27,13 +27,24 @@ def _stamp() -> Path:
     return VENV / f".installed-{digest}"
 
 
+def _has_pip() -> bool:
+    if not PYTHON.exists():
+        return False
+    check = subprocess.run([str(PYTHON), "-m", "pip", "--version"], capture_output=True)
+    return check.returncode == 0
+
+
 def ensure_env() -> None:
     """Create the virtual environment and install the project with its extras, once."""
     if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs on whatever python3 is
         sys.exit(f"Ortaq needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
-    if not PYTHON.exists():
+    if not _has_pip():
+        # Missing, or left half-made by an interrupted run: make it again from scratch.
         print("creating .venv ...", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
+        try:
+            venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+        except subprocess.CalledProcessError:
+            sys.exit("could not create .venv with pip; on Debian/Ubuntu: apt install python3-venv")
     stamp = _stamp()
     if stamp.exists():
         return

@@ -13,6 +13,7 @@ import logging
 import sys
 
 from telegram import Update
+from telegram.error import InvalidToken
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import migrate
@@ -20,40 +21,47 @@ from bot.db import migrate
 logger = logging.getLogger("bot")
 
 
-class _RedactToken(logging.Filter):
-    """Keep the bot token out of every log line (PTB and httpx put it in request URLs)."""
+class RedactingFormatter(logging.Formatter):
+    """Formats log lines with the bot token removed, tracebacks included.
 
-    def __init__(self, secret: str | None):
-        super().__init__()
+    PTB and httpx put the token in request URLs, and PTB's InvalidToken quotes it.
+    """
+
+    def __init__(self, fmt: str, secret: str | None):
+        """Format with `fmt`, replacing `secret` wherever it appears."""
+        super().__init__(fmt)
         self.secret = secret
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secret:
-            message = record.getMessage()
-            if self.secret in message:
-                record.msg = message.replace(self.secret, "<token>")
-                record.args = ()
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        """The formatted record, token removed."""
+        text = super().format(record)
+        return text.replace(self.secret, "<token>") if self.secret else text
 
 
 def setup_logging(settings: Settings) -> None:
     """Log to stderr at `LOG_LEVEL`, with the token redacted."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     token = settings.bot_token.get_secret_value() if settings.bot_token else None
-    handler.addFilter(_RedactToken(token))
+    handler.setFormatter(
+        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", token)
+    )
     logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
     # httpx logs every request URL, token included, at INFO.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 
-def run_polling(settings: Settings) -> None:
-    """Poll the configured Bot API until interrupted."""
+def run_polling(settings: Settings) -> int:
+    """Poll the configured Bot API until interrupted; returns the exit code."""
     from bot.app import build_application
 
     app = build_application(settings)
-    app.run_polling(allowed_updates=Update.ALL_TYPES)
+    try:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    except InvalidToken:
+        print("configuration error: BOT_TOKEN: the Bot API rejected this token", file=sys.stderr)
+        return 2
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,14 +80,15 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     setup_logging(settings)
-    migrate(settings.database_url)
     command = args.command or "run"
+    if command == "sandbox" or (command == "run" and settings.sandbox):
+        settings = settings.for_sandbox()
+    migrate(settings.database_url)
     if command == "migrate":
         print("database is up to date")
         return 0
     if command == "run" and not settings.sandbox:
-        run_polling(settings)
-        return 0
+        return run_polling(settings)
     from bot.sandbox.console import run_sandbox
 
     host = getattr(args, "host", "127.0.0.1")

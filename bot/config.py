@@ -9,13 +9,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, reset_tzpath
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LANGUAGES: tuple[str, ...] = ("kk", "ru", "en")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/ortaq.db"
+# The sandbox keeps its made-up users and roles away from the real database by default.
+SANDBOX_DATABASE_URL = "sqlite+aiosqlite:///data/sandbox.db"
+DEFAULT_PSEUDONYM_KEY = "change-me-in-production"
 _TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{5,}$")
 
 
@@ -36,7 +39,7 @@ class Settings(BaseSettings):
     bot_api_url: str = "https://api.telegram.org"
     default_language: Literal["kk", "ru", "en"] = "kk"
     timezone: str = "Asia/Almaty"
-    pseudonym_key: SecretStr = SecretStr("change-me-in-production")
+    pseudonym_key: SecretStr = SecretStr(DEFAULT_PSEUDONYM_KEY)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     # Updates handled at once across users (one user's updates are always sequential).
     max_concurrent_updates: int = Field(default=32, ge=1, le=1024)
@@ -97,15 +100,24 @@ class Settings(BaseSettings):
 
     @field_validator("pseudonym_key")
     @classmethod
-    def _check_key(cls, value: SecretStr) -> SecretStr:
+    def _check_key(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
         if len(value.get_secret_value()) < 8:
             raise ValueError("expected a secret of at least 8 characters")
+        if value.get_secret_value() == DEFAULT_PSEUDONYM_KEY and info.data.get("bot_token"):
+            # Pseudonyms keyed with a public default could be reversed by anyone.
+            raise ValueError("set a secret of your own before running with a real BOT_TOKEN")
         return value
 
     @property
     def sandbox(self) -> bool:
         """True when no token is configured: the bot runs against the embedded emulator."""
         return self.bot_token is None
+
+    def for_sandbox(self) -> Settings:
+        """These settings for the sandbox: its own database unless DATABASE_URL was given."""
+        if "database_url" in self.model_fields_set:
+            return self
+        return self.model_copy(update={"database_url": SANDBOX_DATABASE_URL})
 
     @property
     def api_base_url(self) -> str:
@@ -135,6 +147,9 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: object) -> Settings:
     """Build settings or raise `ConfigError` with one line naming the wrong variable."""
+    # Use the tzdata package, never an older system zone database: Kazakhstan's zones
+    # changed on 2024-03-01, and a stale system copy would show times an hour off.
+    reset_tzpath([])
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:

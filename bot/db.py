@@ -63,9 +63,13 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     several connections competing for the write lock wait in SQLite's busy handler, which
     sleeps with a growing back-off (measured: 3x lower throughput with 15 connections than
     with one). With one connection, concurrent updates queue in asyncio instead, in order.
-    Transactions stay short because no service holds one while awaiting Telegram.
+    Transactions stay short because no service holds one while awaiting Telegram. The cost:
+    a service must never open a second session while holding one (it would wait for itself);
+    services pass their session to helpers instead.
     """
     ensure_database_dir(url)
+    # Statement parameters hold users' answers: keep them out of errors, logs and alerts.
+    kwargs = {"hide_parameters": True, **kwargs}
     if url.startswith("sqlite"):
         kwargs = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 120, **kwargs}
     else:

@@ -6,6 +6,7 @@ and the bot token must never reach a log (PTB puts it in request URLs).
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 import time
@@ -46,6 +47,10 @@ async def handle_error(update: object, context: BotContext) -> None:
     token = context.bot.token if context.bot else None
     trace = "".join(traceback.format_exception(error)) if error else "no exception"
     logger.error("error while handling %s:\n%s", describe(update), redact(trace, token))
+    if isinstance(update, Update) and update.callback_query is not None:
+        # Stop the button's spinner; the message below says what happened.
+        with contextlib.suppress(TelegramError):
+            await update.callback_query.answer()
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
             t = context.i18n.translator(await _language_of(context, update))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,6 +28,7 @@ from enum import StrEnum
 
 import httpx
 from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 logger = logging.getLogger(__name__)
@@ -85,20 +87,29 @@ class RateLimiter:
         self._chat_next: dict[int, float] = {}
         self._paused_until = 0.0
 
-    def reserve(self, chat_id: int) -> float:
-        """Reserve the next free slot for `chat_id`; returns the seconds to wait for it."""
+    def reserve(self, chat_id: int | None, *, global_slot: bool = True) -> float:
+        """Reserve the next free slot; returns the seconds to wait for it.
+
+        `chat_id=None` reserves a global slot only; `global_slot=False` only the chat's (for
+        a sender that already holds a global slot).
+        """
         now = self.clock.now()
-        slot = max(now, self._next, self._paused_until, self._chat_next.get(chat_id, 0.0))
-        self._next = slot + self.interval
-        self._chat_next[chat_id] = slot + self.chat_interval
+        slot = max(now, self._paused_until)
+        if global_slot:
+            slot = max(slot, self._next)
+        if chat_id is not None:
+            slot = max(slot, self._chat_next.get(chat_id, 0.0))
+            self._chat_next[chat_id] = slot + self.chat_interval
+        if global_slot:
+            self._next = slot + self.interval
         if len(self._chat_next) > 10_000:
             # Chats whose next slot has passed need no entry: keep memory flat in big runs.
             self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
         return slot - now
 
-    async def acquire(self, chat_id: int) -> None:
-        """Wait for a slot to send to `chat_id`."""
-        delay = self.reserve(chat_id)
+    async def acquire(self, chat_id: int | None, *, global_slot: bool = True) -> None:
+        """Wait for a slot to send to `chat_id` (see `reserve`)."""
+        delay = self.reserve(chat_id, global_slot=global_slot)
         if delay > 0:
             await self.clock.sleep(delay)
 
@@ -135,7 +146,10 @@ class Result:
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """One message to send: text, or a photo or document by Telegram file id with a caption."""
+    """One message to send: text, or a photo or document by Telegram file id with a caption.
+
+    Text and captions are HTML, whatever the bot's default parse mode.
+    """
 
     chat_id: int
     kind: str = "text"
@@ -152,7 +166,10 @@ def _never_sent(error: TimedOut) -> bool:
 
 def retry_seconds(error: RetryAfter) -> float:
     """`retry_after` in seconds, whichever type this PTB version returns."""
-    value = error.retry_after
+    with warnings.catch_warnings():
+        # PTB 22 warns that the type will become timedelta; both are handled here.
+        warnings.simplefilter("ignore")
+        value = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
@@ -176,9 +193,20 @@ class Gateway:
         self.max_flood_waits = max_flood_waits
         self.flood_waits = 0  # RetryAfter answers received, for reports and benchmarks
 
-    async def send(self, message: Outgoing) -> Result:
-        """Send one message; never raises for Telegram's answers, returns what happened."""
-        return await self._with_retries(message.chat_id, lambda: self._send_once(message))
+    async def send(self, message: Outgoing, *, holds_slot: bool = False) -> Result:
+        """Send one message; never raises for Telegram's answers, returns what happened.
+
+        `holds_slot`: the caller already waited for a global slot (the broadcast workers do,
+        so that they claim a delivery only when it can leave at once); only the chat's own
+        pace is still waited for, and retries take new slots.
+        """
+        return await self._with_retries(
+            message.chat_id, lambda: self._send_once(message), holds_slot=holds_slot
+        )
+
+    async def wait_slot(self) -> None:
+        """Wait for a global send slot, to use with `send(..., holds_slot=True)`."""
+        await self.limiter.acquire(None)
 
     async def edit_text(
         self, chat_id: int, message_id: int, text: str, reply_markup: InlineKeyboardMarkup | None
@@ -188,7 +216,11 @@ class Gateway:
         async def edit() -> Message | bool:
             try:
                 return await self.bot.edit_message_text(
-                    text, chat_id=chat_id, message_id=message_id, reply_markup=reply_markup
+                    text,
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    reply_markup=reply_markup,
+                    parse_mode=ParseMode.HTML,
                 )
             except BadRequest as exc:
                 if "not modified" in exc.message:
@@ -206,6 +238,7 @@ class Gateway:
                 caption=message.text or None,
                 reply_markup=markup,
                 protect_content=protect,
+                parse_mode=ParseMode.HTML,
             )
         if message.kind == "document":
             return await self.bot.send_document(
@@ -214,18 +247,29 @@ class Gateway:
                 caption=message.text or None,
                 reply_markup=markup,
                 protect_content=protect,
+                parse_mode=ParseMode.HTML,
             )
         return await self.bot.send_message(
-            message.chat_id, message.text, reply_markup=markup, protect_content=protect
+            message.chat_id,
+            message.text,
+            reply_markup=markup,
+            protect_content=protect,
+            parse_mode=ParseMode.HTML,
         )
 
     async def _with_retries(
-        self, chat_id: int, call: Callable[[], Awaitable[Message | bool]]
+        self,
+        chat_id: int,
+        call: Callable[[], Awaitable[Message | bool]],
+        *,
+        holds_slot: bool = False,
     ) -> Result:
         attempts = 0
         flood_waits = 0
+        first = True
         while True:
-            await self.limiter.acquire(chat_id)
+            await self.limiter.acquire(chat_id, global_slot=not (first and holds_slot))
+            first = False
             try:
                 sent = await call()
             except RetryAfter as exc:

@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     MessageHandler,
     TypeHandler,
@@ -23,7 +24,8 @@ PROFILE_GROUP = -1
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Add every handler to `app`, in the order they must be tried."""
     app.add_handler(TypeHandler(Update, common.load_profile), group=PROFILE_GROUP)
-    private = filters.ChatType.PRIVATE
+    # New messages only: an edit of an old message must not answer a question again.
+    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     commands = {
         "start": users.start,
         "help": common.help_command,
@@ -53,6 +55,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     for pattern, callback in callbacks.items():
         app.add_handler(CallbackQueryHandler(callback, pattern=pattern))
     app.add_handler(CallbackQueryHandler(common.stale_button))
+    app.add_handler(ChatMemberHandler(common.track_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(private & filters.COMMAND, common.unknown_command))
     app.add_handler(MessageHandler(private & filters.TEXT, common.route_text))
     app.add_handler(MessageHandler(private & ~filters.TEXT, common.route_media))

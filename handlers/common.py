@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from telegram import InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 
 from bot import keyboards as kb
 from bot.context import BotContext
@@ -32,6 +33,24 @@ async def reply(
     await context.bot.send_message(chat.id, text, reply_markup=keyboard)
 
 
+async def safe_edit(
+    update: Update, text: str, keyboard: InlineKeyboardMarkup | None = None
+) -> None:
+    """Edit the message whose button was pressed; a repeat of the same edit is not an error.
+
+    A double tap, or an update delivered again after a crash, edits a message into what it
+    already says, which Telegram answers with 400 "message is not modified".
+    """
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+    try:
+        await query.edit_message_text(text, reply_markup=keyboard)
+    except BadRequest as exc:
+        if "not modified" not in exc.message:
+            raise
+
+
 async def toast(update: Update, context: BotContext, text: str | None = None) -> None:
     """Answer the pressed button, with a short notice if `text` is given."""
     if update.callback_query is not None:
@@ -43,6 +62,10 @@ async def load_profile(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is None or user.is_bot:
         return
+    chat = update.effective_chat
+    if chat is not None and chat.type != chat.PRIVATE:
+        # Someone speaking in a group is not registering: store nothing about them.
+        return
     context.profile = await user_service.seen(
         context.db,
         user.id,
@@ -51,6 +74,16 @@ async def load_profile(update: Update, context: BotContext) -> None:
         telegram_language=user.language_code,
         admin_ids=context.admin_ids,
     )
+
+
+async def track_membership(update: Update, context: BotContext) -> None:
+    """Record that the user blocked the bot (or unblocked it) in their private chat."""
+    change = update.my_chat_member
+    if change is None or change.chat.type != change.chat.PRIVATE:
+        return
+    status = change.new_chat_member.status
+    if status in (change.new_chat_member.BANNED, change.new_chat_member.LEFT):
+        await user_service.mark_unreachable(context.db, change.from_user.id)
 
 
 async def show_menu(update: Update, context: BotContext) -> None:
@@ -63,6 +96,8 @@ async def show_menu(update: Update, context: BotContext) -> None:
         kb.button(t.plain("menu.language"), "menu:language"),
         kb.button(t.plain("menu.help"), "menu:help"),
     ]
+    if profile.has(Role.ADMIN, Role.ORGANIZER, Role.COACH):
+        buttons.append(kb.button(t.plain("menu.broadcast"), "menu:broadcast"))
     if profile.has(Role.ADMIN, Role.ORGANIZER):
         buttons.append(kb.button(t.plain("menu.invite"), "menu:invite"))
     if profile.has(Role.ADMIN):
@@ -84,7 +119,7 @@ async def menu(update: Update, context: BotContext) -> None:
 
 async def open_menu_item(update: Update, context: BotContext) -> None:
     """Open the main-menu entry whose button was pressed."""
-    from handlers import invites, universities, users
+    from handlers import broadcasts, invites, universities, users
 
     query = update.callback_query
     assert query is not None and query.data is not None
@@ -95,6 +130,7 @@ async def open_menu_item(update: Update, context: BotContext) -> None:
         "help": help_command,
         "invite": invites.start_invite,
         "universities": universities.list_universities,
+        "broadcast": broadcasts.start_broadcast,
     }
     route = routes.get(parts[0]) if parts else None
     if route is None:
@@ -109,6 +145,8 @@ async def help_command(update: Update, context: BotContext) -> None:
     profile = context.profile
     t = context.t
     parts = [t("help.intro"), t("help.commands")]
+    if profile is not None and profile.has(Role.ADMIN, Role.ORGANIZER, Role.COACH):
+        parts.append(t("help.coach"))
     if profile is not None and profile.has(Role.ADMIN, Role.ORGANIZER):
         parts.append(t("help.organizer"))
     if profile is not None and profile.has(Role.ADMIN):

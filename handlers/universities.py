@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot import keyboards as kb
 from bot.context import BotContext
-from bot.services import ServiceError
+from bot.services import PermissionDenied, ServiceError
 from bot.services import universities as university_service
 from bot.services import users as user_service
 from bot.services.roles import Role
@@ -31,25 +31,28 @@ async def list_universities(update: Update, context: BotContext) -> None:
         lines.append(t("universities.line", flag=flag, name=u.name(t.language), state=state))
         label_key = "universities.hide" if u.active else "universities.show"
         buttons.append(
-            kb.button(t.plain(label_key, name=u.name(t.language)[:40]), f"adm:u:{u.id}")
+            kb.button(
+                t.plain(label_key, name=u.name(t.language)[:40]),
+                f"adm:u:{u.id}:{'h' if u.active else 's'}",
+            )
         )
     buttons.append(kb.button(t.plain("universities.add"), "adm:u:add"))
     await reply(update, context, "\n".join(lines), kb.rows(buttons))
 
 
 async def university_action(update: Update, context: BotContext) -> None:
-    """Toggle a university's visibility, or start adding one, from its button."""
+    """Hide or show a university (`adm:u:<id>:h|s`), or start adding one, from its button."""
     query = update.callback_query
     assert query is not None and query.data is not None and context.profile is not None
     t = context.t
     if not context.profile.has(Role.ADMIN):
         await toast(update, context, t.plain("errors.not_allowed"))
         return
-    parts = kb.split(query.data, "adm", 2)
-    if parts is None or parts[0] != "u":
+    parts = query.data.split(":")[1:]
+    if len(parts) < 2 or parts[0] != "u":
         await toast(update, context, t.plain("errors.stale_button"))
         return
-    if parts[1] == "add":
+    if parts[1] == "add" and len(parts) == 2:
         await toast(update, context)
         context.profile = await user_service.set_awaiting(
             context.db, context.profile.telegram_id, Awaiting.UNIVERSITY_NAME, context.admin_ids
@@ -57,12 +60,16 @@ async def university_action(update: Update, context: BotContext) -> None:
         await reply(update, context, t("universities.add_prompt"))
         return
     university_id = kb.parse_int(parts[1])
-    if university_id is None:
+    if university_id is None or len(parts) != 3 or parts[2] not in ("h", "s"):
         await toast(update, context, t.plain("errors.stale_button"))
         return
     try:
-        changed = await university_service.toggle_active(
-            context.db, context.profile.telegram_id, context.admin_ids, university_id
+        changed = await university_service.set_active(
+            context.db,
+            context.profile.telegram_id,
+            context.admin_ids,
+            university_id,
+            parts[2] == "s",
         )
     except ServiceError as exc:
         await toast(update, context, t.plain(exc.key, **exc.values))
@@ -80,6 +87,13 @@ async def save_new_university(update: Update, context: BotContext, text: str) ->
         added = await university_service.add_university(
             context.db, context.profile.telegram_id, context.admin_ids, text
         )
+    except PermissionDenied as exc:
+        # No longer an admin: stop waiting for a name, or every message would be refused.
+        context.profile = await user_service.set_awaiting(
+            context.db, context.profile.telegram_id, None, context.admin_ids
+        )
+        await reply(update, context, t(exc.key, **exc.values))
+        return
     except ServiceError as exc:
         await reply(update, context, t(exc.key, **exc.values))
         return

@@ -17,7 +17,7 @@ from bot.services import universities as university_service
 from bot.services import users as user_service
 from bot.services.roles import Role
 from bot.services.users import Awaiting, Profile, Step
-from handlers.common import reply, show_menu, toast
+from handlers.common import reply, safe_edit, show_menu, toast
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -121,6 +121,10 @@ async def choose_consent(update: Update, context: BotContext) -> None:
     if parts is None or parts[0] not in ("y", "n"):
         await toast(update, context, context.t.plain("errors.stale_button"))
         return
+    if context.profile.consent is not None:
+        # Already answered (a double tap, or a replayed update): /profile changes consent.
+        await toast(update, context, context.t.plain("errors.stale_button"))
+        return
     agreed = parts[0] == "y"
     was_onboarded = context.profile.onboarded
     context.profile = await user_service.set_consent(
@@ -180,9 +184,7 @@ async def save_group(update: Update, context: BotContext, text: str) -> None:
 
 async def _mark_chosen(update: Update, context: BotContext, text: str) -> None:
     """Edit the message whose button was pressed so it shows the choice, without buttons."""
-    query = update.callback_query
-    if query is not None and query.message is not None:
-        await query.edit_message_text(text, reply_markup=None)
+    await safe_edit(update, text)
 
 
 async def _after_change(update: Update, context: BotContext, was_onboarded: bool) -> None:
@@ -230,12 +232,14 @@ async def show_profile(update: Update, context: BotContext) -> None:
         roles=roles,
     )
     consent_label = "profile.withdraw_consent" if profile.consent else "profile.give_consent"
+    # The button carries the state it sets, so a stale or double-tapped one cannot flip it back.
+    consent_data = "prof:consent:n" if profile.consent else "prof:consent:y"
     keyboard = kb.rows(
         [
             kb.button(t.plain("profile.change_language"), "prof:lang"),
             kb.button(t.plain("profile.change_university"), "prof:uni"),
             kb.button(t.plain("profile.change_group"), "prof:group"),
-            kb.button(t.plain(consent_label), "prof:consent"),
+            kb.button(t.plain(consent_label), consent_data),
             kb.button(t.plain("profile.delete"), "prof:delete"),
         ]
     )
@@ -246,9 +250,13 @@ async def profile_action(update: Update, context: BotContext) -> None:
     """Start changing one part of the profile from its button."""
     query = update.callback_query
     assert query is not None and query.data is not None and context.profile is not None
-    parts = kb.split(query.data, "prof", 1)
-    action = parts[0] if parts else ""
+    pieces = query.data.split(":")
+    action = pieces[1] if len(pieces) > 1 else ""
     telegram_id = context.profile.telegram_id
+    if context.profile.next_step is not None:
+        # A profile button from before a /delete_my_data: finish registration first.
+        await toast(update, context, context.t.plain("errors.stale_button"))
+        return
     await toast(update, context)
     if action == "lang":
         await change_language(update, context)
@@ -267,8 +275,8 @@ async def profile_action(update: Update, context: BotContext) -> None:
             context.db, telegram_id, Awaiting.GROUP, context.admin_ids
         )
         await reply(update, context, context.t("onboarding.ask_group"))
-    elif action == "consent":
-        agreed = not context.profile.consent
+    elif action == "consent" and len(pieces) == 3 and pieces[2] in ("y", "n"):
+        agreed = pieces[2] == "y"
         context.profile = await user_service.set_consent(
             context.db, telegram_id, agreed, context.admin_ids
         )

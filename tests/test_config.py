@@ -7,13 +7,21 @@ import pytest
 from bot.config import ConfigError, load_settings
 
 
+from bot.config import Settings
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    """Whatever the machine's environment says, these tests start from nothing."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
 def _load(**values):
     return load_settings(_env_file=None, **values)
 
 
-def test_defaults_and_derived_urls(monkeypatch):
-    for name in ("BOT_TOKEN", "DATABASE_URL", "ADMIN_IDS", "BOT_API_URL", "TIMEZONE"):
-        monkeypatch.delenv(name, raising=False)
+def test_defaults_and_derived_urls():
     settings = _load()
     assert settings.sandbox and settings.database_url == "sqlite+aiosqlite:///data/ortaq.db"
     assert settings.default_language == "kk" and settings.timezone == "Asia/Almaty"
@@ -23,6 +31,7 @@ def test_defaults_and_derived_urls(monkeypatch):
 
 def test_values_from_the_environment(monkeypatch):
     monkeypatch.setenv("BOT_TOKEN", "123456:ABCdef_ghi-JKL")
+    monkeypatch.setenv("PSEUDONYM_KEY", "a-real-secret-of-ours")
     monkeypatch.setenv("ADMIN_IDS", " 5, 7 ,")
     monkeypatch.setenv("BOT_API_URL", "http://127.0.0.1:8081/")
     settings = _load()
@@ -52,3 +61,23 @@ def test_a_wrong_value_fails_with_one_line_naming_the_variable(monkeypatch, name
     message = str(exc.value)
     assert message.startswith(f"configuration error: {name}: ")
     assert "\n" not in message
+
+
+def test_the_public_default_pseudonym_key_is_refused_with_a_real_token(monkeypatch):
+    monkeypatch.setenv("BOT_TOKEN", "123456:ABCdef_ghi-JKL")
+    with pytest.raises(ConfigError, match="PSEUDONYM_KEY: set a secret of your own"):
+        _load()
+    assert _load(bot_token=None).sandbox  # the sandbox may keep the default
+
+
+def test_the_sandbox_gets_its_own_database_unless_one_is_given(monkeypatch):
+    assert _load().for_sandbox().database_url == "sqlite+aiosqlite:///data/sandbox.db"
+    monkeypatch.setenv("DATABASE_URL", "sqlite+aiosqlite:///elsewhere.db")
+    assert _load().for_sandbox().database_url == "sqlite+aiosqlite:///elsewhere.db"
+
+
+def test_almaty_is_utc_plus_5_from_the_tzdata_package():
+    from datetime import datetime
+
+    settings = _load()
+    assert datetime(2026, 6, 1, tzinfo=settings.tz).utcoffset().total_seconds() == 5 * 3600

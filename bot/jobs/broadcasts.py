@@ -206,11 +206,16 @@ class Broadcaster:
     async def _worker(self, broadcast_id: int, content: Content) -> None:
         default = self.settings.default_language
         while not self._stopping:
+            # Wait for a send slot *before* claiming: a claimed delivery then leaves at once,
+            # which keeps the crash window (claimed, not yet sent) to a few milliseconds.
+            await self.gateway.wait_slot()
+            if self._stopping:
+                return
             task = await svc.claim_next(self.db, broadcast_id)
             if task is None:
                 return
             result = await self.gateway.send(
-                outgoing(content, task.chat_id, task.language, default)
+                outgoing(content, task.chat_id, task.language, default), holds_slot=True
             )
             await self._record(task.delivery_id, result)
 

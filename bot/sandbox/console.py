@@ -213,7 +213,13 @@ async def run_sandbox(
             identity.user_id, identity.first_name, language_code=identity.language_code
         )
     server = EmulatorServer(emulator)
-    url = await server.start(host, port)
+    try:
+        url = await server.start(host, port)
+    except OSError:
+        # The usual port is taken (another sandbox?): any free port will do.
+        server = EmulatorServer(emulator)
+        url = await server.start(host, 0)
+        print(f"port {port} is busy; using {url} instead", file=out, flush=True)
     # The organizer identity is also an admin, so a newcomer can try every command.
     organizer = IDENTITIES["organizer"].user_id
     settings = settings.model_copy(update={"admin_ids": settings.admin_ids | {organizer}})
@@ -268,6 +274,8 @@ async def run_sandbox(
                 await stop.wait()
             await app.updater.stop()
             await app.stop()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
     finally:
         await server.stop()
     return 0

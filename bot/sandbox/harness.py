@@ -99,9 +99,14 @@ class Harness:
             self.errors.append(context.error)
 
     async def deliver(self, update: dict[str, Any]) -> None:
-        """Hand one update to the application and wait until it has been handled."""
+        """Hand one update to the application and wait until it has been handled.
+
+        It goes through the application's update processor, as in production, so the
+        per-user ordering and the concurrency bound are part of every flow test.
+        """
         assert self.app is not None, "harness not started"
-        await self.app.process_update(Update.de_json(update, self.app.bot))
+        parsed = Update.de_json(update, self.app.bot)
+        await self.app.update_processor.process_update(parsed, self.app.process_update(parsed))
 
     def user(
         self, user_id: int, first_name: str = "Alice", language_code: str = "en"

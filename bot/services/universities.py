@@ -74,7 +74,8 @@ def parse_new_university(text: str) -> tuple[str, str, str, str]:
     if len(parts) < 2 or len(parts) > 4:
         raise InvalidInput("universities.add_format")
     country = parts[0].upper()
-    if not re.fullmatch(r"[A-Z]{2}", country):
+    if country not in COUNTRIES:
+        # Only countries every interface language can name; a new one needs its translations.
         raise InvalidInput("universities.bad_country", value=parts[0])
     names = [p for p in parts[1:]]
     en = names[0]
@@ -109,16 +110,19 @@ async def add_university(
         return view(university)
 
 
-async def toggle_active(
-    db: Sessionmaker, actor_id: int, admin_ids: frozenset[int], university_id: int
+async def set_active(
+    db: Sessionmaker, actor_id: int, admin_ids: frozenset[int], university_id: int, active: bool
 ) -> UniversityView:
-    """Hide a university from new students, or show a hidden one again; its data stays."""
+    """Hide a university from new students, or show it again; its data stays.
+
+    Setting, not toggling: a stale or double-tapped button cannot undo what it asked for.
+    """
     async with db.begin() as session:
         await require(session, actor_id, admin_ids, Role.ADMIN)
         university = await session.get(University, university_id)
         if university is None:
             raise NotFound("errors.university_not_found")
-        university.active = not university.active
+        university.active = active
         return view(university)
 
 

@@ -25,11 +25,13 @@ async def test_admin_adds_hides_and_shows(db):
     added = await svc.add_university(db, 1, ADMINS, "kz | Abai University | Университет Абая")
     assert added.country == "KZ" and added.name("ru") == "Университет Абая"
     assert added.name("kk") == "Abai University"
-    hidden = await svc.toggle_active(db, 1, ADMINS, added.id)
+    hidden = await svc.set_active(db, 1, ADMINS, added.id, False)
     assert not hidden.active
+    # Setting, not toggling: the same request twice leaves it hidden.
+    assert not (await svc.set_active(db, 1, ADMINS, added.id, False)).active
     assert added.id not in {u.id for u in await svc.list_universities(db)}
     assert added.id in {u.id for u in await svc.list_universities(db, include_hidden=True)}
-    assert (await svc.toggle_active(db, 1, ADMINS, added.id)).active
+    assert (await svc.set_active(db, 1, ADMINS, added.id, True)).active
 
 
 @pytest.mark.parametrize(
@@ -37,6 +39,7 @@ async def test_admin_adds_hides_and_shows(db):
     [
         ("Abai University", "universities.add_format"),
         ("KAZ | Abai", "universities.bad_country"),
+        ("US | Abai", "universities.bad_country"),
         ("KZ | " + "x" * 201, "universities.name_too_long"),
         ("KZ |  ", "universities.add_format"),
         ("KZ | M.Kh. Dulaty Taraz Regional University", "universities.duplicate"),
@@ -57,4 +60,4 @@ async def test_non_admin_cannot_change_universities(db):
     with pytest.raises(PermissionDenied):
         await svc.add_university(db, 5, ADMINS, "KZ | New")
     with pytest.raises(PermissionDenied):
-        await svc.toggle_active(db, 5, ADMINS, 1)
+        await svc.set_active(db, 5, ADMINS, 1, False)

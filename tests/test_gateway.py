@@ -1,0 +1,146 @@
+"""The outbound gateway against the emulator's real Bot API semantics, on a virtual clock."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from telegram import Bot
+
+from bot.gateway import Gateway, Outcome, Outgoing, RateLimiter, VirtualClock
+from bot.sandbox.emulator import Emulator
+from bot.sandbox.faults import Limits
+from bot.sandbox.request import BASE_FILE_URL, BASE_URL, EmulatorRequest
+
+
+@pytest.fixture
+async def setup():
+    clock = VirtualClock()
+    emulator = Emulator(limits=Limits(global_per_second=30, per_chat_per_second=1),
+                        clock=clock.now)
+    bot = Bot(emulator.token, base_url=BASE_URL, base_file_url=BASE_FILE_URL,
+              request=EmulatorRequest(emulator))
+    async with bot:
+        gateway = Gateway(bot, RateLimiter(30, 1, clock), backoff=0.5)
+        yield emulator, gateway, clock
+
+
+def _users(emulator, n, start=1):
+    for i in range(start, start + n):
+        emulator.add_user(i, f"U{i}")
+    return list(range(start, start + n))
+
+
+async def test_paces_at_the_limit_without_a_single_429(setup):
+    emulator, gateway, clock = setup
+    chats = _users(emulator, 300)
+    began = clock.now()
+    queue = list(chats)
+
+    async def worker():
+        while queue:
+            chat = queue.pop()
+            result = await gateway.send(Outgoing(chat, text=f"hi {chat}"))
+            assert result.outcome is Outcome.SENT and result.message_id
+
+    await asyncio.gather(*(worker() for _ in range(16)))
+    assert emulator.stats.too_many_requests == 0
+    assert all(len(emulator.bot_messages(c)) == 1 for c in chats)
+    # 300 messages at 30/s need at least 299/30 s: never faster than Telegram allows.
+    assert clock.now() - began >= 299 / 30 - 1e-6
+
+
+async def test_one_chat_gets_at_most_one_message_per_second(setup):
+    emulator, gateway, clock = setup
+    (chat,) = _users(emulator, 1)
+    began = clock.now()
+    for i in range(3):
+        assert (await gateway.send(Outgoing(chat, text=f"#{i}"))).outcome is Outcome.SENT
+    assert clock.now() - began >= 2.0
+    assert emulator.stats.too_many_requests == 0
+
+
+async def test_retry_after_waits_exactly_as_asked_then_sends(setup):
+    emulator, gateway, clock = setup
+    (chat,) = _users(emulator, 1)
+    emulator.faults.add("sendMessage", kind="retry_after", retry_after=7)
+    began = clock.now()
+    result = await gateway.send(Outgoing(chat, text="after the flood"))
+    assert result.outcome is Outcome.SENT
+    assert 7.0 <= clock.now() - began < 7.5
+    assert gateway.flood_waits == 1
+    assert [m.text for m in emulator.bot_messages(chat)] == ["after the flood"]
+
+
+async def test_blocked_and_deleted_chats_are_classified_not_retried(setup):
+    emulator, gateway, _ = setup
+    blocked, gone, fine = _users(emulator, 3)
+    emulator.block(blocked)
+    emulator.delete_chat(gone)
+    assert (await gateway.send(Outgoing(blocked, text="x"))).outcome is Outcome.BLOCKED
+    result = await gateway.send(Outgoing(gone, text="x"))
+    assert result.outcome is Outcome.CHAT_NOT_FOUND and result.unreachable
+    assert (await gateway.send(Outgoing(fine, text="x"))).outcome is Outcome.SENT
+    assert emulator.stats.calls["sendMessage"] == 3
+
+
+async def test_server_errors_and_network_failures_are_retried_with_backoff(setup):
+    emulator, gateway, clock = setup
+    (chat,) = _users(emulator, 1)
+    emulator.faults.add("sendMessage", kind="server_error", status=502, times=2)
+    emulator.faults.add("sendMessage", kind="network", times=1)
+    began = clock.now()
+    result = await gateway.send(Outgoing(chat, text="persistent"))
+    assert result.outcome is Outcome.SENT
+    assert clock.now() - began >= 0.5 + 1.0 + 2.0  # 0.5, 1, 2 s of back-off
+    assert len(emulator.bot_messages(chat)) == 1
+
+
+async def test_gives_up_after_max_attempts(setup):
+    emulator, gateway, _ = setup
+    (chat,) = _users(emulator, 1)
+    emulator.faults.add("sendMessage", kind="server_error", times=-1)
+    result = await gateway.send(Outgoing(chat, text="never"))
+    assert result.outcome is Outcome.FAILED and "network" in (result.error or "")
+    assert emulator.stats.calls["sendMessage"] == gateway.max_attempts
+    emulator.faults.clear()
+
+
+async def test_bad_request_is_failed_with_telegrams_reason(setup):
+    emulator, gateway, _ = setup
+    (chat,) = _users(emulator, 1)
+    result = await gateway.send(Outgoing(chat, text="x" * 5000))
+    assert result.outcome is Outcome.FAILED and "too long" in (result.error or "")
+
+
+async def test_slow_responses_are_waited_for(setup):
+    emulator, gateway, _ = setup
+    (chat,) = _users(emulator, 1)
+    emulator.faults.add("sendMessage", kind="latency", delay=0.05)
+    assert (await gateway.send(Outgoing(chat, text="slow"))).outcome is Outcome.SENT
+
+
+async def test_photo_and_document_by_file_id(setup):
+    emulator, gateway, _ = setup
+    (chat,) = _users(emulator, 1)
+    update = emulator.post_document(chat, "plan.pdf", b"%PDF-1.4 x", "application/pdf")
+    file_id = update["message"]["document"]["file_id"]
+    result = await gateway.send(Outgoing(chat, kind="document", text="<b>Plan</b>",
+                                         file_id=file_id))
+    assert result.outcome is Outcome.SENT
+    last = emulator.bot_messages(chat)[-1]
+    assert last.document["file_id"] == file_id and last.caption == "Plan"
+    result = await gateway.send(Outgoing(chat, kind="photo", text="x", file_id="bogus"))
+    assert result.outcome is Outcome.FAILED
+
+
+def test_limiter_pause_moves_every_slot():
+    clock = VirtualClock(start=0.0)
+    limiter = RateLimiter(10, 1, clock)
+    assert limiter.reserve(1) == 0
+    assert limiter.reserve(2) == pytest.approx(0.1)
+    limiter.pause(5)
+    assert limiter.reserve(3) == pytest.approx(5.0)
+    assert limiter.reserve(1, global_slot=False) == pytest.approx(5.0)
+    with pytest.raises(ValueError):
+        RateLimiter(0, 1)
