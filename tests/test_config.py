@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import ConfigError, load_settings
-
-
-from bot.config import Settings
+from bot.config import ConfigError, Settings, load_settings
 
 
 @pytest.fixture(autouse=True)

@@ -46,3 +46,27 @@ def test_env_file_in_the_working_directory_is_read(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr.startswith("configuration error: TIMEZONE:")
+
+
+async def test_a_rejected_token_is_one_line_and_never_printed(tmp_path):
+    import asyncio
+
+    from bot.sandbox.emulator import Emulator
+    from bot.sandbox.server import EmulatorServer
+
+    emulator = Emulator()
+    wrong = "424242:ThisTokenIsNotTheEmulators"
+    async with EmulatorServer(emulator) as server:
+        env = bot_env(tmp_path / "x.db", server.url, wrong)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", cwd=tmp_path, env=env,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 2
+    text = (out + err).decode()
+    assert wrong not in text and "ThisTokenIsNotTheEmulators" not in text
+    assert text.strip().splitlines()[-1] == (
+        "configuration error: BOT_TOKEN: the Bot API rejected this token"
+    )
