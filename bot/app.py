@@ -20,6 +20,7 @@ from bot.config import LANGUAGES, Settings
 from bot.context import CONTEXT_TYPES, BotData
 from bot.db import create_engine, make_sessionmaker
 from bot.errors import handle_error
+from bot.floodguard import FloodGuard
 from bot.gateway import Clock, Gateway, RateLimiter
 from bot.i18n import I18n
 from bot.jobs.broadcasts import Broadcaster
@@ -56,6 +57,7 @@ def build_application(
     bot_token = token or (settings.bot_token.get_secret_value() if settings.bot_token else None)
     if not bot_token:
         raise ValueError("a bot token is needed (BOT_TOKEN, or the sandbox's)")
+    limiter = RateLimiter(settings.broadcast_rate, settings.broadcast_chat_rate, clock)
     builder = (
         ApplicationBuilder()
         .token(bot_token)
@@ -64,6 +66,7 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .context_types(CONTEXT_TYPES)
         .concurrent_updates(PerUserUpdateProcessor(settings.max_concurrent_updates))
+        .rate_limiter(FloodGuard(limiter))
         .post_init(on_startup)
         .post_shutdown(on_shutdown)
     )
@@ -76,7 +79,6 @@ def build_application(
     data.engine = engine
     data.db = make_sessionmaker(engine)
     data.i18n = I18n(settings.default_language)
-    limiter = RateLimiter(settings.broadcast_rate, settings.broadcast_chat_rate, clock)
     data.gateway = Gateway(app.bot, limiter)
     data.broadcaster = Broadcaster(data.gateway, data.db, data.i18n, settings)
     handlers.register(app)

@@ -20,16 +20,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from enum import StrEnum
 
 import httpx
 from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.floodguard import GATEWAY_CALL, retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -164,15 +164,6 @@ def _never_sent(error: TimedOut) -> bool:
     return isinstance(error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
-def retry_seconds(error: RetryAfter) -> float:
-    """`retry_after` in seconds, whichever type this PTB version returns."""
-    with warnings.catch_warnings():
-        # PTB 22 warns that the type will become timedelta; both are handled here.
-        warnings.simplefilter("ignore")
-        value = error.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
 class Gateway:
     """Sends with the limiter, waits on RetryAfter, retries network errors, classifies refusals."""
 
@@ -257,6 +248,14 @@ class Gateway:
             parse_mode=ParseMode.HTML,
         )
 
+    @staticmethod
+    async def _call(call: Callable[[], Awaitable[Message | bool]]) -> Message | bool:
+        token = GATEWAY_CALL.set(True)
+        try:
+            return await call()
+        finally:
+            GATEWAY_CALL.reset(token)
+
     async def _with_retries(
         self,
         chat_id: int,
@@ -271,12 +270,12 @@ class Gateway:
             await self.limiter.acquire(chat_id, global_slot=not (first and holds_slot))
             first = False
             try:
-                sent = await call()
+                sent = await self._call(call)
             except RetryAfter as exc:
                 # Flood control is per bot: everybody waits exactly as long as Telegram asks.
                 flood_waits += 1
                 self.flood_waits += 1
-                self.limiter.pause(retry_seconds(exc))
+                self.limiter.pause(retry_after_seconds(exc))
                 if flood_waits > self.max_flood_waits:
                     return Result(Outcome.FAILED, error=f"flood control: {exc.message}")
                 continue

@@ -30,6 +30,7 @@ async def reply(
     chat = update.effective_chat
     if chat is None:
         return
+    # Flood control on replies is handled by bot.floodguard for every call.
     await context.bot.send_message(chat.id, text, reply_markup=keyboard)
 
 

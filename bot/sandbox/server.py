@@ -33,6 +33,7 @@ counter *before* the action, so a client can wait for the reply without a race.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -173,10 +174,17 @@ class EmulatorServer:
                         params[name] = value
                     else:
                         params[name] = bytes(value).decode("utf-8", "replace")
+        call = self.emulator.call(
+            request.match_info["token"], request.match_info["method"], params, files
+        )
         try:
-            status, body = await self.emulator.call(
-                request.match_info["token"], request.match_info["method"], params, files
-            )
+            if request.match_info["method"].lower() == "getupdates":
+                status, body = await call
+            else:
+                # Like Telegram, a request that arrived is carried out even if the client
+                # goes away before the answer (a bot killed mid-request): only the long poll
+                # is abandoned with its client.
+                status, body = await asyncio.shield(call)
         except NetworkFault:
             # Close without answering: the client sees the connection drop mid-request.
             if request.transport is not None:

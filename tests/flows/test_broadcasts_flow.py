@@ -270,12 +270,12 @@ async def test_a_restart_mid_broadcast_resumes_and_nobody_gets_two(harness, i18n
     await asyncio.sleep(0)  # let stop() begin: no new claims from here on
     pausing.release.set()  # in-flight sends finish and are recorded
     await stopping
-    partial = _copies(harness, students + [ADMIN_ID])
+    partial = _copies(harness, [*students, ADMIN_ID])
     assert 12 <= sum(partial.values()) < 41
     await harness.start()  # a new application on the same database resumes the outbox
     broadcast_id = await _latest_id(harness)
     await harness.app.bot_data.broadcaster.wait(broadcast_id)
-    copies = _copies(harness, students + [ADMIN_ID])
+    copies = _copies(harness, [*students, ADMIN_ID])
     assert set(copies.values()) == {1}, copies
     view = await svc.get(harness.app.bot_data.db, broadcast_id)
     assert view.state is State.DONE and view.counts == {"sent": 41}
@@ -289,7 +289,7 @@ async def test_a_crash_after_telegram_accepted_never_sends_twice(harness, i18n):
     await harness.start()
     broadcast_id = await _latest_id(harness)
     await harness.app.bot_data.broadcaster.wait(broadcast_id)
-    copies = _copies(harness, students + [ADMIN_ID])
+    copies = _copies(harness, [*students, ADMIN_ID])
     assert max(copies.values()) == 1, "a recipient got the broadcast twice"
     view = await svc.get(harness.app.bot_data.db, broadcast_id)
     uncertain = view.counts.get("uncertain", 0)
@@ -310,7 +310,7 @@ async def test_cancel_stops_the_broadcast(harness, i18n):
     view = await svc.get(harness.app.bot_data.db, broadcast_id)
     assert view.state is State.CANCELLED
     assert 5 <= view.counts["sent"] <= 5 + 16 and view.counts["cancelled"] > 0
-    assert sum(_copies(harness, students + [ADMIN_ID]).values()) == view.counts["sent"]
+    assert sum(_copies(harness, [*students, ADMIN_ID]).values()) == view.counts["sent"]
     edited = next(m for m in admin.messages if m.message_id == progress.message_id)
     assert "was cancelled" in edited.text
 

@@ -7,9 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.services import InvalidInput, NotFound, PermissionDenied
+from bot.services import InvalidInput, NotFound, PermissionDenied, users
 from bot.services import broadcasts as svc
-from bot.services import users
 from bot.services.broadcasts import DeliveryState, State
 from bot.services.roles import Role, ensure_role
 from bot.services.universities import list_universities
