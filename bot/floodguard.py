@@ -91,4 +91,7 @@ class FloodGuard(BaseRateLimiter[dict[str, Any]]):
                 if attempt > self.max_retries or wait > self.max_wait:
                     raise
                 logger.info("flood control on %s: waiting %.0f s", endpoint, wait)
-                await asyncio.sleep(wait)
+                if self.limiter is not None:
+                    await self.limiter.clock.sleep(wait)
+                else:
+                    await asyncio.sleep(wait)

@@ -1,0 +1,27 @@
+"""Direct replies survive Telegram's flood control: waited out, then sent, nothing lost."""
+
+from __future__ import annotations
+
+from bot.sandbox.faults import Limits
+from tests.flows.helpers import onboard
+
+
+async def test_a_burst_of_replies_waits_for_flood_control_instead_of_failing(harness, i18n):
+    t = i18n.translator("en")
+    # One message per second per chat, no burst at all: the strictest Telegram could be.
+    harness.emulator.limits = Limits(per_chat_per_second=1, per_chat_burst=1)
+    user = harness.user(600, "Gaukhar", "en")
+    began = harness.clock.now()
+    await onboard(user, i18n)  # several steps answer with two or three messages at once
+    assert harness.emulator.stats.too_many_requests > 0  # Telegram did push back ...
+    assert t.plain("menu.profile") in user.last_buttons  # ... and the flow still finished
+    assert t("errors.internal") not in user.texts
+    assert harness.clock.now() - began >= harness.emulator.stats.too_many_requests
+
+
+async def test_replies_are_booked_so_the_gateway_leaves_room_for_them(harness, i18n):
+    user = harness.user(601, "Nurlan", "en")
+    await onboard(user, i18n)
+    limiter = harness.app.bot_data.gateway.limiter
+    # The gateway's next message to this chat waits a second after the last reply.
+    assert limiter.reserve(601) > 0
