@@ -159,6 +159,15 @@ async def test_bad_content_and_audiences_get_clear_messages(harness, i18n):
     await admin.tap("Uzbekistan")  # students are at KZ universities 0-2 only
     assert admin.last_toast == t.plain("broadcasts.nobody")
     await admin.tap("Kazakhstan")
+    sticker = harness.emulator.post_message(ADMIN_ID, "placeholder", enqueue=False)
+    message = sticker["message"]
+    del message["text"]
+    message.pop("entities", None)
+    message["sticker"] = {"file_id": "CAACAgI", "file_unique_id": "AgAD", "type": "regular",
+                          "width": 512, "height": 512, "is_animated": False,
+                          "is_video": False}
+    await harness.deliver(sticker)
+    assert admin.last_text == t("broadcasts.unsupported")
     await admin.send("x" * 4100)
     assert admin.last_text.startswith("The text has 4100 characters")
     await admin.upload_photo(b"\x89PNG\r\n\x1a\n" + b"0" * 64, caption="c" * 1100)
