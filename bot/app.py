@@ -68,6 +68,7 @@ def build_application(
         .concurrent_updates(PerUserUpdateProcessor(settings.max_concurrent_updates))
         .rate_limiter(FloodGuard(limiter))
         .post_init(on_startup)
+        .post_stop(on_stop)
         .post_shutdown(on_shutdown)
     )
     if request is not None:
@@ -113,9 +114,14 @@ async def set_command_menus(app: OrtaqApp) -> None:
         logger.warning("could not set the command menus", exc_info=True)
 
 
-async def on_shutdown(app: OrtaqApp) -> None:
-    """Let in-flight broadcast sends finish and record, then close the database."""
+async def on_stop(app: OrtaqApp) -> None:
+    """Let in-flight broadcast sends finish and record while the HTTP client is still open."""
     if app.bot_data.broadcaster is not None:
         await app.bot_data.broadcaster.stop()
+
+
+async def on_shutdown(app: OrtaqApp) -> None:
+    """Stop broadcasting if `on_stop` did not run, then close the database."""
+    await on_stop(app)
     if app.bot_data.engine is not None:
         await app.bot_data.engine.dispose()

@@ -143,7 +143,7 @@ class Broadcaster:
     async def stop(self, grace: float = 10.0) -> None:
         """Stop claiming; let in-flight sends finish and record, then cancel what is left."""
         self._stopping = True
-        tasks = list(self.tasks.values())
+        tasks = [task for task in self.tasks.values() if not task.done()]
         if tasks:
             _done, pending = await asyncio.wait(tasks, timeout=grace)
             for task in pending:

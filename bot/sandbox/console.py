@@ -274,6 +274,8 @@ async def run_sandbox(
                 await stop.wait()
             await app.updater.stop()
             await app.stop()
+            if app.post_stop is not None:
+                await app.post_stop(app)
         if app.post_shutdown is not None:
             await app.post_shutdown(app)
     finally:

@@ -72,6 +72,8 @@ class Harness:
     async def stop(self) -> None:
         """Shut the application down and run its shutdown hook."""
         if self.app is not None:
+            if self.app.post_stop is not None:
+                await self.app.post_stop(self.app)
             await self.app.shutdown()
             if self.app.post_shutdown is not None:
                 await self.app.post_shutdown(self.app)
