@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 
 from telegram import Update
 from telegram.error import InvalidToken
@@ -64,6 +65,43 @@ def run_polling(settings: Settings) -> int:
     return 0
 
 
+def validate_content(path: Path) -> int:
+    """Check packs and print a summary per file, or every error; exit 1 on any error."""
+    from bot.content.validate import check_path
+
+    if not path.exists():
+        print(f"{path}: no such file or folder", file=sys.stderr)
+        return 1
+    reports = check_path(path)
+    for report in reports:
+        print(report.summary() if report.ok else f"{report.file}: INVALID")
+        for error in report.errors:
+            print(f"  {error}")
+    bad = sum(not report.ok for report in reports)
+    print(f"{len(reports)} pack(s), {bad} invalid" if reports else f"no packs in {path}")
+    return 1 if bad or not reports else 0
+
+
+async def load_content(settings: Settings, path: Path) -> int:
+    """Check and load packs into the database; nothing is loaded if any pack is invalid."""
+    from bot.db import create_engine, make_sessionmaker
+    from bot.services.content import load_path
+
+    engine = create_engine(settings.database_url)
+    try:
+        outcome = await load_path(make_sessionmaker(engine), path)
+    finally:
+        await engine.dispose()
+    for error in outcome.errors:
+        print(f"  {error}")
+    if not outcome.ok:
+        print("nothing was loaded: fix the errors above and load again")
+        return 1
+    for item in outcome.loaded:
+        print(f"{item.source}: {item.code} v{item.version} {item.status.replace('_', ' ')}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run it; returns the exit code."""
     parser = argparse.ArgumentParser(prog="python -m bot", description="Ortaq Telegram bot")
@@ -73,7 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     sandbox = sub.add_parser("sandbox", help="run against the embedded Bot API emulator")
     sandbox.add_argument("--port", type=int, default=8081, help="emulator HTTP port (0: any)")
     sandbox.add_argument("--host", default="127.0.0.1")
+    content = sub.add_parser("content", help="check or load content packs")
+    content.add_argument("action", choices=["validate", "load"])
+    content.add_argument("path", type=Path)
     args = parser.parse_args(argv)
+    if args.command == "content" and args.action == "validate":
+        return validate_content(args.path)
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -87,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     if command == "migrate":
         print("database is up to date")
         return 0
+    if command == "content":
+        if not args.path.exists():
+            print(f"{args.path}: no such file or folder", file=sys.stderr)
+            return 1
+        return asyncio.run(load_content(settings, args.path))
     if command == "run" and not settings.sandbox:
         return run_polling(settings)
     from bot.sandbox.console import run_sandbox

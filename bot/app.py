@@ -24,6 +24,7 @@ from bot.floodguard import FloodGuard
 from bot.gateway import Clock, Gateway, RateLimiter
 from bot.i18n import I18n
 from bot.jobs.broadcasts import Broadcaster
+from bot.services.content import load_defaults_if_empty
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +89,9 @@ def build_application(
 
 
 async def on_startup(app: OrtaqApp) -> None:
-    """Set the command menus and resume broadcasts (PTB runs this before polling starts)."""
+    """Load default content, set the menus, resume broadcasts (before polling starts)."""
+    assert app.bot_data.db is not None
+    await load_defaults_if_empty(app.bot_data.db)
     await set_command_menus(app)
     assert app.bot_data.broadcaster is not None
     await app.bot_data.broadcaster.resume(app.job_queue)

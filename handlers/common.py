@@ -203,12 +203,15 @@ async def route_text(update: Update, context: BotContext) -> None:
 
 async def route_media(update: Update, context: BotContext) -> None:
     """Give a photo or file to the step that waits for one, or say none is expected."""
-    from handlers import broadcasts
+    from handlers import broadcasts, content
 
     profile = context.profile
     feature_route = broadcasts.awaiting_route(profile.awaiting if profile else None)
     if feature_route is not None and feature_route[0] == "bc_content":
         await broadcasts.save_content(update, context, feature_route[1])
+        return
+    if content.is_pack(update):
+        await content.receive_pack(update, context)
         return
     await reply(update, context, context.t("errors.unexpected_message"))
 

@@ -3,6 +3,7 @@
 from models.base import Base, utcnow
 from models.broadcast import Broadcast, Delivery
 from models.invite import Invite, InviteUse
+from models.survey import Instrument
 from models.university import University
 from models.user import User, UserRole
 
@@ -10,6 +11,7 @@ __all__ = [
     "Base",
     "Broadcast",
     "Delivery",
+    "Instrument",
     "Invite",
     "InviteUse",
     "University",

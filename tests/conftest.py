@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from bot.config import Settings, load_settings
 from bot.db import Sessionmaker, create_engine, make_sessionmaker, migrate
+from bot.services.content import load_defaults_if_empty
 
 ADMIN_ID = 900001
 
@@ -33,9 +35,19 @@ def make_settings(db_path: Path, **overrides: object) -> Settings:
 
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One database migrated to head per test session; each test gets a copy."""
+    """One database migrated to head, default content loaded, per test session; each test
+    gets a copy (so the bot's first-start content loading finds it done)."""
     path = tmp_path_factory.mktemp("template") / "template.db"
-    migrate(f"sqlite+aiosqlite:///{path}")
+    url = f"sqlite+aiosqlite:///{path}"
+    migrate(url)
+
+    async def load() -> None:
+        engine = create_engine(url)
+        outcome = await load_defaults_if_empty(make_sessionmaker(engine))
+        await engine.dispose()
+        assert outcome is None or outcome.ok, [str(e) for e in outcome.errors]
+
+    asyncio.run(load())
     return path
 
 

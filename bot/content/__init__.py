@@ -1,0 +1,1 @@
+"""Content packs: the instruments (surveys and tests) as validated YAML data."""

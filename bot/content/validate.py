@@ -1,0 +1,296 @@
+"""Reading and checking content packs: every error names the file, the path in it and why.
+
+`check_file` reads one YAML file and returns a `Report`: the validated `Pack`, or the list of
+errors. Field rules come from the schema; the checks here look across the pack: duplicate
+codes, references to Likert scales and scoring scales, conditions that read a later or unknown
+question, tests without correct answers, level tables with gaps or overlaps. A pack with any
+error is refused whole: nothing half-loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from bot.content import conditions
+from bot.content.schema import (
+    ChoiceQuestion,
+    InfoScreen,
+    Level,
+    LikertQuestion,
+    MatrixQuestion,
+    Pack,
+)
+
+QUESTION_TYPES = ("single", "multiple", "likert", "matrix", "number", "text", "date", "info")
+
+
+@dataclass(frozen=True)
+class ContentError:
+    """One problem in a pack."""
+
+    file: str
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        """`file: path: reason`, one line."""
+        return f"{self.file}: {self.path or '(top)'}: {self.reason}"
+
+
+@dataclass
+class Report:
+    """The outcome of checking one file."""
+
+    file: str
+    pack: Pack | None = None
+    errors: list[ContentError] = field(default_factory=list)
+    checksum: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the pack can be loaded."""
+        return self.pack is not None and not self.errors
+
+    def summary(self) -> str:
+        """One line about a valid pack: code, version, kind and what it holds."""
+        if self.pack is None:
+            return f"{self.file}: {len(self.errors)} error(s)"
+        pack = self.pack
+        answered = sum(1 for _ in answerable(pack))
+        return (
+            f"{self.file}: {pack.code} v{pack.version} ({pack.kind}), {answered} items, "
+            f"{len(pack.scales)} scales, {len(pack.levels)} levels"
+            + (f", {pack.pair.role} of {pack.pair.with_}" if pack.pair else "")
+        )
+
+
+def answerable(pack: Pack) -> Iterator[tuple[str, Any]]:
+    """Every stored item in order: questions, and matrix items one by one (code, question)."""
+    for question in pack.questions:
+        if isinstance(question, MatrixQuestion):
+            for item in question.items:
+                yield item.code, question
+        elif not isinstance(question, InfoScreen):
+            yield question.code, question
+
+
+def checksum(data: Any) -> str:
+    """A stable fingerprint of a pack's content, to tell a changed pack from the same one."""
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _path(loc: Iterable[Any]) -> str:
+    items = list(loc)
+    parts: list[str] = []
+    for i, item in enumerate(items):
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif i >= 2 and items[i - 2] == "questions" and isinstance(items[i - 1], int) and (
+            item in QUESTION_TYPES
+        ):
+            continue  # the discriminator pydantic adds after a question's index
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts)
+
+
+def _reason(error: dict[str, Any]) -> str:
+    kind = error.get("type", "")
+    if kind == "union_tag_invalid":
+        tag = error.get("input", {}).get("type") if isinstance(error.get("input"), dict) else None
+        return f"unknown question type {tag!r}; expected one of {', '.join(QUESTION_TYPES)}"
+    if kind == "union_tag_not_found":
+        return "a question needs a type: " + ", ".join(QUESTION_TYPES)
+    if kind == "missing":
+        return (
+            "missing (every text needs kk, ru and en)"
+            if str(error.get("loc", ("",))[-1]) in ("kk", "ru", "en")
+            else "missing"
+        )
+    if kind == "extra_forbidden":
+        return "unknown key (a typo?)"
+    return str(error.get("msg", "invalid")).removeprefix("Value error, ")
+
+
+def check_data(data: Any, file: str) -> Report:
+    """Check an already parsed pack."""
+    report = Report(file=file)
+    if not isinstance(data, dict):
+        report.errors.append(ContentError(file, "", "a pack is a mapping (code:, title:, ...)"))
+        return report
+    try:
+        pack = Pack.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            report.errors.append(ContentError(file, _path(error["loc"]), _reason(dict(error))))
+        return report
+    report.errors.extend(_cross_checks(pack, file))
+    if not report.errors:
+        report.pack = pack
+        report.checksum = checksum(data)
+    return report
+
+
+def check_file(path: Path) -> Report:
+    """Read and check one YAML file."""
+    name = str(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        return Report(file=name, errors=[ContentError(name, "", f"cannot read: {exc.strerror}")])
+    except UnicodeDecodeError:
+        return Report(file=name, errors=[ContentError(name, "", "not UTF-8 text")])
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        return Report(file=name, errors=[ContentError(name, where, f"not valid YAML: {problem}")])
+    return check_data(data, name)
+
+
+def pack_files(path: Path) -> list[Path]:
+    """The YAML files at `path` (a file, or a folder searched recursively), in a stable order."""
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml"))
+    return [path]
+
+
+def check_path(path: Path) -> list[Report]:
+    """Check a file or every pack in a folder, including pairs that name a missing partner."""
+    reports = [check_file(p) for p in pack_files(path)]
+    if path.is_dir():
+        codes = {r.pack.code for r in reports if r.pack}
+        for report in reports:
+            pack = report.pack
+            if pack and pack.pair and pack.pair.with_ not in codes:
+                report.errors.append(
+                    ContentError(
+                        report.file,
+                        "pair.with",
+                        f"no pack with code {pack.pair.with_!r} in {path}",
+                    )
+                )
+                report.pack = None
+    return reports
+
+
+def _duplicates(codes: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for code in codes:
+        if code in seen and code not in repeated:
+            repeated.append(code)
+        seen.add(code)
+    return repeated
+
+
+def _level_errors(levels: list[Level], file: str, where: str) -> list[ContentError]:
+    errors: list[ContentError] = []
+    for code in _duplicates(level.code for level in levels):
+        errors.append(ContentError(file, where, f"level code {code!r} is used twice"))
+    for i, level in enumerate(levels):
+        if level.min >= level.max:
+            errors.append(ContentError(file, f"{where}[{i}]", "min must be below max"))
+    ordered = sorted(levels, key=lambda level: level.min)
+    for low, high in itertools.pairwise(ordered):
+        if high.min > low.max:
+            errors.append(
+                ContentError(
+                    file,
+                    where,
+                    f"gap between {low.code!r} (to {low.max:g}) and {high.code!r} "
+                    f"(from {high.min:g}): scores in between would have no level",
+                )
+            )
+        elif high.min < low.max:
+            errors.append(
+                ContentError(
+                    file,
+                    where,
+                    f"{low.code!r} (to {low.max:g}) overlaps {high.code!r} (from {high.min:g})",
+                )
+            )
+    return errors
+
+
+def _cross_checks(pack: Pack, file: str) -> list[ContentError]:
+    errors: list[ContentError] = []
+    item_codes = [code for code, _ in answerable(pack)]
+    info_codes = [q.code for q in pack.questions if isinstance(q, InfoScreen)]
+    matrix_codes = [q.code for q in pack.questions if isinstance(q, MatrixQuestion)]
+    for code in _duplicates(item_codes + info_codes + matrix_codes):
+        errors.append(ContentError(file, "questions", f"code {code!r} is used twice"))
+    for code in _duplicates(scale.code for scale in pack.scales):
+        errors.append(ContentError(file, "scales", f"scale code {code!r} is used twice"))
+    scale_codes = {scale.code for scale in pack.scales}
+    for i, scale in enumerate(pack.scales):
+        errors.extend(_level_errors(scale.levels, file, f"scales[{i}].levels"))
+    errors.extend(_level_errors(pack.levels, file, "levels"))
+    if pack.pair and pack.pair.with_ == pack.code:
+        errors.append(ContentError(file, "pair.with", "an instrument cannot pair with itself"))
+
+    earlier: set[str] = set()
+    for i, question in enumerate(pack.questions):
+        where = f"questions[{i}]"
+        if question.show_if is not None:
+            try:
+                condition = conditions.parse(question.show_if)
+            except conditions.ConditionError as exc:
+                errors.append(ContentError(file, f"{where}.show_if", str(exc)))
+            else:
+                for name in sorted(condition.names - earlier):
+                    where_is = "comes later" if name in item_codes else "is not a question"
+                    errors.append(
+                        ContentError(
+                            file, f"{where}.show_if", f"refers to {name!r}, which {where_is}"
+                        )
+                    )
+        if (
+            isinstance(question, LikertQuestion | MatrixQuestion)
+            and isinstance(question.likert, str)
+            and question.likert not in pack.likert_scales
+        ):
+            errors.append(
+                ContentError(
+                    file,
+                    f"{where}.likert",
+                    f"no Likert scale {question.likert!r} in likert_scales",
+                )
+            )
+        references = (
+            [(f"{where}.items[{j}].scale", item.scale) for j, item in enumerate(question.items)]
+            if isinstance(question, MatrixQuestion)
+            else [(f"{where}.scale", getattr(question, "scale", None))]
+        )
+        for path, reference in references:
+            if reference is not None and reference not in scale_codes:
+                errors.append(ContentError(file, path, f"no scale {reference!r} in scales"))
+        if isinstance(question, ChoiceQuestion):
+            for code in _duplicates(option.code for option in question.options):
+                errors.append(
+                    ContentError(file, f"{where}.options", f"option code {code!r} is used twice")
+                )
+            has_correct = any(option.correct for option in question.options)
+            if pack.kind == "test" and not has_correct:
+                errors.append(
+                    ContentError(file, where, "a test question needs at least one correct option")
+                )
+            if pack.kind == "survey" and has_correct:
+                errors.append(
+                    ContentError(file, where, "correct answers belong in a test (kind: test)")
+                )
+        if isinstance(question, MatrixQuestion):
+            earlier.update(item.code for item in question.items)
+        elif not isinstance(question, InfoScreen):
+            earlier.add(question.code)
+    return errors

@@ -1,0 +1,185 @@
+"""Loading content packs into the database: all or nothing, versioned, never rewriting.
+
+A pack is loaded only when every pack of the batch is valid. Loading the same content again
+changes nothing; loading changed content under the same code adds the next version, so
+answers given to the earlier version keep pointing at what was shown to them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.content.validate import ContentError, Report, check_data, check_path, pack_files
+from bot.db import PROJECT_ROOT, Sessionmaker
+from bot.services.roles import Role, require
+from models import Instrument
+
+logger = logging.getLogger(__name__)
+
+CONTENT_DIR = PROJECT_ROOT / "content"
+UPLOAD_MAX_BYTES = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """What loading one pack did."""
+
+    code: str
+    version: int
+    status: str  # "created" (first version), "new_version", or "unchanged"
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoadOutcome:
+    """The reports of a batch and, if all were valid, what was loaded."""
+
+    reports: list[Report]
+    loaded: list[Loaded]
+
+    @property
+    def ok(self) -> bool:
+        """True when every pack was valid (and so the batch was loaded)."""
+        return all(report.ok for report in self.reports) and bool(self.reports)
+
+    @property
+    def errors(self) -> list[ContentError]:
+        """Every error of every pack."""
+        return [error for report in self.reports for error in report.errors]
+
+
+async def _store(session: AsyncSession, report: Report, loaded_by_id: int | None) -> Loaded:
+    pack = report.pack
+    assert pack is not None and report.checksum is not None
+    latest = await session.scalar(
+        select(Instrument)
+        .where(Instrument.code == pack.code)
+        .order_by(Instrument.version.desc())
+        .limit(1)
+    )
+    if latest is not None and latest.checksum == report.checksum:
+        return Loaded(pack.code, latest.version, "unchanged", report.file)
+    version = (latest.version + 1) if latest is not None else 1
+    session.add(
+        Instrument(
+            code=pack.code,
+            version=version,
+            pack_version=pack.version,
+            kind=pack.kind,
+            title=pack.title.model_dump(),
+            pair_role=pack.pair.role if pack.pair else None,
+            pair_with=pack.pair.with_ if pack.pair else None,
+            definition=pack.model_dump(mode="json", by_alias=True, exclude_none=True),
+            checksum=report.checksum,
+            source=report.file[-200:],
+            loaded_by_id=loaded_by_id,
+        )
+    )
+    await session.flush()
+    return Loaded(pack.code, version, "created" if latest is None else "new_version", report.file)
+
+
+async def _pair_errors(session: AsyncSession, reports: list[Report]) -> list[ContentError]:
+    """A pair partner must be in this batch or already loaded."""
+    batch = {r.pack.code for r in reports if r.pack}
+    known = set((await session.scalars(select(Instrument.code).distinct())).all())
+    errors = []
+    for report in reports:
+        pack = report.pack
+        if pack and pack.pair and pack.pair.with_ not in batch | known:
+            errors.append(
+                ContentError(
+                    report.file,
+                    "pair.with",
+                    f"no instrument {pack.pair.with_!r} is loaded or given",
+                )
+            )
+    return errors
+
+
+async def load_reports(
+    db: Sessionmaker, reports: list[Report], loaded_by_id: int | None = None
+) -> LoadOutcome:
+    """Load a batch of checked packs in one transaction, or nothing if any has an error."""
+    if not reports or not all(report.ok for report in reports):
+        return LoadOutcome(reports, [])
+    async with db.begin() as session:
+        pair_errors = await _pair_errors(session, reports)
+        if pair_errors:
+            for error in pair_errors:
+                report = next(r for r in reports if r.file == error.file)
+                report.errors.append(error)
+                report.pack = None
+            return LoadOutcome(reports, [])
+        loaded = [await _store(session, report, loaded_by_id) for report in reports]
+    for item in loaded:
+        logger.info("content %s v%s: %s (%s)", item.code, item.version, item.status, item.source)
+    return LoadOutcome(reports, loaded)
+
+
+async def load_path(db: Sessionmaker, path: Path) -> LoadOutcome:
+    """Check and load a pack file or a folder of packs."""
+    # Reading and parsing files blocks: do it off the event loop.
+    return await load_reports(db, await asyncio.to_thread(check_path, path))
+
+
+async def load_defaults_if_empty(
+    db: Sessionmaker, folder: Path = CONTENT_DIR
+) -> LoadOutcome | None:
+    """At first start, load the packs shipped in `content/`; later starts leave content alone."""
+    async with db() as session:
+        count = await session.scalar(select(func.count(Instrument.id)))
+    if count or not await asyncio.to_thread(folder.is_dir):
+        return None
+    if not await asyncio.to_thread(pack_files, folder):
+        return None
+    outcome = await load_path(db, folder)
+    if not outcome.ok:
+        for error in outcome.errors:
+            logger.error("default content: %s", error)
+    return outcome
+
+
+def check_upload(data: bytes, filename: str) -> Report:
+    """Check a pack sent as a file in chat."""
+    if len(data) > UPLOAD_MAX_BYTES:
+        return Report(filename, errors=[ContentError(filename, "", "larger than 1 MB")])
+    try:
+        parsed = yaml.safe_load(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return Report(filename, errors=[ContentError(filename, "", "not UTF-8 text")])
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        return Report(
+            filename, errors=[ContentError(filename, where, f"not valid YAML: {problem}")]
+        )
+    return check_data(parsed, filename)
+
+
+async def load_upload(
+    db: Sessionmaker, actor_id: int, admin_ids: frozenset[int], data: bytes, filename: str
+) -> LoadOutcome:
+    """Check and load a pack an organizer sent in chat (organizers and admins only)."""
+    async with db() as session:
+        user, _ = await require(session, actor_id, admin_ids, Role.ADMIN, Role.ORGANIZER)
+    return await load_reports(db, [check_upload(data, filename)], loaded_by_id=user.id)
+
+
+async def latest_versions(db: Sessionmaker) -> list[tuple[str, int, str]]:
+    """(code, latest version, kind) of every instrument."""
+    async with db() as session:
+        rows = await session.execute(
+            select(Instrument.code, func.max(Instrument.version), Instrument.kind)
+            .group_by(Instrument.code, Instrument.kind)
+            .order_by(Instrument.code)
+        )
+        return [(code, version, kind) for code, version, kind in rows.all()]
