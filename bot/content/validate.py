@@ -95,8 +95,11 @@ def _path(loc: Iterable[Any]) -> str:
     for i, item in enumerate(items):
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif i >= 2 and items[i - 2] == "questions" and isinstance(items[i - 1], int) and (
-            item in QUESTION_TYPES
+        elif (
+            i >= 2
+            and items[i - 2] == "questions"
+            and isinstance(items[i - 1], int)
+            and (item in QUESTION_TYPES)
         ):
             continue  # the discriminator pydantic adds after a question's index
         else:

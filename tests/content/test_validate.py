@@ -78,8 +78,11 @@ def test_survey_with_correct_answers(pack):
 
 
 @pytest.mark.parametrize(
-    ("second_min", "word"), [(60, "gap between 'low' (to 50) and 'high' (from 60)"),
-                             (40, "'low' (to 50) overlaps 'high' (from 40)")],
+    ("second_min", "word"),
+    [
+        (60, "gap between 'low' (to 50) and 'high' (from 60)"),
+        (40, "'low' (to 50) overlaps 'high' (from 40)"),
+    ],
 )
 def test_level_tables_without_gaps_or_overlaps(pack, second_min, word):
     pack["levels"][1]["min"] = second_min
@@ -89,10 +92,14 @@ def test_level_tables_without_gaps_or_overlaps(pack, second_min, word):
 
 def test_unknown_scale_and_likert_references(pack):
     pack["questions"][1]["scale"] = "wisdom"
-    pack["questions"].append({
-        "type": "likert", "code": "q9", "likert": "agree7",
-        "text": {"kk": "a", "ru": "b", "en": "c"},
-    })
+    pack["questions"].append(
+        {
+            "type": "likert",
+            "code": "q9",
+            "likert": "agree7",
+            "text": {"kk": "a", "ru": "b", "en": "c"},
+        }
+    )
     errors = _errors(pack)
     assert "pack.yaml: questions[1].scale: no scale 'wisdom' in scales" in errors
     assert "pack.yaml: questions[4].likert: no Likert scale 'agree7' in likert_scales" in errors
