@@ -3,13 +3,16 @@
 from models.base import Base, utcnow
 from models.broadcast import Broadcast, Delivery
 from models.invite import Invite, InviteUse
-from models.survey import Instrument
+from models.survey import Answer, Attempt, Campaign, Instrument
 from models.university import University
 from models.user import User, UserRole
 
 __all__ = [
+    "Answer",
+    "Attempt",
     "Base",
     "Broadcast",
+    "Campaign",
     "Delivery",
     "Instrument",
     "Invite",

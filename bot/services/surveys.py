@@ -1,0 +1,542 @@
+"""Taking surveys and tests: campaigns, attempts, answers, the time limit and scoring.
+
+Every answer is committed before the next question is shown, and the next question is always
+derived from the stored answers (plus the attempt's cursor after Back), so an interrupted
+attempt resumes exactly where it stopped. Every operation names the attempt and the item it
+answers; both are checked against the user and the current screen, so a forged, stale or
+doubled button changes nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.content.engine import Compiled, Item, compile_pack
+from bot.content.schema import Pack
+from bot.content.scoring import Result, item_value, score
+from bot.db import Sessionmaker
+from bot.services import InvalidInput, NotFound, ServiceError
+from bot.services.broadcasts import RESOLVERS
+from bot.services.roles import Role, require
+from models import Answer, Attempt, Campaign, Instrument, User, utcnow
+
+IN_PROGRESS = "in_progress"
+SUBMITTED = "submitted"
+EXPIRED = "expired"
+CLOSED = "closed"
+
+_compiled: dict[int, Compiled] = {}
+
+
+class AttemptClosed(ServiceError):
+    """The attempt can take no more answers: time is up, or the campaign closed."""
+
+
+def compiled(instrument: Instrument) -> Compiled:
+    """The compiled pack of an instrument version (versions never change, so it is cached)."""
+    found = _compiled.get(instrument.id)
+    if found is None:
+        found = _compiled[instrument.id] = compile_pack(Pack.model_validate(instrument.definition))
+    return found
+
+
+@dataclass(frozen=True)
+class CampaignView:
+    """An open campaign as a participant sees it."""
+
+    id: int
+    code: str
+    title: dict[str, str]
+    wave: str
+    kind: str
+    closes_at: datetime | None
+    status: str  # "new", "in_progress", "submitted"
+    attempts_used: int
+    attempts_allowed: int | None
+
+
+@dataclass(frozen=True)
+class Screen:
+    """What to show next in an attempt."""
+
+    attempt_id: int
+    kind: str  # "item", "review" (surveys, before submitting) or "done"
+    compiled: Compiled
+    language: str
+    seed: str
+    item: Item | None = None
+    index: int = -1  # the item's position in `compiled.items` (for short button codes)
+    position: int = 0
+    total: int = 0
+    current: Any = None  # the stored answer to this item, if any
+    draft: tuple[str, ...] = ()  # ticked options of a multiple-choice item
+    can_go_back: bool = False
+    answers: dict[str, Any] | None = None
+    result: Result | None = None
+    deadline_at: datetime | None = None
+
+    @property
+    def protect_content(self) -> bool:
+        """Tests are protected from forwarding and saving, unless the pack says otherwise."""
+        setting = self.compiled.pack.settings.protect_content
+        return setting if setting is not None else self.compiled.pack.kind == "test"
+
+
+def _is_open(campaign: Campaign, now: datetime) -> bool:
+    return (
+        campaign.closed_at is None
+        and campaign.opens_at <= now
+        and (campaign.closes_at is None or campaign.closes_at > now)
+    )
+
+
+async def _in_audience(session: AsyncSession, campaign: Campaign, user: User) -> bool:
+    resolver = RESOLVERS.get(campaign.audience_kind)
+    if resolver is None:
+        return False
+    stmt = resolver(select(User.id).where(User.id == user.id), campaign.audience_ref)
+    return await session.scalar(stmt) is not None
+
+
+async def create_campaign(
+    db: Sessionmaker,
+    actor_id: int,
+    admin_ids: frozenset[int],
+    instrument_code: str,
+    wave: str,
+    *,
+    audience_kind: str = "all",
+    audience_ref: str | None = None,
+    opens_at: datetime | None = None,
+    closes_at: datetime | None = None,
+) -> int:
+    """Publish the latest version of an instrument as a campaign (organizers and admins)."""
+    wave = wave.strip()
+    if not wave or len(wave) > 32:
+        raise InvalidInput("surveys.bad_wave")
+    if audience_kind not in RESOLVERS:
+        raise InvalidInput("broadcasts.unknown_audience")
+    opens_at = opens_at or utcnow()
+    if closes_at is not None and closes_at <= opens_at:
+        raise InvalidInput("surveys.closes_before_opening")
+    async with db.begin() as session:
+        user, _ = await require(session, actor_id, admin_ids, Role.ADMIN, Role.ORGANIZER)
+        instrument = await session.scalar(
+            select(Instrument)
+            .where(Instrument.code == instrument_code)
+            .order_by(Instrument.version.desc())
+            .limit(1)
+        )
+        if instrument is None:
+            raise NotFound("surveys.no_instrument")
+        campaign = Campaign(
+            instrument_id=instrument.id,
+            instrument_code=instrument.code,
+            wave=wave,
+            audience_kind=audience_kind,
+            audience_ref=audience_ref,
+            opens_at=opens_at,
+            closes_at=closes_at,
+            created_by_id=user.id,
+        )
+        session.add(campaign)
+        await session.flush()
+        return campaign.id
+
+
+async def close_campaign(
+    db: Sessionmaker, actor_id: int, admin_ids: frozenset[int], campaign_id: int
+) -> list[int]:
+    """Close a campaign: no new answers; attempts in progress are closed with answers kept.
+
+    Returns:
+        Telegram ids of people who were mid-way, to tell them.
+    """
+    async with db.begin() as session:
+        await require(session, actor_id, admin_ids, Role.ADMIN, Role.ORGANIZER)
+        campaign = await session.get(Campaign, campaign_id)
+        if campaign is None:
+            raise NotFound("surveys.no_campaign")
+        campaign.closed_at = campaign.closed_at or utcnow()
+        rows = (
+            await session.execute(
+                select(Attempt, User.telegram_id)
+                .join(User, User.id == Attempt.user_id)
+                .where(Attempt.campaign_id == campaign_id, Attempt.state == IN_PROGRESS)
+            )
+        ).all()
+        for attempt, _ in rows:
+            attempt.state = CLOSED
+        return [telegram_id for _, telegram_id in rows]
+
+
+async def _user(session: AsyncSession, telegram_id: int) -> User:
+    user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
+    if user is None:
+        raise NotFound("errors.user_not_found")
+    return user
+
+
+async def open_campaigns(db: Sessionmaker, telegram_id: int) -> list[CampaignView]:
+    """Campaigns open now whose audience includes the user, with where the user stands."""
+    now = utcnow()
+    async with db() as session:
+        user = await _user(session, telegram_id)
+        campaigns = (
+            await session.scalars(
+                select(Campaign)
+                .where(
+                    Campaign.closed_at.is_(None),
+                    Campaign.opens_at <= now,
+                    or_(Campaign.closes_at.is_(None), Campaign.closes_at > now),
+                )
+                .order_by(Campaign.id)
+            )
+        ).all()
+        views = []
+        for campaign in campaigns:
+            if not await _in_audience(session, campaign, user):
+                continue
+            instrument = await session.get(Instrument, campaign.instrument_id)
+            assert instrument is not None
+            attempts = (
+                await session.scalars(
+                    select(Attempt.state).where(
+                        Attempt.campaign_id == campaign.id, Attempt.user_id == user.id
+                    )
+                )
+            ).all()
+            status = (
+                "in_progress"
+                if IN_PROGRESS in attempts
+                else "submitted"
+                if SUBMITTED in attempts
+                else "new"
+            )
+            views.append(
+                CampaignView(
+                    id=campaign.id,
+                    code=campaign.instrument_code,
+                    title=dict(instrument.title),
+                    wave=campaign.wave,
+                    kind=instrument.kind,
+                    closes_at=campaign.closes_at,
+                    status=status,
+                    attempts_used=len(attempts),
+                    attempts_allowed=compiled(instrument).pack.settings.attempts,
+                )
+            )
+        return views
+
+
+async def unfinished(db: Sessionmaker, telegram_id: int) -> list[int]:
+    """Ids of the user's attempts still in progress in open campaigns."""
+    now = utcnow()
+    async with db() as session:
+        user = await _user(session, telegram_id)
+        rows = (
+            await session.execute(
+                select(Attempt, Campaign)
+                .join(Campaign, Campaign.id == Attempt.campaign_id)
+                .where(Attempt.user_id == user.id, Attempt.state == IN_PROGRESS)
+            )
+        ).all()
+        return [a.id for a, c in rows if _is_open(c, now)]
+
+
+async def start(db: Sessionmaker, telegram_id: int, campaign_id: int, language: str) -> Screen:
+    """Begin (or resume) the user's attempt at a campaign; returns its first screen.
+
+    Raises:
+        InvalidInput: no research consent, or no attempts left.
+        NotFound / AttemptClosed: unknown, closed or not-for-this-user campaign.
+    """
+    now = utcnow()
+    async with db.begin() as session:
+        user = await _user(session, telegram_id)
+        if user.consent is not True:
+            raise InvalidInput("surveys.consent_needed")
+        campaign = await session.get(Campaign, campaign_id)
+        if campaign is None or not await _in_audience(session, campaign, user):
+            raise NotFound("surveys.no_campaign")
+        if not _is_open(campaign, now):
+            raise AttemptClosed("surveys.campaign_closed")
+        current = await session.scalar(
+            select(Attempt).where(
+                Attempt.campaign_id == campaign_id,
+                Attempt.user_id == user.id,
+                Attempt.state == IN_PROGRESS,
+            )
+        )
+        if current is None:
+            instrument = await session.get(Instrument, campaign.instrument_id)
+            assert instrument is not None
+            settings = compiled(instrument).pack.settings
+            used = (
+                await session.scalar(
+                    select(func.count(Attempt.id)).where(
+                        Attempt.campaign_id == campaign_id, Attempt.user_id == user.id
+                    )
+                )
+                or 0
+            )
+            if settings.attempts is not None and used >= settings.attempts:
+                raise InvalidInput("surveys.no_attempts_left", limit=settings.attempts)
+            deadline = (
+                now + timedelta(minutes=settings.time_limit_minutes)
+                if settings.time_limit_minutes
+                else None
+            )
+            current = Attempt(
+                campaign_id=campaign_id,
+                user_id=user.id,
+                instrument_id=instrument.id,
+                number=used + 1,
+                language=language,
+                seed=secrets.token_hex(4),
+                started_at=now,
+                deadline_at=deadline,
+                passed=[],
+            )
+            session.add(current)
+            await session.flush()
+        return await _screen(session, current)
+
+
+async def _load(
+    session: AsyncSession, telegram_id: int, attempt_id: int, *, writing: bool = True
+) -> tuple[Attempt, Campaign]:
+    """The user's own attempt, refusing closed campaigns and expired time limits."""
+    attempt = await session.get(Attempt, attempt_id)
+    user = await _user(session, telegram_id)
+    if attempt is None or attempt.user_id != user.id:
+        raise NotFound("errors.stale_button")
+    campaign = await session.get(Campaign, attempt.campaign_id)
+    assert campaign is not None
+    if not writing:
+        return attempt, campaign
+    now = utcnow()
+    if attempt.state == IN_PROGRESS and not _is_open(campaign, now):
+        attempt.state = CLOSED
+    if attempt.state == IN_PROGRESS and attempt.deadline_at and attempt.deadline_at <= now:
+        attempt.state = EXPIRED
+    if attempt.state == CLOSED:
+        raise AttemptClosed("surveys.campaign_closed")
+    if attempt.state == EXPIRED:
+        raise AttemptClosed("surveys.time_up")
+    if attempt.state == SUBMITTED:
+        raise AttemptClosed("surveys.already_submitted")
+    return attempt, campaign
+
+
+async def _answers(session: AsyncSession, attempt: Attempt) -> dict[str, Any]:
+    rows = await session.execute(
+        select(Answer.item_code, Answer.value).where(Answer.attempt_id == attempt.id)
+    )
+    return {code: tuple(v) if isinstance(v, list) else v for code, v in rows.all()}
+
+
+async def _screen(session: AsyncSession, attempt: Attempt) -> Screen:
+    instrument = await session.get(Instrument, attempt.instrument_id)
+    assert instrument is not None
+    pack = compiled(instrument)
+    answers = await _answers(session, attempt)
+    passed = set(attempt.passed or [])
+    common: dict[str, Any] = {
+        "attempt_id": attempt.id,
+        "compiled": pack,
+        "language": attempt.language,
+        "seed": attempt.seed,
+        "deadline_at": attempt.deadline_at,
+        "answers": answers,
+    }
+    item = pack.by_code.get(attempt.cursor) if attempt.cursor else None
+    if item is None:
+        item = pack.next_item(answers, passed)
+    if item is None:
+        back = pack.previous_item(None, answers, passed) is not None
+        return Screen(kind="review", can_go_back=back, **common)
+    position, total = pack.progress(item.code, answers)
+    return Screen(
+        kind="item",
+        item=item,
+        index=pack.items.index(item),
+        position=position,
+        total=total,
+        current=answers.get(item.code),
+        draft=tuple(attempt.draft or ()) if item.kind == "multiple" else (),
+        can_go_back=pack.previous_item(item.code, answers, passed) is not None,
+        **common,
+    )
+
+
+def _current(screen: Screen, index: int) -> Item:
+    """The item a button was for, which must be the one on screen now."""
+    if screen.kind != "item" or screen.item is None or screen.index != index:
+        raise InvalidInput("errors.stale_button")
+    return screen.item
+
+
+async def current_screen(db: Sessionmaker, telegram_id: int, attempt_id: int) -> Screen:
+    """The screen the attempt is at (after a restart, a /cancel or an interruption)."""
+    async with db.begin() as session:
+        attempt, _ = await _load(session, telegram_id, attempt_id)
+        return await _screen(session, attempt)
+
+
+async def _store(session: AsyncSession, attempt: Attempt, item: Item, value: Any) -> None:
+    stored = list(value) if isinstance(value, tuple) else value
+    numeric = item_value(item, value, attempt_is_test(attempt, item))
+    existing = await session.scalar(
+        select(Answer).where(Answer.attempt_id == attempt.id, Answer.item_code == item.code)
+    )
+    if existing is None:
+        session.add(
+            Answer(
+                attempt_id=attempt.id,
+                item_code=item.code,
+                value=stored,
+                numeric=numeric,
+                answered_at=utcnow(),
+            )
+        )
+    else:
+        existing.value = stored
+        existing.numeric = numeric
+        existing.answered_at = utcnow()
+    attempt.cursor = None
+    attempt.draft = None
+
+
+def attempt_is_test(attempt: Attempt, item: Item) -> bool:
+    """Whether the attempt's instrument is a test (scores choice answers by correctness)."""
+    cached = _compiled.get(attempt.instrument_id)
+    return bool(cached and cached.pack.kind == "test")
+
+
+async def answer(
+    db: Sessionmaker, telegram_id: int, attempt_id: int, index: int, value: Any
+) -> Screen:
+    """Store the answer to the item on screen (`index`) and return the next screen.
+
+    `value` must already be validated for the item (see `bot.content.engine`).
+    """
+    async with db.begin() as session:
+        attempt, _ = await _load(session, telegram_id, attempt_id)
+        item = _current(await _screen(session, attempt), index)
+        await _store(session, attempt, item, value)
+        await session.flush()
+        return await _screen(session, attempt)
+
+
+async def skip(db: Sessionmaker, telegram_id: int, attempt_id: int, index: int) -> Screen:
+    """Skip the optional item on screen."""
+    async with db.begin() as session:
+        attempt, _ = await _load(session, telegram_id, attempt_id)
+        item = _current(await _screen(session, attempt), index)
+        if item.required:
+            raise InvalidInput("surveys.required")
+        await _store(session, attempt, item, None)
+        await session.flush()
+        return await _screen(session, attempt)
+
+
+async def pass_info(db: Sessionmaker, telegram_id: int, attempt_id: int, index: int) -> Screen:
+    """Move on from the information screen on screen."""
+    async with db.begin() as session:
+        attempt, _ = await _load(session, telegram_id, attempt_id)
+        item = _current(await _screen(session, attempt), index)
+        if item.kind != "info":
+            raise InvalidInput("errors.stale_button")
+        attempt.passed = [*(attempt.passed or []), item.code]
+        attempt.cursor = None
+        await session.flush()
+        return await _screen(session, attempt)
+
+
+async def set_draft(
+    db: Sessionmaker, telegram_id: int, attempt_id: int, index: int, selection: tuple[str, ...]
+) -> Screen:
+    """Remember the options ticked so far on the multiple-choice item on screen."""
+    async with db.begin() as session:
+        attempt, _ = await _load(session, telegram_id, attempt_id)
+        item = _current(await _screen(session, attempt), index)
+        if item.kind != "multiple":
+            raise InvalidInput("errors.stale_button")
+        attempt.draft = list(selection)
+        await session.flush()
+        return await _screen(session, attempt)
+
+
+async def back(db: Sessionmaker, telegram_id: int, attempt_id: int) -> Screen:
+    """Show the previous item again, to change its answer."""
+    async with db.begin() as session:
+        attempt, _ = await _load(session, telegram_id, attempt_id)
+        screen = await _screen(session, attempt)
+        answers = screen.answers or {}
+        current = screen.item.code if screen.item else None
+        previous = screen.compiled.previous_item(current, answers, set(attempt.passed or []))
+        if previous is None:
+            raise InvalidInput("surveys.nothing_before")
+        if previous.kind == "info":
+            attempt.passed = [c for c in attempt.passed or [] if c != previous.code]
+        attempt.cursor = previous.code
+        attempt.draft = (
+            list(answers.get(previous.code) or ()) if previous.kind == "multiple" else None
+        )
+        await session.flush()
+        return await _screen(session, attempt)
+
+
+async def submit(db: Sessionmaker, telegram_id: int, attempt_id: int) -> Screen:
+    """Finish the attempt: score it and store the result; only from the review screen."""
+    async with db.begin() as session:
+        attempt, _ = await _load(session, telegram_id, attempt_id)
+        screen = await _screen(session, attempt)
+        if screen.kind != "review":
+            raise InvalidInput("surveys.not_finished")
+        result = score(screen.compiled, screen.answers or {})
+        attempt.state = SUBMITTED
+        attempt.submitted_at = utcnow()
+        attempt.result = {
+            "scales": {
+                code: {"value": s.value, "items": s.items, "level": s.level}
+                for code, s in result.scales.items()
+            },
+            "points": result.points,
+            "max_points": result.max_points,
+            "percent": result.percent,
+            "level": result.level,
+        }
+        return Screen(
+            attempt_id=attempt.id,
+            kind="done",
+            compiled=screen.compiled,
+            language=attempt.language,
+            seed=attempt.seed,
+            answers=screen.answers,
+            result=result,
+        )
+
+
+async def expire_due(db: Sessionmaker) -> int:
+    """Mark attempts whose time limit passed as expired (their answers stay); returns how many."""
+    async with db.begin() as session:
+        rows = (
+            await session.scalars(
+                select(Attempt).where(
+                    Attempt.state == IN_PROGRESS,
+                    Attempt.deadline_at.is_not(None),
+                    Attempt.deadline_at <= utcnow(),
+                )
+            )
+        ).all()
+        for attempt in rows:
+            attempt.state = EXPIRED
+        return len(rows)
