@@ -10,6 +10,7 @@ doubled button changes nothing.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -310,29 +311,42 @@ async def start(db: Sessionmaker, telegram_id: int, campaign_id: int, language: 
 
 
 async def _load(
-    session: AsyncSession, telegram_id: int, attempt_id: int, *, writing: bool = True
-) -> tuple[Attempt, Campaign]:
-    """The user's own attempt, refusing closed campaigns and expired time limits."""
+    session: AsyncSession, telegram_id: int, attempt_id: int
+) -> tuple[Attempt, str | None]:
+    """The user's own attempt, and why it can take no answers (None: it can).
+
+    A closed campaign or a passed time limit is written to the attempt here, in the caller's
+    transaction, which commits it before `AttemptClosed` is raised (see `_in_attempt`).
+    """
     attempt = await session.get(Attempt, attempt_id)
     user = await _user(session, telegram_id)
     if attempt is None or attempt.user_id != user.id:
         raise NotFound("errors.stale_button")
     campaign = await session.get(Campaign, attempt.campaign_id)
     assert campaign is not None
-    if not writing:
-        return attempt, campaign
     now = utcnow()
     if attempt.state == IN_PROGRESS and not _is_open(campaign, now):
         attempt.state = CLOSED
     if attempt.state == IN_PROGRESS and attempt.deadline_at and attempt.deadline_at <= now:
         attempt.state = EXPIRED
-    if attempt.state == CLOSED:
-        raise AttemptClosed("surveys.campaign_closed")
-    if attempt.state == EXPIRED:
-        raise AttemptClosed("surveys.time_up")
-    if attempt.state == SUBMITTED:
-        raise AttemptClosed("surveys.already_submitted")
-    return attempt, campaign
+    reasons = {
+        CLOSED: "surveys.campaign_closed",
+        EXPIRED: "surveys.time_up",
+        SUBMITTED: "surveys.already_submitted",
+    }
+    return attempt, reasons.get(attempt.state)
+
+
+Step = Callable[[AsyncSession, Attempt], Awaitable["Screen"]]
+
+
+async def _in_attempt(db: Sessionmaker, telegram_id: int, attempt_id: int, step: Step) -> Screen:
+    """Run one step of an attempt in one transaction; refuse it if the attempt is over."""
+    async with db.begin() as session:
+        attempt, closed = await _load(session, telegram_id, attempt_id)
+        if closed is None:
+            return await step(session, attempt)
+    raise AttemptClosed(closed)  # after the commit, so the closed state is stored
 
 
 async def _answers(session: AsyncSession, attempt: Attempt) -> dict[str, Any]:
@@ -385,9 +399,7 @@ def _current(screen: Screen, index: int) -> Item:
 
 async def current_screen(db: Sessionmaker, telegram_id: int, attempt_id: int) -> Screen:
     """The screen the attempt is at (after a restart, a /cancel or an interruption)."""
-    async with db.begin() as session:
-        attempt, _ = await _load(session, telegram_id, attempt_id)
-        return await _screen(session, attempt)
+    return await _in_attempt(db, telegram_id, attempt_id, _screen)
 
 
 async def _store(session: AsyncSession, attempt: Attempt, item: Item, value: Any) -> None:
@@ -427,18 +439,20 @@ async def answer(
 
     `value` must already be validated for the item (see `bot.content.engine`).
     """
-    async with db.begin() as session:
-        attempt, _ = await _load(session, telegram_id, attempt_id)
+
+    async def step(session: AsyncSession, attempt: Attempt) -> Screen:
         item = _current(await _screen(session, attempt), index)
         await _store(session, attempt, item, value)
         await session.flush()
         return await _screen(session, attempt)
 
+    return await _in_attempt(db, telegram_id, attempt_id, step)
+
 
 async def skip(db: Sessionmaker, telegram_id: int, attempt_id: int, index: int) -> Screen:
     """Skip the optional item on screen."""
-    async with db.begin() as session:
-        attempt, _ = await _load(session, telegram_id, attempt_id)
+
+    async def step(session: AsyncSession, attempt: Attempt) -> Screen:
         item = _current(await _screen(session, attempt), index)
         if item.required:
             raise InvalidInput("surveys.required")
@@ -446,11 +460,13 @@ async def skip(db: Sessionmaker, telegram_id: int, attempt_id: int, index: int) 
         await session.flush()
         return await _screen(session, attempt)
 
+    return await _in_attempt(db, telegram_id, attempt_id, step)
+
 
 async def pass_info(db: Sessionmaker, telegram_id: int, attempt_id: int, index: int) -> Screen:
     """Move on from the information screen on screen."""
-    async with db.begin() as session:
-        attempt, _ = await _load(session, telegram_id, attempt_id)
+
+    async def step(session: AsyncSession, attempt: Attempt) -> Screen:
         item = _current(await _screen(session, attempt), index)
         if item.kind != "info":
             raise InvalidInput("errors.stale_button")
@@ -459,13 +475,15 @@ async def pass_info(db: Sessionmaker, telegram_id: int, attempt_id: int, index: 
         await session.flush()
         return await _screen(session, attempt)
 
+    return await _in_attempt(db, telegram_id, attempt_id, step)
+
 
 async def set_draft(
     db: Sessionmaker, telegram_id: int, attempt_id: int, index: int, selection: tuple[str, ...]
 ) -> Screen:
     """Remember the options ticked so far on the multiple-choice item on screen."""
-    async with db.begin() as session:
-        attempt, _ = await _load(session, telegram_id, attempt_id)
+
+    async def step(session: AsyncSession, attempt: Attempt) -> Screen:
         item = _current(await _screen(session, attempt), index)
         if item.kind != "multiple":
             raise InvalidInput("errors.stale_button")
@@ -473,11 +491,13 @@ async def set_draft(
         await session.flush()
         return await _screen(session, attempt)
 
+    return await _in_attempt(db, telegram_id, attempt_id, step)
+
 
 async def back(db: Sessionmaker, telegram_id: int, attempt_id: int) -> Screen:
     """Show the previous item again, to change its answer."""
-    async with db.begin() as session:
-        attempt, _ = await _load(session, telegram_id, attempt_id)
+
+    async def step(session: AsyncSession, attempt: Attempt) -> Screen:
         screen = await _screen(session, attempt)
         answers = screen.answers or {}
         current = screen.item.code if screen.item else None
@@ -493,11 +513,13 @@ async def back(db: Sessionmaker, telegram_id: int, attempt_id: int) -> Screen:
         await session.flush()
         return await _screen(session, attempt)
 
+    return await _in_attempt(db, telegram_id, attempt_id, step)
+
 
 async def submit(db: Sessionmaker, telegram_id: int, attempt_id: int) -> Screen:
     """Finish the attempt: score it and store the result; only from the review screen."""
-    async with db.begin() as session:
-        attempt, _ = await _load(session, telegram_id, attempt_id)
+
+    async def step(session: AsyncSession, attempt: Attempt) -> Screen:
         screen = await _screen(session, attempt)
         if screen.kind != "review":
             raise InvalidInput("surveys.not_finished")
@@ -523,6 +545,8 @@ async def submit(db: Sessionmaker, telegram_id: int, attempt_id: int) -> Screen:
             answers=screen.answers,
             result=result,
         )
+
+    return await _in_attempt(db, telegram_id, attempt_id, step)
 
 
 async def expire_due(db: Sessionmaker) -> int:

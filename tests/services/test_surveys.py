@@ -1,0 +1,161 @@
+"""Taking instruments on a real database: resume, back, skip, limits, closing, scoring."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+
+from bot.services import InvalidInput, NotFound, PermissionDenied, users
+from bot.services import content as content_service
+from bot.services import surveys as svc
+from bot.services.surveys import AttemptClosed
+from bot.services.universities import list_universities
+from models import Answer, Attempt, utcnow
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "content" / "example_pack.yaml"
+ADMIN = 1
+ADMINS = frozenset({ADMIN})
+
+
+async def _person(db, telegram_id, consent=True):
+    await users.seen(db, telegram_id, first_name="p", username=None, telegram_language=None,
+                     admin_ids=ADMINS)
+    await users.set_language(db, telegram_id, "kk", ADMINS)
+    await users.set_consent(db, telegram_id, consent, ADMINS)
+    unis = await list_universities(db)
+    await users.set_university(db, telegram_id, unis[0].id, ADMINS)
+    await users.set_group(db, telegram_id, "G", ADMINS)
+
+
+@pytest.fixture
+async def example(db):
+    await _person(db, ADMIN)
+    outcome = await content_service.load_path(db, EXAMPLE)
+    assert outcome.ok
+    campaign = await svc.create_campaign(db, ADMIN, ADMINS, "example_test", "pre")
+    await _person(db, 10)
+    return campaign
+
+
+async def test_a_whole_test_with_back_and_skip(db, example):
+    screen = await svc.start(db, 10, example, "kk")
+    assert screen.kind == "item" and screen.item.code == "intro"
+    screen = await svc.pass_info(db, 10, screen.attempt_id, screen.index)
+    assert screen.item.code == "q1" and (screen.position, screen.total) == (1, 2)
+    screen = await svc.answer(db, 10, screen.attempt_id, screen.index, "b")
+    assert screen.item.code == "q2" and screen.can_go_back
+    screen = await svc.back(db, 10, screen.attempt_id)
+    assert screen.item.code == "q1" and screen.current == "b"
+    screen = await svc.answer(db, 10, screen.attempt_id, screen.index, "a")
+    assert screen.item.code == "q2"  # back where we were, with q1 changed
+    screen = await svc.set_draft(db, 10, screen.attempt_id, screen.index, ("moodle",))
+    assert screen.draft == ("moodle",)
+    screen = await svc.answer(db, 10, screen.attempt_id, screen.index, ("moodle", "canvas"))
+    assert screen.item.code == "q3"  # shown because q1 == 'a'
+    screen = await svc.skip(db, 10, screen.attempt_id, screen.index)
+    assert screen.kind == "review"
+    done = await svc.submit(db, 10, screen.attempt_id)
+    assert done.kind == "done" and done.result.points == 3.0 and done.result.level == "high"
+    async with db() as session:
+        attempt = await session.get(Attempt, screen.attempt_id)
+        stored = dict((await session.execute(
+            select(Answer.item_code, Answer.value).where(Answer.attempt_id == attempt.id))).all())
+    assert attempt.state == "submitted" and attempt.result["percent"] == 100.0
+    assert stored == {"q1": "a", "q2": ["moodle", "canvas"], "q3": None}
+
+
+async def test_resume_after_interruption_and_stale_buttons(db, example):
+    screen = await svc.start(db, 10, example, "kk")
+    screen = await svc.pass_info(db, 10, screen.attempt_id, screen.index)
+    q1_index = screen.index
+    screen = await svc.answer(db, 10, screen.attempt_id, q1_index, "a")
+    # Starting again (e.g. after a restart) resumes the same attempt at the same item.
+    again = await svc.start(db, 10, example, "ru")
+    assert again.attempt_id == screen.attempt_id and again.item.code == "q2"
+    assert await svc.unfinished(db, 10) == [screen.attempt_id]
+    with pytest.raises(InvalidInput, match="stale_button"):
+        await svc.answer(db, 10, screen.attempt_id, q1_index, "b")  # an old q1 button
+    with pytest.raises(InvalidInput, match="required"):
+        await svc.skip(db, 10, screen.attempt_id, screen.index)
+    await _person(db, 11)
+    with pytest.raises(NotFound):
+        await svc.answer(db, 11, screen.attempt_id, screen.index, ("moodle",))  # not theirs
+
+
+async def test_time_limit_is_enforced_on_the_server(db, example):
+    screen = await svc.start(db, 10, example, "kk")
+    async with db.begin() as session:
+        await session.execute(update(Attempt).values(deadline_at=utcnow() - timedelta(seconds=1)))
+    with pytest.raises(AttemptClosed, match="time_up"):
+        await svc.pass_info(db, 10, screen.attempt_id, screen.index)
+    assert await svc.unfinished(db, 10) == []
+
+
+async def test_attempt_limit(db, example):
+    for _ in range(2):  # the pack allows two attempts
+        screen = await svc.start(db, 10, example, "kk")
+        screen = await svc.pass_info(db, 10, screen.attempt_id, screen.index)
+        screen = await svc.answer(db, 10, screen.attempt_id, screen.index, "b")
+        screen = await svc.answer(db, 10, screen.attempt_id, screen.index, ("word",))
+        await svc.submit(db, 10, screen.attempt_id)
+    with pytest.raises(InvalidInput, match="no_attempts_left"):
+        await svc.start(db, 10, example, "kk")
+
+
+async def test_closing_a_campaign_mid_way_keeps_answers(db, example):
+    screen = await svc.start(db, 10, example, "kk")
+    screen = await svc.pass_info(db, 10, screen.attempt_id, screen.index)
+    screen = await svc.answer(db, 10, screen.attempt_id, screen.index, "a")
+    assert await svc.close_campaign(db, ADMIN, ADMINS, example) == [10]
+    with pytest.raises(AttemptClosed, match="campaign_closed"):
+        await svc.current_screen(db, 10, screen.attempt_id)
+    with pytest.raises(AttemptClosed, match="campaign_closed"):
+        await svc.start(db, 10, example, "kk")
+    async with db() as session:
+        assert await session.scalar(select(Answer.value).where(Answer.item_code == "q1")) == "a"
+    assert await svc.open_campaigns(db, 10) == []
+
+
+async def test_consent_audience_and_rights(db, example):
+    await _person(db, 12, consent=False)
+    with pytest.raises(InvalidInput, match="consent_needed"):
+        await svc.start(db, 12, example, "kk")
+    with pytest.raises(PermissionDenied):
+        await svc.create_campaign(db, 10, ADMINS, "example_test", "post")
+    with pytest.raises(NotFound, match="no_instrument"):
+        await svc.create_campaign(db, ADMIN, ADMINS, "missing", "post")
+    unis = await list_universities(db)
+    other = await svc.create_campaign(db, ADMIN, ADMINS, "example_test", "x",
+                                      audience_kind="university", audience_ref=str(unis[3].id))
+    with pytest.raises(NotFound):
+        await svc.start(db, 10, other, "kk")
+    assert [c.id for c in await svc.open_campaigns(db, 10)] == [example]
+
+
+async def test_the_default_pre_survey_end_to_end_in_codes(db):
+    await _person(db, ADMIN)
+    await _person(db, 20)
+    campaign = await svc.create_campaign(db, ADMIN, ADMINS, "dlt_pre", "pre")
+    screen = await svc.start(db, 20, campaign, "ru")
+    while screen.kind == "item":
+        item = screen.item
+        if item.kind == "info":
+            screen = await svc.pass_info(db, 20, screen.attempt_id, screen.index)
+        elif item.kind == "single":
+            screen = await svc.answer(db, 20, screen.attempt_id, screen.index, item.options[0].code)
+        elif item.kind == "multiple":
+            screen = await svc.answer(db, 20, screen.attempt_id, screen.index,
+                                      (item.options[0].code,))
+        elif item.kind == "likert":
+            screen = await svc.answer(db, 20, screen.attempt_id, screen.index, 4)
+        elif item.kind == "number":
+            screen = await svc.answer(db, 20, screen.attempt_id, screen.index, 10)
+        else:
+            screen = await svc.skip(db, 20, screen.attempt_id, screen.index)
+    done = await svc.submit(db, 20, screen.attempt_id)
+    assert done.result.scales["cooperation"].value == 4.0
+    assert set(done.result.scales) >= {"cooperation", "communication", "coordination",
+                                       "creativity", "platforms", "safety_ethics"}
