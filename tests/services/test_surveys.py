@@ -145,7 +145,8 @@ async def test_the_default_pre_survey_end_to_end_in_codes(db):
         if item.kind == "info":
             screen = await svc.pass_info(db, 20, screen.attempt_id, screen.index)
         elif item.kind == "single":
-            screen = await svc.answer(db, 20, screen.attempt_id, screen.index, item.options[0].code)
+            first = item.options[0].code
+            screen = await svc.answer(db, 20, screen.attempt_id, screen.index, first)
         elif item.kind == "multiple":
             screen = await svc.answer(db, 20, screen.attempt_id, screen.index,
                                       (item.options[0].code,))
