@@ -31,7 +31,16 @@ logger = logging.getLogger(__name__)
 OrtaqApp = Application[Any, Any, Any, Any, BotData, Any]
 
 # Commands shown in Telegram's menu, in every language; privileged ones are left out.
-MENU_COMMANDS = ("start", "menu", "profile", "language", "help", "cancel", "delete_my_data")
+MENU_COMMANDS = (
+    "start",
+    "surveys",
+    "menu",
+    "profile",
+    "language",
+    "help",
+    "cancel",
+    "delete_my_data",
+)
 
 
 def build_application(

@@ -15,7 +15,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import broadcasts, common, invites, universities, users
+from handlers import broadcasts, common, invites, surveys, universities, users
 
 # Group -1 loads the profile for every update before any other handler looks at it.
 PROFILE_GROUP = -1
@@ -38,6 +38,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "universities": universities.list_universities,
         "broadcast": broadcasts.start_broadcast,
         "broadcasts": broadcasts.list_broadcasts,
+        "surveys": surveys.list_surveys,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=private))
@@ -51,6 +52,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         r"^inv:": invites.invite_step,
         r"^adm:": universities.university_action,
         r"^bc:": broadcasts.broadcast_button,
+        r"^s:": surveys.survey_button,
     }
     for pattern, callback in callbacks.items():
         app.add_handler(CallbackQueryHandler(callback, pattern=pattern))

@@ -93,6 +93,7 @@ async def show_menu(update: Update, context: BotContext) -> None:
     assert profile is not None
     t = context.t
     buttons = [
+        kb.button(t.plain("menu.surveys"), "menu:surveys"),
         kb.button(t.plain("menu.profile"), "menu:profile"),
         kb.button(t.plain("menu.language"), "menu:language"),
         kb.button(t.plain("menu.help"), "menu:help"),
@@ -120,7 +121,7 @@ async def menu(update: Update, context: BotContext) -> None:
 
 async def open_menu_item(update: Update, context: BotContext) -> None:
     """Open the main-menu entry whose button was pressed."""
-    from handlers import broadcasts, invites, universities, users
+    from handlers import broadcasts, invites, surveys, universities, users
 
     query = update.callback_query
     assert query is not None and query.data is not None
@@ -132,6 +133,7 @@ async def open_menu_item(update: Update, context: BotContext) -> None:
         "invite": invites.start_invite,
         "universities": universities.list_universities,
         "broadcast": broadcasts.start_broadcast,
+        "surveys": surveys.list_surveys,
     }
     route = routes.get(parts[0]) if parts else None
     if route is None:
@@ -170,11 +172,15 @@ async def cancel(update: Update, context: BotContext) -> None:
 
 async def route_text(update: Update, context: BotContext) -> None:
     """Give typed text to the step that waits for it, or say what is expected instead."""
-    from handlers import broadcasts, universities, users
+    from handlers import broadcasts, surveys, universities, users
 
     profile = context.profile
     message = update.effective_message
     if profile is None or message is None or message.text is None:
+        return
+    attempt_id = surveys.awaiting_attempt(profile.awaiting)
+    if attempt_id is not None:
+        await surveys.save_typed(update, context, attempt_id)
         return
     feature_route = broadcasts.awaiting_route(profile.awaiting)
     if feature_route is not None:

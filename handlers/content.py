@@ -52,5 +52,6 @@ async def receive_pack(update: Update, context: BotContext) -> None:
             await reply(update, context, t("content.more_errors", count=more))
         return
     for item in outcome.loaded:
-        await reply(update, context, t(f"content.{item.status}", code=item.code,
-                                       version=item.version))
+        await reply(
+            update, context, t(f"content.{item.status}", code=item.code, version=item.version)
+        )

@@ -38,6 +38,9 @@ async def start(update: Update, context: BotContext) -> None:
     if profile.next_step is None:
         await reply(update, context, context.t("start.welcome_back", name=profile.first_name))
         await show_menu(update, context)
+        from handlers.surveys import offer_unfinished
+
+        await offer_unfinished(update, context)
         return
     if profile.next_step is Step.LANGUAGE:
         await reply(update, context, context.t("start.welcome", name=profile.first_name))

@@ -32,7 +32,9 @@ SUBMITTED = "submitted"
 EXPIRED = "expired"
 CLOSED = "closed"
 
-_compiled: dict[int, Compiled] = {}
+# Compiled packs by content checksum: a version never changes, and keying by content (not
+# by row id) keeps the cache right across databases (tests) and replicas.
+_compiled: dict[str, Compiled] = {}
 
 
 class AttemptClosed(ServiceError):
@@ -41,9 +43,10 @@ class AttemptClosed(ServiceError):
 
 def compiled(instrument: Instrument) -> Compiled:
     """The compiled pack of an instrument version (versions never change, so it is cached)."""
-    found = _compiled.get(instrument.id)
+    found = _compiled.get(instrument.checksum)
     if found is None:
-        found = _compiled[instrument.id] = compile_pack(Pack.model_validate(instrument.definition))
+        found = compile_pack(Pack.model_validate(instrument.definition))
+        _compiled[instrument.checksum] = found
     return found
 
 
@@ -404,7 +407,9 @@ async def current_screen(db: Sessionmaker, telegram_id: int, attempt_id: int) ->
 
 async def _store(session: AsyncSession, attempt: Attempt, item: Item, value: Any) -> None:
     stored = list(value) if isinstance(value, tuple) else value
-    numeric = item_value(item, value, attempt_is_test(attempt, item))
+    instrument = await session.get(Instrument, attempt.instrument_id)
+    assert instrument is not None
+    numeric = item_value(item, value, instrument.kind == "test")
     existing = await session.scalar(
         select(Answer).where(Answer.attempt_id == attempt.id, Answer.item_code == item.code)
     )
@@ -424,12 +429,6 @@ async def _store(session: AsyncSession, attempt: Attempt, item: Item, value: Any
         existing.answered_at = utcnow()
     attempt.cursor = None
     attempt.draft = None
-
-
-def attempt_is_test(attempt: Attempt, item: Item) -> bool:
-    """Whether the attempt's instrument is a test (scores choice answers by correctness)."""
-    cached = _compiled.get(attempt.instrument_id)
-    return bool(cached and cached.pack.kind == "test")
 
 
 async def answer(

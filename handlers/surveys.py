@@ -1,0 +1,379 @@
+"""Taking surveys and tests in chat: one message per question, buttons with short codes.
+
+Button data is `s:<action>:<attempt>:<item index>[:<option index or point>]`, at most ~25
+bytes whatever the language; the service checks that the attempt is the presser's and that
+the item is the one on screen, so stale, doubled or forged presses change nothing. Typed
+answers (numbers, text, dates) are routed here through the user's `awaiting` column
+(`sv:<attempt>`), so a restart in the middle of a question keeps waiting for it.
+"""
+
+from __future__ import annotations
+
+import html
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot import keyboards as kb
+from bot.content.engine import AnswerError, Item, choice_value, likert_value, parse_typed, toggle
+from bot.context import BotContext
+from bot.services import ServiceError
+from bot.services import surveys as svc
+from bot.services import users as user_service
+from bot.services.surveys import Screen
+from handlers.common import reply, safe_edit, toast
+
+REVIEW_LINES = 40
+
+
+def _title(screen: Screen) -> str:
+    return screen.compiled.pack.title.get(screen.language)
+
+
+def _header(screen: Screen) -> str:
+    return f"<b>{html.escape(_title(screen))}</b> · {screen.position} / {screen.total}"
+
+
+def _label(item: Item, value: object, language: str) -> str:
+    """An answer as the user reads it."""
+    if value is None:
+        return "—"
+    if item.kind == "single":
+        option = item.option(str(value))
+        return option.text.get(language) if option else str(value)
+    if item.kind == "multiple":
+        return ", ".join(
+            o.text.get(language)
+            for o in item.options
+            if o.code in tuple(value)  # type: ignore[arg-type]
+        )
+    return str(value)
+
+
+def _question_text(screen: Screen, context: BotContext) -> str:
+    item = screen.item
+    assert item is not None
+    t = context.t
+    lang = screen.language
+    parts = [_header(screen)]
+    if item.stem is not None:
+        parts.append(html.escape(item.stem.get(lang)))
+    parts.append(html.escape(item.text.get(lang)))
+    if item.kind == "likert" and item.likert is not None:
+        parts.append(
+            t(
+                "surveys.likert_hint",
+                low=item.likert.low.get(lang),
+                high=item.likert.high.get(lang),
+                points=item.likert.points,
+            )
+        )
+    elif item.kind == "multiple":
+        parts.append(t("surveys.multiple_hint"))
+    elif item.kind == "number":
+        parts.append(t("surveys.number_hint_whole" if item.integer else "surveys.number_hint"))
+    elif item.kind == "text":
+        parts.append(t("surveys.text_hint", limit=item.max_length))
+    elif item.kind == "date":
+        parts.append(t("surveys.date_hint"))
+    if screen.current is not None and item.kind in ("number", "text", "date"):
+        parts.append(t("surveys.current_answer", answer=_label(item, screen.current, lang)))
+    return "\n\n".join(parts)
+
+
+def _keyboard(screen: Screen, context: BotContext) -> InlineKeyboardMarkup | None:
+    item = screen.item
+    assert item is not None
+    t = context.t
+    a, i = screen.attempt_id, screen.index
+    rows: list[list[InlineKeyboardButton]] = []
+    if item.kind == "single":
+        for option in item.option_order(screen.seed):
+            mark = "✓ " if screen.current == option.code else ""
+            position = item.options.index(option)
+            rows.append(
+                [kb.button(mark + option.text.get(screen.language), f"s:o:{a}:{i}:{position}")]
+            )
+    elif item.kind == "multiple":
+        for option in item.option_order(screen.seed):
+            mark = "☑ " if option.code in screen.draft else "☐ "
+            position = item.options.index(option)
+            rows.append(
+                [kb.button(mark + option.text.get(screen.language), f"s:t:{a}:{i}:{position}")]
+            )
+        rows.append([kb.button(t.plain("surveys.done"), f"s:d:{a}:{i}")])
+    elif item.kind == "likert" and item.likert is not None:
+        rows.append(
+            [
+                kb.button(
+                    ("✓" if screen.current == point else "") + str(point), f"s:l:{a}:{i}:{point}"
+                )
+                for point in range(1, item.likert.points + 1)
+            ]
+        )
+    elif item.kind == "info":
+        rows.append([kb.button(t.plain("surveys.continue"), f"s:i:{a}:{i}")])
+    navigation = []
+    if screen.can_go_back:
+        navigation.append(kb.button(t.plain("surveys.back"), f"s:b:{a}:{i}"))
+    if not item.required and item.kind != "info":
+        navigation.append(kb.button(t.plain("surveys.skip"), f"s:k:{a}:{i}"))
+    if navigation:
+        rows.append(navigation)
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+async def show(update: Update, context: BotContext, screen: Screen) -> None:
+    """Send the screen: the next question, the review, or the result."""
+    chat = update.effective_chat
+    assert chat is not None and context.profile is not None
+    # Typed text goes to the item on screen: answered if it is typed, otherwise the user is
+    # told to use the buttons, and the question stays.
+    awaiting = f"sv:{screen.attempt_id}" if screen.kind == "item" else None
+    if context.profile.awaiting != awaiting:
+        context.profile = await user_service.set_awaiting(
+            context.db, context.profile.telegram_id, awaiting, context.admin_ids
+        )
+    protect = screen.protect_content
+    if screen.kind == "item":
+        text, keyboard = _question_text(screen, context), _keyboard(screen, context)
+    elif screen.kind == "review":
+        text, keyboard = _review(screen, context)
+    else:
+        text, keyboard = _result(screen, context), None
+    await context.bot.send_message(chat.id, text, reply_markup=keyboard, protect_content=protect)
+
+
+def _review(screen: Screen, context: BotContext) -> tuple[str, InlineKeyboardMarkup]:
+    t = context.t
+    answers = screen.compiled.applicable(screen.answers or {})
+    lines = [f"<b>{html.escape(_title(screen))}</b>", t("surveys.review")]
+    shown = [item for item in screen.compiled.items if item.code in answers]
+    for item in shown[:REVIEW_LINES]:
+        question = item.text.get(screen.language)
+        question = question if len(question) <= 60 else question[:57] + "…"
+        lines.append(
+            f"• {html.escape(question)} — <b>"
+            f"{html.escape(_label(item, answers[item.code], screen.language))}</b>"
+        )
+    if len(shown) > REVIEW_LINES:
+        lines.append(t("surveys.review_more", count=len(shown) - REVIEW_LINES))
+    buttons = [kb.button(t.plain("surveys.submit"), f"s:f:{screen.attempt_id}:0")]
+    if screen.can_go_back:
+        buttons.append(kb.button(t.plain("surveys.back"), f"s:b:{screen.attempt_id}:0"))
+    text = "\n".join(lines)
+    if len(text) > 4000:
+        text = text[:3990] + "…"
+    return text, kb.rows(buttons, per_row=2)
+
+
+def _result(screen: Screen, context: BotContext) -> str:
+    t = context.t
+    pack = screen.compiled.pack
+    result = screen.result
+    lang = screen.language
+    if result is None or pack.settings.show_results == "never":
+        return t("surveys.thanks")
+    if pack.settings.show_results == "on_close":
+        return t("surveys.thanks_results_later")
+    lines = [t("surveys.thanks"), f"<b>{html.escape(pack.title.get(lang))}</b>"]
+    levels = {level.code: level for level in pack.levels}
+    if result.points is not None:
+        level = levels.get(result.level or "")
+        lines.append(
+            t(
+                "surveys.test_score",
+                points=f"{result.points:g}",
+                max=f"{result.max_points:g}",
+                percent=f"{result.percent:g}",
+            )
+        )
+        if level is not None:
+            lines.append(t("surveys.level", level=level.label.get(lang)))
+    for scale in pack.scales:
+        scored = result.scales.get(scale.code)
+        if scored is None or scored.value is None:
+            continue
+        band = next((lv for lv in scale.levels if lv.code == scored.level), None)
+        label = f" — {html.escape(band.label.get(lang))}" if band else ""
+        lines.append(f"• {html.escape(scale.title.get(lang))}: <b>{scored.value:g}</b>{label}")
+    return "\n".join(lines)
+
+
+async def list_surveys(update: Update, context: BotContext) -> None:
+    """List the surveys and tests open to the user (/surveys)."""
+    profile = context.profile
+    assert profile is not None
+    t = context.t
+    if profile.next_step is not None:
+        await reply(update, context, t("onboarding.finish_first"))
+        return
+    campaigns = await svc.open_campaigns(context.db, profile.telegram_id)
+    if not campaigns:
+        await reply(update, context, t("surveys.none_open"))
+        return
+    buttons = []
+    for campaign in campaigns:
+        title = campaign.title.get(t.language) or campaign.title["en"]
+        mark = {"new": "▶", "in_progress": "⏯", "submitted": "✅"}[campaign.status]
+        buttons.append(kb.button(f"{mark} {title} ({campaign.wave})", f"s:c:{campaign.id}:0"))
+    await reply(update, context, t("surveys.choose"), kb.rows(buttons))
+
+
+async def offer_unfinished(update: Update, context: BotContext) -> bool:
+    """Offer to continue an unfinished attempt (after /start); True if one was offered."""
+    assert context.profile is not None
+    attempts = await svc.unfinished(context.db, context.profile.telegram_id)
+    if not attempts:
+        return False
+    keyboard = kb.rows([kb.button(context.t.plain("surveys.continue"), f"s:r:{attempts[0]}:0")])
+    await reply(update, context, context.t("surveys.unfinished"), keyboard)
+    return True
+
+
+async def survey_button(update: Update, context: BotContext) -> None:
+    """Handle every survey button: start, answer, toggle, done, skip, back, submit, resume."""
+    query = update.callback_query
+    assert query is not None and query.data is not None and context.profile is not None
+    t = context.t
+    parts = query.data.split(":")
+    numbers = [kb.parse_int(p) for p in parts[2:]]
+    if len(parts) < 4 or any(n is None for n in numbers):
+        await toast(update, context, t.plain("errors.stale_button"))
+        return
+    action, target, index = parts[1], numbers[0], numbers[1]
+    extra = numbers[2] if len(numbers) > 2 else None
+    assert target is not None and index is not None
+    telegram_id = context.profile.telegram_id
+    db = context.db
+    try:
+        if action == "c":
+            screen = await svc.start(db, telegram_id, target, t.language)
+        elif action == "r":
+            screen = await svc.current_screen(db, telegram_id, target)
+        elif action == "b":
+            screen = await svc.back(db, telegram_id, target)
+        elif action == "f":
+            screen = await svc.submit(db, telegram_id, target)
+        elif action == "k":
+            screen = await svc.skip(db, telegram_id, target, index)
+        elif action == "i":
+            screen = await svc.pass_info(db, telegram_id, target, index)
+        elif action in ("o", "l", "t", "d"):
+            await _answer_button(update, context, action, target, index, extra)
+            return
+        else:
+            await toast(update, context, t.plain("errors.stale_button"))
+            return
+    except AnswerError as exc:
+        await toast(update, context, t.plain(exc.key, **exc.values))
+        return
+    except ServiceError as exc:
+        await _refused(update, context, exc)
+        return
+    await toast(update, context)
+    if action in ("b", "k", "i", "f"):
+        await _remove_keyboard(update)
+    await show(update, context, screen)
+
+
+async def _refused(update: Update, context: BotContext, exc: ServiceError) -> None:
+    """Say why the press changed nothing: a toast for stale buttons, a message otherwise."""
+    text = context.t.plain(exc.key, **exc.values)
+    await toast(update, context, text)
+    if exc.key != "errors.stale_button":
+        if context.profile is not None and (context.profile.awaiting or "").startswith("sv:"):
+            context.profile = await user_service.set_awaiting(
+                context.db, context.profile.telegram_id, None, context.admin_ids
+            )
+        await reply(update, context, context.t(exc.key, **exc.values))
+
+
+async def _remove_keyboard(update: Update) -> None:
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        try:
+            await query.edit_message_reply_markup(reply_markup=None)
+        except Exception:  # already without buttons (a double tap): nothing to do
+            return
+
+
+async def _answer_button(
+    update: Update,
+    context: BotContext,
+    action: str,
+    attempt_id: int,
+    index: int,
+    extra: int | None,
+) -> None:
+    assert context.profile is not None
+    t = context.t
+    telegram_id = context.profile.telegram_id
+    db = context.db
+    try:
+        screen = await svc.current_screen(db, telegram_id, attempt_id)
+        if screen.kind != "item" or screen.index != index or screen.item is None:
+            raise AnswerError("errors.stale_button")
+        item = screen.item
+        if action == "o":
+            option = (
+                item.options[extra] if extra is not None and extra < len(item.options) else None
+            )
+            value: object = choice_value(item, option.code if option else "")
+        elif action == "l":
+            value = likert_value(item, extra or 0)
+        elif action == "t":
+            option = (
+                item.options[extra] if extra is not None and extra < len(item.options) else None
+            )
+            selection = toggle(item, screen.draft, option.code if option else "")
+            updated = await svc.set_draft(db, telegram_id, attempt_id, index, selection)
+            await toast(update, context)
+            await safe_edit(update, _question_text(updated, context), _keyboard(updated, context))
+            return
+        else:  # "d": Done with a multiple-choice selection
+            if item.required and not screen.draft:
+                raise AnswerError("surveys.tick_something")
+            value = screen.draft
+        next_screen = await svc.answer(db, telegram_id, attempt_id, index, value)
+    except AnswerError as exc:
+        await toast(update, context, t.plain(exc.key, **exc.values))
+        return
+    except ServiceError as exc:
+        await _refused(update, context, exc)
+        return
+    await toast(update, context)
+    answered = _question_text(screen, context).split("\n\n")
+    chosen = _label(item, value, screen.language)
+    await safe_edit(update, "\n\n".join([*answered[:2], f"✓ <b>{html.escape(chosen)}</b>"]))
+    await show(update, context, next_screen)
+
+
+async def save_typed(update: Update, context: BotContext, attempt_id: int) -> None:
+    """Take a typed answer (number, text, date) to the item on screen."""
+    message = update.effective_message
+    assert message is not None and context.profile is not None
+    t = context.t
+    telegram_id = context.profile.telegram_id
+    try:
+        screen = await svc.current_screen(context.db, telegram_id, attempt_id)
+        if screen.kind != "item" or screen.item is None:
+            raise AnswerError("surveys.use_buttons")
+        value = parse_typed(screen.item, message.text or "")
+        next_screen = await svc.answer(context.db, telegram_id, attempt_id, screen.index, value)
+    except AnswerError as exc:
+        await reply(update, context, t(exc.key, **exc.values))
+        return
+    except ServiceError as exc:
+        context.profile = await user_service.set_awaiting(
+            context.db, telegram_id, None, context.admin_ids
+        )
+        await reply(update, context, t(exc.key, **exc.values))
+        return
+    await show(update, context, next_screen)
+
+
+def awaiting_attempt(value: str | None) -> int | None:
+    """The attempt id in an awaiting value `sv:<attempt>`."""
+    if value and value.startswith("sv:"):
+        return kb.parse_int(value[3:])
+    return None

@@ -1,0 +1,195 @@
+"""Taking surveys and tests in chat: every question type, bad input, resume, limits, closing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from bot.services import content as content_service
+from bot.services import surveys as svc
+from models import Answer, Attempt, utcnow
+from tests.conftest import ADMIN_ID
+from tests.flows.helpers import onboard
+
+PACKS = Path(__file__).resolve().parents[1] / "content"
+ADMINS = frozenset({ADMIN_ID})
+
+
+async def _campaign(harness, i18n, pack: str, code: str, wave: str = "pre") -> int:
+    admin = harness.user(ADMIN_ID, "Admin", "en")
+    await onboard(admin, i18n)
+    db = harness.app.bot_data.db
+    assert (await content_service.load_path(db, PACKS / pack)).ok
+    return await svc.create_campaign(db, ADMIN_ID, ADMINS, code, wave)
+
+
+async def _answers(harness, attempt_id=None):
+    async with harness.app.bot_data.db() as session:
+        stmt = select(Answer.item_code, Answer.value)
+        if attempt_id:
+            stmt = stmt.where(Answer.attempt_id == attempt_id)
+        return dict((await session.execute(stmt)).all())
+
+
+async def test_every_question_type_with_bad_input_back_and_review(harness, i18n):
+    t = i18n.translator("en")
+    await _campaign(harness, i18n, "all_types_pack.yaml", "all_types")
+    aru = harness.user(700, "Aru", "en")
+    await onboard(aru, i18n)
+    await aru.send("/surveys")
+    await aru.tap("All types (pre)")
+    assert "Welcome to the survey" in aru.last_text
+    await aru.tap(t.plain("surveys.continue"))
+    assert "1 / 7" in aru.last_text and "Year of study" in aru.last_text
+    question = aru.last_message.message_id
+    await aru.send("second")  # text where a button is expected
+    assert aru.last_text == t("surveys.use_buttons")
+    await aru.tap("Second year")
+    answered = next(m for m in aru.messages if m.message_id == question)
+    assert "✓ Second year" in answered.text and not answered.buttons  # shows the choice
+    assert "Tools you use" in aru.last_text
+    await aru.tap(t.plain("surveys.done"))  # nothing ticked yet
+    assert aru.last_toast == t.plain("surveys.tick_something")
+    await aru.tap("☐ Zoom")
+    await aru.tap("☐ Other")
+    await aru.tap("☑ Zoom")  # untick
+    assert "☑ Other" in aru.last_buttons and "☐ Zoom" in aru.last_buttons
+    await aru.tap(t.plain("surveys.done"))
+    assert "Which other tools?" in aru.last_text  # shown because "other" was ticked
+    await aru.send("x" * 60)
+    assert aru.last_text == t("surveys.text_too_long", length=60, limit=50)
+    await aru.send("Padlet")
+    assert "1 — Disagree … 5 — Agree" in aru.last_text
+    await aru.tap("4")
+    assert "Your views" in aru.last_text and "They are useful" in aru.last_text
+    await aru.tap("5")
+    assert "They are hard" in aru.last_text
+    await aru.tap(t.plain("surveys.back"))
+    assert "They are useful" in aru.last_text and "✓5" in aru.last_buttons
+    await aru.tap("3")
+    await aru.tap("2")
+    assert "Hours online per week" in aru.last_text
+    for bad, key in (("many", "surveys.not_a_number"), ("7.5", "surveys.whole_number")):
+        await aru.send(bad)
+        assert aru.last_text == t(key)
+    await aru.send("99")
+    assert aru.last_text == t("surveys.out_of_range", low="0", high="80")
+    await aru.send("12")
+    assert "Since when" in aru.last_text
+    await aru.send("yesterday")
+    assert aru.last_text.startswith("I could not read that date")
+    await aru.tap(t.plain("surveys.skip"))
+    assert "Check your answers" in aru.last_text and "Padlet" in aru.last_text
+    await aru.tap(t.plain("surveys.submit"))
+    assert t("surveys.thanks").split("!")[0] in aru.last_text
+    assert "Attitude: <b>" not in aru.last_text and "Attitude: 3" in aru.last_text
+    answers = await _answers(harness)
+    assert answers == {
+        "year": "y2", "tools": ["other"], "tools_other": "Padlet", "enjoy": 4,
+        "views_1": 3, "views_2": 2, "hours": 12, "since": None,
+    }
+
+
+async def test_same_codes_whatever_the_language(harness, i18n):
+    await _campaign(harness, i18n, "all_types_pack.yaml", "all_types")
+    for telegram_id, language, year in ((701, "kk", "2-курс"), (702, "ru", "2 курс")):
+        t = i18n.translator(language)
+        user = harness.user(telegram_id, "U", language)
+        await onboard(user, i18n, language=language, university="Тараз")
+        await user.send("/surveys")
+        await user.tap("(pre)")
+        await user.tap(t.plain("surveys.continue"))
+        await user.tap(year)
+    async with harness.app.bot_data.db() as session:
+        stmt = select(Answer.value).where(Answer.item_code == "year")
+        values = (await session.scalars(stmt)).all()
+    assert values == ["y2", "y2"]
+
+
+async def test_resume_after_a_restart_and_forged_buttons(harness, i18n):
+    t = i18n.translator("en")
+    await _campaign(harness, i18n, "all_types_pack.yaml", "all_types")
+    bek = harness.user(703, "Bek", "en")
+    await onboard(bek, i18n)
+    await bek.send("/surveys")
+    await bek.tap("All types (pre)")
+    await bek.tap(t.plain("surveys.continue"))
+    await bek.tap("First year")
+    question = bek.last_message.message_id
+    await harness.restart()
+    await bek.send("/start")
+    assert bek.last_text == t("surveys.unfinished")
+    await bek.tap(t.plain("surveys.continue"))
+    assert "Tools you use" in bek.last_text  # the same question, nothing lost
+    # A stale button of an earlier question, and someone else's attempt, change nothing.
+    await bek.tap_data("s:o:1:1:0", question)
+    assert bek.last_toast == t.plain("errors.stale_button")
+    eve = harness.user(704, "Eve", "en")
+    await onboard(eve, i18n)
+    await eve.tap_data("s:l:1:4:5", eve.last_message.message_id)
+    assert eve.last_toast == t.plain("errors.stale_button")
+    assert await _answers(harness) == {"year": "y1"}
+
+
+async def test_time_limit_attempt_limit_and_protected_test_messages(harness, i18n):
+    t = i18n.translator("en")
+    await _campaign(harness, i18n, "example_pack.yaml", "example_test")
+    cem = harness.user(705, "Cem", "en")
+    await onboard(cem, i18n)
+    await cem.send("/surveys")
+    await cem.tap("Example test (pre)")
+    assert cem.last_message.protect_content is True
+    await cem.tap(t.plain("surveys.continue"))
+    async with harness.app.bot_data.db.begin() as session:
+        await session.execute(update(Attempt).values(deadline_at=utcnow() - timedelta(seconds=1)))
+    await cem.tap("A learning system")
+    assert cem.last_text == t("surveys.time_up")
+    await cem.send("/surveys")
+    await cem.tap("Example test (pre)")  # the second and last attempt
+    await cem.tap(t.plain("surveys.continue"))
+    await cem.tap("A learning system")
+    await cem.tap("☐ Moodle")
+    await cem.tap("☐ Canvas")
+    await cem.tap(t.plain("surveys.done"))
+    await cem.send("3")
+    await cem.tap(t.plain("surveys.submit"))
+    assert "Score: <b>3</b>" not in cem.last_text and "Score: 3 of 3 (100%)" in cem.last_text
+    assert "Your level: High" in cem.last_text
+    await cem.send("/surveys")
+    await cem.tap("Example test (pre)")
+    assert cem.last_text == t("surveys.no_attempts_left", limit=2)
+
+
+async def test_closing_mid_way_keeps_answers_and_says_so(harness, i18n):
+    t = i18n.translator("en")
+    campaign = await _campaign(harness, i18n, "all_types_pack.yaml", "all_types")
+    dana = harness.user(706, "Dana", "en")
+    await onboard(dana, i18n)
+    await dana.send("/surveys")
+    await dana.tap("All types (pre)")
+    await dana.tap(t.plain("surveys.continue"))
+    await dana.tap("First year")
+    await svc.close_campaign(harness.app.bot_data.db, ADMIN_ID, ADMINS, campaign)
+    await dana.tap("☐ Moodle")
+    assert dana.last_text == t("surveys.campaign_closed")
+    await dana.send("anything")  # no longer waiting for this survey
+    assert dana.last_text == t("errors.not_understood").replace("<b>", "")
+    assert await _answers(harness) == {"year": "y1"}
+
+
+async def test_without_consent_nothing_is_stored(harness, i18n):
+    t = i18n.translator("en")
+    await _campaign(harness, i18n, "all_types_pack.yaml", "all_types")
+    user = harness.user(707, "Fatima", "en")
+    await user.send("/start")
+    await user.tap("English")
+    await user.tap(t.plain("onboarding.consent_no"))
+    await user.tap("M.Kh. Dulaty Taraz Regional University")
+    await user.send("G-1")
+    await user.send("/surveys")
+    await user.tap("All types (pre)")
+    assert user.last_text == t("surveys.consent_needed")
+    async with harness.app.bot_data.db() as session:
+        assert (await session.scalars(select(Attempt.id))).all() == []
