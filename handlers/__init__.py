@@ -15,7 +15,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import broadcasts, common, invites, surveys, universities, users
+from handlers import broadcasts, campaigns, common, invites, surveys, universities, users
 
 # Group -1 loads the profile for every update before any other handler looks at it.
 PROFILE_GROUP = -1
@@ -39,6 +39,9 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "broadcast": broadcasts.start_broadcast,
         "broadcasts": broadcasts.list_broadcasts,
         "surveys": surveys.list_surveys,
+        "my_results": surveys.my_results,
+        "publish": campaigns.start_publish,
+        "campaigns": campaigns.list_campaigns,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=private))
@@ -53,6 +56,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         r"^adm:": universities.university_action,
         r"^bc:": broadcasts.broadcast_button,
         r"^s:": surveys.survey_button,
+        r"^cp:": campaigns.campaign_button,
     }
     for pattern, callback in callbacks.items():
         app.add_handler(CallbackQueryHandler(callback, pattern=pattern))

@@ -211,7 +211,7 @@ async def _send_sample(update: Update, context: BotContext, content: Content) ->
     chat = update.effective_chat
     assert chat is not None
     text = content.text_for(context.t.language, context.settings.default_language)
-    markup = link_buttons(content)
+    markup = link_buttons(content, context.t.language, context.settings.default_language)
     if content.kind == "photo":
         await context.bot.send_photo(
             chat.id, content.file_id or "", caption=text or None, reply_markup=markup

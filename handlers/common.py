@@ -152,6 +152,7 @@ async def help_command(update: Update, context: BotContext) -> None:
         parts.append(t("help.coach"))
     if profile is not None and profile.has(Role.ADMIN, Role.ORGANIZER):
         parts.append(t("help.organizer"))
+        parts.append(t("help.organizer_surveys"))
     if profile is not None and profile.has(Role.ADMIN):
         parts.append(t("help.admin"))
     await reply(update, context, "\n\n".join(parts))

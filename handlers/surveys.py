@@ -139,8 +139,124 @@ async def show(update: Update, context: BotContext, screen: Screen) -> None:
     elif screen.kind == "review":
         text, keyboard = _review(screen, context)
     else:
-        text, keyboard = _result(screen, context), None
+        await _show_result(update, context, screen)
+        return
     await context.bot.send_message(chat.id, text, reply_markup=keyboard, protect_content=protect)
+
+
+async def _show_result(update: Update, context: BotContext, screen: Screen) -> None:
+    """Thank the user; show scores, levels, the change since the pre wave, and a chart."""
+    chat = update.effective_chat
+    assert chat is not None and context.profile is not None
+    text = _result(screen, context)
+    pack = screen.compiled.pack
+    if screen.result is None or pack.settings.show_results != "immediately":
+        await context.bot.send_message(chat.id, text)
+        return
+    views = await svc.my_results(context.db, context.profile.telegram_id, screen.attempt_id)
+    view = views[0] if views else None
+    if view is not None and view.previous:
+        text += "\n\n" + "\n".join(_change_lines(view, context))
+    await context.bot.send_message(chat.id, text)
+    if view is not None:
+        await _send_chart(update, context, view)
+
+
+def _change_lines(view: svc.ResultView, context: BotContext) -> list[str]:
+    t = context.t
+    lines = [t("results.change", wave=t.plain(f"campaigns.wave_{view.previous_wave or 'pre'}"))]
+    scales = view.result.get("scales", {})
+    for scale in view.compiled.pack.scales:
+        now = scales.get(scale.code, {}).get("value")
+        before = (view.previous or {}).get(scale.code)
+        if now is None or before is None:
+            continue
+        delta = now - before
+        lines.append(
+            f"• {html.escape(scale.title.get(t.language))}: {before:g} → <b>{now:g}</b>"
+            f" ({delta:+.2g})"
+        )
+    return lines
+
+
+async def _send_chart(update: Update, context: BotContext, view: svc.ResultView) -> None:
+    """A bar chart of the scales (paired with the pre wave when linked)."""
+    from bot.services.charts import ScaleBar, render_scales_async
+
+    chat = update.effective_chat
+    assert chat is not None
+    t = context.t
+    pack = view.compiled.pack
+    scales = view.result.get("scales", {})
+    bars = [
+        ScaleBar(
+            label=scale.title.get(t.language),
+            value=float(scales[scale.code]["value"]),
+            previous=(view.previous or {}).get(scale.code),
+        )
+        for scale in pack.scales
+        if scales.get(scale.code, {}).get("value") is not None
+    ]
+    if not bars:
+        return
+    maximum = None
+    likert_points = [s.points for s in pack.likert_scales.values()]
+    if (
+        pack.kind == "survey"
+        and likert_points
+        and all(scale.method == "mean" for scale in pack.scales)
+    ):
+        maximum = float(max(likert_points))
+    title = pack.title.get(t.language)
+    png = await render_scales_async(
+        title,
+        bars[:12],
+        maximum=maximum,
+        previous_label=t.plain(f"campaigns.wave_{view.previous_wave or 'pre'}"),
+        current_label=t.plain(f"campaigns.wave_{view.wave}"),
+    )
+    await context.bot.send_photo(chat.id, png, caption=t("results.chart_caption", title=title))
+
+
+async def my_results(update: Update, context: BotContext) -> None:
+    """List every finished survey and test with scores and changes (/my_results)."""
+    assert context.profile is not None
+    t = context.t
+    views = await svc.my_results(context.db, context.profile.telegram_id)
+    if not views:
+        await reply(update, context, t("results.none"))
+        return
+    lines = [t("results.title")]
+    for view in views[:10]:
+        date = view.submitted_at.astimezone(context.settings.tz).strftime("%Y-%m-%d")
+        lines.append("")
+        lines.append(
+            t(
+                "results.line",
+                title=view.title.get(t.language) or view.title["en"],
+                wave=t.plain(f"campaigns.wave_{view.wave}"),
+                date=date,
+            )
+        )
+        result = view.result
+        if result.get("points") is not None:
+            lines.append(
+                t(
+                    "surveys.test_score",
+                    points=f"{result['points']:g}",
+                    max=f"{result['max_points']:g}",
+                    percent=f"{result['percent']:g}",
+                )
+            )
+        if view.previous:
+            lines.extend(_change_lines(view, context)[1:])
+        else:
+            for scale in view.compiled.pack.scales:
+                value = result.get("scales", {}).get(scale.code, {}).get("value")
+                if value is not None:
+                    lines.append(f"• {html.escape(scale.title.get(t.language))}: <b>{value:g}</b>")
+    text = "\n".join(lines)
+    await reply(update, context, text if len(text) <= 4000 else text[:3990] + "…")
 
 
 def _review(screen: Screen, context: BotContext) -> tuple[str, InlineKeyboardMarkup]:

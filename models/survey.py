@@ -54,6 +54,12 @@ class Campaign(IdMixin, TimestampMixin, Base):
     created_by_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("app_user.id", ondelete="SET NULL")
     )
+    # None while the organizer is still composing it in chat.
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    remind_before_hours: Mapped[int | None] = mapped_column(Integer)
+    # Set in the same transaction that queues the messages, so each goes out exactly once.
+    invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

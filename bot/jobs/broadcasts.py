@@ -20,9 +20,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.ext import ContextTypes
 
 from bot import keyboards as kb
+from bot.config import LANGUAGES
 from bot.gateway import Gateway, Outcome, Outgoing, Result
 from bot.i18n import I18n, Translator
 from bot.services import broadcasts as svc
+from bot.services import campaigns as campaign_service
 from bot.services import users as user_service
 from bot.services.broadcasts import BroadcastView, Content, DeliveryState, State
 
@@ -34,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 WORKERS = 16
 PROGRESS_INTERVAL = 3.0
+CAMPAIGN_TICK = 60.0
 
 _STATE_OF: dict[Outcome, DeliveryState] = {
     Outcome.SENT: DeliveryState.SENT,
@@ -44,13 +47,20 @@ _STATE_OF: dict[Outcome, DeliveryState] = {
 }
 
 
-def link_buttons(content: Content) -> InlineKeyboardMarkup | None:
-    """The link buttons under a broadcast message."""
+def link_buttons(
+    content: Content, language: str = "en", default: str = "en"
+) -> InlineKeyboardMarkup | None:
+    """The buttons under a broadcast message, labelled in the recipient's language."""
     if not content.buttons:
         return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, url=b.url)] for b in content.buttons]
-    )
+    rows = []
+    for b in content.buttons:
+        label = b.label_for(language, default)
+        if b.url:
+            rows.append([InlineKeyboardButton(label, url=b.url)])
+        else:
+            rows.append([InlineKeyboardButton(label, callback_data=b.data)])
+    return InlineKeyboardMarkup(rows)
 
 
 def outgoing(content: Content, chat_id: int, language: str, default_language: str) -> Outgoing:
@@ -60,7 +70,7 @@ def outgoing(content: Content, chat_id: int, language: str, default_language: st
         kind=content.kind,
         text=content.text_for(language, default_language),
         file_id=content.file_id,
-        reply_markup=link_buttons(content),
+        reply_markup=link_buttons(content, language, default_language),
     )
 
 
@@ -139,6 +149,26 @@ class Broadcaster:
             self.start(broadcast_id)
         for broadcast_id, at in scheduled:
             self.schedule(broadcast_id, at)
+        if job_queue is not None:
+            # Campaign steps are due at stored times; checking every minute keeps them within
+            # a minute of their time, and each is marked done when queued, so none repeats.
+            job_queue.run_repeating(
+                self._campaign_tick, interval=CAMPAIGN_TICK, first=1, name="campaign-steps"
+            )
+
+    async def run_campaign_steps(self) -> None:
+        """Queue and start whatever campaign step is due (invitations, reminders, closings)."""
+        translators = {language: self.i18n.translator(language) for language in LANGUAGES}
+        steps = await campaign_service.due_steps(
+            self.db, translators, self.settings.default_language
+        )
+        for step in steps:
+            logger.info("campaign %s: %s", step.campaign_id, step.kind)
+            if step.broadcast_id is not None:
+                self.start(step.broadcast_id)
+
+    async def _campaign_tick(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self.run_campaign_steps()
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop claiming; let in-flight sends finish and record, then cancel what is left."""

@@ -97,10 +97,19 @@ RESOLVERS: dict[str, Resolver] = {
 
 @dataclass(frozen=True, slots=True)
 class Button:
-    """A link button under a broadcast message."""
+    """A button under a broadcast message: a link, or (bot-made messages) a callback."""
 
-    label: str
-    url: str
+    label: str | dict[str, str]  # one label, or one per language
+    url: str | None = None
+    data: str | None = None
+
+    def label_for(self, language: str, default: str) -> str:
+        """The label in `language`."""
+        if isinstance(self.label, str):
+            return self.label
+        return (
+            self.label.get(language) or self.label.get(default) or next(iter(self.label.values()))
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,7 +381,79 @@ async def set_buttons(
     """Store the link buttons of the draft (an empty tuple removes them)."""
     async with db.begin() as session:
         broadcast, _, _ = await _own_draft(session, actor_id, admin_ids, broadcast_id)
-        broadcast.buttons = [{"label": b.label, "url": b.url} for b in buttons]
+        broadcast.buttons = [_button_json(b) for b in buttons]
+
+
+def _button_json(button: Button) -> dict[str, Any]:
+    data: dict[str, Any] = {"label": button.label}
+    if button.url:
+        data["url"] = button.url
+    if button.data:
+        data["data"] = button.data
+    return data
+
+
+async def create_system(
+    db: Sessionmaker,
+    *,
+    created_by_id: int | None,
+    audience_kind: str,
+    audience_ref: str | None,
+    texts: dict[str, str],
+    buttons: tuple[Button, ...] = (),
+    default_language: str,
+    narrow: Callable[[Select[Any]], Select[Any]] | None = None,
+    session: AsyncSession | None = None,
+) -> int:
+    """A broadcast the bot itself sends (invitations, reminders): snapshotted and sending.
+
+    `narrow` restricts the audience further (e.g. to people who have not finished a survey).
+    With `session`, it joins the caller's transaction, so the caller's own mark ("invited")
+    and the outbox commit together: the message goes out exactly once.
+    """
+    if session is None:
+        async with db.begin() as own:
+            return await create_system(
+                db,
+                created_by_id=created_by_id,
+                audience_kind=audience_kind,
+                audience_ref=audience_ref,
+                texts=texts,
+                buttons=buttons,
+                default_language=default_language,
+                narrow=narrow,
+                session=own,
+            )
+    broadcast = Broadcast(
+        created_by_id=created_by_id,
+        state=State.SENDING.value,
+        audience_kind=audience_kind,
+        audience_ref=audience_ref,
+        content_kind="text",
+        texts=dict(texts),
+        buttons=[_button_json(b) for b in buttons],
+        started_at=utcnow(),
+    )
+    session.add(broadcast)
+    await session.flush()
+    stmt = _audience_stmt(audience_kind, audience_ref)
+    if narrow is not None:
+        stmt = narrow(stmt)
+    recipients = stmt.subquery()
+    await session.execute(
+        insert(Delivery).from_select(
+            ["broadcast_id", "user_id", "chat_id", "language", "state", "error"],
+            select(
+                literal(broadcast.id, Delivery.broadcast_id.type),
+                recipients.c.id,
+                recipients.c.telegram_id,
+                func.coalesce(recipients.c.language, default_language),
+                _reachable_state(recipients.c.reachable),
+                _reachable_error(recipients.c.reachable),
+            ),
+        )
+    )
+    return broadcast.id
 
 
 def _content(broadcast: Broadcast) -> Content | None:
@@ -383,7 +464,9 @@ def _content(broadcast: Broadcast) -> Content | None:
         texts=dict(broadcast.texts or {}),
         file_id=broadcast.file_id,
         file_name=broadcast.file_name,
-        buttons=tuple(Button(b["label"], b["url"]) for b in broadcast.buttons or []),
+        buttons=tuple(
+            Button(b["label"], b.get("url"), b.get("data")) for b in broadcast.buttons or []
+        ),
     )
 
 

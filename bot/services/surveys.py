@@ -94,7 +94,8 @@ class Screen:
 
 def _is_open(campaign: Campaign, now: datetime) -> bool:
     return (
-        campaign.closed_at is None
+        campaign.published_at is not None
+        and campaign.closed_at is None
         and campaign.opens_at <= now
         and (campaign.closes_at is None or campaign.closes_at > now)
     )
@@ -148,6 +149,7 @@ async def create_campaign(
             opens_at=opens_at,
             closes_at=closes_at,
             created_by_id=user.id,
+            published_at=utcnow(),
         )
         session.add(campaign)
         await session.flush()
@@ -196,6 +198,7 @@ async def open_campaigns(db: Sessionmaker, telegram_id: int) -> list[CampaignVie
             await session.scalars(
                 select(Campaign)
                 .where(
+                    Campaign.published_at.is_not(None),
                     Campaign.closed_at.is_(None),
                     Campaign.opens_at <= now,
                     or_(Campaign.closes_at.is_(None), Campaign.closes_at > now),
@@ -563,3 +566,83 @@ async def expire_due(db: Sessionmaker) -> int:
         for attempt in rows:
             attempt.state = EXPIRED
         return len(rows)
+
+
+@dataclass(frozen=True)
+class ResultView:
+    """One finished attempt as its participant sees it, with the change since the pre wave."""
+
+    attempt_id: int
+    instrument_code: str
+    title: dict[str, str]
+    wave: str
+    submitted_at: datetime
+    compiled: Compiled
+    result: dict[str, Any]
+    previous: dict[str, float] | None  # scale -> value in the linked pre-wave attempt
+    previous_wave: str | None
+
+
+async def _previous(
+    session: AsyncSession, attempt: Attempt, instrument: Instrument, campaign: Campaign
+) -> tuple[dict[str, float] | None, str | None]:
+    """The user's linked pre-wave scores, linked by the participant with no code to remember.
+
+    The pre wave is the declared pair's pre instrument, else the same instrument's "pre" wave.
+    """
+    if instrument.pair_role == "post" and instrument.pair_with:
+        condition = Instrument.code == instrument.pair_with
+    elif campaign.wave == "post":
+        condition = (Instrument.code == instrument.code) & (Campaign.wave == "pre")
+    else:
+        return None, None
+    row = (
+        await session.execute(
+            select(Attempt.result, Campaign.wave)
+            .join(Instrument, Instrument.id == Attempt.instrument_id)
+            .join(Campaign, Campaign.id == Attempt.campaign_id)
+            .where(Attempt.user_id == attempt.user_id, Attempt.state == SUBMITTED, condition)
+            .order_by(Attempt.submitted_at.desc())
+            .limit(1)
+        )
+    ).first()
+    if row is None or not row[0]:
+        return None, None
+    scales = row[0].get("scales", {})
+    values = {code: s["value"] for code, s in scales.items() if s.get("value") is not None}
+    return values or None, row[1]
+
+
+async def my_results(
+    db: Sessionmaker, telegram_id: int, attempt_id: int | None = None
+) -> list[ResultView]:
+    """The user's finished attempts, newest first (or just `attempt_id`)."""
+    async with db() as session:
+        user = await _user(session, telegram_id)
+        stmt = (
+            select(Attempt, Instrument, Campaign)
+            .join(Instrument, Instrument.id == Attempt.instrument_id)
+            .join(Campaign, Campaign.id == Attempt.campaign_id)
+            .where(Attempt.user_id == user.id, Attempt.state == SUBMITTED)
+            .order_by(Attempt.submitted_at.desc())
+        )
+        if attempt_id is not None:
+            stmt = stmt.where(Attempt.id == attempt_id)
+        views = []
+        for attempt, instrument, campaign in (await session.execute(stmt)).all():
+            previous, previous_wave = await _previous(session, attempt, instrument, campaign)
+            assert attempt.submitted_at is not None
+            views.append(
+                ResultView(
+                    attempt_id=attempt.id,
+                    instrument_code=instrument.code,
+                    title=dict(instrument.title),
+                    wave=campaign.wave,
+                    submitted_at=attempt.submitted_at,
+                    compiled=compiled(instrument),
+                    result=attempt.result or {},
+                    previous=previous,
+                    previous_wave=previous_wave,
+                )
+            )
+        return views

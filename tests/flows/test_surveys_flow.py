@@ -83,8 +83,10 @@ async def test_every_question_type_with_bad_input_back_and_review(harness, i18n)
     await aru.tap(t.plain("surveys.skip"))
     assert "Check your answers" in aru.last_text and "Padlet" in aru.last_text
     await aru.tap(t.plain("surveys.submit"))
-    assert t("surveys.thanks").split("!")[0] in aru.last_text
-    assert "Attitude: <b>" not in aru.last_text and "Attitude: 3" in aru.last_text
+    result = aru.messages[-2].text
+    assert t("surveys.thanks").split("!")[0] in result
+    assert "Attitude: <b>" not in result and "Attitude: 3" in result
+    assert aru.last_message.photo and "your scores by scale" in aru.last_message.caption
     answers = await _answers(harness)
     assert answers == {
         "year": "y2", "tools": ["other"], "tools_other": "Padlet", "enjoy": 4,
@@ -155,8 +157,9 @@ async def test_time_limit_attempt_limit_and_protected_test_messages(harness, i18
     await cem.tap(t.plain("surveys.done"))
     await cem.send("3")
     await cem.tap(t.plain("surveys.submit"))
-    assert "Score: <b>3</b>" not in cem.last_text and "Score: 3 of 3 (100%)" in cem.last_text
-    assert "Your level: High" in cem.last_text
+    result = cem.messages[-2].text
+    assert "Score: <b>3</b>" not in result and "Score: 3 of 3 (100%)" in result
+    assert "Your level: High" in result
     await cem.send("/surveys")
     await cem.tap("Example test (pre)")
     assert cem.last_text == t("surveys.no_attempts_left", limit=2)

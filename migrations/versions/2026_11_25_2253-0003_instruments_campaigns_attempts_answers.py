@@ -7,7 +7,7 @@ Deleting a user deletes their attempts and answers.
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-25 22:46:37.798535
+Create Date: 2026-11-25 22:53:40.231379
 """
 
 from collections.abc import Sequence
@@ -83,6 +83,10 @@ def upgrade() -> None:
         sa.Column(
             "created_by_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
+        sa.Column("published_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("remind_before_hours", sa.Integer(), nullable=True),
+        sa.Column("invited_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("reminded_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("closed_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
             "id",

@@ -1,0 +1,454 @@
+"""Campaigns as organizers run them: compose and publish in chat, the timed steps, the figures.
+
+A campaign is composed as a draft (`published_at` is None) whose choices are stored one by
+one, so composing survives restarts. Its timed steps — invitations when it opens, a reminder
+to those who have not finished at a set time before it closes, and the closing itself — are
+found by `due_steps` from the stored times and marked done in the same transaction that
+queues their messages in the broadcast outbox, so each happens exactly once whatever restarts
+in between.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, and_, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import Sessionmaker
+from bot.services import InvalidInput, NotFound, PermissionDenied
+from bot.services.broadcasts import RESOLVERS, Audience, Button, create_system
+from bot.services.roles import Role, require
+from bot.services.surveys import CLOSED, IN_PROGRESS, SUBMITTED
+from bot.services.universities import COUNTRIES, get_active
+from models import Attempt, Campaign, Instrument, University, User, utcnow
+
+WAVES = ("pre", "post", "main")
+CLOSE_CHOICES_DAYS = (7, 14, 30, 0)  # 0: no closing date
+REMIND_CHOICES_HOURS = (24, 72, 0)  # 0: no reminder
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A campaign being composed."""
+
+    id: int
+    instrument_code: str
+    title: dict[str, str]
+    wave: str
+    audience_kind: str
+    audience_ref: str | None
+    closes_at: datetime | None
+    remind_before_hours: int | None
+
+
+@dataclass(frozen=True)
+class UniversityFigures:
+    """Responses of one university."""
+
+    university: dict[str, str]
+    audience: int
+    started: int
+    submitted: int
+
+    @property
+    def rate(self) -> float:
+        """Share of the audience who submitted, in percent."""
+        return 100 * self.submitted / self.audience if self.audience else 0.0
+
+
+@dataclass(frozen=True)
+class CampaignFigures:
+    """A campaign and its response counts."""
+
+    id: int
+    title: dict[str, str]
+    wave: str
+    state: str  # draft, scheduled, open, closed
+    opens_at: datetime
+    closes_at: datetime | None
+    audience: int
+    started: int
+    submitted: int
+    by_university: list[UniversityFigures]
+
+    @property
+    def rate(self) -> float:
+        """Share of the audience who submitted, in percent."""
+        return 100 * self.submitted / self.audience if self.audience else 0.0
+
+
+@dataclass(frozen=True)
+class Step:
+    """A timed step that has just been queued."""
+
+    campaign_id: int
+    kind: str  # "invite", "remind" or "close"
+    broadcast_id: int | None
+
+
+async def instruments(db: Sessionmaker) -> list[tuple[str, dict[str, str], str]]:
+    """(code, title, kind) of the latest version of every instrument."""
+    async with db() as session:
+        latest = (
+            select(Instrument.code, func.max(Instrument.version).label("v"))
+            .group_by(Instrument.code)
+            .subquery()
+        )
+        rows = await session.execute(
+            select(Instrument.code, Instrument.title, Instrument.kind)
+            .join(latest, and_(latest.c.code == Instrument.code, latest.c.v == Instrument.version))
+            .order_by(Instrument.code)
+        )
+        return [(code, dict(title), kind) for code, title, kind in rows.all()]
+
+
+async def _own_draft(
+    session: AsyncSession, actor_id: int, admin_ids: frozenset[int], draft_id: int
+) -> Campaign:
+    user, _ = await require(session, actor_id, admin_ids, Role.ADMIN, Role.ORGANIZER)
+    campaign = await session.get(Campaign, draft_id)
+    if campaign is None or campaign.created_by_id != user.id:
+        raise NotFound("surveys.no_campaign")
+    if campaign.published_at is not None:
+        raise InvalidInput("campaigns.already_published")
+    return campaign
+
+
+async def _draft_view(session: AsyncSession, campaign: Campaign) -> Draft:
+    instrument = await session.get(Instrument, campaign.instrument_id)
+    assert instrument is not None
+    return Draft(
+        id=campaign.id,
+        instrument_code=campaign.instrument_code,
+        title=dict(instrument.title),
+        wave=campaign.wave,
+        audience_kind=campaign.audience_kind,
+        audience_ref=campaign.audience_ref,
+        closes_at=campaign.closes_at,
+        remind_before_hours=campaign.remind_before_hours,
+    )
+
+
+async def new_draft(
+    db: Sessionmaker, actor_id: int, admin_ids: frozenset[int], instrument_code: str
+) -> Draft:
+    """Start composing a campaign of the latest version of an instrument."""
+    async with db.begin() as session:
+        user, _ = await require(session, actor_id, admin_ids, Role.ADMIN, Role.ORGANIZER)
+        instrument = await session.scalar(
+            select(Instrument)
+            .where(Instrument.code == instrument_code)
+            .order_by(Instrument.version.desc())
+            .limit(1)
+        )
+        if instrument is None:
+            raise NotFound("surveys.no_instrument")
+        campaign = Campaign(
+            instrument_id=instrument.id,
+            instrument_code=instrument.code,
+            wave="main",
+            audience_kind=Audience.ALL.value,
+            opens_at=utcnow(),
+            created_by_id=user.id,
+        )
+        session.add(campaign)
+        await session.flush()
+        return await _draft_view(session, campaign)
+
+
+async def update_draft(
+    db: Sessionmaker,
+    actor_id: int,
+    admin_ids: frozenset[int],
+    draft_id: int,
+    **changes: Any,
+) -> Draft:
+    """Change one or more choices of a draft: wave, audience, closing days, reminder hours."""
+    async with db.begin() as session:
+        campaign = await _own_draft(session, actor_id, admin_ids, draft_id)
+        if "wave" in changes:
+            wave = str(changes["wave"])
+            if wave not in WAVES:
+                raise InvalidInput("surveys.bad_wave")
+            campaign.wave = wave
+        if "audience" in changes:
+            kind, ref = changes["audience"]
+            if kind == Audience.UNIVERSITY:
+                await get_active(session, int(ref or 0))
+            elif (kind == Audience.COUNTRY and ref not in COUNTRIES) or kind not in RESOLVERS:
+                raise InvalidInput("broadcasts.unknown_audience")
+            campaign.audience_kind, campaign.audience_ref = kind, ref
+        if "close_days" in changes:
+            days = int(changes["close_days"])
+            if days not in CLOSE_CHOICES_DAYS:
+                raise InvalidInput("errors.stale_button")
+            campaign.closes_at = utcnow() + timedelta(days=days) if days else None
+        if "remind_hours" in changes:
+            hours = int(changes["remind_hours"])
+            if hours not in REMIND_CHOICES_HOURS:
+                raise InvalidInput("errors.stale_button")
+            campaign.remind_before_hours = hours or None
+        return await _draft_view(session, campaign)
+
+
+async def publish(
+    db: Sessionmaker, actor_id: int, admin_ids: frozenset[int], draft_id: int
+) -> Draft:
+    """Publish the draft: it opens now; invitations go out with the next timed step."""
+    async with db.begin() as session:
+        campaign = await _own_draft(session, actor_id, admin_ids, draft_id)
+        count = await session.scalar(
+            select(func.count()).select_from(_audience(campaign).subquery())
+        )
+        if not count:
+            raise InvalidInput("broadcasts.nobody")
+        now = utcnow()
+        if campaign.closes_at is not None and campaign.closes_at <= now:
+            raise InvalidInput("surveys.closes_before_opening")
+        campaign.published_at = now
+        campaign.opens_at = now
+        return await _draft_view(session, campaign)
+
+
+def _audience(campaign: Campaign) -> Select[Any]:
+    resolver = RESOLVERS[campaign.audience_kind]
+    return resolver(select(User).where(User.onboarded_at.is_not(None)), campaign.audience_ref)
+
+
+def _only(user_ids: list[int]) -> Any:
+    def narrow(stmt: Select[Any]) -> Select[Any]:
+        return stmt.where(User.id.in_(user_ids))
+
+    return narrow
+
+
+def _not_finished(campaign_id: int) -> Any:
+    def narrow(stmt: Select[Any]) -> Select[Any]:
+        return stmt.where(
+            ~exists(
+                select(Attempt.id).where(
+                    Attempt.campaign_id == campaign_id,
+                    Attempt.user_id == User.id,
+                    Attempt.state == SUBMITTED,
+                )
+            )
+        )
+
+    return narrow
+
+
+async def due_steps(
+    db: Sessionmaker, translations: dict[str, Any], default_language: str
+) -> list[Step]:
+    """Queue every timed step that is due: invitations, reminders, closings (exactly once).
+
+    Args:
+        db: the session factory.
+        translations: language -> translator, to write the messages in every language.
+        default_language: for recipients without a language of their own.
+    """
+    now = utcnow()
+    steps: list[Step] = []
+    async with db.begin() as session:
+        campaigns = (
+            await session.scalars(
+                select(Campaign)
+                .where(Campaign.published_at.is_not(None), Campaign.closed_at.is_(None))
+                .with_for_update()  # replicas on PostgreSQL: one of them takes each step
+            )
+        ).all()
+        for campaign in campaigns:
+            instrument = await session.get(Instrument, campaign.instrument_id)
+            assert instrument is not None
+            titles = dict(instrument.title)
+            start = Button(
+                {lang: translations[lang].plain("surveys.start_button") for lang in translations},
+                data=f"s:c:{campaign.id}:0",
+            )
+            if campaign.closes_at is not None and campaign.closes_at <= now:
+                campaign.closed_at = now
+                in_progress = (
+                    await session.scalars(
+                        select(Attempt).where(
+                            Attempt.campaign_id == campaign.id, Attempt.state == IN_PROGRESS
+                        )
+                    )
+                ).all()
+                mid_way = [attempt.user_id for attempt in in_progress]
+                for attempt in in_progress:
+                    attempt.state = CLOSED
+                broadcast_id = None
+                if mid_way:
+                    texts = {
+                        lang: t("campaigns.closed_notice", title=titles.get(lang) or titles["en"])
+                        for lang, t in translations.items()
+                    }
+                    broadcast_id = await create_system(
+                        db,
+                        created_by_id=campaign.created_by_id,
+                        audience_kind=campaign.audience_kind,
+                        audience_ref=campaign.audience_ref,
+                        texts=texts,
+                        default_language=default_language,
+                        session=session,
+                        narrow=_only(mid_way),
+                    )
+                steps.append(Step(campaign.id, "close", broadcast_id))
+                continue
+            if campaign.invited_at is None and campaign.opens_at <= now:
+                campaign.invited_at = now
+                texts = {
+                    lang: t(
+                        "campaigns.invitation",
+                        title=titles.get(lang) or titles["en"],
+                        closes=_when(campaign.closes_at),
+                    )
+                    for lang, t in translations.items()
+                }
+                broadcast_id = await create_system(
+                    db,
+                    created_by_id=campaign.created_by_id,
+                    audience_kind=campaign.audience_kind,
+                    audience_ref=campaign.audience_ref,
+                    texts=texts,
+                    buttons=(start,),
+                    default_language=default_language,
+                    narrow=_not_finished(campaign.id),
+                    session=session,
+                )
+                steps.append(Step(campaign.id, "invite", broadcast_id))
+            elif (
+                campaign.reminded_at is None
+                and campaign.remind_before_hours
+                and campaign.closes_at is not None
+                and campaign.closes_at - timedelta(hours=campaign.remind_before_hours) <= now
+            ):
+                campaign.reminded_at = now
+                texts = {
+                    lang: t(
+                        "campaigns.reminder",
+                        title=titles.get(lang) or titles["en"],
+                        closes=_when(campaign.closes_at),
+                    )
+                    for lang, t in translations.items()
+                }
+                broadcast_id = await create_system(
+                    db,
+                    created_by_id=campaign.created_by_id,
+                    audience_kind=campaign.audience_kind,
+                    audience_ref=campaign.audience_ref,
+                    texts=texts,
+                    buttons=(start,),
+                    default_language=default_language,
+                    narrow=_not_finished(campaign.id),
+                    session=session,
+                )
+                steps.append(Step(campaign.id, "remind", broadcast_id))
+    return steps
+
+
+def _when(moment: datetime | None) -> str:
+    # Shown in the consortium's zone: all member cities are UTC+5 (Almaty, Kurgan, Tashkent).
+    if moment is None:
+        return "—"
+    return moment.astimezone(ZoneInfo("Asia/Almaty")).strftime("%Y-%m-%d %H:%M")
+
+
+async def close(
+    db: Sessionmaker, actor_id: int, admin_ids: frozenset[int], campaign_id: int
+) -> None:
+    """Close a campaign now: its closing step then tells those mid-way."""
+    async with db.begin() as session:
+        user, roles = await require(session, actor_id, admin_ids, Role.ADMIN, Role.ORGANIZER)
+        campaign = await session.get(Campaign, campaign_id)
+        if campaign is None or campaign.published_at is None:
+            raise NotFound("surveys.no_campaign")
+        if Role.ADMIN not in roles and campaign.created_by_id != user.id:
+            raise PermissionDenied("errors.not_allowed")
+        if campaign.closed_at is not None:
+            raise InvalidInput("campaigns.already_closed")
+        campaign.closes_at = utcnow()
+
+
+async def figures(
+    db: Sessionmaker, actor_id: int, admin_ids: frozenset[int], limit: int = 10
+) -> list[CampaignFigures]:
+    """Recent published campaigns with response counts and completion by university."""
+    now = utcnow()
+    async with db() as session:
+        await require(session, actor_id, admin_ids, Role.ADMIN, Role.ORGANIZER)
+        campaigns = (
+            await session.scalars(
+                select(Campaign)
+                .where(Campaign.published_at.is_not(None))
+                .order_by(Campaign.id.desc())
+                .limit(limit)
+            )
+        ).all()
+        result = []
+        for campaign in campaigns:
+            instrument = await session.get(Instrument, campaign.instrument_id)
+            assert instrument is not None
+            audience = _audience(campaign).subquery()
+            started = (
+                select(Attempt.user_id)
+                .where(Attempt.campaign_id == campaign.id)
+                .distinct()
+                .subquery()
+            )
+            submitted = (
+                select(Attempt.user_id)
+                .where(Attempt.campaign_id == campaign.id, Attempt.state == SUBMITTED)
+                .distinct()
+                .subquery()
+            )
+            rows = (
+                await session.execute(
+                    select(
+                        University.name_en,
+                        University.name_ru,
+                        University.name_kk,
+                        func.count(audience.c.id),
+                        func.count(started.c.user_id),
+                        func.count(submitted.c.user_id),
+                    )
+                    .select_from(audience)
+                    .join(University, University.id == audience.c.university_id)
+                    .outerjoin(started, started.c.user_id == audience.c.id)
+                    .outerjoin(submitted, submitted.c.user_id == audience.c.id)
+                    .group_by(
+                        University.id, University.name_en, University.name_ru, University.name_kk
+                    )
+                    .order_by(University.id)
+                )
+            ).all()
+            per_university = [
+                UniversityFigures({"en": en, "ru": ru, "kk": kk}, n, s, d)
+                for en, ru, kk, n, s, d in rows
+            ]
+            state = (
+                "closed"
+                if campaign.closed_at is not None
+                else "open"
+                if campaign.opens_at <= now
+                else "scheduled"
+            )
+            result.append(
+                CampaignFigures(
+                    id=campaign.id,
+                    title=dict(instrument.title),
+                    wave=campaign.wave,
+                    state=state,
+                    opens_at=campaign.opens_at,
+                    closes_at=campaign.closes_at,
+                    audience=sum(u.audience for u in per_university),
+                    started=sum(u.started for u in per_university),
+                    submitted=sum(u.submitted for u in per_university),
+                    by_university=per_university,
+                )
+            )
+        return result

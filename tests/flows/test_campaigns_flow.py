@@ -1,0 +1,143 @@
+"""Organizers publish campaigns in chat; invitations, reminders, closing; results with pre/post."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from bot.services import content as content_service
+from bot.services import surveys as svc
+from models import Attempt, Campaign, utcnow
+from tests.conftest import ADMIN_ID
+from tests.flows.helpers import onboard
+
+PACKS = Path(__file__).resolve().parents[1] / "content"
+ADMINS = frozenset({ADMIN_ID})
+
+
+async def _drain(harness):
+    """Run due campaign steps and wait for the messages they queued."""
+    broadcaster = harness.app.bot_data.broadcaster
+    await broadcaster.run_campaign_steps()
+    for task in list(broadcaster.tasks.values()):
+        await task
+
+
+async def _complete(harness, user, t, answers):
+    """Answer the all-types survey through chat with the given taps/texts."""
+    await user.tap(t.plain("surveys.continue"))
+    for action in answers:
+        if action.startswith("text:"):
+            await user.send(action[5:])
+        else:
+            await user.tap(action)
+
+
+async def test_publish_invite_remind_close_and_follow_figures(harness, i18n):
+    t = i18n.translator("en")
+    admin = harness.user(ADMIN_ID, "Admin", "en")
+    await onboard(admin, i18n)
+    db = harness.app.bot_data.db
+    assert (await content_service.load_path(db, PACKS / "all_types_pack.yaml")).ok
+    students = [harness.user(800 + i, f"S{i}", "en") for i in range(3)]
+    for student in students:
+        await onboard(student, i18n)
+    await admin.send("/publish")
+    await admin.tap("All types")
+    await admin.tap(t.plain("campaigns.wave_pre"))
+    await admin.tap(t.plain("broadcasts.audience_all"))
+    await admin.tap(t.plain("campaigns.close_in", days=7))
+    await admin.tap(t.plain("campaigns.remind_before", hours=24))
+    assert "Ready to publish" in admin.last_text and "Wave: pre" in admin.last_text
+    await admin.tap(t.plain("campaigns.publish"))
+    await _drain(harness)
+    for student in students:
+        assert "All types is open for you" in student.last_text
+        assert student.last_buttons == [t.plain("surveys.start_button")]
+    # Student 0 finishes, student 1 starts, student 2 does nothing.
+    first, second, third = students
+    await first.tap(t.plain("surveys.start_button"))
+    await _complete(harness, first, t, [
+        "First year", "☐ Moodle", t.plain("surveys.done"), "5", "4", "4", "text:3",
+        t.plain("surveys.skip"), t.plain("surveys.submit")])
+    assert "Thank you" in first.texts[-2] or "Thank you" in first.last_text
+    await second.tap(t.plain("surveys.start_button"))
+    await second.tap(t.plain("surveys.continue"))
+    await second.tap("Second year")
+    # The reminder goes out 24 h before closing, to those who have not finished only.
+    async with db.begin() as session:
+        await session.execute(update(Campaign).values(closes_at=utcnow() + timedelta(hours=2)))
+    sent_before = {s.user_id: len(s.messages) for s in students}
+    await _drain(harness)
+    assert len(first.messages) == sent_before[first.user_id]
+    assert "Reminder" in third.last_text and "Reminder" in second.last_text
+    await _drain(harness)  # nothing more is due: no second reminder
+    assert len(third.messages) == sent_before[third.user_id] + 1
+    await admin.send("/campaigns")
+    assert "submitted 1 of 4" in admin.last_text and "started 2" in admin.last_text
+    assert "M.Kh. Dulaty Taraz Regional University: 1 of 4 (25%)" in admin.last_text
+    # Closing: the one mid-way is told, and their answers stay.
+    await admin.tap(t.plain("campaigns.close_button", id=1))
+    await _drain(harness)
+    assert "is now closed" in second.last_text
+    async with db() as session:
+        states = dict((await session.execute(select(Attempt.user_id, Attempt.state))).all())
+    assert sorted(states.values()) == ["closed", "submitted"]
+    assert await svc.open_campaigns(db, 802) == []
+
+
+async def test_students_cannot_publish_or_close(harness, i18n):
+    t = i18n.translator("en")
+    student = harness.user(810, "S", "en")
+    await onboard(student, i18n)
+    for command in ("/publish", "/campaigns"):
+        await student.send(command)
+        assert student.last_text == t("errors.not_allowed")
+    await student.tap_data("cp:n:dlt_pre", student.last_message.message_id)
+    assert student.last_toast == t.plain("errors.not_allowed")
+    await student.tap_data("cp:x:1", student.last_message.message_id)
+    assert student.last_toast == t.plain("errors.not_allowed")
+
+
+async def test_pre_and_post_are_linked_without_any_code(harness, i18n):
+    t = i18n.translator("en")
+    admin = harness.user(ADMIN_ID, "Admin", "en")
+    await onboard(admin, i18n)
+    db = harness.app.bot_data.db
+    pre = await svc.create_campaign(db, ADMIN_ID, ADMINS, "dlt_pre", "pre")
+    post = await svc.create_campaign(db, ADMIN_ID, ADMINS, "dlt_post", "post")
+    student = harness.user(820, "Aigerim", "en")
+    await onboard(student, i18n)
+
+    async def take(campaign, point):
+        screen = await svc.start(db, 820, campaign, "en")
+        while screen.kind == "item":
+            item = screen.item
+            if item.kind == "info":
+                screen = await svc.pass_info(db, 820, screen.attempt_id, screen.index)
+            elif item.kind == "single":
+                screen = await svc.answer(db, 820, screen.attempt_id, screen.index,
+                                          item.options[0].code)
+            elif item.kind == "likert":
+                screen = await svc.answer(db, 820, screen.attempt_id, screen.index, point)
+            else:
+                screen = await svc.skip(db, 820, screen.attempt_id, screen.index)
+        return screen.attempt_id
+
+    await svc.submit(db, 820, await take(pre, 2))
+    attempt = await take(post, 4)
+    # Submitting the post wave in chat shows the change since pre and a chart.
+    await student.tap_data(f"s:f:{attempt}:0", (await _any_message(student, harness)))
+    assert "Change since" in student.messages[-2].text
+    assert "2 → 4" in student.messages[-2].text
+    assert student.last_message.photo  # the chart
+    await student.send("/my_results")
+    assert "What I learned" in student.last_text and "2 → 4" in student.last_text
+    assert t("results.title").replace("<b>", "").replace("</b>", "") in student.last_text
+
+
+async def _any_message(user, harness):
+    await user.send("/help")
+    return user.last_message.message_id

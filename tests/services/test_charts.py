@@ -1,0 +1,217 @@
+"""Result charts: valid PNGs of sane size, Kazakh/Russian text without missing glyphs, pairs."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from io import BytesIO
+
+import matplotlib
+import numpy as np
+import pytest
+from matplotlib.font_manager import FontProperties, findfont, get_font
+from matplotlib.image import imread
+
+from bot.services import charts
+from bot.services.charts import ScaleBar, render_scales, render_scales_async
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+KAZAKH_LETTERS = "әғқңөұүһіӘҒҚҢӨҰҮҺІ"
+KAZAKH_BARS = [
+    ScaleBar("Кәсіби мотивация", 3.7, 3.1),
+    ScaleBar("Өзін-өзі реттеу және жауапкершілік сезімі, ұйымдастырушылық", 4.2, 3.9),
+    ScaleBar("Қарым-қатынас дағдылары", 2.8, 3.0),
+    ScaleBar("Шығармашылық, һәм ғылыми ізденіс", 4.9, None),
+]
+RUSSIAN_BARS = [
+    ScaleBar("Эмоциональное выгорание", 1.6),
+    ScaleBar("Профессиональная идентичность и ценностные ориентации", 3.4),
+    ScaleBar("Ёмкость рабочей памяти — щит, ъ, ы, э, ю, я", 2.2),
+]
+
+
+def _decode(png: bytes) -> np.ndarray:
+    """The image as an (height, width, channels) float array."""
+    return imread(BytesIO(png), format="png")
+
+
+def _assert_png(png: bytes) -> np.ndarray:
+    assert png.startswith(PNG_SIGNATURE)
+    assert 2_000 < len(png) < 300_000
+    image = _decode(png)
+    height, width = image.shape[:2]
+    assert 900 <= width <= 1200
+    assert 200 <= height <= 2_000
+    return image
+
+
+def _has_color(image: np.ndarray, hex_color: str) -> bool:
+    """Whether some pixels have exactly this colour (bar interiors are flat, not antialiased)."""
+    rgb = np.array([int(hex_color[i : i + 2], 16) for i in (1, 3, 5)]) / 255
+    close = np.all(np.abs(image[..., :3] - rgb) < 1.5 / 255, axis=-1)
+    return int(close.sum()) > 100
+
+
+def _render_capturing(caplog: pytest.LogCaptureFixture, *args, **kwargs):
+    """Render, returning the PNG and every warning or matplotlib log message it raised."""
+    caplog.clear()
+    with (
+        caplog.at_level(logging.WARNING, logger="matplotlib"),
+        warnings.catch_warnings(record=True) as caught,
+    ):
+        # "always": a glyph warning already shown by an earlier test must be recorded again.
+        warnings.simplefilter("always")
+        png = render_scales(*args, **kwargs)
+    messages = [str(w.message) for w in caught] + [r.getMessage() for r in caplog.records]
+    return png, messages
+
+
+def _glyph_problems(messages: list[str]) -> list[str]:
+    return [m for m in messages if "glyph" in m.lower() or "findfont" in m.lower()]
+
+
+def test_bundled_font_has_every_kazakh_letter_and_the_arrow():
+    path = findfont(FontProperties(family=charts.FONT_FAMILY), fallback_to_default=False)
+    font = get_font(path)
+    missing = [ch for ch in KAZAKH_LETTERS + "→…ЁёЪъ" if font.get_char_index(ord(ch)) == 0]
+    assert missing == []
+
+
+def test_kazakh_labels_with_previous_values_render_without_glyph_warnings(caplog):
+    png, messages = _render_capturing(
+        caplog,
+        "Сіздің нәтижелеріңіз: толқын 1 → толқын 2",
+        KAZAKH_BARS,
+        maximum=5,
+        minimum=1,
+        previous_label="Бұрын",
+        current_label="Қазір",
+    )
+    assert _glyph_problems(messages) == []
+    image = _assert_png(png)
+    assert _has_color(image, charts.CURRENT_COLOR)
+    assert _has_color(image, charts.PREVIOUS_COLOR)
+
+
+def test_russian_labels_without_previous_values_render_without_glyph_warnings(caplog):
+    png, messages = _render_capturing(caplog, "Ваши результаты", RUSSIAN_BARS, maximum=5)
+    assert _glyph_problems(messages) == []
+    image = _assert_png(png)
+    assert _has_color(image, charts.CURRENT_COLOR)
+    # No "before" bars and no legend swatch without previous values.
+    assert not _has_color(image, charts.PREVIOUS_COLOR)
+
+
+def test_warning_capture_does_see_a_missing_glyph(caplog):
+    # The control for the two tests above: DejaVu Sans has no CJK, so this must be reported.
+    _, messages = _render_capturing(caplog, "Control", [ScaleBar("漢字", 1.0)])
+    assert _glyph_problems(messages)
+
+
+def test_one_bar_and_twelve_bars_fit_the_size_bounds_and_height_grows():
+    one = _assert_png(render_scales("Нәтиже", [ScaleBar("Мотивация", 3.0)], maximum=5))
+    twelve_bars = [ScaleBar(f"Шкала {i}: кәсіби құзыреттілік", i / 3, i / 4) for i in range(12)]
+    twelve = _assert_png(render_scales("Нәтижелер", twelve_bars, maximum=5))
+    assert one.shape[1] == twelve.shape[1]  # same width, so photos line up in the chat
+    assert twelve.shape[0] > 3 * one.shape[0]
+
+
+def test_paired_bars_take_more_room_than_single_ones():
+    single = [ScaleBar(f"Шкала {i}", 3.0) for i in range(6)]
+    paired = [ScaleBar(f"Шкала {i}", 3.0, 2.0) for i in range(6)]
+    assert (
+        _decode(render_scales("T", paired)).shape[0] > _decode(render_scales("T", single)).shape[0]
+    )
+
+
+def test_long_labels_wrap_into_taller_rows():
+    short = [ScaleBar("Қысқа", 2.0)] * 5
+    long = [ScaleBar("Өте ұзын шкала атауы, ол бірнеше жолға бөлінуі керек", 2.0)] * 5
+    assert _decode(render_scales("T", long)).shape[0] > _decode(render_scales("T", short)).shape[0]
+    assert charts._wrap(long[0].label, 28, 3).count("\n") == 1
+    assert all(len(line) <= 28 for line in charts._wrap(long[0].label, 28, 3).splitlines())
+    assert charts._wrap("сөз " * 40, 28, 3).endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("bars", "minimum", "maximum"),
+    [
+        ([ScaleBar("Нөл", 0.0), ScaleBar("Тағы нөл", 0.0, 0.0)], 0.0, None),  # axis 0..1
+        ([ScaleBar("Минимум", 1.0, 1.0), ScaleBar("Ең төмен", 1.0)], 1.0, 5.0),
+        ([ScaleBar("Минимум", 1.0)], 1.0, None),  # axis 1..2
+        ([ScaleBar("Төменнен тыс", -2.0, 7.0)], 0.0, 5.0),  # clipped on both sides
+    ],
+)
+def test_values_at_or_beyond_the_axis_ends_render(bars, minimum, maximum):
+    _assert_png(render_scales("Шеткі мәндер", bars, minimum=minimum, maximum=maximum))
+
+
+def test_value_labels_show_numbers_and_pairs():
+    assert charts._number(3.66) == "3.7"
+    assert charts._number(-0.01) == "0.0"
+    assert charts._number(12) == "12.0"
+
+
+def test_dollar_signs_are_text_not_tex():
+    # With math parsing on, "$x^$" is invalid TeX and the render would raise.
+    _assert_png(render_scales("$x^$ title", [ScaleBar("cost $x^$ and $", 2.0, 1.0)]))
+
+
+def test_global_style_changes_do_not_change_the_chart():
+    expected = render_scales("Нәтижелер", KAZAKH_BARS, maximum=5)
+    style = {
+        "font.family": "serif",
+        "font.size": 20,
+        "figure.facecolor": "black",
+        "axes.facecolor": "black",
+        "savefig.facecolor": "black",
+        "savefig.dpi": 50,
+        "figure.dpi": 50,
+        "text.parse_math": True,
+    }
+    with matplotlib.rc_context(style):
+        assert render_scales("Нәтижелер", KAZAKH_BARS, maximum=5) == expected
+
+
+@pytest.mark.parametrize(
+    ("bars", "kwargs"),
+    [
+        ([], {}),
+        ([ScaleBar("x", 1.0)] * (charts.MAX_BARS + 1), {}),
+        ([ScaleBar("x", float("nan"))], {}),
+        ([ScaleBar("x", 1.0, float("inf"))], {}),
+        ([ScaleBar("x", 1.0)], {"minimum": 5.0, "maximum": 5.0}),
+        ([ScaleBar("x", 1.0)], {"maximum": float("nan")}),
+    ],
+)
+def test_invalid_input_is_refused(bars, kwargs):
+    with pytest.raises(ValueError):
+        render_scales("T", bars, **kwargs)
+
+
+def test_renders_in_parallel_threads_match_sequential_ones():
+    inputs = [[ScaleBar(f"Шкала {i}", float(j), float(i)) for j in range(i + 1)] for i in range(6)]
+    sequential = [render_scales(f"№{i}", bars, maximum=6) for i, bars in enumerate(inputs)]
+    with ThreadPoolExecutor(6) as pool:
+        parallel = list(
+            pool.map(lambda i: render_scales(f"№{i}", inputs[i], maximum=6), range(len(inputs)))
+        )
+    assert parallel == sequential
+
+
+async def test_async_variant_renders_the_same_png_in_a_worker_thread(monkeypatch):
+    threads: list[int] = []
+    original = charts.render_scales
+
+    def spy(*args, **kwargs):
+        threads.append(threading.get_ident())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(charts, "render_scales", spy)
+    kwargs = {"maximum": 5.0, "minimum": 1.0, "previous_label": "Было", "current_label": "Стало"}
+    png = await render_scales_async("Нәтижелер", KAZAKH_BARS, **kwargs)
+    assert png == original("Нәтижелер", KAZAKH_BARS, **kwargs)
+    assert threads and threads[0] != threading.get_ident()
+    _assert_png(png)
