@@ -239,6 +239,9 @@ async def my_results(update: Update, context: BotContext) -> None:
             )
         )
         result = view.result
+        if not view.visible:
+            lines.append(t("results.hidden"))
+            continue
         if result.get("points") is not None:
             lines.append(
                 t(

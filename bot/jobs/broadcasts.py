@@ -164,8 +164,8 @@ class Broadcaster:
         )
         for step in steps:
             logger.info("campaign %s: %s", step.campaign_id, step.kind)
-            if step.broadcast_id is not None:
-                self.start(step.broadcast_id)
+            for broadcast_id in step.broadcast_ids:
+                self.start(broadcast_id)
 
     async def _campaign_tick(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self.run_campaign_steps()

@@ -22,7 +22,7 @@ from bot.db import Sessionmaker
 from bot.services import InvalidInput, NotFound, PermissionDenied
 from bot.services.broadcasts import RESOLVERS, Audience, Button, create_system
 from bot.services.roles import Role, require
-from bot.services.surveys import CLOSED, IN_PROGRESS, SUBMITTED
+from bot.services.surveys import CLOSED, IN_PROGRESS, SUBMITTED, compiled
 from bot.services.universities import COUNTRIES, get_active
 from models import Attempt, Campaign, Instrument, University, User, utcnow
 
@@ -87,7 +87,7 @@ class Step:
 
     campaign_id: int
     kind: str  # "invite", "remind" or "close"
-    broadcast_id: int | None
+    broadcast_ids: tuple[int, ...]
 
 
 async def instruments(db: Sessionmaker) -> list[tuple[str, dict[str, str], str]]:
@@ -297,7 +297,34 @@ async def due_steps(
                         session=session,
                         narrow=_only(mid_way),
                     )
-                steps.append(Step(campaign.id, "close", broadcast_id))
+                closing = (broadcast_id,) if broadcast_id else ()
+                if compiled(instrument).pack.settings.show_results == "on_close":
+                    finished = (
+                        await session.scalars(
+                            select(Attempt.user_id)
+                            .where(Attempt.campaign_id == campaign.id, Attempt.state == SUBMITTED)
+                            .distinct()
+                        )
+                    ).all()
+                    if finished:
+                        texts = {
+                            lang: t(
+                                "campaigns.results_ready", title=titles.get(lang) or titles["en"]
+                            )
+                            for lang, t in translations.items()
+                        }
+                        ready = await create_system(
+                            db,
+                            created_by_id=campaign.created_by_id,
+                            audience_kind=campaign.audience_kind,
+                            audience_ref=campaign.audience_ref,
+                            texts=texts,
+                            default_language=default_language,
+                            session=session,
+                            narrow=_only(list(finished)),
+                        )
+                        closing = (*closing, ready)
+                steps.append(Step(campaign.id, "close", closing))
                 continue
             if campaign.invited_at is None and campaign.opens_at <= now:
                 campaign.invited_at = now
@@ -320,7 +347,7 @@ async def due_steps(
                     narrow=_not_finished(campaign.id),
                     session=session,
                 )
-                steps.append(Step(campaign.id, "invite", broadcast_id))
+                steps.append(Step(campaign.id, "invite", (broadcast_id,)))
             elif (
                 campaign.reminded_at is None
                 and campaign.remind_before_hours
@@ -347,7 +374,7 @@ async def due_steps(
                     narrow=_not_finished(campaign.id),
                     session=session,
                 )
-                steps.append(Step(campaign.id, "remind", broadcast_id))
+                steps.append(Step(campaign.id, "remind", (broadcast_id,)))
     return steps
 
 

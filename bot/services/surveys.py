@@ -581,6 +581,7 @@ class ResultView:
     result: dict[str, Any]
     previous: dict[str, float] | None  # scale -> value in the linked pre-wave attempt
     previous_wave: str | None
+    visible: bool = True  # False: results come when the campaign closes, or never
 
 
 async def _previous(
@@ -613,6 +614,12 @@ async def _previous(
     return values or None, row[1]
 
 
+def _results_visible(pack: Compiled, campaign: Campaign) -> bool:
+    """Whether the instrument lets its participants see their scores now."""
+    when = pack.pack.settings.show_results
+    return when == "immediately" or (when == "on_close" and campaign.closed_at is not None)
+
+
 async def my_results(
     db: Sessionmaker, telegram_id: int, attempt_id: int | None = None
 ) -> list[ResultView]:
@@ -643,6 +650,7 @@ async def my_results(
                     result=attempt.result or {},
                     previous=previous,
                     previous_wave=previous_wave,
+                    visible=_results_visible(compiled(instrument), campaign),
                 )
             )
         return views

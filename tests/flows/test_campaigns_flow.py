@@ -141,3 +141,58 @@ async def test_pre_and_post_are_linked_without_any_code(harness, i18n):
 async def _any_message(user, harness):
     await user.send("/help")
     return user.last_message.message_id
+
+
+async def test_results_shown_when_the_campaign_closes(harness, i18n, tmp_path):
+    import yaml
+
+    t = i18n.translator("en")
+    admin = harness.user(ADMIN_ID, "Admin", "en")
+    await onboard(admin, i18n)
+    db = harness.app.bot_data.db
+    data = yaml.safe_load((PACKS / "example_pack.yaml").read_text(encoding="utf-8"))
+    data["code"], data["settings"]["show_results"] = "later_test", "on_close"
+    (tmp_path / "later.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    assert (await content_service.load_path(db, tmp_path / "later.yaml")).ok
+    campaign = await svc.create_campaign(db, ADMIN_ID, ADMINS, "later_test", "main")
+    async with db.begin() as session:  # no invitations in this test
+        await session.execute(update(Campaign).values(invited_at=utcnow()))
+    student = harness.user(830, "Dana", "en")
+    await onboard(student, i18n)
+    await student.send("/surveys")
+    await student.tap("Example test")
+    await student.tap(t.plain("surveys.continue"))
+    await student.tap("A learning system")
+    await student.tap("☐ Moodle")
+    await student.tap(t.plain("surveys.done"))
+    await student.send("2")
+    await student.tap(t.plain("surveys.submit"))
+    assert student.last_text == t("surveys.thanks_results_later")
+    await student.send("/my_results")
+    assert t("results.hidden") in student.last_text and "Score" not in student.last_text
+    await admin.send("/campaigns")
+    await admin.tap(t.plain("campaigns.close_button", id=campaign))
+    await _drain(harness)
+    assert "your results are ready" in student.last_text
+    await student.send("/my_results")
+    assert "Score: 2 of 3" in student.last_text
+
+
+async def test_organizers_load_packs_in_chat_and_see_every_error(harness, i18n):
+    t = i18n.translator("en")
+    admin = harness.user(ADMIN_ID, "Admin", "en")
+    await onboard(admin, i18n)
+    pack = (PACKS / "example_pack.yaml").read_bytes()
+    await admin.upload("example.yaml", pack, "application/x-yaml")
+    assert admin.last_text == t("content.created", code="example_test", version=1).replace(
+        "<b>", "").replace("</b>", "")
+    await admin.upload("example.yaml", pack, "application/x-yaml")
+    assert "already loaded with exactly this content" in admin.last_text
+    broken = pack.replace(b"type: multiple", b"type: slider").replace(b"ru: Pioneer", b"")
+    await admin.upload("broken.yaml", broken, "application/x-yaml")
+    assert "not loaded" in admin.last_text
+    assert "broken.yaml: questions[2]: unknown question type 'slider'" in admin.last_text
+    student = harness.user(840, "S", "en")
+    await onboard(student, i18n)
+    await student.upload("example.yaml", pack, "application/x-yaml")
+    assert student.last_text == t("errors.not_allowed")
