@@ -28,8 +28,14 @@ async def _seed(db_path: Path, emulator: Emulator) -> list[int]:
     ids = [ADMIN] + [50_000 + i for i in range(RECIPIENTS)]
     for telegram_id in ids:
         emulator.add_user(telegram_id, f"U{telegram_id}")
-        await users.seen(db, telegram_id, first_name=f"U{telegram_id}", username=None,
-                         telegram_language="en", admin_ids=frozenset())
+        await users.seen(
+            db,
+            telegram_id,
+            first_name=f"U{telegram_id}",
+            username=None,
+            telegram_language="en",
+            admin_ids=frozenset(),
+        )
         await users.set_language(db, telegram_id, "en", frozenset())
         await users.set_consent(db, telegram_id, True, frozenset())
         await users.set_university(db, telegram_id, unis[0].id, frozenset())
@@ -40,8 +46,9 @@ async def _seed(db_path: Path, emulator: Emulator) -> list[int]:
 
 async def test_sigterm_mid_broadcast_then_restart_delivers_each_exactly_once(tmp_path):
     t = I18n("kk").translator("en")
-    emulator = Emulator(limits=Limits(global_per_second=30, per_chat_per_second=1,
-                                      per_chat_burst=4))
+    emulator = Emulator(
+        limits=Limits(global_per_second=30, per_chat_per_second=1, per_chat_burst=4)
+    )
     students = await _seed(tmp_path / "ortaq.db", emulator)
     async with EmulatorServer(emulator) as server:
         bot = BotProcess(bot_env(tmp_path / "ortaq.db", server.url, emulator.token), tmp_path)

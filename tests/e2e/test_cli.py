@@ -12,8 +12,13 @@ from tests.e2e.process import bot_env
 def test_migrate_creates_the_schema_and_the_data_directory(tmp_path):
     db = tmp_path / "nested" / "dir" / "ortaq.db"
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "migrate"], cwd=tmp_path, env=bot_env(db, None, None),
-        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        [sys.executable, "-m", "bot", "migrate"],
+        cwd=tmp_path,
+        env=bot_env(db, None, None),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
     )
     assert result.returncode == 0, result.stderr
     assert "database is up to date" in result.stdout
@@ -26,8 +31,13 @@ def test_migrate_creates_the_schema_and_the_data_directory(tmp_path):
 def test_a_wrong_setting_stops_the_bot_with_one_line(tmp_path):
     env = bot_env(tmp_path / "x.db", None, None, ADMIN_IDS="12,not-a-number")
     result = subprocess.run(
-        [sys.executable, "-m", "bot"], cwd=tmp_path, env=env, capture_output=True, text=True,
-        timeout=120, stdin=subprocess.DEVNULL,
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
@@ -41,8 +51,13 @@ def test_env_file_in_the_working_directory_is_read(tmp_path):
     (tmp_path / ".env").write_text("TIMEZONE=Mars/Olympus\n")
     env = bot_env(tmp_path / "x.db", None, None)
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "migrate"], cwd=tmp_path, env=env, capture_output=True,
-        text=True, timeout=120, stdin=subprocess.DEVNULL,
+        [sys.executable, "-m", "bot", "migrate"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
     )
     assert result.returncode == 2
     assert result.stderr.startswith("configuration error: TIMEZONE:")
@@ -59,8 +74,13 @@ async def test_a_rejected_token_is_one_line_and_never_printed(tmp_path):
     async with EmulatorServer(emulator) as server:
         env = bot_env(tmp_path / "x.db", server.url, wrong)
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", cwd=tmp_path, env=env,
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "bot",
+            cwd=tmp_path,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
         out, err = await asyncio.wait_for(proc.communicate(), 120)
