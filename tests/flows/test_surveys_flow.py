@@ -196,3 +196,40 @@ async def test_without_consent_nothing_is_stored(harness, i18n):
     assert user.last_text == t("surveys.consent_needed")
     async with harness.app.bot_data.db() as session:
         assert (await session.scalars(select(Attempt.id))).all() == []
+
+
+async def test_many_users_answering_at_once_keep_their_own_answers(harness, i18n):
+    import asyncio
+
+    t = i18n.translator("en")
+    await _campaign(harness, i18n, "all_types_pack.yaml", "all_types")
+    people = [harness.user(900 + i, f"P{i}", "en") for i in range(12)]
+    for person in people:
+        await onboard(person, i18n)
+
+    async def take(person, year, point):
+        await person.send("/surveys")
+        await person.tap("All types (pre)")
+        await person.tap(t.plain("surveys.continue"))
+        await person.tap(year)
+        await person.tap("☐ Moodle")
+        await person.tap(t.plain("surveys.done"))
+        await person.tap(str(point))
+
+    # Updates of different users interleave through the real update processor.
+    await asyncio.gather(*(
+        take(p, "First year" if i % 2 else "Second year", 1 + i % 5)
+        for i, p in enumerate(people)
+    ))
+    async with harness.app.bot_data.db() as session:
+        rows = (await session.execute(
+            select(Attempt.user_id, Answer.item_code, Answer.value)
+            .join(Answer, Answer.attempt_id == Attempt.id)
+        )).all()
+    by_attempt: dict[int, dict] = {}
+    for user_id, code, value in rows:
+        by_attempt.setdefault(user_id, {})[code] = value
+    assert len(by_attempt) == 12
+    enjoy = sorted(answers["enjoy"] for answers in by_attempt.values())
+    assert enjoy == sorted(1 + i % 5 for i in range(12))
+    assert all(answers["tools"] == ["moodle"] for answers in by_attempt.values())
