@@ -7,6 +7,8 @@ so a forged button or a restart in the middle changes nothing it should not.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from telegram import Update
 
 from bot import keyboards as kb
@@ -14,10 +16,12 @@ from bot.context import BotContext
 from bot.services import ServiceError
 from bot.services import campaigns as svc
 from bot.services import universities as university_service
+from bot.services import users as user_service
 from bot.services.campaigns import Draft
 from bot.services.roles import Role
 from bot.services.universities import COUNTRIES
 from handlers.common import reply, toast
+from models import utcnow
 
 
 def _allowed(context: BotContext) -> bool:
@@ -41,11 +45,17 @@ async def start_publish(update: Update, context: BotContext) -> None:
     await reply(update, context, t("campaigns.choose_instrument"), kb.rows(buttons))
 
 
+def wave_label(context: BotContext, wave: str) -> str:
+    """A wave as shown: the known ones translated, a custom label as it was typed."""
+    return context.t.plain(f"campaigns.wave_{wave}") if wave in svc.WAVES else wave
+
+
 async def _ask_wave(update: Update, context: BotContext, draft: Draft) -> None:
     t = context.t
     buttons = [
         kb.button(t.plain(f"campaigns.wave_{w}"), f"cp:w:{draft.id}:{w}") for w in svc.WAVES
     ]
+    buttons.append(kb.button(t.plain("campaigns.other_wave"), f"cp:wo:{draft.id}"))
     await reply(update, context, t("campaigns.choose_wave"), kb.rows(buttons, per_row=3))
 
 
@@ -74,6 +84,7 @@ async def _ask_closing(update: Update, context: BotContext, draft: Draft) -> Non
         )
         for d in svc.CLOSE_CHOICES_DAYS
     ]
+    buttons.append(kb.button(t.plain("campaigns.pick_date"), f"cp:co:{draft.id}"))
     await reply(update, context, t("campaigns.choose_closing"), kb.rows(buttons, per_row=2))
 
 
@@ -101,12 +112,18 @@ async def _summary(update: Update, context: BotContext, draft: Draft) -> None:
         if draft.remind_before_hours
         else t.plain("campaigns.no_reminder")
     )
+    opens = (
+        draft.opens_at.astimezone(context.settings.tz).strftime("%Y-%m-%d %H:%M")
+        if draft.opens_at > utcnow()
+        else t.plain("campaigns.opens_now")
+    )
     text = t(
         "campaigns.summary",
         title=draft.title.get(t.language) or draft.title["en"],
-        wave=t.plain(f"campaigns.wave_{draft.wave}"),
+        wave=wave_label(context, draft.wave),
         closes=closes,
         remind=remind,
+        opens=opens,
     )
     await reply(
         update,
@@ -115,6 +132,7 @@ async def _summary(update: Update, context: BotContext, draft: Draft) -> None:
         kb.rows(
             [
                 kb.button(t.plain("campaigns.publish"), f"cp:p:{draft.id}"),
+                kb.button(t.plain("campaigns.open_later"), f"cp:o:{draft.id}"),
             ]
         ),
     )
@@ -144,6 +162,20 @@ async def campaign_button(update: Update, context: BotContext) -> None:
             draft = await svc.update_draft(db, actor, admins, draft_id, wave=parts[3])
             await toast(update, context)
             await _ask_audience(update, context, draft)
+        elif action in ("wo", "co", "o"):
+            kind = {"wo": "wave", "co": "close", "o": "open"}[action]
+            await toast(update, context)
+            await _await_typed(context, f"cp_{kind}:{draft_id}")
+            example = (utcnow() + timedelta(days=7)).astimezone(context.settings.tz)
+            await reply(
+                update,
+                context,
+                t(
+                    f"campaigns.ask_{kind}",
+                    zone=context.settings.timezone,
+                    example=example.strftime("%Y-%m-%d %H:%M"),
+                ),
+            )
         elif action == "u":
             await toast(update, context)
             universities = await university_service.list_universities(db)
@@ -224,7 +256,7 @@ async def list_campaigns(update: Update, context: BotContext) -> None:
                 "campaigns.list_line",
                 id=c.id,
                 title=c.title.get(t.language) or c.title["en"],
-                wave=t.plain(f"campaigns.wave_{c.wave}"),
+                wave=wave_label(context, c.wave),
                 state=t.plain(f"campaigns.state_{c.state}"),
                 submitted=c.submitted,
                 audience=c.audience,
@@ -248,3 +280,47 @@ async def list_campaigns(update: Update, context: BotContext) -> None:
     if len(text) > 4000:
         text = text[:3990] + "…"
     await reply(update, context, text, kb.rows(buttons, per_row=2) if buttons else None)
+
+
+async def _await_typed(context: BotContext, value: str | None) -> None:
+    assert context.profile is not None
+    context.profile = await user_service.set_awaiting(
+        context.db, context.profile.telegram_id, value, context.admin_ids
+    )
+
+
+def awaiting_route(value: str | None) -> tuple[str, int] | None:
+    """`cp_wave:12` -> ("wave", 12) for the typed steps of composing a campaign."""
+    if not value or not value.startswith("cp_") or ":" not in value:
+        return None
+    kind, _, raw = value[3:].partition(":")
+    draft = kb.parse_int(raw)
+    return (kind, draft) if kind in ("wave", "close", "open") and draft is not None else None
+
+
+async def save_typed(update: Update, context: BotContext, kind: str, draft_id: int) -> None:
+    """Take a typed wave label, closing time or opening time of the campaign being composed."""
+    message = update.effective_message
+    assert message is not None and context.profile is not None
+    from handlers.broadcasts import parse_local_time
+
+    t = context.t
+    text = message.text or ""
+    actor, admins, db = context.profile.telegram_id, context.admin_ids, context.db
+    try:
+        if kind == "wave":
+            draft = await svc.update_draft(db, actor, admins, draft_id, wave=text)
+        else:
+            moment = parse_local_time(text, context)
+            key = "closes_at" if kind == "close" else "opens_at"
+            draft = await svc.update_draft(db, actor, admins, draft_id, **{key: moment})
+    except ServiceError as exc:
+        await reply(update, context, t(exc.key, **exc.values))
+        return
+    await _await_typed(context, None)
+    if kind == "wave":
+        await _ask_audience(update, context, draft)
+    elif kind == "close":
+        await _ask_reminder(update, context, draft)
+    else:
+        await _summary(update, context, draft)

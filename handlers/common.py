@@ -188,6 +188,12 @@ async def route_text(update: Update, context: BotContext) -> None:
         route, item_id = feature_route
         await broadcasts.AWAITING_ROUTES[route](update, context, item_id)
         return
+    from handlers import campaigns
+
+    campaign_route = campaigns.awaiting_route(profile.awaiting)
+    if campaign_route is not None:
+        await campaigns.save_typed(update, context, *campaign_route)
+        return
     routes: dict[str, TextRoute] = {
         Awaiting.GROUP.value: users.save_group,
         Awaiting.UNIVERSITY_NAME.value: universities.save_new_university,

@@ -20,6 +20,7 @@ from bot.services import ServiceError
 from bot.services import surveys as svc
 from bot.services import users as user_service
 from bot.services.surveys import Screen
+from handlers.campaigns import wave_label
 from handlers.common import reply, safe_edit, toast
 
 REVIEW_LINES = 40
@@ -164,7 +165,7 @@ async def _show_result(update: Update, context: BotContext, screen: Screen) -> N
 
 def _change_lines(view: svc.ResultView, context: BotContext) -> list[str]:
     t = context.t
-    lines = [t("results.change", wave=t.plain(f"campaigns.wave_{view.previous_wave or 'pre'}"))]
+    lines = [t("results.change", wave=wave_label(context, view.previous_wave or "pre"))]
     scales = view.result.get("scales", {})
     for scale in view.compiled.pack.scales:
         now = scales.get(scale.code, {}).get("value")
@@ -212,8 +213,8 @@ async def _send_chart(update: Update, context: BotContext, view: svc.ResultView)
         title,
         bars[:12],
         maximum=maximum,
-        previous_label=t.plain(f"campaigns.wave_{view.previous_wave or 'pre'}"),
-        current_label=t.plain(f"campaigns.wave_{view.wave}"),
+        previous_label=wave_label(context, view.previous_wave or "pre"),
+        current_label=wave_label(context, view.wave),
     )
     await context.bot.send_photo(chat.id, png, caption=t("results.chart_caption", title=title))
 
@@ -234,7 +235,7 @@ async def my_results(update: Update, context: BotContext) -> None:
             t(
                 "results.line",
                 title=view.title.get(t.language) or view.title["en"],
-                wave=t.plain(f"campaigns.wave_{view.wave}"),
+                wave=wave_label(context, view.wave),
                 date=date,
             )
         )
@@ -334,7 +335,8 @@ async def list_surveys(update: Update, context: BotContext) -> None:
     for campaign in campaigns:
         title = campaign.title.get(t.language) or campaign.title["en"]
         mark = {"new": "▶", "in_progress": "⏯", "submitted": "✅"}[campaign.status]
-        buttons.append(kb.button(f"{mark} {title} ({campaign.wave})", f"s:c:{campaign.id}:0"))
+        label = f"{mark} {title} ({wave_label(context, campaign.wave)})"
+        buttons.append(kb.button(label, f"s:c:{campaign.id}:0"))
     await reply(update, context, t("surveys.choose"), kb.rows(buttons))
 
 

@@ -41,6 +41,7 @@ class Draft:
     wave: str
     audience_kind: str
     audience_ref: str | None
+    opens_at: datetime
     closes_at: datetime | None
     remind_before_hours: int | None
 
@@ -128,6 +129,7 @@ async def _draft_view(session: AsyncSession, campaign: Campaign) -> Draft:
         wave=campaign.wave,
         audience_kind=campaign.audience_kind,
         audience_ref=campaign.audience_ref,
+        opens_at=campaign.opens_at,
         closes_at=campaign.closes_at,
         remind_before_hours=campaign.remind_before_hours,
     )
@@ -167,14 +169,31 @@ async def update_draft(
     draft_id: int,
     **changes: Any,
 ) -> Draft:
-    """Change one or more choices of a draft: wave, audience, closing days, reminder hours."""
+    """Change choices of a draft: wave, audience, opens_at, closes_at or close_days, reminder.
+
+    Raises:
+        InvalidInput: a wave label not 1-32 characters, an unknown audience, an opening time
+            in the past, or a closing time not after the opening.
+    """
     async with db.begin() as session:
         campaign = await _own_draft(session, actor_id, admin_ids, draft_id)
         if "wave" in changes:
-            wave = str(changes["wave"])
-            if wave not in WAVES:
+            wave = " ".join(str(changes["wave"]).split())
+            if not 1 <= len(wave) <= 32:
                 raise InvalidInput("surveys.bad_wave")
             campaign.wave = wave
+        if "opens_at" in changes:
+            opens_at = changes["opens_at"]
+            if opens_at <= utcnow():
+                raise InvalidInput("broadcasts.time_past")
+            if campaign.closes_at is not None and campaign.closes_at <= opens_at:
+                raise InvalidInput("surveys.closes_before_opening")
+            campaign.opens_at = opens_at
+        if "closes_at" in changes:
+            closes_at = changes["closes_at"]
+            if closes_at <= max(utcnow(), campaign.opens_at):
+                raise InvalidInput("surveys.closes_before_opening")
+            campaign.closes_at = closes_at
         if "audience" in changes:
             kind, ref = changes["audience"]
             if kind == Audience.UNIVERSITY:
@@ -186,7 +205,8 @@ async def update_draft(
             days = int(changes["close_days"])
             if days not in CLOSE_CHOICES_DAYS:
                 raise InvalidInput("errors.stale_button")
-            campaign.closes_at = utcnow() + timedelta(days=days) if days else None
+            start = max(utcnow(), campaign.opens_at)
+            campaign.closes_at = start + timedelta(days=days) if days else None
         if "remind_hours" in changes:
             hours = int(changes["remind_hours"])
             if hours not in REMIND_CHOICES_HOURS:
@@ -198,7 +218,7 @@ async def update_draft(
 async def publish(
     db: Sessionmaker, actor_id: int, admin_ids: frozenset[int], draft_id: int
 ) -> Draft:
-    """Publish the draft: it opens now; invitations go out with the next timed step."""
+    """Publish the draft: it opens now, or at its opening time; invitations go out then."""
     async with db.begin() as session:
         campaign = await _own_draft(session, actor_id, admin_ids, draft_id)
         count = await session.scalar(
@@ -210,7 +230,8 @@ async def publish(
         if campaign.closes_at is not None and campaign.closes_at <= now:
             raise InvalidInput("surveys.closes_before_opening")
         campaign.published_at = now
-        campaign.opens_at = now
+        if campaign.opens_at <= now:
+            campaign.opens_at = now
         return await _draft_view(session, campaign)
 
 

@@ -196,3 +196,38 @@ async def test_organizers_load_packs_in_chat_and_see_every_error(harness, i18n):
     await onboard(student, i18n)
     await student.upload("example.yaml", pack, "application/x-yaml")
     assert student.last_text == t("errors.not_allowed")
+
+
+async def test_custom_wave_and_typed_opening_and_closing_times(harness, i18n):
+    t = i18n.translator("en")
+    admin = harness.user(ADMIN_ID, "Admin", "en")
+    await onboard(admin, i18n)
+    student = harness.user(850, "S", "en")
+    await onboard(student, i18n)
+    await admin.send("/publish")
+    await admin.tap("SWOT")
+    await admin.tap(t.plain("campaigns.other_wave"))
+    await admin.send("x" * 40)
+    assert admin.last_text == t("surveys.bad_wave")
+    await admin.send("mid-course")
+    await admin.tap(t.plain("broadcasts.audience_all"))
+    await admin.tap(t.plain("campaigns.pick_date"))
+    await admin.send("2020-01-01 10:00")
+    assert admin.last_text == t("surveys.closes_before_opening")
+    tz = harness.settings.tz
+    closes = (utcnow() + timedelta(days=10)).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    await admin.send(closes)
+    await admin.tap(t.plain("campaigns.no_reminder"))
+    await admin.tap(t.plain("campaigns.open_later"))
+    opens = (utcnow() + timedelta(days=1)).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    await admin.send(opens)
+    assert f"Opens: {opens}" in admin.last_text and f"Closes: {closes}" in admin.last_text
+    assert "Wave: mid-course" in admin.last_text
+    await admin.tap(t.plain("campaigns.publish"))
+    await _drain(harness)
+    assert "SWOT" not in (student.last_text or "")  # not open yet: no invitation
+    db = harness.app.bot_data.db
+    async with db.begin() as session:  # the opening time comes
+        await session.execute(update(Campaign).values(opens_at=utcnow() - timedelta(minutes=1)))
+    await _drain(harness)
+    assert "SWOT" in student.last_text and t.plain("surveys.start_button") in student.last_buttons
