@@ -143,6 +143,7 @@ async def _choose_audience(
         context.db, context.profile.telegram_id, context.admin_ids, broadcast_id, kind, ref
     )
     await toast(update, context)
+    await _remove_buttons(update)
     label = await _audience_label(context, kind, ref)
     await _wait_for(context, _awaiting("content", broadcast_id))
     await reply(update, context, t("broadcasts.audience_set", audience=label, count=count))
@@ -263,6 +264,7 @@ async def _send_now(
         default_language=context.settings.default_language,
         progress_chat_id=update.effective_chat.id,
     )
+    await _wait_for(context, None)  # a Schedule pressed before no longer waits for a time
     await toast(update, context)
     await _remove_buttons(update)
     text, keyboard = render_progress(view, context.t)
@@ -347,7 +349,7 @@ async def _discard(
     update: Update, context: BotContext, broadcast_id: int, _rest: list[str]
 ) -> None:
     assert context.profile is not None
-    await svc.cancel(context.db, context.profile.telegram_id, context.admin_ids, broadcast_id)
+    await svc.discard(context.db, context.profile.telegram_id, context.admin_ids, broadcast_id)
     await _wait_for(context, None)
     await toast(update, context)
     await _remove_buttons(update)
@@ -376,7 +378,13 @@ async def _failures(
     writer.writerow(["telegram_id", "first_name", "university", "state", "reason"])
     for row in rows:
         writer.writerow(
-            [row.telegram_id, row.first_name, row.university or "", row.state, row.reason or ""]
+            [
+                row.telegram_id,
+                _cell(row.first_name),
+                _cell(row.university or ""),
+                row.state,
+                _cell(row.reason or ""),
+            ]
         )
     # UTF-8 with BOM so Excel shows Kazakh and Russian names correctly.
     data = buffer.getvalue().encode("utf-8-sig")
@@ -386,6 +394,11 @@ async def _failures(
         filename=f"broadcast-{broadcast_id}-failures.csv",
         caption=context.t("broadcasts.failures_caption", id=broadcast_id, count=len(rows)),
     )
+
+
+def _cell(value: str) -> str:
+    """A spreadsheet cell that Excel will not run as a formula (a name may start with =)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def _summary_line(view: BroadcastView, context: BotContext) -> str:

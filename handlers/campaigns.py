@@ -20,7 +20,7 @@ from bot.services import users as user_service
 from bot.services.campaigns import Draft
 from bot.services.roles import Role
 from bot.services.universities import COUNTRIES
-from handlers.common import reply, toast
+from handlers.common import fit_lines, reply, toast
 from models import utcnow
 
 
@@ -276,9 +276,7 @@ async def list_campaigns(update: Update, context: BotContext) -> None:
             )
         if c.state != "closed":
             buttons.append(kb.button(t.plain("campaigns.close_button", id=c.id), f"cp:x:{c.id}"))
-    text = "\n".join(lines)
-    if len(text) > 4000:
-        text = text[:3990] + "…"
+    text = fit_lines(lines, lambda n: "…")
     await reply(update, context, text, kb.rows(buttons, per_row=2) if buttons else None)
 
 

@@ -34,6 +34,30 @@ async def reply(
     await context.bot.send_message(chat.id, text, reply_markup=keyboard)
 
 
+TEXT_BUDGET = 3900  # under Telegram's 4096, with room for a closing "and N more" line
+
+
+def shorten(text: str, limit: int) -> str:
+    """Plain text cut to `limit` characters with an ellipsis (escape it after cutting)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def fit_lines(lines: list[str], more: Callable[[int], str], budget: int = TEXT_BUDGET) -> str:
+    """Join whole lines until the budget is spent, then say how many were left out.
+
+    Each line is valid HTML on its own, so nothing is ever cut inside a tag or an entity.
+    """
+    kept: list[str] = []
+    used = 0
+    for index, line in enumerate(lines):
+        if used + len(line) + 1 > budget:
+            kept.append(more(len(lines) - index))
+            break
+        kept.append(line)
+        used += len(line) + 1
+    return "\n".join(kept)
+
+
 async def safe_edit(
     update: Update, text: str, keyboard: InlineKeyboardMarkup | None = None
 ) -> None:

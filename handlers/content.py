@@ -8,10 +8,11 @@ from bot.context import BotContext
 from bot.services import ServiceError
 from bot.services import content as content_service
 from bot.services.roles import Role
-from handlers.common import reply
+from handlers.common import reply, shorten
 
 PACK_SUFFIXES = (".yaml", ".yml")
-REPORT_LINES = 20
+REPORT_LINES = 15
+ERROR_LINE = 200
 
 
 def is_pack(update: Update) -> bool:
@@ -44,7 +45,8 @@ async def receive_pack(update: Update, context: BotContext) -> None:
         await reply(update, context, t(exc.key, **exc.values))
         return
     if not outcome.ok:
-        errors = [str(error) for error in outcome.errors]
+        # Each line cut short: a file name or a reason can be as long as the sender made it.
+        errors = [shorten(str(error), ERROR_LINE) for error in outcome.errors]
         shown = "\n".join(f"• {line}" for line in errors[:REPORT_LINES])
         more = len(errors) - REPORT_LINES
         await reply(update, context, t("content.invalid", count=len(errors), errors=shown))

@@ -14,16 +14,16 @@ import html
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import keyboards as kb
-from bot.content.engine import AnswerError, Item, choice_value, likert_value, parse_typed, toggle
+from bot.content.engine import AnswerError, Item, choice_value, likert_value, parse_typed
 from bot.context import BotContext
 from bot.services import ServiceError
 from bot.services import surveys as svc
 from bot.services import users as user_service
 from bot.services.surveys import Screen
 from handlers.campaigns import wave_label
-from handlers.common import reply, safe_edit, toast
+from handlers.common import fit_lines, reply, safe_edit, shorten, toast
 
-REVIEW_LINES = 40
+ANSWER_PREVIEW = 150  # characters of each answer on the review screen
 
 
 def _title(screen: Screen) -> str:
@@ -77,7 +77,8 @@ def _question_text(screen: Screen, context: BotContext) -> str:
     elif item.kind == "date":
         parts.append(t("surveys.date_hint"))
     if screen.current is not None and item.kind in ("number", "text", "date"):
-        parts.append(t("surveys.current_answer", answer=_label(item, screen.current, lang)))
+        answer = shorten(_label(item, screen.current, lang), ANSWER_PREVIEW)
+        parts.append(t("surveys.current_answer", answer=answer))
     return "\n\n".join(parts)
 
 
@@ -86,22 +87,23 @@ def _keyboard(screen: Screen, context: BotContext) -> InlineKeyboardMarkup | Non
     assert item is not None
     t = context.t
     a, i = screen.attempt_id, screen.index
+    lang = screen.language
     rows: list[list[InlineKeyboardButton]] = []
-    if item.kind == "single":
+    if item.kind in ("single", "multiple"):
         for option in item.option_order(screen.seed):
-            mark = "✓ " if screen.current == option.code else ""
+            # The option's position in the pack, not on screen: shuffling changes no code.
             position = item.options.index(option)
-            rows.append(
-                [kb.button(mark + option.text.get(screen.language), f"s:o:{a}:{i}:{position}")]
-            )
-    elif item.kind == "multiple":
-        for option in item.option_order(screen.seed):
-            mark = "☑ " if option.code in screen.draft else "☐ "
-            position = item.options.index(option)
-            rows.append(
-                [kb.button(mark + option.text.get(screen.language), f"s:t:{a}:{i}:{position}")]
-            )
-        rows.append([kb.button(t.plain("surveys.done"), f"s:d:{a}:{i}")])
+            if item.kind == "single":
+                mark = "✓ " if screen.current == option.code else ""
+                data = f"s:o:{a}:{i}:{position}"
+            else:
+                ticked = option.code in screen.draft
+                mark = "☑ " if ticked else "☐ "
+                # A tick box says which state it sets: a double tap cannot undo itself.
+                data = f"s:t:{a}:{i}:{position}:{0 if ticked else 1}"
+            rows.append([kb.button(mark + option.text.get(lang), data)])
+        if item.kind == "multiple":
+            rows.append([kb.button(t.plain("surveys.done"), f"s:d:{a}:{i}")])
     elif item.kind == "likert" and item.likert is not None:
         rows.append(
             [
@@ -175,7 +177,7 @@ def _change_lines(view: svc.ResultView, context: BotContext) -> list[str]:
         delta = now - before
         lines.append(
             f"• {html.escape(scale.title.get(t.language))}: {before:g} → <b>{now:g}</b>"
-            f" ({delta:+.2g})"
+            f" ({delta:+.2f})"
         )
     return lines
 
@@ -259,8 +261,7 @@ async def my_results(update: Update, context: BotContext) -> None:
                 value = result.get("scales", {}).get(scale.code, {}).get("value")
                 if value is not None:
                     lines.append(f"• {html.escape(scale.title.get(t.language))}: <b>{value:g}</b>")
-    text = "\n".join(lines)
-    await reply(update, context, text if len(text) <= 4000 else text[:3990] + "…")
+    await reply(update, context, fit_lines(lines, lambda n: "…"))
 
 
 def _review(screen: Screen, context: BotContext) -> tuple[str, InlineKeyboardMarkup]:
@@ -268,21 +269,14 @@ def _review(screen: Screen, context: BotContext) -> tuple[str, InlineKeyboardMar
     answers = screen.compiled.applicable(screen.answers or {})
     lines = [f"<b>{html.escape(_title(screen))}</b>", t("surveys.review")]
     shown = [item for item in screen.compiled.items if item.code in answers]
-    for item in shown[:REVIEW_LINES]:
-        question = item.text.get(screen.language)
-        question = question if len(question) <= 60 else question[:57] + "…"
-        lines.append(
-            f"• {html.escape(question)} — <b>"
-            f"{html.escape(_label(item, answers[item.code], screen.language))}</b>"
-        )
-    if len(shown) > REVIEW_LINES:
-        lines.append(t("surveys.review_more", count=len(shown) - REVIEW_LINES))
+    for item in shown:
+        question = shorten(item.text.get(screen.language), 60)
+        answer = shorten(_label(item, answers[item.code], screen.language), ANSWER_PREVIEW)
+        lines.append(f"• {html.escape(question)} — <b>{html.escape(answer)}</b>")
     buttons = [kb.button(t.plain("surveys.submit"), f"s:f:{screen.attempt_id}:0")]
     if screen.can_go_back:
         buttons.append(kb.button(t.plain("surveys.back"), f"s:b:{screen.attempt_id}:0"))
-    text = "\n".join(lines)
-    if len(text) > 4000:
-        text = text[:3990] + "…"
+    text = fit_lines(lines, lambda n: t("surveys.review_more", count=n))
     return text, kb.rows(buttons, per_row=2)
 
 
@@ -380,7 +374,8 @@ async def survey_button(update: Update, context: BotContext) -> None:
         elif action == "i":
             screen = await svc.pass_info(db, telegram_id, target, index)
         elif action in ("o", "l", "t", "d"):
-            await _answer_button(update, context, action, target, index, extra)
+            state = numbers[3] if len(numbers) > 3 else None
+            await _answer_button(update, context, action, target, index, extra, state)
             return
         else:
             await toast(update, context, t.plain("errors.stale_button"))
@@ -397,16 +392,30 @@ async def survey_button(update: Update, context: BotContext) -> None:
     await show(update, context, screen)
 
 
+# Refusals that leave the question on screen as it is: a short notice on the button is enough.
+TOAST_ONLY = frozenset(
+    {
+        "errors.stale_button",
+        "surveys.tick_something",
+        "surveys.required",
+        "surveys.nothing_before",
+        "surveys.not_finished",
+        "surveys.already_submitted",
+    }
+)
+
+
 async def _refused(update: Update, context: BotContext, exc: ServiceError) -> None:
-    """Say why the press changed nothing: a toast for stale buttons, a message otherwise."""
+    """Say why the press changed nothing: a toast when the question stays, else a message."""
     text = context.t.plain(exc.key, **exc.values)
     await toast(update, context, text)
-    if exc.key != "errors.stale_button":
-        if context.profile is not None and (context.profile.awaiting or "").startswith("sv:"):
-            context.profile = await user_service.set_awaiting(
-                context.db, context.profile.telegram_id, None, context.admin_ids
-            )
-        await reply(update, context, context.t(exc.key, **exc.values))
+    if exc.key in TOAST_ONLY:
+        return
+    if context.profile is not None and (context.profile.awaiting or "").startswith("sv:"):
+        context.profile = await user_service.set_awaiting(
+            context.db, context.profile.telegram_id, None, context.admin_ids
+        )
+    await reply(update, context, context.t(exc.key, **exc.values))
 
 
 async def _remove_keyboard(update: Update) -> None:
@@ -425,6 +434,7 @@ async def _answer_button(
     attempt_id: int,
     index: int,
     extra: int | None,
+    state: int | None = None,
 ) -> None:
     assert context.profile is not None
     t = context.t
@@ -443,19 +453,21 @@ async def _answer_button(
         elif action == "l":
             value = likert_value(item, extra or 0)
         elif action == "t":
-            option = (
-                item.options[extra] if extra is not None and extra < len(item.options) else None
+            updated = await svc.tick(
+                db,
+                telegram_id,
+                attempt_id,
+                index,
+                extra if extra is not None else -1,
+                on=state == 1,
             )
-            selection = toggle(item, screen.draft, option.code if option else "")
-            updated = await svc.set_draft(db, telegram_id, attempt_id, index, selection)
             await toast(update, context)
             await safe_edit(update, _question_text(updated, context), _keyboard(updated, context))
             return
-        else:  # "d": Done with a multiple-choice selection
-            if item.required and not screen.draft:
-                raise AnswerError("surveys.tick_something")
-            value = screen.draft
-        next_screen = await svc.answer(db, telegram_id, attempt_id, index, value)
+        if action == "d":  # Done with a multiple-choice selection
+            next_screen, value = await svc.confirm_selection(db, telegram_id, attempt_id, index)
+        else:
+            next_screen = await svc.answer(db, telegram_id, attempt_id, index, value)
     except AnswerError as exc:
         await toast(update, context, t.plain(exc.key, **exc.values))
         return
@@ -464,8 +476,9 @@ async def _answer_button(
         return
     await toast(update, context)
     answered = _question_text(screen, context).split("\n\n")
+    keep = 3 if item.stem is not None else 2  # header, matrix stem, the item itself
     chosen = _label(item, value, screen.language)
-    await safe_edit(update, "\n\n".join([*answered[:2], f"✓ <b>{html.escape(chosen)}</b>"]))
+    await safe_edit(update, "\n\n".join([*answered[:keep], f"✓ <b>{html.escape(chosen)}</b>"]))
     await show(update, context, next_screen)
 
 

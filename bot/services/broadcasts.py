@@ -79,7 +79,8 @@ def _everyone(stmt: Select[Any], ref: str | None) -> Select[Any]:
 
 
 def _university(stmt: Select[Any], ref: str | None) -> Select[Any]:
-    return stmt.where(User.university_id == int(ref or 0))
+    university_id = int(ref) if ref and ref.isdigit() else -1
+    return stmt.where(User.university_id == university_id)
 
 
 def _country(stmt: Select[Any], ref: str | None) -> Select[Any]:
@@ -188,7 +189,7 @@ def can_broadcast(roles: set[Role] | frozenset[Role]) -> bool:
     return bool(set(roles).intersection(SENDERS))
 
 
-async def _sender_scope(session: AsyncSession, user: User, roles: set[Role]) -> int | None:
+async def sender_scope(session: AsyncSession, user: User, roles: set[Role]) -> int | None:
     """The university a non-admin sender is limited to (None: the whole consortium)."""
     if Role.ADMIN in roles:
         return None
@@ -216,6 +217,21 @@ async def _own_draft(
     if broadcast.state != State.DRAFT:
         raise InvalidInput("broadcasts.already_confirmed")
     return broadcast, user, roles
+
+
+async def check_audience(session: AsyncSession, kind: str, ref: str | None) -> None:
+    """Refuse an unknown audience, or a university or country that does not exist.
+
+    `ref` comes from a button, so it is never trusted to be a number or a known code.
+    """
+    if kind not in RESOLVERS:
+        raise InvalidInput("broadcasts.unknown_audience")
+    if kind == Audience.UNIVERSITY:
+        if not ref or not ref.isdigit() or len(ref) > 12:
+            raise InvalidInput("broadcasts.unknown_audience")
+        await get_active(session, int(ref))
+    elif kind == Audience.COUNTRY and ref not in COUNTRIES:
+        raise InvalidInput("broadcasts.unknown_audience")
 
 
 async def create_draft(db: Sessionmaker, actor_id: int, admin_ids: frozenset[int]) -> int:
@@ -251,12 +267,9 @@ async def set_audience(
     """
     async with db.begin() as session:
         broadcast, user, roles = await _own_draft(session, actor_id, admin_ids, broadcast_id)
-        if kind == Audience.UNIVERSITY:
-            await get_active(session, int(ref or 0))
-        elif kind == Audience.COUNTRY and ref not in COUNTRIES:
-            raise InvalidInput("broadcasts.unknown_audience")
-        scope = await _sender_scope(session, user, roles)
-        if scope is not None and not (kind == Audience.UNIVERSITY and int(ref or 0) == scope):
+        await check_audience(session, kind, ref)
+        scope = await sender_scope(session, user, roles)
+        if scope is not None and not (kind == Audience.UNIVERSITY and ref == str(scope)):
             raise PermissionDenied("broadcasts.own_university_only")
         stmt = _audience_stmt(kind, ref)
         count = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
@@ -276,6 +289,20 @@ def visible_length(html_text: str) -> int:
     import html
 
     return len(html.unescape(_TAG.sub("", html_text)))
+
+
+_TAG_PARTS = re.compile(r"<(/?)([a-zA-Z-]+)[^>]*>")
+
+
+def _balanced(html_text: str) -> bool:
+    """True when every formatting tag opened in the text is closed in it, in order."""
+    stack: list[str] = []
+    for closing, name in _TAG_PARTS.findall(html_text):
+        if not closing:
+            stack.append(name)
+        elif not stack or stack.pop() != name:
+            return False
+    return not stack
 
 
 def split_languages(html_text: str) -> dict[str, str]:
@@ -323,6 +350,11 @@ def build_content(
             raise InvalidInput(key, limit=limit, length=length, section=label)
         if not text.strip():
             raise InvalidInput("broadcasts.empty")
+    for language, text in texts.items():
+        if not _balanced(text):
+            # Formatting that starts in one language's section and ends in another.
+            label = "" if language == "*" else f"[{language}] "
+            raise InvalidInput("broadcasts.formatting_across", section=label)
     if "*" in texts and len(texts) > 1:
         # Unmarked lead text next to marked sections: treat it as the default-language text
         # only if that language has no section of its own; otherwise it is ambiguous.
@@ -700,6 +732,20 @@ async def cancel(
             .values(state=DeliveryState.CANCELLED.value)
         )
         return await _view(session, broadcast)
+
+
+async def discard(
+    db: Sessionmaker, actor_id: int, admin_ids: frozenset[int], broadcast_id: int
+) -> None:
+    """Throw a draft away; never a confirmed broadcast.
+
+    An old Discard button left in the chat must not cancel a broadcast that is sending or
+    scheduled: Cancel on its progress message does that.
+    """
+    async with db.begin() as session:
+        broadcast, _, _ = await _own_draft(session, actor_id, admin_ids, broadcast_id)
+        broadcast.state = State.CANCELLED.value
+        broadcast.cancelled_at = utcnow()
 
 
 async def start_due(db: Sessionmaker, broadcast_id: int) -> bool:

@@ -20,7 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Sessionmaker
 from bot.services import InvalidInput, NotFound, PermissionDenied
-from bot.services.broadcasts import RESOLVERS, Audience, Button, create_system
+from bot.services.broadcasts import (
+    RESOLVERS,
+    Audience,
+    Button,
+    create_system,
+    sender_scope,
+)
 from bot.services.roles import Role, require
 from bot.services.surveys import CLOSED, IN_PROGRESS, SUBMITTED, compiled
 from bot.services.universities import COUNTRIES, get_active
@@ -105,6 +111,16 @@ async def instruments(db: Sessionmaker) -> list[tuple[str, dict[str, str], str]]
             .order_by(Instrument.code)
         )
         return [(code, dict(title), kind) for code, title, kind in rows.all()]
+
+
+async def _within_scope(
+    session: AsyncSession, actor_id: int, admin_ids: frozenset[int], kind: str, ref: str | None
+) -> None:
+    """An organizer scoped to a university publishes only to that university."""
+    user, roles = await require(session, actor_id, admin_ids, Role.ADMIN, Role.ORGANIZER)
+    scope = await sender_scope(session, user, roles)
+    if scope is not None and not (kind == Audience.UNIVERSITY and ref == str(scope)):
+        raise PermissionDenied("broadcasts.own_university_only")
 
 
 async def _own_draft(
@@ -221,6 +237,10 @@ async def publish(
     """Publish the draft: it opens now, or at its opening time; invitations go out then."""
     async with db.begin() as session:
         campaign = await _own_draft(session, actor_id, admin_ids, draft_id)
+        # Checked again at publishing: a new draft starts with "everyone".
+        await _within_scope(
+            session, actor_id, admin_ids, campaign.audience_kind, campaign.audience_ref
+        )
         count = await session.scalar(
             select(func.count()).select_from(_audience(campaign).subquery())
         )
@@ -428,15 +448,19 @@ async def figures(
     """Recent published campaigns with response counts and completion by university."""
     now = utcnow()
     async with db() as session:
-        await require(session, actor_id, admin_ids, Role.ADMIN, Role.ORGANIZER)
-        campaigns = (
-            await session.scalars(
-                select(Campaign)
-                .where(Campaign.published_at.is_not(None))
-                .order_by(Campaign.id.desc())
-                .limit(limit)
+        user, roles = await require(session, actor_id, admin_ids, Role.ADMIN, Role.ORGANIZER)
+        scope = await sender_scope(session, user, roles)
+        stmt = select(Campaign).where(Campaign.published_at.is_not(None))
+        if scope is not None:
+            # A university's organizer sees their own campaigns and their university's.
+            stmt = stmt.where(
+                (Campaign.created_by_id == user.id)
+                | (
+                    (Campaign.audience_kind == Audience.UNIVERSITY.value)
+                    & (Campaign.audience_ref == str(scope))
+                )
             )
-        ).all()
+        campaigns = (await session.scalars(stmt.order_by(Campaign.id.desc()).limit(limit))).all()
         result = []
         for campaign in campaigns:
             instrument = await session.get(Instrument, campaign.instrument_id)

@@ -480,20 +480,49 @@ async def pass_info(db: Sessionmaker, telegram_id: int, attempt_id: int, index: 
     return await _in_attempt(db, telegram_id, attempt_id, step)
 
 
-async def set_draft(
-    db: Sessionmaker, telegram_id: int, attempt_id: int, index: int, selection: tuple[str, ...]
+async def tick(
+    db: Sessionmaker, telegram_id: int, attempt_id: int, index: int, option: int, on: bool
 ) -> Screen:
-    """Remember the options ticked so far on the multiple-choice item on screen."""
+    """Tick (`on`) or untick one option of the multiple-choice item on screen.
+
+    The button says which state it sets, and the selection is read and written in one
+    transaction: a double tap or two replicas handling two taps leave the intended state.
+    """
+
+    async def step(session: AsyncSession, attempt: Attempt) -> Screen:
+        item = _current(await _screen(session, attempt), index)
+        if item.kind != "multiple" or not 0 <= option < len(item.options):
+            raise InvalidInput("errors.stale_button")
+        chosen = set(attempt.draft or ())
+        code = item.options[option].code
+        chosen = chosen | {code} if on else chosen - {code}
+        attempt.draft = [o.code for o in item.options if o.code in chosen]
+        await session.flush()
+        return await _screen(session, attempt)
+
+    return await _in_attempt(db, telegram_id, attempt_id, step)
+
+
+async def confirm_selection(
+    db: Sessionmaker, telegram_id: int, attempt_id: int, index: int
+) -> tuple[Screen, tuple[str, ...]]:
+    """Store the ticked options of the multiple-choice item on screen as its answer."""
+    chosen: list[tuple[str, ...]] = []
 
     async def step(session: AsyncSession, attempt: Attempt) -> Screen:
         item = _current(await _screen(session, attempt), index)
         if item.kind != "multiple":
             raise InvalidInput("errors.stale_button")
-        attempt.draft = list(selection)
+        selection = tuple(attempt.draft or ())
+        if item.required and not selection:
+            raise InvalidInput("surveys.tick_something")
+        chosen.append(selection)
+        await _store(session, attempt, item, selection)
         await session.flush()
         return await _screen(session, attempt)
 
-    return await _in_attempt(db, telegram_id, attempt_id, step)
+    screen = await _in_attempt(db, telegram_id, attempt_id, step)
+    return screen, chosen[0]
 
 
 async def back(db: Sessionmaker, telegram_id: int, attempt_id: int) -> Screen:

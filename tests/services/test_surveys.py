@@ -51,7 +51,11 @@ async def test_a_whole_test_with_back_and_skip(db, example):
     assert screen.item.code == "q1" and screen.current == "b"
     screen = await svc.answer(db, 10, screen.attempt_id, screen.index, "a")
     assert screen.item.code == "q2"  # back where we were, with q1 changed
-    screen = await svc.set_draft(db, 10, screen.attempt_id, screen.index, ("moodle",))
+    screen = await svc.tick(db, 10, screen.attempt_id, screen.index, 0, on=True)
+    screen = await svc.tick(db, 10, screen.attempt_id, screen.index, 0, on=True)  # double tap
+    assert screen.draft == ("moodle",)
+    screen = await svc.tick(db, 10, screen.attempt_id, screen.index, 2, on=True)
+    screen = await svc.tick(db, 10, screen.attempt_id, screen.index, 2, on=False)
     assert screen.draft == ("moodle",)
     screen = await svc.answer(db, 10, screen.attempt_id, screen.index, ("moodle", "canvas"))
     assert screen.item.code == "q3"  # shown because q1 == 'a'
