@@ -27,7 +27,15 @@ from enum import StrEnum
 import httpx
 from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
 
 from bot.floodguard import GATEWAY_CALL, retry_after_seconds
 
@@ -112,6 +120,9 @@ class RateLimiter:
         delay = self.reserve(chat_id, global_slot=global_slot)
         if delay > 0:
             await self.clock.sleep(delay)
+        # A 429 that arrived while we slept pauses everyone, slots reserved before included.
+        while (wait := self._paused_until - self.clock.now()) > 0:
+            await self.clock.sleep(wait)
 
     def pause(self, seconds: float) -> None:
         """Telegram asked to wait: nobody sends for `seconds` from now."""
@@ -295,6 +306,8 @@ class Gateway:
                     return Result(Outcome.FAILED, error=f"network: {exc.message}")
                 await self.limiter.clock.sleep(self.backoff * 2 ** (attempts - 1))
                 continue
+            except (InvalidToken, ChatMigrated) as exc:
+                return Result(Outcome.FAILED, error=exc.message)
             except NetworkError as exc:
                 attempts += 1
                 if attempts >= self.max_attempts:

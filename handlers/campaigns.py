@@ -13,7 +13,7 @@ from telegram import Update
 
 from bot import keyboards as kb
 from bot.context import BotContext
-from bot.services import ServiceError
+from bot.services import InvalidInput, ServiceError
 from bot.services import campaigns as svc
 from bot.services import universities as university_service
 from bot.services import users as user_service
@@ -164,6 +164,7 @@ async def campaign_button(update: Update, context: BotContext) -> None:
             await _ask_audience(update, context, draft)
         elif action in ("wo", "co", "o"):
             kind = {"wo": "wave", "co": "close", "o": "open"}[action]
+            await svc.get_draft(db, actor, admins, draft_id)  # still a draft of this organizer
             await toast(update, context)
             await _await_typed(context, f"cp_{kind}:{draft_id}")
             example = (utcnow() + timedelta(days=7)).astimezone(context.settings.tz)
@@ -312,7 +313,11 @@ async def save_typed(update: Update, context: BotContext, kind: str, draft_id: i
             moment = parse_local_time(text, context)
             key = "closes_at" if kind == "close" else "opens_at"
             draft = await svc.update_draft(db, actor, admins, draft_id, **{key: moment})
+    except InvalidInput as exc:
+        await reply(update, context, t(exc.key, **exc.values))  # still waiting: try again
+        return
     except ServiceError as exc:
+        await _await_typed(context, None)  # the draft is gone or published: stop waiting
         await reply(update, context, t(exc.key, **exc.values))
         return
     await _await_typed(context, None)

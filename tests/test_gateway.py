@@ -144,3 +144,13 @@ def test_limiter_pause_moves_every_slot():
     assert limiter.reserve(1, global_slot=False) == pytest.approx(5.0)
     with pytest.raises(ValueError):
         RateLimiter(0, 1)
+
+
+async def test_a_flood_wait_holds_slots_reserved_before_it():
+    clock = VirtualClock(start=0.0)
+    limiter = RateLimiter(10, 1, clock)
+    assert limiter.reserve(None) == 0
+    waiting = asyncio.create_task(limiter.acquire(None))  # its slot is 0.1 s away
+    limiter.pause(5)  # a 429 arrives meanwhile
+    await waiting
+    assert clock.now() >= 5.0

@@ -32,6 +32,9 @@ _COMPARE = {
 }
 
 
+MAX_LENGTH = 500
+
+
 class ConditionError(ValueError):
     """The condition text is not in the accepted language."""
 
@@ -51,12 +54,19 @@ class Condition:
 
 def parse(source: str) -> Condition:
     """Parse a condition, or raise `ConditionError` saying what is not allowed."""
+    if len(source) > MAX_LENGTH:
+        raise ConditionError(f"a condition has at most {MAX_LENGTH} characters")
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
         raise ConditionError(f"not a valid condition: {exc.msg}") from None
+    except (RecursionError, MemoryError):
+        raise ConditionError("the condition is nested too deeply") from None
     names: set[str] = set()
-    _check(tree.body, names)
+    try:
+        _check(tree.body, names)
+    except RecursionError:
+        raise ConditionError("the condition is nested too deeply") from None
     return Condition(source=source, names=frozenset(names), tree=tree)
 
 

@@ -256,7 +256,8 @@ def parse_typed(item: Item, text: str) -> Any:
     raw = text.strip()
     if item.kind == "number":
         compact = raw.replace(" ", "").replace("\u00a0", "")
-        if not _NUMBER.match(compact):
+        # Fifteen digits keep a float exact; longer numbers are no one's real answer.
+        if not _NUMBER.match(compact) or len(compact) > 16:
             raise AnswerError("surveys.not_a_number")
         value = float(compact.replace(",", "."))
         if item.integer and not value.is_integer():

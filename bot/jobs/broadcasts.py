@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 WORKERS = 16
 PROGRESS_INTERVAL = 3.0
 CAMPAIGN_TICK = 60.0
+WORKER_BACKOFF = 1.0
 
 _STATE_OF: dict[Outcome, DeliveryState] = {
     Outcome.SENT: DeliveryState.SENT,
@@ -241,13 +242,21 @@ class Broadcaster:
             await self.gateway.wait_slot()
             if self._stopping:
                 return
-            task = await svc.claim_next(self.db, broadcast_id)
-            if task is None:
-                return
-            result = await self.gateway.send(
-                outgoing(content, task.chat_id, task.language, default), holds_slot=True
-            )
-            await self._record(task.delivery_id, result)
+            try:
+                task = await svc.claim_next(self.db, broadcast_id)
+                if task is None:
+                    return
+                result = await self.gateway.send(
+                    outgoing(content, task.chat_id, task.language, default), holds_slot=True
+                )
+                await self._record(task.delivery_id, result)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # One failure (a locked database, an unexpected answer) must not orphan the
+                # broadcast: log it and go on; a delivery left "sending" is settled on restart.
+                logger.exception("broadcast %s: a send failed unexpectedly", broadcast_id)
+                await asyncio.sleep(WORKER_BACKOFF)
 
     async def _record(self, delivery_id: int, result: Result) -> None:
         await svc.record(

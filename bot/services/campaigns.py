@@ -24,12 +24,12 @@ from bot.services.broadcasts import (
     RESOLVERS,
     Audience,
     Button,
+    check_audience,
     create_system,
     sender_scope,
 )
 from bot.services.roles import Role, require
 from bot.services.surveys import CLOSED, IN_PROGRESS, SUBMITTED, compiled
-from bot.services.universities import COUNTRIES, get_active
 from models import Attempt, Campaign, Instrument, University, User, utcnow
 
 WAVES = ("pre", "post", "main")
@@ -212,10 +212,8 @@ async def update_draft(
             campaign.closes_at = closes_at
         if "audience" in changes:
             kind, ref = changes["audience"]
-            if kind == Audience.UNIVERSITY:
-                await get_active(session, int(ref or 0))
-            elif (kind == Audience.COUNTRY and ref not in COUNTRIES) or kind not in RESOLVERS:
-                raise InvalidInput("broadcasts.unknown_audience")
+            await check_audience(session, kind, ref)
+            await _within_scope(session, actor_id, admin_ids, kind, ref)
             campaign.audience_kind, campaign.audience_ref = kind, ref
         if "close_days" in changes:
             days = int(changes["close_days"])
@@ -229,6 +227,14 @@ async def update_draft(
                 raise InvalidInput("errors.stale_button")
             campaign.remind_before_hours = hours or None
         return await _draft_view(session, campaign)
+
+
+async def get_draft(
+    db: Sessionmaker, actor_id: int, admin_ids: frozenset[int], draft_id: int
+) -> Draft:
+    """The actor's draft, or NotFound / already published."""
+    async with db() as session:
+        return await _draft_view(session, await _own_draft(session, actor_id, admin_ids, draft_id))
 
 
 async def publish(
@@ -394,6 +400,9 @@ async def due_steps(
                 and campaign.remind_before_hours
                 and campaign.closes_at is not None
                 and campaign.closes_at - timedelta(hours=campaign.remind_before_hours) <= now
+                # A reminder due before the opening would follow the invitation at once.
+                and campaign.closes_at - timedelta(hours=campaign.remind_before_hours)
+                > campaign.opens_at
             ):
                 campaign.reminded_at = now
                 texts = {

@@ -147,12 +147,28 @@ async def load_defaults_if_empty(
     return outcome
 
 
+def _has_aliases(text: str) -> bool:
+    """True when the YAML uses an alias: a few bytes of aliases can expand to gigabytes."""
+    try:
+        return any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text))
+    except yaml.YAMLError:
+        return False  # the parse below reports the error with its position
+
+
 def check_upload(data: bytes, filename: str) -> Report:
     """Check a pack sent as a file in chat."""
     if len(data) > UPLOAD_MAX_BYTES:
         return Report(filename, errors=[ContentError(filename, "", "larger than 1 MB")])
     try:
-        parsed = yaml.safe_load(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        if _has_aliases(text):
+            error = ContentError(
+                filename,
+                "",
+                "anchors and aliases (& and *) are not accepted in packs sent in chat",
+            )
+            return Report(filename, errors=[error])
+        parsed = yaml.safe_load(text)
     except UnicodeDecodeError:
         return Report(filename, errors=[ContentError(filename, "", "not UTF-8 text")])
     except yaml.YAMLError as exc:
@@ -171,7 +187,8 @@ async def load_upload(
     """Check and load a pack an organizer sent in chat (organizers and admins only)."""
     async with db() as session:
         user, _ = await require(session, actor_id, admin_ids, Role.ADMIN, Role.ORGANIZER)
-    return await load_reports(db, [check_upload(data, filename)], loaded_by_id=user.id)
+    report = await asyncio.to_thread(check_upload, data, filename)  # parsing blocks
+    return await load_reports(db, [report], loaded_by_id=user.id)
 
 
 async def latest_versions(db: Sessionmaker) -> list[tuple[str, int, str]]:

@@ -254,7 +254,11 @@ async def unfinished(db: Sessionmaker, telegram_id: int) -> list[int]:
                 .where(Attempt.user_id == user.id, Attempt.state == IN_PROGRESS)
             )
         ).all()
-        return [a.id for a, c in rows if _is_open(c, now)]
+        return [
+            a.id
+            for a, c in rows
+            if _is_open(c, now) and (a.deadline_at is None or a.deadline_at > now)
+        ]
 
 
 async def start(db: Sessionmaker, telegram_id: int, campaign_id: int, language: str) -> Screen:

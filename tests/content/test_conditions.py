@@ -50,3 +50,11 @@ def test_names_are_collected():
 def test_anything_beyond_the_language_is_refused(source):
     with pytest.raises(ConditionError):
         parse(source)
+
+
+def test_deep_nesting_and_huge_conditions_are_refused_not_crashing():
+    with pytest.raises(ConditionError):
+        parse("not " * 1000 + "q1 == 'a'")
+    assert parse("(" * 100 + "q1 == 'a'" + ")" * 100).evaluate({"q1": "a"})
+    with pytest.raises(ConditionError, match="at most"):
+        parse("q1 == '" + "a" * 600 + "'")

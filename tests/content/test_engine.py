@@ -206,3 +206,10 @@ def test_level_bands():
         None,
         None,
     ]
+
+
+def test_absurd_numbers_are_refused(example):
+    q3 = example.by_code["q3"]
+    for bad in ("9" * 400, "1e5", "inf", "nan", "1" * 17):
+        with pytest.raises(AnswerError, match="not_a_number"):
+            parse_typed(q3, bad)

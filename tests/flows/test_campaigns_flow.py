@@ -68,7 +68,9 @@ async def test_publish_invite_remind_close_and_follow_figures(harness, i18n):
     await second.tap("Second year")
     # The reminder goes out 24 h before closing, to those who have not finished only.
     async with db.begin() as session:
-        await session.execute(update(Campaign).values(closes_at=utcnow() + timedelta(hours=2)))
+        # Time passes: the campaign opened days ago and closes in two hours.
+        await session.execute(update(Campaign).values(
+            opens_at=utcnow() - timedelta(days=6), closes_at=utcnow() + timedelta(hours=2)))
     sent_before = {s.user_id: len(s.messages) for s in students}
     await _drain(harness)
     assert len(first.messages) == sent_before[first.user_id]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -158,3 +159,93 @@ async def test_profile_buttons_from_before_a_deletion_wait_for_registration(harn
     assert user.last_toast == t.plain("errors.stale_button")
     assert (await _profile(harness, 508)).group_name is None
     await user.tap(LANGUAGE_LABELS["en"])
+
+
+async def test_a_long_swot_review_fits_and_can_be_submitted(harness, i18n):
+    from bot.services import surveys as svc
+
+    t = i18n.translator("en")
+    admin = harness.user(ADMIN_ID, "Admin", "en")
+    await onboard(admin, i18n)
+    await svc.create_campaign(harness.app.bot_data.db, ADMIN_ID, frozenset({ADMIN_ID}),
+                              "swot_collaboration", "main")
+    user = harness.user(520, "Long", "en")
+    await onboard(user, i18n)
+    await user.send("/surveys")
+    await user.tap("SWOT")
+    await user.tap(t.plain("surveys.continue"))
+    for letter in "SWOT":
+        await user.send(f"<{letter}> & " + "very long point, " * 115)  # ~2,000 characters
+    await user.tap(t.plain("surveys.skip"))  # the optional role question
+    assert "Check your answers" in user.last_text and len(user.last_text) < 4096
+    await user.tap(t.plain("surveys.submit"))
+    assert "Thank you" in user.last_text
+
+
+async def test_crafted_audience_and_option_data_is_refused_politely(harness, i18n):
+    t = i18n.translator("en")
+    admin = harness.user(ADMIN_ID, "Admin", "en")
+    await onboard(admin, i18n)
+    await admin.send("/broadcast")
+    anchor = admin.last_message.message_id
+    draft = admin.last_message.reply_markup["inline_keyboard"][0][0]["callback_data"].split(":")[2]
+    await admin.tap_data(f"bc:a:{draft}:university:abc", anchor)
+    assert admin.last_toast == t.plain("broadcasts.unknown_audience")
+    await admin.tap_data(f"bc:a:{draft}:university:99999999999999999999", anchor)
+    assert admin.last_toast == t.plain("broadcasts.unknown_audience")
+    await admin.send("/publish")
+    await admin.tap("SWOT")
+    cp_draft = admin.last_message.reply_markup["inline_keyboard"][0][0]["callback_data"].split(
+        ":")[2]
+    await admin.tap_data(f"cp:a:{cp_draft}:university:abc", admin.last_message.message_id)
+    assert admin.last_toast == t.plain("broadcasts.unknown_audience")
+    await admin.tap_data("s:o:1:999:999", admin.last_message.message_id)
+    assert admin.last_toast == t.plain("errors.stale_button")
+
+
+async def test_a_stale_discard_button_never_cancels_a_sent_broadcast(harness, i18n):
+    from bot.services import broadcasts as bsvc
+
+    t = i18n.translator("en")
+    admin = harness.user(ADMIN_ID, "Admin", "en")
+    await onboard(admin, i18n)
+    await admin.send("/broadcast")
+    audience_message = admin.last_message.message_id
+    await admin.tap(t.plain("broadcasts.audience_all"))
+    await admin.send("News")
+    await admin.tap(t.plain("broadcasts.no_buttons"))
+    await admin.tap(t.plain("broadcasts.send_now", count=1))
+    views = await bsvc.list_recent(harness.app.bot_data.db, ADMIN_ID, frozenset({ADMIN_ID}))
+    await harness.app.bot_data.broadcaster.wait(views[0].id)
+    await admin.tap_data(f"bc:d:{views[0].id}", audience_message)
+    assert admin.last_toast == t.plain("broadcasts.already_confirmed")
+    view = await bsvc.get(harness.app.bot_data.db, views[0].id)
+    assert view.state.value == "done" and view.counts == {"sent": 1}
+
+
+PACK = Path(__file__).resolve().parents[1] / "content" / "all_types_pack.yaml"
+
+
+async def test_a_double_tap_on_a_tick_box_leaves_it_ticked(harness, i18n):
+    from bot.services import content as content_service
+    from bot.services import surveys as svc
+
+    t = i18n.translator("en")
+    admin = harness.user(ADMIN_ID, "Admin", "en")
+    await onboard(admin, i18n)
+    db = harness.app.bot_data.db
+    pack = PACK
+    assert (await content_service.load_path(db, pack)).ok
+    await svc.create_campaign(db, ADMIN_ID, frozenset({ADMIN_ID}), "all_types", "pre")
+    user = harness.user(530, "Tap", "en")
+    await onboard(user, i18n)
+    await user.send("/surveys")
+    await user.tap("All types")
+    await user.tap(t.plain("surveys.continue"))
+    await user.tap("First year")
+    question = user.last_message
+    zoom = next(b["callback_data"] for row in question.reply_markup["inline_keyboard"]
+                for b in row if b["text"] == "☐ Zoom")
+    await user.tap_data(zoom, question.message_id)
+    await user.tap_data(zoom, question.message_id)  # the second tap of a double tap
+    assert "☑ Zoom" in user.last_buttons

@@ -223,3 +223,28 @@ async def test_deleting_a_user_removes_their_deliveries(world):
     await users.delete_user(db, task.chat_id)
     await svc.record(db, task.delivery_id, DeliveryState.SENT, message_id=1)  # no crash
     assert (await svc.get(db, broadcast_id)).total == 5
+
+
+def test_formatting_across_language_sections_is_refused():
+    with pytest.raises(InvalidInput, match="formatting_across") as exc:
+        svc.build_content("text", "[kk]\n<b>Сәлем\n[ru]\nПри</b>вет", None, None)
+    assert exc.value.values == {"section": "[kk] "}
+
+
+async def test_a_university_organizer_publishes_only_there(world):
+    from bot.services import campaigns, invites
+
+    db = world
+    unis = await list_universities(db)
+    invite = await invites.create_invite(db, ADMIN, ADMINS, Role.ORGANIZER, unis[0].id, 1)
+    await users.seen(db, 61, first_name="org", username=None, telegram_language=None,
+                     admin_ids=ADMINS)
+    await invites.redeem(db, 61, invite.payload)
+    draft = await campaigns.new_draft(db, 61, ADMINS, "swot_collaboration")
+    with pytest.raises(PermissionDenied, match="own_university_only"):
+        await campaigns.publish(db, 61, ADMINS, draft.id)  # a new draft starts with everyone
+    with pytest.raises(PermissionDenied, match="own_university_only"):
+        await campaigns.update_draft(db, 61, ADMINS, draft.id, audience=("country", "KZ"))
+    await campaigns.update_draft(db, 61, ADMINS, draft.id,
+                                 audience=("university", str(unis[0].id)))
+    assert (await campaigns.publish(db, 61, ADMINS, draft.id)).audience_ref == str(unis[0].id)

@@ -92,3 +92,10 @@ async def test_default_content_loads_only_into_an_empty_database(db, tmp_path):
     assert outcome is not None and outcome.ok
     assert await svc.load_defaults_if_empty(db, tmp_path) is None
     assert ("example_test", 1, "test") in await svc.latest_versions(db)
+
+
+async def test_uploads_with_yaml_aliases_are_refused(db):
+    await ensure_role(db, 6, Role.ORGANIZER)
+    bomb = b"a: &a [x, x, x]\nb: &b [*a, *a, *a]\nc: [*b, *b, *b]\n"
+    outcome = await svc.load_upload(db, 6, ADMINS, bomb, "bomb.yaml")
+    assert not outcome.ok and "anchors and aliases" in str(outcome.errors[0])
