@@ -366,10 +366,21 @@ async def _answers(session: AsyncSession, attempt: Attempt) -> dict[str, Any]:
     return {code: tuple(v) if isinstance(v, list) else v for code, v in rows.all()}
 
 
+async def _compiled_by_id(session: AsyncSession, instrument_id: int) -> Compiled:
+    """The compiled pack of a version, reading its (large) definition only on a cache miss."""
+    checksum = await session.scalar(
+        select(Instrument.checksum).where(Instrument.id == instrument_id)
+    )
+    found = _compiled.get(checksum or "")
+    if found is None:
+        instrument = await session.get(Instrument, instrument_id)
+        assert instrument is not None
+        found = compiled(instrument)
+    return found
+
+
 async def _screen(session: AsyncSession, attempt: Attempt) -> Screen:
-    instrument = await session.get(Instrument, attempt.instrument_id)
-    assert instrument is not None
-    pack = compiled(instrument)
+    pack = await _compiled_by_id(session, attempt.instrument_id)
     answers = await _answers(session, attempt)
     passed = set(attempt.passed or [])
     common: dict[str, Any] = {
@@ -414,9 +425,8 @@ async def current_screen(db: Sessionmaker, telegram_id: int, attempt_id: int) ->
 
 async def _store(session: AsyncSession, attempt: Attempt, item: Item, value: Any) -> None:
     stored = list(value) if isinstance(value, tuple) else value
-    instrument = await session.get(Instrument, attempt.instrument_id)
-    assert instrument is not None
-    numeric = item_value(item, value, instrument.kind == "test")
+    pack = await _compiled_by_id(session, attempt.instrument_id)
+    numeric = item_value(item, value, pack.pack.kind == "test")
     existing = await session.scalar(
         select(Answer).where(Answer.attempt_id == attempt.id, Answer.item_code == item.code)
     )
