@@ -183,7 +183,8 @@ async def take_survey(
     last_id = user.last_message.message_id if user.last_message else 0
     await act("/surveys", user.send("/surveys"), lambda: newer_than(user, last_id)()
               and any(CAMPAIGN.casefold() in b.casefold() for b in user.last_buttons))
-    last_id = user.last_message.message_id  # type: ignore[union-attr]
+    assert user.last_message is not None
+    last_id = user.last_message.message_id
     await act("open the campaign", user.tap(CAMPAIGN, message_id=last_id),
               newer_than(user, last_id))
     for _ in range(MAX_SCREENS):

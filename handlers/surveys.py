@@ -14,7 +14,7 @@ import html
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import keyboards as kb
-from bot.content.engine import AnswerError, Item, choice_value, likert_value, parse_typed
+from bot.content.engine import AnswerError, Item, parse_typed
 from bot.context import BotContext
 from bot.services import ServiceError
 from bot.services import surveys as svc
@@ -437,49 +437,41 @@ async def _answer_button(
     state: int | None = None,
 ) -> None:
     assert context.profile is not None
-    t = context.t
     telegram_id = context.profile.telegram_id
     db = context.db
+    choice = extra if extra is not None else -1
     try:
-        screen = await svc.current_screen(db, telegram_id, attempt_id)
-        if screen.kind != "item" or screen.index != index or screen.item is None:
-            raise AnswerError("errors.stale_button")
-        item = screen.item
-        if action == "o":
-            option = (
-                item.options[extra] if extra is not None and extra < len(item.options) else None
-            )
-            value: object = choice_value(item, option.code if option else "")
-        elif action == "l":
-            value = likert_value(item, extra or 0)
-        elif action == "t":
-            updated = await svc.tick(
-                db,
-                telegram_id,
-                attempt_id,
-                index,
-                extra if extra is not None else -1,
-                on=state == 1,
-            )
+        if action == "t":
+            updated = await svc.tick(db, telegram_id, attempt_id, index, choice, on=state == 1)
             await toast(update, context)
             await safe_edit(update, _question_text(updated, context), _keyboard(updated, context))
             return
         if action == "d":  # Done with a multiple-choice selection
-            next_screen, value = await svc.confirm_selection(db, telegram_id, attempt_id, index)
+            screen, next_screen, value = await svc.confirm_selection(
+                db, telegram_id, attempt_id, index
+            )
         else:
-            next_screen = await svc.answer(db, telegram_id, attempt_id, index, value)
-    except AnswerError as exc:
-        await toast(update, context, t.plain(exc.key, **exc.values))
-        return
+            screen, next_screen, value = await svc.press(
+                db, telegram_id, attempt_id, index, action, choice
+            )
     except ServiceError as exc:
         await _refused(update, context, exc)
         return
     await toast(update, context)
+    await _show_answered(update, context, screen, value)
+    await show(update, context, next_screen)
+
+
+async def _show_answered(
+    update: Update, context: BotContext, screen: Screen, value: object
+) -> None:
+    """Edit the answered question so it shows the choice, without its buttons."""
+    item = screen.item
+    assert item is not None
     answered = _question_text(screen, context).split("\n\n")
     keep = 3 if item.stem is not None else 2  # header, matrix stem, the item itself
     chosen = _label(item, value, screen.language)
     await safe_edit(update, "\n\n".join([*answered[:keep], f"✓ <b>{html.escape(chosen)}</b>"]))
-    await show(update, context, next_screen)
 
 
 async def save_typed(update: Update, context: BotContext, attempt_id: int) -> None:

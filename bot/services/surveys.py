@@ -18,7 +18,14 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.content.engine import Compiled, Item, compile_pack
+from bot.content.engine import (
+    AnswerError,
+    Compiled,
+    Item,
+    choice_value,
+    compile_pack,
+    likert_value,
+)
 from bot.content.schema import Pack
 from bot.content.scoring import Result, item_value, score
 from bot.db import Sessionmaker
@@ -379,9 +386,18 @@ async def _compiled_by_id(session: AsyncSession, instrument_id: int) -> Compiled
     return found
 
 
-async def _screen(session: AsyncSession, attempt: Attempt) -> Screen:
-    pack = await _compiled_by_id(session, attempt.instrument_id)
-    answers = await _answers(session, attempt)
+async def _screen(
+    session: AsyncSession,
+    attempt: Attempt,
+    *,
+    pack: Compiled | None = None,
+    answers: dict[str, Any] | None = None,
+) -> Screen:
+    """What the attempt shows now; `pack` and `answers` spare the queries when known."""
+    if pack is None:
+        pack = await _compiled_by_id(session, attempt.instrument_id)
+    if answers is None:
+        answers = await _answers(session, attempt)
     passed = set(attempt.passed or [])
     common: dict[str, Any] = {
         "attempt_id": attempt.id,
@@ -423,13 +439,19 @@ async def current_screen(db: Sessionmaker, telegram_id: int, attempt_id: int) ->
     return await _in_attempt(db, telegram_id, attempt_id, _screen)
 
 
-async def _store(session: AsyncSession, attempt: Attempt, item: Item, value: Any) -> None:
+async def _store(
+    session: AsyncSession, attempt: Attempt, item: Item, value: Any, screen: Screen | None = None
+) -> None:
+    """Insert or replace the answer; with the current `screen`, without extra queries."""
     stored = list(value) if isinstance(value, tuple) else value
-    pack = await _compiled_by_id(session, attempt.instrument_id)
+    pack = screen.compiled if screen else await _compiled_by_id(session, attempt.instrument_id)
     numeric = item_value(item, value, pack.pack.kind == "test")
-    existing = await session.scalar(
-        select(Answer).where(Answer.attempt_id == attempt.id, Answer.item_code == item.code)
-    )
+    known = screen.answers if screen is not None and screen.answers is not None else None
+    existing = None
+    if known is None or item.code in known:
+        existing = await session.scalar(
+            select(Answer).where(Answer.attempt_id == attempt.id, Answer.item_code == item.code)
+        )
     if existing is None:
         session.add(
             Answer(
@@ -457,12 +479,54 @@ async def answer(
     """
 
     async def step(session: AsyncSession, attempt: Attempt) -> Screen:
-        item = _current(await _screen(session, attempt), index)
-        await _store(session, attempt, item, value)
+        screen = await _screen(session, attempt)
+        item = _current(screen, index)
+        await _store(session, attempt, item, value, screen)
         await session.flush()
-        return await _screen(session, attempt)
+        return await _screen(
+            session,
+            attempt,
+            pack=screen.compiled,
+            answers={**(screen.answers or {}), item.code: value},
+        )
 
     return await _in_attempt(db, telegram_id, attempt_id, step)
+
+
+async def press(
+    db: Sessionmaker, telegram_id: int, attempt_id: int, index: int, kind: str, choice: int
+) -> tuple[Screen, Screen, Any]:
+    """Answer the item on screen with a button: an option (`kind` "o") or a point ("l").
+
+    The button is checked against the item on screen inside the same transaction that stores
+    the answer. Returns the screen that was answered, the next one, and the value stored.
+    """
+    done: list[tuple[Screen, Any]] = []
+
+    async def step(session: AsyncSession, attempt: Attempt) -> Screen:
+        screen = await _screen(session, attempt)
+        item = _current(screen, index)
+        try:
+            if kind == "o" and 0 <= choice < len(item.options):
+                value: Any = choice_value(item, item.options[choice].code)
+            elif kind == "l":
+                value = likert_value(item, choice)
+            else:
+                raise InvalidInput("errors.stale_button")
+        except AnswerError as exc:
+            raise InvalidInput(exc.key, **exc.values) from None
+        await _store(session, attempt, item, value, screen)
+        await session.flush()
+        done.append((screen, value))
+        return await _screen(
+            session,
+            attempt,
+            pack=screen.compiled,
+            answers={**(screen.answers or {}), item.code: value},
+        )
+
+    following = await _in_attempt(db, telegram_id, attempt_id, step)
+    return done[0][0], following, done[0][1]
 
 
 async def skip(db: Sessionmaker, telegram_id: int, attempt_id: int, index: int) -> Screen:
@@ -519,24 +583,33 @@ async def tick(
 
 async def confirm_selection(
     db: Sessionmaker, telegram_id: int, attempt_id: int, index: int
-) -> tuple[Screen, tuple[str, ...]]:
-    """Store the ticked options of the multiple-choice item on screen as its answer."""
-    chosen: list[tuple[str, ...]] = []
+) -> tuple[Screen, Screen, tuple[str, ...]]:
+    """Store the ticked options of the multiple-choice item on screen as its answer.
+
+    Returns the screen answered, the next one, and the selection stored.
+    """
+    done: list[tuple[Screen, tuple[str, ...]]] = []
 
     async def step(session: AsyncSession, attempt: Attempt) -> Screen:
-        item = _current(await _screen(session, attempt), index)
+        screen = await _screen(session, attempt)
+        item = _current(screen, index)
         if item.kind != "multiple":
             raise InvalidInput("errors.stale_button")
         selection = tuple(attempt.draft or ())
         if item.required and not selection:
             raise InvalidInput("surveys.tick_something")
-        chosen.append(selection)
-        await _store(session, attempt, item, selection)
+        await _store(session, attempt, item, selection, screen)
         await session.flush()
-        return await _screen(session, attempt)
+        done.append((screen, selection))
+        return await _screen(
+            session,
+            attempt,
+            pack=screen.compiled,
+            answers={**(screen.answers or {}), item.code: selection},
+        )
 
-    screen = await _in_attempt(db, telegram_id, attempt_id, step)
-    return screen, chosen[0]
+    following = await _in_attempt(db, telegram_id, attempt_id, step)
+    return done[0][0], following, done[0][1]
 
 
 async def back(db: Sessionmaker, telegram_id: int, attempt_id: int) -> Screen:
