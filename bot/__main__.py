@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from telegram import Update
-from telegram.error import InvalidToken
+from telegram.error import InvalidToken, NetworkError
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import migrate
@@ -62,6 +62,12 @@ def run_polling(settings: Settings) -> int:
     except InvalidToken:
         print("configuration error: BOT_TOKEN: the Bot API rejected this token", file=sys.stderr)
         return 2
+    except NetworkError as exc:
+        # At start-up only: once polling, PTB retries network errors by itself.
+        print(
+            f"cannot reach the Bot API at {settings.bot_api_url}: {exc.message}", file=sys.stderr
+        )
+        return 1
     return 0
 
 

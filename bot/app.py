@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import logging
 from typing import Any
 
@@ -101,6 +103,9 @@ async def on_startup(app: OrtaqApp) -> None:
     """Load default content, set the menus, resume broadcasts (before polling starts)."""
     assert app.bot_data.db is not None
     await load_defaults_if_empty(app.bot_data.db)
+    # matplotlib takes about a second to import: do it now, off the event loop, rather than
+    # when the first student submits a survey and everyone waits for it.
+    await asyncio.to_thread(importlib.import_module, "bot.services.charts")
     await set_command_menus(app)
     assert app.bot_data.broadcaster is not None
     await app.bot_data.broadcaster.resume(app.job_queue)

@@ -90,3 +90,15 @@ async def test_a_rejected_token_is_one_line_and_never_printed(tmp_path):
     assert text.strip().splitlines()[-1] == (
         "configuration error: BOT_TOKEN: the Bot API rejected this token"
     )
+
+
+def test_an_unreachable_bot_api_is_said_in_one_last_line(tmp_path):
+    env = bot_env(tmp_path / "x.db", "http://127.0.0.1:9", "123456:ABCdefghijklm")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=120, stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("cannot reach the Bot API at http://127.0.0.1:9")
+    assert "ABCdefghijklm" not in result.stderr
