@@ -161,7 +161,7 @@ class Broadcaster:
         """Queue and start whatever campaign step is due (invitations, reminders, closings)."""
         translators = {language: self.i18n.translator(language) for language in LANGUAGES}
         steps = await campaign_service.due_steps(
-            self.db, translators, self.settings.default_language
+            self.db, translators, self.settings.default_language, self.settings.tz
         )
         for step in steps:
             logger.info("campaign %s: %s", step.campaign_id, step.kind)

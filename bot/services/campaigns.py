@@ -289,7 +289,10 @@ def _not_finished(campaign_id: int) -> Any:
 
 
 async def due_steps(
-    db: Sessionmaker, translations: dict[str, Any], default_language: str
+    db: Sessionmaker,
+    translations: dict[str, Any],
+    default_language: str,
+    zone: ZoneInfo = ZoneInfo("Asia/Almaty"),
 ) -> list[Step]:
     """Queue every timed step that is due: invitations, reminders, closings (exactly once).
 
@@ -297,6 +300,7 @@ async def due_steps(
         db: the session factory.
         translations: language -> translator, to write the messages in every language.
         default_language: for recipients without a language of their own.
+        zone: the time zone closing times are shown in (the bot's TIMEZONE).
     """
     now = utcnow()
     steps: list[Step] = []
@@ -373,66 +377,54 @@ async def due_steps(
                         closing = (*closing, ready)
                 steps.append(Step(campaign.id, "close", closing))
                 continue
+            remind_at = (
+                campaign.closes_at - timedelta(hours=campaign.remind_before_hours)
+                if campaign.closes_at is not None and campaign.remind_before_hours
+                else None
+            )
             if campaign.invited_at is None and campaign.opens_at <= now:
                 campaign.invited_at = now
-                texts = {
-                    lang: t(
-                        "campaigns.invitation",
-                        title=titles.get(lang) or titles["en"],
-                        closes=_when(campaign.closes_at),
-                    )
-                    for lang, t in translations.items()
-                }
-                broadcast_id = await create_system(
-                    db,
-                    created_by_id=campaign.created_by_id,
-                    audience_kind=campaign.audience_kind,
-                    audience_ref=campaign.audience_ref,
-                    texts=texts,
-                    buttons=(start,),
-                    default_language=default_language,
-                    narrow=_not_finished(campaign.id),
-                    session=session,
-                )
-                steps.append(Step(campaign.id, "invite", (broadcast_id,)))
+                kind, key = "invite", "campaigns.invitation"
             elif (
                 campaign.reminded_at is None
-                and campaign.remind_before_hours
-                and campaign.closes_at is not None
-                and campaign.closes_at - timedelta(hours=campaign.remind_before_hours) <= now
+                and remind_at is not None
+                and remind_at <= now
                 # A reminder due before the opening would follow the invitation at once.
-                and campaign.closes_at - timedelta(hours=campaign.remind_before_hours)
-                > campaign.opens_at
+                and remind_at > campaign.opens_at
             ):
                 campaign.reminded_at = now
-                texts = {
-                    lang: t(
-                        "campaigns.reminder",
-                        title=titles.get(lang) or titles["en"],
-                        closes=_when(campaign.closes_at),
-                    )
-                    for lang, t in translations.items()
-                }
-                broadcast_id = await create_system(
-                    db,
-                    created_by_id=campaign.created_by_id,
-                    audience_kind=campaign.audience_kind,
-                    audience_ref=campaign.audience_ref,
-                    texts=texts,
-                    buttons=(start,),
-                    default_language=default_language,
-                    narrow=_not_finished(campaign.id),
-                    session=session,
+                kind, key = "remind", "campaigns.reminder"
+            else:
+                continue
+            texts = {
+                lang: t(
+                    key,
+                    title=titles.get(lang) or titles["en"],
+                    closes=_when(campaign.closes_at, zone),
                 )
-                steps.append(Step(campaign.id, "remind", (broadcast_id,)))
+                for lang, t in translations.items()
+            }
+            # Those who already submitted get neither the invitation nor the reminder.
+            broadcast_id = await create_system(
+                db,
+                created_by_id=campaign.created_by_id,
+                audience_kind=campaign.audience_kind,
+                audience_ref=campaign.audience_ref,
+                texts=texts,
+                buttons=(start,),
+                default_language=default_language,
+                narrow=_not_finished(campaign.id),
+                session=session,
+            )
+            steps.append(Step(campaign.id, kind, (broadcast_id,)))
     return steps
 
 
-def _when(moment: datetime | None) -> str:
-    # Shown in the consortium's zone: all member cities are UTC+5 (Almaty, Kurgan, Tashkent).
+def _when(moment: datetime | None, zone: ZoneInfo) -> str:
+    # In the bot's TIMEZONE: all member cities are UTC+5 today (Almaty, Kurgan, Tashkent).
     if moment is None:
         return "—"
-    return moment.astimezone(ZoneInfo("Asia/Almaty")).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 async def close(
