@@ -292,7 +292,7 @@ async def due_steps(
     db: Sessionmaker,
     translations: dict[str, Any],
     default_language: str,
-    zone: ZoneInfo = ZoneInfo("Asia/Almaty"),
+    zone: ZoneInfo,
 ) -> list[Step]:
     """Queue every timed step that is due: invitations, reminders, closings (exactly once).
 
