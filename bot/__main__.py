@@ -108,6 +108,23 @@ async def load_content(settings: Settings, path: Path) -> int:
     return 0
 
 
+async def run_export(settings: Settings, args: argparse.Namespace) -> int:
+    """Write the research dataset; participants appear only under their pseudonyms."""
+    from bot.db import create_engine
+    from bot.services.exports import Filters, export_answers
+
+    filters = Filters(args.campaign, args.wave, args.university, args.country)
+    engine = create_engine(settings.database_url)
+    try:
+        count = await export_answers(
+            engine, settings.pseudonym_key.get_secret_value(), filters, args.out, args.labels
+        )
+    finally:
+        await engine.dispose()
+    print(f"{args.out}: {count} answers; codebook {args.out.with_suffix('.codebook.json')}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run it; returns the exit code."""
     parser = argparse.ArgumentParser(prog="python -m bot", description="Ortaq Telegram bot")
@@ -120,6 +137,15 @@ def main(argv: list[str] | None = None) -> int:
     content = sub.add_parser("content", help="check or load content packs")
     content.add_argument("action", choices=["validate", "load"])
     content.add_argument("path", type=Path)
+    export = sub.add_parser("export", help="write a pseudonymous research dataset")
+    export.add_argument("--dataset", choices=["answers"], default="answers")
+    export.add_argument("--format", choices=["csv"], default="csv")
+    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--campaign", type=int)
+    export.add_argument("--wave")
+    export.add_argument("--university", help="university code, e.g. dulaty")
+    export.add_argument("--country", help="KZ, RU or UZ")
+    export.add_argument("--labels", choices=["kk", "ru", "en"], default="en")
     args = parser.parse_args(argv)
     if args.command == "content" and args.action == "validate":
         return validate_content(args.path)
@@ -136,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     if command == "migrate":
         print("database is up to date")
         return 0
+    if command == "export":
+        return asyncio.run(run_export(settings, args))
     if command == "content":
         if not args.path.exists():
             print(f"{args.path}: no such file or folder", file=sys.stderr)

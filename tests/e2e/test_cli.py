@@ -102,3 +102,21 @@ def test_an_unreachable_bot_api_is_said_in_one_last_line(tmp_path):
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("cannot reach the Bot API at http://127.0.0.1:9")
     assert "ABCdefghijklm" not in result.stderr
+
+
+def test_export_from_the_command_line(tmp_path):
+    db = tmp_path / "ortaq.db"
+    env = bot_env(db, None, None)
+    subprocess.run([sys.executable, "-m", "bot", "migrate"], cwd=tmp_path, env=env,
+                   capture_output=True, timeout=120, stdin=subprocess.DEVNULL, check=True)
+    out = tmp_path / "answers.csv"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "export", "--dataset", "answers", "--format", "csv",
+         "--out", str(out), "--wave", "pre"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "0 answers" in result.stdout
+    assert out.read_text(encoding="utf-8-sig").startswith("participant,university,country")
+    assert out.with_suffix(".codebook.json").exists()

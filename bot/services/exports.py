@@ -1,0 +1,214 @@
+"""Research exports: the long answers table, pseudonymous, streamed in chunks to CSV.
+
+The long format is the source of truth: one row per stored answer, with the participant's
+pseudonymous code (a keyed hash, never a Telegram id, name or username), university, country,
+interface language, instrument code and version, campaign and wave, item code, the answer's
+code, its label in a chosen language, its numeric value, and when it was given. Rows are read
+from the database in chunks and appended to the file, so the whole dataset is never held in
+memory twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Session
+
+from bot.content.engine import Compiled
+from bot.services.surveys import compiled
+from models import Answer, Attempt, Campaign, Instrument, University, User
+
+CHUNK = 5000
+COLUMNS = (
+    "participant",
+    "university",
+    "country",
+    "language",
+    "instrument",
+    "instrument_version",
+    "campaign",
+    "wave",
+    "attempt",
+    "attempt_state",
+    "item",
+    "answer_code",
+    "answer_label",
+    "value",
+    "answered_at",
+)
+
+
+def pseudonym(key: str, user_id: int) -> str:
+    """The participant's research code: a keyed hash of their internal id.
+
+    Without the key nobody can go back to the person; deleting one's data and registering
+    again gives a new code, so a deletion also breaks the link to earlier answers.
+    """
+    digest = hmac.new(key.encode(), f"user:{user_id}".encode(), hashlib.sha256).hexdigest()
+    return "P" + digest[:15]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which answers to export."""
+
+    campaign_id: int | None = None
+    wave: str | None = None
+    university: str | None = None  # university code
+    country: str | None = None
+
+
+def _label(pack: Compiled, item_code: str, value: Any, language: str) -> str:
+    item = pack.by_code.get(item_code)
+    if item is None or value is None:
+        return ""
+    if item.kind == "single":
+        option = item.option(str(value))
+        return option.text.get(language) if option else str(value)
+    if item.kind == "multiple":
+        return "; ".join(o.text.get(language) for o in item.options if o.code in value)
+    return str(value)
+
+
+def _code(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    return str(value)
+
+
+def answer_rows(
+    session: Session, key: str, filters: Filters, label_language: str = "en"
+) -> Iterator[list[list[Any]]]:
+    """The long answers table in chunks of rows (a synchronous session: run it in a thread)."""
+    stmt = (
+        select(
+            Answer,
+            Attempt,
+            Campaign.wave,
+            Campaign.id,
+            Instrument,
+            User.id,
+            User.language,
+            University.code,
+            University.country,
+        )
+        .join(Attempt, Attempt.id == Answer.attempt_id)
+        .join(Campaign, Campaign.id == Attempt.campaign_id)
+        .join(Instrument, Instrument.id == Attempt.instrument_id)
+        .join(User, User.id == Attempt.user_id)
+        .outerjoin(University, University.id == User.university_id)
+        .order_by(Answer.id)
+        .execution_options(yield_per=CHUNK)
+    )
+    if filters.campaign_id is not None:
+        stmt = stmt.where(Campaign.id == filters.campaign_id)
+    if filters.wave is not None:
+        stmt = stmt.where(Campaign.wave == filters.wave)
+    if filters.university is not None:
+        stmt = stmt.where(University.code == filters.university)
+    if filters.country is not None:
+        stmt = stmt.where(University.country == filters.country)
+    chunk: list[list[Any]] = []
+    codes: dict[int, str] = {}
+    for (
+        answer,
+        attempt,
+        wave,
+        campaign_id,
+        instrument,
+        user_id,
+        language,
+        uni,
+        country,
+    ) in session.execute(stmt):
+        pack = compiled(instrument)
+        code = codes.get(user_id) or codes.setdefault(user_id, pseudonym(key, user_id))
+        chunk.append(
+            [
+                code,
+                uni or "",
+                country or "",
+                language or "",
+                instrument.code,
+                instrument.version,
+                campaign_id,
+                wave,
+                attempt.id,
+                attempt.state,
+                answer.item_code,
+                _code(answer.value),
+                _label(pack, answer.item_code, answer.value, label_language),
+                "" if answer.numeric is None else answer.numeric,
+                answer.answered_at.isoformat(),
+            ]
+        )
+        if len(chunk) >= CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def write_csv(chunks: Iterator[list[list[Any]]], out: Path) -> int:
+    """Write chunks to a CSV file, UTF-8 with a BOM so Excel shows Kazakh and Russian."""
+    count = 0
+    with out.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(COLUMNS)
+        for chunk in chunks:
+            writer.writerows(chunk)
+            count += len(chunk)
+    return count
+
+
+def codebook(label_language: str = "en") -> str:
+    """A short description of every column, as JSON next to the export."""
+    descriptions = {
+        "participant": "pseudonymous participant code: HMAC-SHA256 of the internal id under "
+        "PSEUDONYM_KEY; no Telegram id, name or username",
+        "university": "university code",
+        "country": "ISO 3166-1 alpha-2",
+        "language": "interface language of the participant (kk, ru, en)",
+        "instrument": "instrument code",
+        "instrument_version": "version the answer was given to",
+        "campaign": "campaign id",
+        "wave": "wave label (pre, post, ...)",
+        "attempt": "attempt id",
+        "attempt_state": "in_progress, submitted, expired, closed",
+        "item": "item code (matrix items have their own codes)",
+        "answer_code": "option code(s) (';'-separated for multiple choice) or the typed value; "
+        "empty: skipped",
+        "answer_label": f"the answer's text in {label_language}",
+        "value": "numeric value: Likert point (reversed for reverse-scored items), test "
+        "points, or the number; empty when not numeric",
+        "answered_at": "UTC, ISO 8601",
+    }
+    return json.dumps(
+        {"dataset": "answers (long)", "columns": descriptions}, indent=2, ensure_ascii=False
+    )
+
+
+async def export_answers(
+    engine: AsyncEngine, key: str, filters: Filters, out: Path, label_language: str = "en"
+) -> int:
+    """Write the long answers table to `out` (CSV) and its codebook beside it; row count."""
+
+    def write(connection: Connection) -> int:
+        with Session(bind=connection) as session:
+            return write_csv(answer_rows(session, key, filters, label_language), out)
+
+    async with engine.connect() as connection:
+        count = await connection.run_sync(write)
+    out.with_suffix(".codebook.json").write_text(codebook(label_language), encoding="utf-8")
+    return count
