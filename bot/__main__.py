@@ -117,7 +117,12 @@ async def run_export(settings: Settings, args: argparse.Namespace) -> int:
     engine = create_engine(settings.database_url)
     try:
         count = await export_answers(
-            engine, settings.pseudonym_key.get_secret_value(), filters, args.out, args.labels
+            engine,
+            settings.pseudonym_key.get_secret_value(),
+            filters,
+            args.out,
+            args.labels,
+            args.format,
         )
     finally:
         await engine.dispose()
@@ -139,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     content.add_argument("path", type=Path)
     export = sub.add_parser("export", help="write a pseudonymous research dataset")
     export.add_argument("--dataset", choices=["answers"], default="answers")
-    export.add_argument("--format", choices=["csv"], default="csv")
+    export.add_argument("--format", choices=["csv", "parquet", "xlsx"], default="csv")
     export.add_argument("--out", type=Path, required=True)
     export.add_argument("--campaign", type=int)
     export.add_argument("--wave")

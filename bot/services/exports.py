@@ -172,6 +172,68 @@ def write_csv(chunks: Iterator[list[list[Any]]], out: Path) -> int:
     return count
 
 
+# Column types for the typed formats (Parquet); CSV and XLSX carry the same values.
+_ARROW_TYPES = {
+    "instrument_version": "int64",
+    "campaign": "int64",
+    "attempt": "int64",
+    "value": "float64",
+}
+XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit (1,048,576) less the header row
+
+
+def write_parquet(chunks: Iterator[list[list[Any]]], out: Path) -> int:
+    """Write chunks to Parquet one row group at a time (typed columns, constant memory)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema(
+        [(name, pa.type_for_alias(_ARROW_TYPES.get(name, "string"))) for name in COLUMNS]
+    )
+    count = 0
+    with pq.ParquetWriter(out, schema) as writer:
+        for chunk in chunks:
+            columns = list(zip(*chunk, strict=True))
+            arrays = [
+                pa.array([None if v == "" else v for v in column], type=schema.field(i).type)
+                if schema.field(i).type != pa.string()
+                else pa.array([str(v) for v in column], type=pa.string())
+                for i, column in enumerate(columns)
+            ]
+            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
+            count += len(chunk)
+    return count
+
+
+def write_xlsx(chunks: Iterator[list[list[Any]]], out: Path, label_language: str) -> int:
+    """Write chunks to XLSX in write-only mode, with the codebook as its own sheet.
+
+    Past Excel's row limit the rows go on in a new sheet.
+    """
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("answers")
+    sheet.append(COLUMNS)
+    rows_in_sheet = 0
+    count = 0
+    for chunk in chunks:
+        for row in chunk:
+            if rows_in_sheet == XLSX_MAX_ROWS:
+                sheet = book.create_sheet(f"answers_{count // XLSX_MAX_ROWS + 1}")
+                sheet.append(COLUMNS)
+                rows_in_sheet = 0
+            sheet.append(row)
+            rows_in_sheet += 1
+            count += 1
+    notes = book.create_sheet("codebook")
+    notes.append(("column", "description"))
+    for column, description in json.loads(codebook(label_language))["columns"].items():
+        notes.append((column, description))
+    book.save(out)
+    return count
+
+
 def codebook(label_language: str = "en") -> str:
     """A short description of every column, as JSON next to the export."""
     descriptions = {
@@ -200,13 +262,27 @@ def codebook(label_language: str = "en") -> str:
 
 
 async def export_answers(
-    engine: AsyncEngine, key: str, filters: Filters, out: Path, label_language: str = "en"
+    engine: AsyncEngine,
+    key: str,
+    filters: Filters,
+    out: Path,
+    label_language: str = "en",
+    fmt: str = "csv",
 ) -> int:
-    """Write the long answers table to `out` (CSV) and its codebook beside it; row count."""
+    """Write the long answers table to `out` (csv, parquet or xlsx), codebook beside it.
+
+    Returns:
+        The number of answers written.
+    """
 
     def write(connection: Connection) -> int:
         with Session(bind=connection) as session:
-            return write_csv(answer_rows(session, key, filters, label_language), out)
+            chunks = answer_rows(session, key, filters, label_language)
+            if fmt == "parquet":
+                return write_parquet(chunks, out)
+            if fmt == "xlsx":
+                return write_xlsx(chunks, out, label_language)
+            return write_csv(chunks, out)
 
     async with engine.connect() as connection:
         count = await connection.run_sync(write)

@@ -84,3 +84,48 @@ async def test_long_export_is_pseudonymous_and_language_independent(db, settings
 def test_pseudonyms_depend_on_the_key():
     assert pseudonym("k1", 5) == pseudonym("k1", 5)
     assert pseudonym("k1", 5) != pseudonym("k2", 5) != pseudonym("k1", 6)
+
+
+async def test_parquet_and_xlsx_carry_the_same_rows(db, settings, tmp_path):
+    import pandas as pd
+    from openpyxl import load_workbook
+
+    await _person(db, 1, "en", 0)
+    assert (await content_service.load_path(db, EXAMPLE)).ok
+    campaign = await surveys.create_campaign(db, 1, ADMINS, "example_test", "pre")
+    await _person(db, 333, "kk", 1)
+    await _take(db, 333, campaign, "kk")
+    engine = create_engine(settings.database_url)
+    csv_rows = tmp_path / "a.csv"
+    await export_answers(engine, KEY, Filters(), csv_rows, "kk")
+    parquet = tmp_path / "a.parquet"
+    assert await export_answers(engine, KEY, Filters(), parquet, "kk", "parquet") == 3
+    xlsx = tmp_path / "a.xlsx"
+    assert await export_answers(engine, KEY, Filters(), xlsx, "kk", "xlsx") == 3
+    await engine.dispose()
+    frame = pd.read_parquet(parquet)
+    expected = _read(csv_rows)
+    assert list(frame.columns) == list(expected[0])
+    assert list(frame["item"]) == [row["item"] for row in expected]
+    assert frame["value"].dtype == "float64" and frame["attempt"].dtype == "int64"
+    assert frame["answer_label"].iloc[0] == "Оқу жүйесі"
+    book = load_workbook(xlsx, read_only=True)
+    assert book.sheetnames == ["answers", "codebook"]
+    sheet_rows = list(book["answers"].iter_rows(values_only=True))
+    assert sheet_rows[0][0] == "participant" and len(sheet_rows) == 4
+    assert sheet_rows[1][12] == "Оқу жүйесі"
+
+
+def test_xlsx_goes_on_in_a_new_sheet_past_the_row_limit(tmp_path, monkeypatch):
+    from openpyxl import load_workbook
+
+    from bot.services import exports
+
+    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 2)
+    rows = [[f"P{i}", *[""] * (len(exports.COLUMNS) - 1)] for i in range(5)]
+    out = tmp_path / "split.xlsx"
+    assert exports.write_xlsx(iter([rows[:3], rows[3:]]), out, "en") == 5
+    book = load_workbook(out, read_only=True)
+    assert book.sheetnames == ["answers", "answers_2", "answers_3", "codebook"]
+    counts = [len(list(book[name].iter_rows())) - 1 for name in book.sheetnames[:3]]
+    assert counts == [2, 2, 1]
