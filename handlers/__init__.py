@@ -15,7 +15,16 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import broadcasts, campaigns, common, invites, surveys, universities, users
+from handlers import (
+    broadcasts,
+    campaigns,
+    common,
+    exports,
+    invites,
+    surveys,
+    universities,
+    users,
+)
 
 # Group -1 loads the profile for every update before any other handler looks at it.
 PROFILE_GROUP = -1
@@ -42,6 +51,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "my_results": surveys.my_results,
         "publish": campaigns.start_publish,
         "campaigns": campaigns.list_campaigns,
+        "export": exports.start_export,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=private))
@@ -57,6 +67,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         r"^bc:": broadcasts.broadcast_button,
         r"^s:": surveys.survey_button,
         r"^cp:": campaigns.campaign_button,
+        r"^ex:": exports.export_button,
     }
     for pattern, callback in callbacks.items():
         app.add_handler(CallbackQueryHandler(callback, pattern=pattern))

@@ -14,6 +14,7 @@ import csv
 import hashlib
 import hmac
 import json
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +25,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
 from bot.content.engine import Compiled
+from bot.db import Sessionmaker
+from bot.services import InvalidInput
+from bot.services.broadcasts import sender_scope
+from bot.services.roles import Role, require
 from bot.services.surveys import compiled
 from models import Answer, Attempt, Campaign, Instrument, University, User
 
 CHUNK = 5000
+ZIP_OVER = 45 * 1024 * 1024  # Telegram bots upload at most 50 MB
 COLUMNS = (
     "participant",
     "university",
@@ -288,3 +294,51 @@ async def export_answers(
         count = await connection.run_sync(write)
     out.with_suffix(".codebook.json").write_text(codebook(label_language), encoding="utf-8")
     return count
+
+
+async def exporter_scope(db: Sessionmaker, actor_id: int, admin_ids: frozenset[int]) -> str | None:
+    """Check the actor may export; returns the university code they are limited to, if any.
+
+    Raises:
+        PermissionDenied: not an organizer or admin.
+    """
+    async with db() as session:
+        user, roles = await require(session, actor_id, admin_ids, Role.ADMIN, Role.ORGANIZER)
+        scope = await sender_scope(session, user, roles)
+        if scope is None:
+            return None
+        university = await session.get(University, scope)
+        return university.code if university is not None else None
+
+
+async def export_file(
+    db: Sessionmaker,
+    actor_id: int,
+    admin_ids: frozenset[int],
+    key: str,
+    campaign_id: int | None,
+    fmt: str,
+    label_language: str,
+    folder: Path,
+) -> tuple[Path, int]:
+    """Export for an organizer in chat: their university's answers only, if they are scoped.
+
+    Returns:
+        The file written in `folder` (zipped with its codebook when over 45 MB, under
+        Telegram's 50 MB upload limit) and the number of answers.
+    """
+    if fmt not in ("csv", "parquet", "xlsx"):
+        raise InvalidInput("errors.stale_button")
+    university = await exporter_scope(db, actor_id, admin_ids)
+    filters = Filters(campaign_id=campaign_id, university=university)
+    out = folder / f"ortaq-answers{'-c' + str(campaign_id) if campaign_id else ''}.{fmt}"
+    engine = db.kw["bind"]
+    count = await export_answers(engine, key, filters, out, label_language, fmt)
+    if out.stat().st_size > ZIP_OVER:
+        archive = out.with_suffix(out.suffix + ".zip")
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+            bundle.write(out, out.name)
+            codebook_path = out.with_suffix(".codebook.json")
+            bundle.write(codebook_path, codebook_path.name)
+        out = archive
+    return out, count

@@ -233,3 +233,41 @@ async def test_custom_wave_and_typed_opening_and_closing_times(harness, i18n):
         await session.execute(update(Campaign).values(opens_at=utcnow() - timedelta(minutes=1)))
     await _drain(harness)
     assert "SWOT" in student.last_text and t.plain("surveys.start_button") in student.last_buttons
+
+
+async def test_organizers_receive_the_export_and_students_are_refused(harness, i18n):
+    t = i18n.translator("en")
+    admin = harness.user(ADMIN_ID, "Admin", "en")
+    await onboard(admin, i18n)
+    db = harness.app.bot_data.db
+    assert (await content_service.load_path(db, PACKS / "all_types_pack.yaml")).ok
+    campaign = await svc.create_campaign(db, ADMIN_ID, ADMINS, "all_types", "pre")
+    async with db.begin() as session:
+        await session.execute(update(Campaign).values(invited_at=utcnow()))
+    student = harness.user(860, "Zhanna", "en")
+    await onboard(student, i18n)
+    await student.send("/surveys")
+    await student.tap("All types")
+    await student.tap(t.plain("surveys.continue"))
+    await student.tap("First year")
+    await admin.send("/export")
+    await admin.tap(f"#{campaign} All types")
+    await admin.tap("CSV")
+    document = admin.last_message.document
+    assert document["file_name"] == f"ortaq-answers-c{campaign}.csv"
+    content = harness.emulator.download(
+        (await harness.app.bot.get_file(document["file_id"])).file_path.rsplit("/", 1)[-1])
+    if content is None:
+        content = bytes(await (await harness.app.bot.get_file(
+            document["file_id"])).download_as_bytearray())
+    text = content.decode("utf-8-sig")
+    assert "year,y1,First year" in text
+    import csv
+    import io
+
+    cells = {cell for row in csv.reader(io.StringIO(text)) for cell in row}
+    assert "860" not in cells and "Zhanna" not in text  # no Telegram id, no name
+    await student.send("/export")
+    assert student.last_text == t("errors.not_allowed")
+    await student.tap_data(f"ex:f:{campaign}:csv", student.last_message.message_id)
+    assert student.last_toast == t.plain("errors.not_allowed")
