@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     content.add_argument("path", type=Path)
     export = sub.add_parser("export", help="write a pseudonymous research dataset")
     export.add_argument("--dataset", choices=["answers"], default="answers")
-    export.add_argument("--format", choices=["csv", "parquet", "xlsx"], default="csv")
+    export.add_argument("--format", choices=["csv", "parquet", "xlsx", "sav"], default="csv")
     export.add_argument("--out", type=Path, required=True)
     export.add_argument("--campaign", type=int)
     export.add_argument("--wave")

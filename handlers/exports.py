@@ -15,7 +15,7 @@ from bot.services import exports as svc
 from bot.services.roles import Role
 from handlers.common import reply, toast
 
-FORMATS = ("csv", "xlsx", "parquet")
+FORMATS = ("csv", "xlsx", "parquet", "sav")
 
 
 async def start_export(update: Update, context: BotContext) -> None:
@@ -51,7 +51,7 @@ async def export_button(update: Update, context: BotContext) -> None:
     if parts[1] == "c" and len(parts) == 3:
         await toast(update, context)
         buttons = [kb.button(f.upper(), f"ex:f:{campaign}:{f}") for f in FORMATS]
-        await reply(update, context, t("exports.choose_format"), kb.rows(buttons, per_row=3))
+        await reply(update, context, t("exports.choose_format"), kb.rows(buttons, per_row=4))
         return
     if parts[1] != "f" or len(parts) != 4:
         await toast(update, context, t.plain("errors.stale_button"))

@@ -240,6 +240,42 @@ def write_xlsx(chunks: Iterator[list[list[Any]]], out: Path, label_language: str
     return count
 
 
+# SPSS measurement levels of the long table's columns.
+_MEASURES = {
+    "instrument_version": "ordinal",
+    "campaign": "nominal",
+    "attempt": "nominal",
+    "value": "scale",
+}
+
+
+def write_sav(chunks: Iterator[list[list[Any]]], out: Path, label_language: str) -> int:
+    """Write the rows to an SPSS .sav file with variable labels and measurement levels.
+
+    pyreadstat writes a whole DataFrame, so this format holds the rows in memory once (the
+    chunks are concatenated, never copied twice); use Parquet for the largest exports.
+    """
+    import pandas as pd
+    import pyreadstat
+
+    frames = [pd.DataFrame(chunk, columns=list(COLUMNS)) for chunk in chunks]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(COLUMNS))
+    for column in ("instrument_version", "campaign", "attempt"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    frame["value"] = pd.to_numeric(frame["value"].replace("", None), errors="coerce")
+    for column in COLUMNS:
+        if column not in _MEASURES:
+            frame[column] = frame[column].astype(str)
+    labels = json.loads(codebook(label_language))["columns"]
+    pyreadstat.write_sav(
+        frame,
+        str(out),
+        column_labels=[labels[c][:250] for c in COLUMNS],
+        variable_measure={c: _MEASURES.get(c, "nominal") for c in COLUMNS},
+    )
+    return len(frame)
+
+
 def codebook(label_language: str = "en") -> str:
     """A short description of every column, as JSON next to the export."""
     descriptions = {
@@ -288,6 +324,8 @@ async def export_answers(
                 return write_parquet(chunks, out)
             if fmt == "xlsx":
                 return write_xlsx(chunks, out, label_language)
+            if fmt == "sav":
+                return write_sav(chunks, out, label_language)
             return write_csv(chunks, out)
 
     async with engine.connect() as connection:
@@ -327,7 +365,7 @@ async def export_file(
         The file written in `folder` (zipped with its codebook when over 45 MB, under
         Telegram's 50 MB upload limit) and the number of answers.
     """
-    if fmt not in ("csv", "parquet", "xlsx"):
+    if fmt not in ("csv", "parquet", "xlsx", "sav"):
         raise InvalidInput("errors.stale_button")
     university = await exporter_scope(db, actor_id, admin_ids)
     filters = Filters(campaign_id=campaign_id, university=university)

@@ -129,3 +129,27 @@ def test_xlsx_goes_on_in_a_new_sheet_past_the_row_limit(tmp_path, monkeypatch):
     assert book.sheetnames == ["answers", "answers_2", "answers_3", "codebook"]
     counts = [len(list(book[name].iter_rows())) - 1 for name in book.sheetnames[:3]]
     assert counts == [2, 2, 1]
+
+
+async def test_spss_file_reads_back_with_its_labels(db, settings, tmp_path):
+    import pyreadstat
+
+    await _person(db, 1, "en", 0)
+    assert (await content_service.load_path(db, EXAMPLE)).ok
+    campaign = await surveys.create_campaign(db, 1, ADMINS, "example_test", "pre")
+    await _person(db, 444, "ru", 2)
+    await _take(db, 444, campaign, "ru")
+    engine = create_engine(settings.database_url)
+    out = tmp_path / "a.sav"
+    assert await export_answers(engine, KEY, Filters(), out, "ru", "sav") == 3
+    await engine.dispose()
+    frame, meta = pyreadstat.read_sav(str(out))
+    assert list(frame.columns) == list(meta.column_names) and len(frame) == 3
+    assert list(frame["answer_code"]) == ["a", "moodle;canvas", "7"]
+    assert frame["value"].tolist()[0] == 1.0 and frame["answer_label"].tolist()[0] == (
+        "Система обучения")
+    labels = dict(zip(meta.column_names, meta.column_labels, strict=True))
+    assert labels["participant"].startswith("pseudonymous participant code")
+    assert meta.variable_measure["value"] == "scale"
+    assert meta.variable_measure["item"] == "nominal"
+    assert "444" not in set(frame.astype(str).to_numpy().ravel())
