@@ -22,8 +22,6 @@ import argparse
 import asyncio
 import functools
 import os
-import resource
-import signal
 import sqlite3
 import statistics
 import sys
@@ -38,10 +36,10 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import update  # noqa: E402
 
+from bench.throughput import run_phase  # noqa: E402  (one way to run a bot under load)
 from bot.db import create_engine, make_sessionmaker, migrate  # noqa: E402
 from bot.i18n import I18n  # noqa: E402
 from bot.sandbox.emulator import Emulator, MessageRecord  # noqa: E402
-from bot.sandbox.server import EmulatorServer  # noqa: E402
 from bot.sandbox.users import SimulatedUser  # noqa: E402
 from bot.services import users as user_service  # noqa: E402
 from bot.services.content import load_defaults_if_empty  # noqa: E402
@@ -248,64 +246,6 @@ async def echo_round(emulator: Emulator, user: SimulatedUser, latencies: list[fl
         latencies.append(time.perf_counter() - start)
 
 
-async def run_phase(
-    name: str,
-    command: list[str],
-    env: dict[str, str],
-    users: int,
-    latency: float,
-    scenario: Callable[[Emulator, SimulatedUser, list[float]], Awaitable[None]],
-    workdir: Path,
-) -> dict[str, float]:
-    """Start an emulator and the bot process, run the scenario for every user at once."""
-    emulator = Emulator()
-    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    self_before = resource.getrusage(resource.RUSAGE_SELF)
-    async with EmulatorServer(emulator) as server:
-        env = {**env, "BOT_TOKEN": emulator.token, "BOT_API_URL": str(server.url)}
-        log = (workdir / f"{name}.log").open("wb")
-        proc = await asyncio.create_subprocess_exec(
-            *command, cwd=workdir, env=env, stdin=asyncio.subprocess.DEVNULL,
-            stdout=log, stderr=log,
-        )
-        try:
-            await emulator.wait_polling(timeout=120)
-            # Latency applies once the bot is up, so start-up is not part of the figures.
-            emulator.latency = latency
-            people = [SimulatedUser(emulator, FIRST_STUDENT + i, f"U{i}", "en")
-                      for i in range(users)]
-            emulator.add_user(ADMIN, "Admin")
-            latencies: list[float] = []
-            start = time.perf_counter()
-            await asyncio.gather(*(scenario(emulator, p, latencies) for p in people))
-            elapsed = time.perf_counter() - start
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), 30)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-            log.close()
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    bot_cpu = (children.ru_utime + children.ru_stime) - (
-        children_before.ru_utime + children_before.ru_stime)
-    harness_cpu = (own.ru_utime + own.ru_stime) - (self_before.ru_utime + self_before.ru_stime)
-    latencies.sort()
-    return {
-        # CPU of the whole bot process (start-up included) and of this process (emulator,
-        # HTTP server, simulated users), per update.
-        "bot_cpu_ms": bot_cpu / len(latencies) * 1000,
-        "harness_cpu_ms": harness_cpu / len(latencies) * 1000,
-        "updates": len(latencies),
-        "seconds": elapsed,
-        "updates_per_s": len(latencies) / elapsed,
-        "p50_ms": statistics.median(latencies) * 1000,
-        "p99_ms": percentile(latencies, 0.99) * 1000,
-    }
-
-
 def percentile(values: list[float], q: float) -> float:
     """The q-quantile of sorted `values` (nearest rank, as throughput.py)."""
     return values[min(len(values) - 1, int(len(values) * q))]
@@ -389,17 +329,17 @@ async def main() -> None:
                                    answered=answered)
         ortaq = await run_phase(
             "ortaq", [sys.executable, "-m", "bot"], ortaq_env, args.users, args.latency,
-            survey, workdir)
+            survey, workdir, first_user=FIRST_STUDENT, also_known=(ADMIN,))
         ok = verify(db_path, campaign_id, args.users, answered)
         per_user = "/".join(str(c) for c in sorted(set(updates.values())))
         results = {f"ortaq (pre survey, {per_user} updates/user)": ortaq}
         results["bare PTB echo bot, sequential (default)"] = await run_phase(
             "echo", [sys.executable, str(ROOT / "bench" / "echo_bot.py")], base_env,
-            args.users, args.latency, echo_round, workdir)
+            args.users, args.latency, echo_round, workdir, first_user=FIRST_STUDENT)
         results["bare PTB echo bot, concurrent_updates=32"] = await run_phase(
             "echo32", [sys.executable, str(ROOT / "bench" / "echo_bot.py")],
             {**base_env, "ECHO_CONCURRENT": "32"}, args.users, args.latency,
-            echo_round, workdir)
+            echo_round, workdir, first_user=FIRST_STUDENT)
         problems = log_problems(workdir / "ortaq.log")
     print(f"{'run':45} {'updates':>8} {'upd/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'bot CPU ms/upd':>15} {'emulator CPU ms/upd':>20}")

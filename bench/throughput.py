@@ -86,8 +86,15 @@ async def run_phase(
     latency: float,
     scenario: Callable[[Emulator, SimulatedUser, list[float]], Awaitable[None]],
     workdir: Path,
+    *,
+    first_user: int = 10_000,
+    also_known: tuple[int, ...] = (),
 ) -> dict[str, float]:
-    """Start an emulator and the bot process, run the scenario for every user at once."""
+    """Start an emulator and the bot process, run the scenario for every user at once.
+
+    Users are `first_user`, `first_user + 1`, ...; `also_known` are people the bot may write
+    to without taking part (an admin seeded in its database).
+    """
     emulator = Emulator()
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     self_before = resource.getrusage(resource.RUSAGE_SELF)
@@ -102,7 +109,9 @@ async def run_phase(
             await emulator.wait_polling(timeout=120)
             # Latency applies once the bot is up, so start-up is not part of the figures.
             emulator.latency = latency
-            people = [SimulatedUser(emulator, 10_000 + i, f"U{i}", "en") for i in range(users)]
+            people = [SimulatedUser(emulator, first_user + i, f"U{i}", "en") for i in range(users)]
+            for telegram_id in also_known:
+                emulator.add_user(telegram_id, "Known")
             latencies: list[float] = []
             start = time.perf_counter()
             await asyncio.gather(*(scenario(emulator, p, latencies) for p in people))
@@ -113,6 +122,7 @@ async def run_phase(
                 await asyncio.wait_for(proc.wait(), 30)
             except TimeoutError:
                 proc.kill()
+                await proc.wait()
             log.close()
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     own = resource.getrusage(resource.RUSAGE_SELF)

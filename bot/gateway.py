@@ -233,17 +233,9 @@ class Gateway:
 
     async def _send_once(self, message: Outgoing) -> Message:
         markup, protect = message.reply_markup, message.protect_content
-        if message.kind == "photo":
-            return await self.bot.send_photo(
-                message.chat_id,
-                message.file_id or "",
-                caption=message.text or None,
-                reply_markup=markup,
-                protect_content=protect,
-                parse_mode=ParseMode.HTML,
-            )
-        if message.kind == "document":
-            return await self.bot.send_document(
+        if message.kind in ("photo", "document"):
+            send = self.bot.send_photo if message.kind == "photo" else self.bot.send_document
+            return await send(
                 message.chat_id,
                 message.file_id or "",
                 caption=message.text or None,

@@ -29,7 +29,7 @@ from bot.services.broadcasts import (
     sender_scope,
 )
 from bot.services.roles import Role, require
-from bot.services.surveys import CLOSED, IN_PROGRESS, SUBMITTED, compiled
+from bot.services.surveys import CLOSED, IN_PROGRESS, SUBMITTED, compiled, latest_instrument
 from models import Attempt, Campaign, Instrument, University, User, utcnow
 
 WAVES = ("pre", "post", "main")
@@ -52,6 +52,10 @@ class Draft:
     remind_before_hours: int | None
 
 
+def _percent(part: int, whole: int) -> float:
+    return 100 * part / whole if whole else 0.0
+
+
 @dataclass(frozen=True)
 class UniversityFigures:
     """Responses of one university."""
@@ -64,7 +68,7 @@ class UniversityFigures:
     @property
     def rate(self) -> float:
         """Share of the audience who submitted, in percent."""
-        return 100 * self.submitted / self.audience if self.audience else 0.0
+        return _percent(self.submitted, self.audience)
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,7 @@ class CampaignFigures:
     @property
     def rate(self) -> float:
         """Share of the audience who submitted, in percent."""
-        return 100 * self.submitted / self.audience if self.audience else 0.0
+        return _percent(self.submitted, self.audience)
 
 
 @dataclass(frozen=True)
@@ -157,14 +161,7 @@ async def new_draft(
     """Start composing a campaign of the latest version of an instrument."""
     async with db.begin() as session:
         user, _ = await require(session, actor_id, admin_ids, Role.ADMIN, Role.ORGANIZER)
-        instrument = await session.scalar(
-            select(Instrument)
-            .where(Instrument.code == instrument_code)
-            .order_by(Instrument.version.desc())
-            .limit(1)
-        )
-        if instrument is None:
-            raise NotFound("surveys.no_instrument")
+        instrument = await latest_instrument(session, instrument_code)
         campaign = Campaign(
             instrument_id=instrument.id,
             instrument_code=instrument.code,

@@ -139,14 +139,7 @@ async def create_campaign(
         raise InvalidInput("surveys.closes_before_opening")
     async with db.begin() as session:
         user, _ = await require(session, actor_id, admin_ids, Role.ADMIN, Role.ORGANIZER)
-        instrument = await session.scalar(
-            select(Instrument)
-            .where(Instrument.code == instrument_code)
-            .order_by(Instrument.version.desc())
-            .limit(1)
-        )
-        if instrument is None:
-            raise NotFound("surveys.no_instrument")
+        instrument = await latest_instrument(session, instrument_code)
         campaign = Campaign(
             instrument_id=instrument.id,
             instrument_code=instrument.code,
@@ -161,6 +154,19 @@ async def create_campaign(
         session.add(campaign)
         await session.flush()
         return campaign.id
+
+
+async def latest_instrument(session: AsyncSession, code: str) -> Instrument:
+    """The newest version of an instrument, or NotFound."""
+    instrument = await session.scalar(
+        select(Instrument)
+        .where(Instrument.code == code)
+        .order_by(Instrument.version.desc())
+        .limit(1)
+    )
+    if instrument is None:
+        raise NotFound("surveys.no_instrument")
+    return instrument
 
 
 async def close_campaign(
