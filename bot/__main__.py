@@ -11,7 +11,9 @@ import argparse
 import asyncio
 import logging
 import sys
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError
@@ -108,26 +110,76 @@ async def load_content(settings: Settings, path: Path) -> int:
     return 0
 
 
-async def run_export(settings: Settings, args: argparse.Namespace) -> int:
-    """Write the research dataset; participants appear only under their pseudonyms."""
-    from bot.db import create_engine
-    from bot.services.exports import Filters, export_answers
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-09-01") from None
 
-    filters = Filters(args.campaign, args.wave, args.university, args.country)
+
+def export_filters(args: argparse.Namespace) -> Any:
+    """The filters given on the command line."""
+    from bot.services.exports import Filters
+
+    return Filters(
+        campaign_id=args.campaign,
+        wave=args.wave,
+        university=args.university,
+        country=args.country.upper() if args.country else None,
+        instrument=args.instrument,
+        since=args.since,
+        until=args.until,
+    )
+
+
+async def run_export(settings: Settings, args: argparse.Namespace) -> int:
+    """Write a research dataset (pseudonymous unless `--identified`; the audit log records it)."""
+    from bot.db import create_engine, make_sessionmaker
+    from bot.services import exports
+    from bot.services.exports.common import options
+
+    out: Path = args.out
+    folder, stem = (out.parent, out.stem) if out.suffix else (out, f"ortaq-{args.dataset}")
+    folder.mkdir(parents=True, exist_ok=True)
+    filters = export_filters(args)
+    written = await exports.export(
+        settings.database_url,
+        args.dataset,
+        args.format,
+        filters,
+        options(settings, args.labels, args.identified),
+        folder,
+        stem,
+    )
     engine = create_engine(settings.database_url)
     try:
-        count = await export_answers(
-            engine,
-            settings.pseudonym_key.get_secret_value(),
-            filters,
-            args.out,
-            args.labels,
+        await exports.record(
+            make_sessionmaker(engine),
+            None,
+            "cli",
+            args.dataset,
             args.format,
+            filters,
+            args.identified,
+            written.rows,
         )
     finally:
         await engine.dispose()
-    print(f"{args.out}: {count} answers; codebook {args.out.with_suffix('.codebook.json')}")
+    for path in written.files:
+        print(path)
+    print(f"{written.rows} rows; codebook {written.codebook}")
     return 0
+
+
+def add_filters(parser: argparse.ArgumentParser) -> None:
+    """The filters shared by `export` and `analysis`."""
+    parser.add_argument("--instrument", help="instrument code (its pre/post partner comes too)")
+    parser.add_argument("--campaign", type=int)
+    parser.add_argument("--wave")
+    parser.add_argument("--university", help="university code, e.g. dulaty")
+    parser.add_argument("--country", help="KZ, RU or UZ")
+    parser.add_argument("--since", type=_date, help="attempts started on or after YYYY-MM-DD")
+    parser.add_argument("--until", type=_date, help="attempts started on or before YYYY-MM-DD")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,14 +195,18 @@ def main(argv: list[str] | None = None) -> int:
     content.add_argument("action", choices=["validate", "load"])
     content.add_argument("path", type=Path)
     export = sub.add_parser("export", help="write a pseudonymous research dataset")
-    export.add_argument("--dataset", choices=["answers"], default="answers")
+    export.add_argument(
+        "--dataset", choices=["answers", "wide", "scores", "swot"], default="answers"
+    )
     export.add_argument("--format", choices=["csv", "parquet", "xlsx", "sav"], default="csv")
-    export.add_argument("--out", type=Path, required=True)
-    export.add_argument("--campaign", type=int)
-    export.add_argument("--wave")
-    export.add_argument("--university", help="university code, e.g. dulaty")
-    export.add_argument("--country", help="KZ, RU or UZ")
+    export.add_argument("--out", type=Path, required=True, help="a file name, or a folder")
     export.add_argument("--labels", choices=["kk", "ru", "en"], default="en")
+    export.add_argument(
+        "--identified",
+        action="store_true",
+        help="add Telegram id, name and username (recorded in the audit log)",
+    )
+    add_filters(export)
     args = parser.parse_args(argv)
     if args.command == "content" and args.action == "validate":
         return validate_content(args.path)

@@ -1,42 +1,158 @@
-"""/export: organizers receive the pseudonymous answers table as a file in chat."""
+"""/export: organizers choose a dataset, filters and a format, and receive the file(s) in chat.
+
+One message is the whole form: each button edits it in place and carries the complete request
+(see `bot.services.exports.request`), so nothing is kept between taps. A long export edits the
+message into a progress line every few seconds while a worker thread writes the file.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 
 from bot import keyboards as kb
 from bot.context import BotContext
+from bot.i18n import Translator
 from bot.services import ServiceError
 from bot.services import campaigns as campaign_service
 from bot.services import exports as svc
+from bot.services.exports import request as req
+from bot.services.exports.common import options
 from bot.services.roles import Role
-from handlers.common import reply, toast
+from bot.services.universities import list_universities
+from handlers.common import reply, safe_edit, shorten, toast
 
-FORMATS = ("csv", "xlsx", "parquet", "sav")
+PROGRESS_EVERY = 3.0  # seconds between progress edits
+
+
+async def _scope(context: BotContext) -> str | None:
+    assert context.profile is not None
+    _, university = await svc.exporter_scope(
+        context.db, context.profile.telegram_id, context.admin_ids
+    )
+    return university
+
+
+async def _source_name(context: BotContext, source: str) -> str:
+    t = context.t
+    if source == "0":
+        return t.plain("exports.all")
+    number = int(source[1:])
+    if source.startswith("i"):
+        for iid, code, title in await req.instruments(context.db):
+            if iid == number:
+                return f"{title.get(t.language) or title['en']} ({code})"
+    return f"#{number}"
+
+
+async def _form(context: BotContext, request: req.Request) -> tuple[str, InlineKeyboardMarkup]:
+    """The form's text and buttons for `request`."""
+    t = context.t
+    profile = context.profile
+    assert profile is not None
+    scope = await _scope(context)
+    unis = {u.id: u for u in await list_universities(context.db)}
+    uni = unis.get(request.university)
+    university = scope or (uni.name(t.language) if uni else t.plain("exports.all"))
+    days = req.PERIODS[request.period]
+    text = t(
+        "exports.form",
+        dataset=t.plain(f"exports.dataset.{request.dataset_name}"),
+        source=await _source_name(context, request.source),
+        university=university,
+        country=t.plain("exports.all") if request.country == "0" else request.country,
+        period=t.plain("exports.period.days", days=days) if days else t.plain("exports.all"),
+        format=request.format_name.upper(),
+        identity=t.plain("exports.identified" if request.identified else "exports.pseudonymous"),
+    )
+    state = request.encode()
+    buttons = [
+        kb.button(t.plain("exports.field.dataset"), f"ex:{state}:m:d"),
+        kb.button(t.plain("exports.field.source"), f"ex:{state}:m:s"),
+    ]
+    if scope is None:
+        buttons += [
+            kb.button(t.plain("exports.field.university"), f"ex:{state}:m:u"),
+            kb.button(t.plain("exports.field.country"), f"ex:{state}:m:c"),
+        ]
+    buttons += [
+        kb.button(t.plain("exports.field.period"), f"ex:{state}:m:p"),
+        kb.button(t.plain("exports.field.format"), f"ex:{state}:m:f"),
+    ]
+    layout = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    if profile.has(Role.ADMIN):
+        flipped = request.but(identified=1 - request.identified).encode()
+        key = "exports.make_pseudonymous" if request.identified else "exports.make_identified"
+        layout.append([kb.button(t.plain(key), f"ex:{flipped}:s")])
+    layout.append([kb.button(t.plain("exports.go"), f"ex:{state}:go")])
+    return text, InlineKeyboardMarkup(layout)
+
+
+async def _menu(
+    context: BotContext, request: req.Request, field: str
+) -> tuple[str, InlineKeyboardMarkup] | None:
+    """The choices for one field of the form; each button goes back to the form."""
+    t = context.t
+    choices: list[tuple[str, req.Request]] = []
+    if field == "d":
+        choices = [
+            (t.plain(f"exports.dataset.{name}"), request.but(dataset=i))
+            for i, name in enumerate(req.DATASETS)
+        ]
+    elif field == "s":
+        choices = [(t.plain("exports.all"), request.but(source="0"))]
+        for iid, code, title in await req.instruments(context.db):
+            label = f"{title.get(t.language) or title['en']} ({code})"
+            choices.append((shorten(label, 60), request.but(source=f"i{iid}")))
+        assert context.profile is not None
+        for c in await campaign_service.figures(
+            context.db, context.profile.telegram_id, context.admin_ids, 8
+        ):
+            label = f"#{c.id} {c.title.get(t.language) or c.title['en']} · {c.wave}"
+            choices.append((shorten(label, 60), request.but(source=f"c{c.id}")))
+    elif field == "u":
+        choices = [(t.plain("exports.all"), request.but(university=0))]
+        choices += [
+            (shorten(u.name(t.language), 60), request.but(university=u.id))
+            for u in await list_universities(context.db)
+        ]
+    elif field == "c":
+        choices = [(t.plain("exports.all"), request.but(country="0"))]
+        choices += [(c, request.but(country=c)) for c in await req.countries(context.db)]
+    elif field == "p":
+        choices = [
+            (
+                t.plain("exports.period.days", days=d) if d else t.plain("exports.all"),
+                request.but(period=i),
+            )
+            for i, d in enumerate(req.PERIODS)
+        ]
+    elif field == "f":
+        choices = [(f.upper(), request.but(fmt=i)) for i, f in enumerate(req.FORMATS)]
+    else:
+        return None
+    buttons = [kb.button(label, f"ex:{choice.encode()}:s") for label, choice in choices]
+    buttons.append(kb.button(t.plain("exports.back"), f"ex:{request.encode()}:s"))
+    return t(f"exports.choose.{field}"), kb.rows(buttons, per_row=2 if field in "cpf" else 1)
 
 
 async def start_export(update: Update, context: BotContext) -> None:
-    """Ask which campaign's answers to export (/export)."""
+    """Show the export form (/export)."""
     profile = context.profile
     assert profile is not None
-    t = context.t
     if not profile.has(Role.ADMIN, Role.ORGANIZER):
-        await reply(update, context, t("errors.not_allowed"))
+        await reply(update, context, context.t("errors.not_allowed"))
         return
-    rows = await campaign_service.figures(context.db, profile.telegram_id, context.admin_ids, 8)
-    buttons = [kb.button(t.plain("exports.all_campaigns"), "ex:c:0")]
-    buttons += [
-        kb.button(f"#{c.id} {c.title.get(t.language) or c.title['en']}"[:60], f"ex:c:{c.id}")
-        for c in rows
-    ]
-    await reply(update, context, t("exports.choose_campaign"), kb.rows(buttons))
+    text, keyboard = await _form(context, req.Request())
+    await reply(update, context, text, keyboard)
 
 
 async def export_button(update: Update, context: BotContext) -> None:
-    """Take the campaign, then the format, then send the file."""
+    """A tap on the form: open a menu, apply a choice, or run the export."""
     query = update.callback_query
     assert query is not None and query.data is not None and context.profile is not None
     t = context.t
@@ -44,39 +160,95 @@ async def export_button(update: Update, context: BotContext) -> None:
         await toast(update, context, t.plain("errors.not_allowed"))
         return
     parts = query.data.split(":")
-    campaign = kb.parse_int(parts[2]) if len(parts) > 2 else None
-    if campaign is None:
+    request = req.Request.decode(parts[1]) if len(parts) >= 3 else None
+    if request is None:
         await toast(update, context, t.plain("errors.stale_button"))
         return
-    if parts[1] == "c" and len(parts) == 3:
+    if request.identified and not context.profile.has(Role.ADMIN):
+        await toast(update, context, t.plain("exports.identified_admins_only"))
+        return
+    action = parts[2:]
+    if action == ["s"]:
         await toast(update, context)
-        buttons = [kb.button(f.upper(), f"ex:f:{campaign}:{f}") for f in FORMATS]
-        await reply(update, context, t("exports.choose_format"), kb.rows(buttons, per_row=4))
-        return
-    if parts[1] != "f" or len(parts) != 4:
+        await safe_edit(update, *await _form(context, request))
+    elif (
+        len(action) == 2
+        and action[0] == "m"
+        and (menu := await _menu(context, request, action[1]))
+    ):
+        await toast(update, context)
+        await safe_edit(update, *menu)
+    elif action == ["go"]:
+        await toast(update, context, t.plain("exports.working"))
+        await _run(update, context, request)
+    else:
         await toast(update, context, t.plain("errors.stale_button"))
-        return
-    await toast(update, context, t.plain("exports.working"))
+
+
+async def _run(update: Update, context: BotContext, request: req.Request) -> None:
+    """Write the export in a worker thread, showing progress, then send the file(s)."""
+    t = context.t
+    profile = context.profile
     chat = update.effective_chat
-    assert chat is not None
+    assert profile is not None and chat is not None
+    name = t.plain(f"exports.dataset.{request.dataset_name}")
+    await safe_edit(update, t("exports.progress", dataset=name, rows=0))
+    rows = [0]
+    loop = asyncio.get_running_loop()
+    finished = asyncio.Event()
+
+    def progress(count: int) -> None:  # called on the worker thread
+        loop.call_soon_threadsafe(rows.__setitem__, 0, count)
+
+    async def report() -> None:
+        shown = 0
+        while not finished.is_set():
+            try:
+                await asyncio.wait_for(finished.wait(), PROGRESS_EVERY)
+            except TimeoutError:
+                if rows[0] != shown:
+                    shown = rows[0]
+                    await safe_edit(update, t("exports.progress", dataset=name, rows=shown))
+
+    reporter = asyncio.create_task(report())
     with tempfile.TemporaryDirectory() as folder:
         try:
-            path, count = await svc.export_file(
+            filters = await req.filters_of(context.db, request, datetime.now(UTC).date())
+            files, written = await svc.export_for_chat(
                 context.db,
-                context.profile.telegram_id,
+                svc.url_of(context.db),
+                profile.telegram_id,
                 context.admin_ids,
-                context.settings.pseudonym_key.get_secret_value(),
-                campaign or None,
-                parts[3],
-                t.language,
+                request.dataset_name,
+                request.format_name,
+                filters,
+                options(context.settings, t.language, bool(request.identified)),
                 Path(folder),
+                progress,
             )
         except ServiceError as exc:
-            await reply(update, context, t(exc.key, **exc.values))
+            await safe_edit(update, t(exc.key, **exc.values))
             return
-        await context.bot.send_document(
-            chat.id,
-            path.read_bytes(),
-            filename=path.name,
-            caption=t("exports.caption", count=count),
+        finally:
+            finished.set()
+            await reporter
+        await safe_edit(
+            update,
+            t(
+                "exports.done",
+                dataset=name,
+                rows=written.rows,
+                format=request.format_name.upper(),
+                files=len(files),
+            ),
         )
+        caption = _caption(t, request, written.rows)
+        for path in files:
+            await context.bot.send_document(
+                chat.id, path.read_bytes(), filename=path.name, caption=caption
+            )
+
+
+def _caption(t: Translator, request: req.Request, rows: int) -> str:
+    key = "exports.caption_identified" if request.identified else "exports.caption"
+    return t(key, rows=rows, dataset=t.plain(f"exports.dataset.{request.dataset_name}"))

@@ -2,6 +2,7 @@
 
 from models.base import Base, utcnow
 from models.broadcast import Broadcast, Delivery
+from models.export_log import ExportLog
 from models.invite import Invite, InviteUse
 from models.survey import Answer, Attempt, Campaign, Instrument
 from models.university import University
@@ -14,6 +15,7 @@ __all__ = [
     "Broadcast",
     "Campaign",
     "Delivery",
+    "ExportLog",
     "Instrument",
     "Invite",
     "InviteUse",

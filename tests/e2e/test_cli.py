@@ -95,8 +95,13 @@ async def test_a_rejected_token_is_one_line_and_never_printed(tmp_path):
 def test_an_unreachable_bot_api_is_said_in_one_last_line(tmp_path):
     env = bot_env(tmp_path / "x.db", "http://127.0.0.1:9", "123456:ABCdefghijklm")
     result = subprocess.run(
-        [sys.executable, "-m", "bot"], cwd=tmp_path, env=env, capture_output=True, text=True,
-        timeout=120, stdin=subprocess.DEVNULL,
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
     )
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
@@ -107,16 +112,84 @@ def test_an_unreachable_bot_api_is_said_in_one_last_line(tmp_path):
 def test_export_from_the_command_line(tmp_path):
     db = tmp_path / "ortaq.db"
     env = bot_env(db, None, None)
-    subprocess.run([sys.executable, "-m", "bot", "migrate"], cwd=tmp_path, env=env,
-                   capture_output=True, timeout=120, stdin=subprocess.DEVNULL, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "bot", "migrate"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        check=True,
+    )
     out = tmp_path / "answers.csv"
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "export", "--dataset", "answers", "--format", "csv",
-         "--out", str(out), "--wave", "pre"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "export",
+            "--dataset",
+            "answers",
+            "--format",
+            "csv",
+            "--out",
+            str(out),
+            "--wave",
+            "pre",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
         stdin=subprocess.DEVNULL,
     )
     assert result.returncode == 0, result.stderr
-    assert "0 answers" in result.stdout
+    assert "0 rows" in result.stdout
     assert out.read_text(encoding="utf-8-sig").startswith("participant,university,country")
     assert out.with_suffix(".codebook.json").exists()
+    # Into a folder, identified, SPSS: written, and the audit log has both exports.
+    folder = tmp_path / "out"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "export",
+            "--dataset",
+            "wide",
+            "--format",
+            "sav",
+            "--out",
+            str(folder),
+            "--identified",
+            "--since",
+            "2026-01-01",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (folder / "ortaq-wide.sav").exists() and (folder / "ortaq-wide.codebook.json").exists()
+    import sqlite3
+
+    with sqlite3.connect(db) as connection:
+        log = connection.execute(
+            "SELECT via, dataset, format, identified FROM export_log ORDER BY id"
+        ).fetchall()
+    assert log == [("cli", "answers", "csv", 0), ("cli", "wide", "sav", 1)]
+    # A bad date is refused with a clear message, nothing written.
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "export", "--out", str(folder), "--since", "01.09.2026"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 2 and "is not a date like 2026-09-01" in result.stderr

@@ -59,9 +59,22 @@ async def test_publish_invite_remind_close_and_follow_figures(harness, i18n):
     # Student 0 finishes, student 1 starts, student 2 does nothing.
     first, second, third = students
     await first.tap(t.plain("surveys.start_button"))
-    await _complete(harness, first, t, [
-        "First year", "☐ Moodle", t.plain("surveys.done"), "5", "4", "4", "text:3",
-        t.plain("surveys.skip"), t.plain("surveys.submit")])
+    await _complete(
+        harness,
+        first,
+        t,
+        [
+            "First year",
+            "☐ Moodle",
+            t.plain("surveys.done"),
+            "5",
+            "4",
+            "4",
+            "text:3",
+            t.plain("surveys.skip"),
+            t.plain("surveys.submit"),
+        ],
+    )
     assert "Thank you" in first.texts[-2] or "Thank you" in first.last_text
     await second.tap(t.plain("surveys.start_button"))
     await second.tap(t.plain("surveys.continue"))
@@ -69,8 +82,11 @@ async def test_publish_invite_remind_close_and_follow_figures(harness, i18n):
     # The reminder goes out 24 h before closing, to those who have not finished only.
     async with db.begin() as session:
         # Time passes: the campaign opened days ago and closes in two hours.
-        await session.execute(update(Campaign).values(
-            opens_at=utcnow() - timedelta(days=6), closes_at=utcnow() + timedelta(hours=2)))
+        await session.execute(
+            update(Campaign).values(
+                opens_at=utcnow() - timedelta(days=6), closes_at=utcnow() + timedelta(hours=2)
+            )
+        )
     sent_before = {s.user_id: len(s.messages) for s in students}
     await _drain(harness)
     assert len(first.messages) == sent_before[first.user_id]
@@ -120,8 +136,9 @@ async def test_pre_and_post_are_linked_without_any_code(harness, i18n):
             if item.kind == "info":
                 screen = await svc.pass_info(db, 820, screen.attempt_id, screen.index)
             elif item.kind == "single":
-                screen = await svc.answer(db, 820, screen.attempt_id, screen.index,
-                                          item.options[0].code)
+                screen = await svc.answer(
+                    db, 820, screen.attempt_id, screen.index, item.options[0].code
+                )
             elif item.kind == "likert":
                 screen = await svc.answer(db, 820, screen.attempt_id, screen.index, point)
             else:
@@ -187,7 +204,8 @@ async def test_organizers_load_packs_in_chat_and_see_every_error(harness, i18n):
     pack = (PACKS / "example_pack.yaml").read_bytes()
     await admin.upload("example.yaml", pack, "application/x-yaml")
     assert admin.last_text == t("content.created", code="example_test", version=1).replace(
-        "<b>", "").replace("</b>", "")
+        "<b>", ""
+    ).replace("</b>", "")
     await admin.upload("example.yaml", pack, "application/x-yaml")
     assert "already loaded with exactly this content" in admin.last_text
     broken = pack.replace(b"type: multiple", b"type: slider").replace(b"ru: Pioneer", b"")
@@ -251,15 +269,26 @@ async def test_organizers_receive_the_export_and_students_are_refused(harness, i
     await student.tap(t.plain("surveys.continue"))
     await student.tap("First year")
     await admin.send("/export")
+    form = admin.last_message.message_id
+    assert "Dataset: Answers, long" in admin.last_text and "pseudonymous" in admin.last_text
+    await admin.tap(t.plain("exports.field.source"))
     await admin.tap(f"#{campaign} All types")
+    await admin.tap(t.plain("exports.field.format"), message_id=form)
     await admin.tap("CSV")
-    document = admin.last_message.document
-    assert document["file_name"] == f"ortaq-answers-c{campaign}.csv"
+    assert "Format: CSV" in admin.last_text and f"Source: #{campaign}" in admin.last_text
+    await admin.tap(t.plain("exports.go"))
+    data, book = admin.messages[-2:]
+    assert admin.texts[-3].startswith("“Answers, long (one row per answer)” is ready — rows: 1,")
+    assert data.document["file_name"] == "ortaq-answers.csv"
+    assert book.document["file_name"] == "ortaq-answers.codebook.json"
+    document = data.document
     content = harness.emulator.download(
-        (await harness.app.bot.get_file(document["file_id"])).file_path.rsplit("/", 1)[-1])
+        (await harness.app.bot.get_file(document["file_id"])).file_path.rsplit("/", 1)[-1]
+    )
     if content is None:
-        content = bytes(await (await harness.app.bot.get_file(
-            document["file_id"])).download_as_bytearray())
+        content = bytes(
+            await (await harness.app.bot.get_file(document["file_id"])).download_as_bytearray()
+        )
     text = content.decode("utf-8-sig")
     assert "year,y1,First year" in text
     import csv
@@ -269,5 +298,14 @@ async def test_organizers_receive_the_export_and_students_are_refused(harness, i
     assert "860" not in cells and "Zhanna" not in text  # no Telegram id, no name
     await student.send("/export")
     assert student.last_text == t("errors.not_allowed")
-    await student.tap_data(f"ex:f:{campaign}:csv", student.last_message.message_id)
+    await student.tap_data("ex:0.0.0.0.0.0.0:go", student.last_message.message_id)
     assert student.last_toast == t.plain("errors.not_allowed")
+    # Forged and stale buttons decode to nothing and change nothing.
+    for forged in (
+        "ex:9.0.0.0.0.0.0:go",
+        "ex:0.x1.0.0.0.0.0:s",
+        "ex:0.0.0.0.0.0.0:m:z",
+        "ex:f:1:csv",
+    ):
+        await admin.tap_data(forged, form)
+        assert admin.last_toast == t.plain("errors.stale_button")

@@ -1,15 +1,21 @@
-"""The long answers export: pseudonymous, language-independent codes, filters, Excel-ready CSV."""
+"""Research exports: long, wide, scores and SWOT datasets in every format, with a codebook.
+
+Tried: Telegram ids, names and usernames must not appear in a research export; Kazakh and
+Russian answers land as the same codes; filters (country, wave, dates); SPSS files read back
+with variable labels, value labels, measures and missing codes; Excel's sheet limit; an
+identified export by a non-admin is refused and every export is in the audit log.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.db import create_engine
 from bot.services import content as content_service
-from bot.services import surveys, users
-from bot.services.exports import Filters, export_answers, pseudonym
+from bot.services import exports, surveys, users
+from bot.services.exports import Filters, Options, pseudonym
 from bot.services.universities import list_universities
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "content" / "example_pack.yaml"
@@ -18,8 +24,14 @@ KEY = "export-test-key"
 
 
 async def _person(db, telegram_id, language, university_index):
-    await users.seen(db, telegram_id, first_name=f"Name{telegram_id}", username=f"u{telegram_id}",
-                     telegram_language=None, admin_ids=ADMINS)
+    await users.seen(
+        db,
+        telegram_id,
+        first_name=f"Name{telegram_id}",
+        username=f"u{telegram_id}",
+        telegram_language=None,
+        admin_ids=ADMINS,
+    )
     await users.set_language(db, telegram_id, language, ADMINS)
     await users.set_consent(db, telegram_id, True, ADMINS)
     unis = await list_universities(db)
@@ -31,10 +43,23 @@ async def _take(db, telegram_id, campaign, language):
     screen = await surveys.start(db, telegram_id, campaign, language)
     screen = await surveys.pass_info(db, telegram_id, screen.attempt_id, screen.index)
     screen = await surveys.answer(db, telegram_id, screen.attempt_id, screen.index, "a")
-    screen = await surveys.answer(db, telegram_id, screen.attempt_id, screen.index,
-                                  ("moodle", "canvas"))
+    screen = await surveys.answer(
+        db, telegram_id, screen.attempt_id, screen.index, ("moodle", "canvas")
+    )
     screen = await surveys.answer(db, telegram_id, screen.attempt_id, screen.index, 7)
     await surveys.submit(db, telegram_id, screen.attempt_id)
+
+
+async def _export(settings, dataset, fmt, folder, filters=None, language="en", **kw):
+    opts = Options(KEY, language, kw.pop("identified", False))
+    return await exports.export(
+        settings.database_url, dataset, fmt, filters or Filters(), opts, folder, **kw
+    )
+
+
+async def _count(settings, tmp_path, filters, name):
+    written = await _export(settings, "answers", "csv", tmp_path, filters, stem=name)
+    return written.rows
 
 
 def _read(path: Path) -> list[dict[str, str]]:
@@ -52,10 +77,9 @@ async def test_long_export_is_pseudonymous_and_language_independent(db, settings
     await _person(db, 222222222, "ru", 4)
     await _take(db, 111111111, campaign, "kk")
     await _take(db, 222222222, campaign, "ru")
-    engine = create_engine(settings.database_url)
+    written = await _export(settings, "answers", "csv", tmp_path, language="ru", stem="answers")
     out = tmp_path / "answers.csv"
-    count = await export_answers(engine, KEY, Filters(), out, "ru")
-    assert count == 6
+    assert written.files == [out] and written.rows == 6
     rows = _read(out)
     text = out.read_text(encoding="utf-8-sig")
     for secret in ("111111111", "222222222", "Name111111111", "u222222222"):
@@ -72,13 +96,22 @@ async def test_long_export_is_pseudonymous_and_language_independent(db, settings
     assert {row["country"] for row in rows} == {"KZ", "RU"}
     assert {row["wave"] for row in rows} == {"pre"}
     # Filters and a stable code under the same key.
-    only_ru = tmp_path / "ru.csv"
-    assert await export_answers(engine, KEY, Filters(country="RU"), only_ru) == 3
-    assert {row["participant"] for row in _read(only_ru)} < codes
-    assert await export_answers(engine, KEY, Filters(wave="post"), tmp_path / "none.csv") == 0
-    await engine.dispose()
+    assert await _count(settings, tmp_path, Filters(country="RU"), "ru") == 3
+    assert {row["participant"] for row in _read(tmp_path / "ru.csv")} < codes
+    assert await _count(settings, tmp_path, Filters(wave="post"), "none") == 0
+    today = datetime.now(UTC).date()
+    assert await _count(settings, tmp_path, Filters(since=today, until=today), "today") == 6
+    assert await _count(settings, tmp_path, Filters(until=today - timedelta(days=1)), "old") == 0
+    assert await _count(settings, tmp_path, Filters(instrument="example_test"), "inst") == 6
     codebook = json.loads(out.with_suffix(".codebook.json").read_text(encoding="utf-8"))
-    assert set(codebook["columns"]) == set(rows[0])
+    (table,) = codebook["tables"]
+    assert [v["name"] for v in table["variables"]] == list(rows[0])
+    assert all(set(v["label"]) == {"kk", "ru", "en"} for v in table["variables"])
+    assert codebook["filters"]["wave"] is None and set(codebook["missing_codes"]) == {
+        "-1",
+        "-2",
+        "-3",
+    }
 
 
 def test_pseudonyms_depend_on_the_key():
@@ -95,14 +128,14 @@ async def test_parquet_and_xlsx_carry_the_same_rows(db, settings, tmp_path):
     campaign = await surveys.create_campaign(db, 1, ADMINS, "example_test", "pre")
     await _person(db, 333, "kk", 1)
     await _take(db, 333, campaign, "kk")
-    engine = create_engine(settings.database_url)
     csv_rows = tmp_path / "a.csv"
-    await export_answers(engine, KEY, Filters(), csv_rows, "kk")
+    await _export(settings, "answers", "csv", tmp_path, language="kk", stem="a")
     parquet = tmp_path / "a.parquet"
-    assert await export_answers(engine, KEY, Filters(), parquet, "kk", "parquet") == 3
+    assert (
+        await _export(settings, "answers", "parquet", tmp_path, None, "kk", stem="a")
+    ).rows == 3
     xlsx = tmp_path / "a.xlsx"
-    assert await export_answers(engine, KEY, Filters(), xlsx, "kk", "xlsx") == 3
-    await engine.dispose()
+    assert (await _export(settings, "answers", "xlsx", tmp_path, None, "kk", stem="a")).rows == 3
     frame = pd.read_parquet(parquet)
     expected = _read(csv_rows)
     assert list(frame.columns) == list(expected[0])
@@ -119,12 +152,18 @@ async def test_parquet_and_xlsx_carry_the_same_rows(db, settings, tmp_path):
 def test_xlsx_goes_on_in_a_new_sheet_past_the_row_limit(tmp_path, monkeypatch):
     from openpyxl import load_workbook
 
-    from bot.services import exports
+    from bot.services.exports import spec, writers
 
-    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 2)
-    rows = [[f"P{i}", *[""] * (len(exports.COLUMNS) - 1)] for i in range(5)]
+    monkeypatch.setattr(writers, "XLSX_MAX_ROWS", 2)
+    rows = [[f"P{i}", i] for i in range(5)]
+    table = spec.Table(
+        "answers",
+        {"en": "t"},
+        [spec.Variable("participant", {"en": "p"}), spec.Variable("n", {"en": "n"}, "integer")],
+        lambda: iter([rows[:3], rows[3:]]),
+    )
     out = tmp_path / "split.xlsx"
-    assert exports.write_xlsx(iter([rows[:3], rows[3:]]), out, "en") == 5
+    assert writers.write_xlsx([table], out, "en", lambda n: None) == 5
     book = load_workbook(out, read_only=True)
     assert book.sheetnames == ["answers", "answers_2", "answers_3", "codebook"]
     counts = [len(list(book[name].iter_rows())) - 1 for name in book.sheetnames[:3]]
@@ -139,17 +178,214 @@ async def test_spss_file_reads_back_with_its_labels(db, settings, tmp_path):
     campaign = await surveys.create_campaign(db, 1, ADMINS, "example_test", "pre")
     await _person(db, 444, "ru", 2)
     await _take(db, 444, campaign, "ru")
-    engine = create_engine(settings.database_url)
     out = tmp_path / "a.sav"
-    assert await export_answers(engine, KEY, Filters(), out, "ru", "sav") == 3
-    await engine.dispose()
+    assert (await _export(settings, "answers", "sav", tmp_path, None, "ru", stem="a")).rows == 3
     frame, meta = pyreadstat.read_sav(str(out))
     assert list(frame.columns) == list(meta.column_names) and len(frame) == 3
     assert list(frame["answer_code"]) == ["a", "moodle;canvas", "7"]
     assert frame["value"].tolist()[0] == 1.0 and frame["answer_label"].tolist()[0] == (
-        "Система обучения")
+        "Система обучения"
+    )
     labels = dict(zip(meta.column_names, meta.column_labels, strict=True))
-    assert labels["participant"].startswith("pseudonymous participant code")
+    assert labels["participant"].startswith("Код участника")
     assert meta.variable_measure["value"] == "scale"
     assert meta.variable_measure["item"] == "nominal"
     assert "444" not in set(frame.astype(str).to_numpy().ravel())
+
+
+async def _example_campaign(db):
+    await _person(db, 1, "en", 0)
+    assert (await content_service.load_path(db, EXAMPLE)).ok
+    return await surveys.create_campaign(db, 1, ADMINS, "example_test", "pre")
+
+
+async def _half(db, telegram_id, campaign):
+    """Answer q1 with the wrong option (which hides q3) and stop before q2."""
+    screen = await surveys.start(db, telegram_id, campaign, "en")
+    screen = await surveys.pass_info(db, telegram_id, screen.attempt_id, screen.index)
+    await surveys.answer(db, telegram_id, screen.attempt_id, screen.index, "b")
+
+
+async def test_wide_has_a_row_per_participant_with_items_scores_and_missing_codes(
+    db, settings, tmp_path
+):
+    import pyreadstat
+
+    campaign = await _example_campaign(db)
+    for telegram_id, language in ((501, "kk"), (502, "ru")):
+        await _person(db, telegram_id, language, 0)
+        await _take(db, telegram_id, campaign, language)
+    await _person(db, 503, "en", 1)
+    await _half(db, 503, campaign)
+    written = await _export(settings, "wide", "csv", tmp_path, Filters(campaign_id=campaign))
+    rows = _read(written.files[0])
+    assert written.rows == 3 and len(rows) == 3
+    done = [r for r in rows if r["attempt_state"] == "submitted"]
+    for row in done:  # q1 = option 1 (a), q2 = moodle and canvas, q3 = 7, all correct
+        assert (row["q1"], row["q2__moodle"], row["q2__word"], row["q2__canvas"]) == (
+            "1",
+            "1",
+            "0",
+            "1",
+        )
+        assert row["q3"] == "7" and row["points"] == "3.0" and row["percent"] == "100.0"
+        assert row["level"] == "2" and row["sc_knowledge"] != ""
+    (half,) = [r for r in rows if r["attempt_state"] == "in_progress"]
+    assert half["q1"] == "2" and half["q2__moodle"] == "" and half["sc_knowledge"] == ""
+    # SPSS keeps why a cell is empty: q3 hidden by q1's condition, q2 not reached.
+    sav = await _export(settings, "wide", "sav", tmp_path, Filters(campaign_id=campaign), "ru")
+    frame, meta = pyreadstat.read_sav(str(sav.files[0]), user_missing=True)
+    row = frame[frame["attempt_state"] == "in_progress"].iloc[0]
+    assert (row["q3"], row["q2__moodle"], row["sc_knowledge"]) == (-2, -3, -3)
+    assert meta.missing_ranges["q3"] == [
+        {"lo": -3.0, "hi": -3.0},
+        {"lo": -2.0, "hi": -2.0},
+        {"lo": -1.0, "hi": -1.0},
+    ]
+    assert meta.variable_value_labels["q1"][1.0].startswith("Система обучения")
+    assert meta.variable_value_labels["level"] == {1.0: "Низкий", 2.0: "Высокий"}
+    assert meta.variable_measure["q1"] == "nominal" and meta.variable_measure["q3"] == "scale"
+    labels = dict(zip(meta.column_names, meta.column_labels, strict=True))
+    assert labels["sc_knowledge"] and labels["participant"].startswith("Код участника")
+    plain, _ = pyreadstat.read_sav(str(sav.files[0]))  # SPSS's own reading: codes are missing
+    assert plain[plain["attempt_state"] == "in_progress"]["q3"].isna().all()
+    book = json.loads(sav.codebook.read_text(encoding="utf-8"))
+    q3 = next(v for v in book["tables"][0]["variables"] if v["name"] == "q3")
+    assert q3["missing_codes"] == [-3, -2, -1] and q3["label"]["kk"]
+    sc = next(v for v in book["tables"][0]["variables"] if v["name"] == "sc_knowledge")
+    assert "q1" in sc["derived"] and "q2" in sc["derived"]
+
+
+async def test_wide_keeps_one_row_per_participant_and_wave(db, settings, tmp_path):
+    campaign = await _example_campaign(db)
+    await _person(db, 601, "en", 0)
+    await _take(db, 601, campaign, "en")
+    post = await surveys.create_campaign(db, 1, ADMINS, "example_test", "post")
+    await _take(db, 601, post, "en")
+    written = await _export(settings, "wide", "csv", tmp_path, Filters(instrument="example_test"))
+    rows = _read(written.files[0])
+    assert [r["wave"] for r in rows] == ["post", "pre"]
+    assert len({r["participant"] for r in rows}) == 1
+
+
+async def test_scores_dataset_has_scales_and_the_test_total(db, settings, tmp_path):
+    campaign = await _example_campaign(db)
+    await _person(db, 701, "kk", 0)
+    await _take(db, 701, campaign, "kk")
+    await _person(db, 702, "en", 0)
+    await _half(db, 702, campaign)  # not submitted: no scores
+    written = await _export(settings, "scores", "parquet", tmp_path, language="kk")
+    import pandas as pd
+
+    frame = pd.read_parquet(written.files[0])
+    assert list(frame["scale"]) == ["knowledge", "total"]
+    total = frame[frame["scale"] == "total"].iloc[0]
+    assert (total["score"], total["max_score"], total["percent"]) == (3.0, 3.0, 100.0)
+    assert total["level"] == "high" and total["level_label"] == "Жоғары"
+
+
+async def test_swot_is_grouped_by_university_and_quadrant(db, settings, tmp_path):
+    await _person(db, 1, "en", 0)
+    campaign = await surveys.create_campaign(db, 1, ADMINS, "swot_collaboration", "pre")
+    texts = {
+        801: ("- Shared courses\n- Friendly staff", "Slow internet", None),
+        802: ("1. Open data", "", "Funding cuts"),
+    }
+    for telegram_id, (strengths, weaknesses, threats) in texts.items():
+        await _person(db, telegram_id, "en", 0 if telegram_id == 801 else 3)
+        screen = await surveys.start(db, telegram_id, campaign, "en")
+        screen = await surveys.pass_info(db, telegram_id, screen.attempt_id, screen.index)
+        screen = await surveys.answer(db, telegram_id, screen.attempt_id, screen.index, strengths)
+        screen = await surveys.answer(
+            db, telegram_id, screen.attempt_id, screen.index, weaknesses or "-"
+        )
+        screen = await surveys.skip(db, telegram_id, screen.attempt_id, screen.index)
+        if threats:
+            await surveys.answer(db, telegram_id, screen.attempt_id, screen.index, threats)
+    written = await _export(settings, "swot", "xlsx", tmp_path)
+    from openpyxl import load_workbook
+
+    book = load_workbook(written.files[0], read_only=True)
+    assert book.sheetnames == ["swot", "swot_summary", "codebook"]
+    rows = list(book["swot"].iter_rows(values_only=True))
+    header = rows[0]
+    entries = [dict(zip(header, r, strict=True)) for r in rows[1:]]
+    got = [(e["university"], e["quadrant"], e["text"]) for e in entries]
+    unis = sorted({e["university"] for e in entries})
+    assert got == sorted(
+        got, key=lambda g: (g[0], ["strengths", "weaknesses", "threats"].index(g[1]))
+    )
+    assert {g[2] for g in got} == {
+        "Shared courses",
+        "Friendly staff",
+        "Slow internet",
+        "Open data",
+        "Funding cuts",
+    }
+    assert len(unis) == 2 and entries[0]["quadrant_title"] == "Strengths (S)"
+    summary = list(book["swot_summary"].iter_rows(values_only=True))
+    assert sum(r[3] for r in summary[1:]) == 5
+
+
+async def test_identified_export_is_for_admins_and_every_export_is_audited(db, settings, tmp_path):
+    from sqlalchemy import select
+
+    from bot.services import PermissionDenied, invites
+    from bot.services.roles import Role
+    from models import ExportLog
+
+    campaign = await _example_campaign(db)
+    await _person(db, 901, "en", 0)
+    await _take(db, 901, campaign, "en")
+    url = settings.database_url
+    identified = Options(KEY, "en", identified=True)
+    files, written = await exports.export_for_chat(
+        db, url, 1, ADMINS, "answers", "csv", Filters(), identified, tmp_path
+    )
+    text = files[0].read_text(encoding="utf-8-sig")
+    assert "901" in text and "Name901" in text and written.rows == 3
+    # An organizer is refused the identified export, and gets the pseudonymous one.
+    unis = await list_universities(db)
+    link = await invites.create_invite(db, 1, ADMINS, Role.ORGANIZER, unis[0].id, 1)
+    await _person(db, 902, "en", 0)
+    await invites.redeem(db, 902, link.payload)
+    try:
+        await exports.export_for_chat(
+            db, url, 902, ADMINS, "answers", "csv", Filters(), identified, tmp_path / "x"
+        )
+        raise AssertionError("an organizer got an identified export")
+    except PermissionDenied:
+        pass
+    (tmp_path / "p").mkdir()
+    files, _ = await exports.export_for_chat(
+        db, url, 902, ADMINS, "answers", "csv", Filters(), Options(KEY), tmp_path / "p"
+    )
+    assert "Name901" not in files[0].read_text(encoding="utf-8-sig")
+    async with db() as session:
+        log = (await session.scalars(select(ExportLog).order_by(ExportLog.id))).all()
+    assert [(e.actor_telegram_id, e.identified, e.rows) for e in log] == [
+        (1, True, 3),
+        (902, False, 3),
+    ]
+
+
+def test_big_files_are_zipped_and_split_under_telegrams_limit(tmp_path, monkeypatch):
+    import os
+    import zipfile
+
+    monkeypatch.setattr(exports, "ZIP_OVER", 1000)
+    monkeypatch.setattr(exports, "PART_SIZE", 4000)
+    data = tmp_path / "ortaq-answers.csv"
+    data.write_bytes(os.urandom(10_000))  # incompressible
+    book = tmp_path / "ortaq-answers.codebook.json"
+    book.write_text("{}")
+    parts = exports.package(exports.Written([data], book, 1), "csv")
+    assert [p.name for p in parts] == [f"ortaq-answers.zip.00{i}" for i in (1, 2, 3)]
+    assert all(p.stat().st_size <= 4000 for p in parts)
+    joined = tmp_path / "joined.zip"
+    joined.write_bytes(b"".join(p.read_bytes() for p in parts))
+    with zipfile.ZipFile(joined) as bundle:
+        assert bundle.read("ortaq-answers.csv") == data.read_bytes()
+    small = tmp_path / "small.csv"
+    small.write_text("a")
+    assert exports.package(exports.Written([small], book, 1), "csv") == [small, book]

@@ -1,0 +1,152 @@
+"""The long answers table, the source of truth: one row per stored answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.content.engine import Compiled
+from bot.services.exports import common as c
+from bot.services.exports.spec import Chunks, Table, Variable
+from bot.services.surveys import compiled
+from models import Answer, Attempt, Campaign, Instrument
+
+CHUNK = 5000
+
+ITEM = c._v(
+    "item",
+    "Item code (each matrix statement has its own)",
+    "Код вопроса (у каждого утверждения матрицы свой)",
+    "Сұрақ коды (матрицаның әр тұжырымының өз коды бар)",
+)
+ANSWER_CODE = c._v(
+    "answer_code",
+    "Option code(s) (';'-separated for multiple choice) or the typed value; empty: skipped",
+    "Код(ы) варианта (через ';' при множественном выборе) или введённое значение; пусто: пропущен",
+    "Нұсқа коды (көп таңдауда ';' арқылы) немесе енгізілген мән; бос: өткізілді",
+)
+VALUE = c._v(
+    "value",
+    "Numeric value: Likert point (reversed for reverse-scored items), test points, or the number",
+    "Числовое значение: балл Лайкерта (обращён для обратных вопросов), баллы теста или число",
+    "Сандық мән: Лайкерт ұпайы (кері сұрақтарда кері), тест ұпайы немесе сан",
+    kind="float",
+    measure="scale",
+    derived="Likert: the point, or (points + 1 - point) for reverse-scored items; test "
+    "single choice: the points of a correct option, else 0; test multiple choice: "
+    "points * max(0, (correct ticked - wrong ticked) / correct options); number: the number",
+)
+ANSWERED = c._v(
+    "answered_at", "Answered (UTC)", "Время ответа (UTC)", "Жауап уақыты (UTC)", kind="datetime"
+)
+
+
+def answer_label(label_language: str) -> Variable:
+    """The answer's text in the chosen language."""
+    return c._v(
+        "answer_label",
+        f"The answer's text in {label_language}",
+        f"Текст ответа на языке {label_language}",
+        f"Жауап мәтіні ({label_language})",
+    )
+
+
+def label(pack: Compiled, item_code: str, value: Any, language: str) -> str:
+    """The text of an answer in `language` (options by their text, others as typed)."""
+    item = pack.by_code.get(item_code)
+    if item is None or value is None:
+        return ""
+    if item.kind == "single":
+        option = item.option(str(value))
+        return option.text.get(language) if option else str(value)
+    if item.kind == "multiple":
+        return "; ".join(o.text.get(language) for o in item.options if o.code in value)
+    return str(value)
+
+
+def code(value: Any) -> str:
+    """The stored answer as text: option codes joined by ';', or the value itself."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    return str(value)
+
+
+def table(session: Session, filters: c.Filters, opts: c.Options) -> Table:
+    """The long answers table for `filters`."""
+    variables = [
+        *c.person_columns(opts.identified),
+        c.INSTRUMENT,
+        c.VERSION,
+        c.CAMPAIGN,
+        c.WAVE,
+        c.ATTEMPT,
+        c.STATE,
+        ITEM,
+        ANSWER_CODE,
+        answer_label(opts.label_language),
+        VALUE,
+        ANSWERED,
+    ]
+
+    def rows() -> Chunks:
+        stmt = c.joined(
+            *c.person_select(),
+            Instrument.id,
+            Campaign.id,
+            Campaign.wave,
+            Attempt.id,
+            Attempt.state,
+            Answer.item_code,
+            Answer.value,
+            Answer.numeric,
+            Answer.answered_at,
+        ).join(Answer, Answer.attempt_id == Attempt.id)
+        stmt = c.attempt_filter(stmt, session, filters).order_by(Answer.id)
+        instruments: dict[int, tuple[str, int, Compiled]] = {}
+        codes: dict[int, str] = {}
+        language = opts.label_language
+        chunk: list[list[Any]] = []
+        result = session.execute(stmt.execution_options(yield_per=CHUNK))
+        for row in result:
+            (uid, tid, first, username, uni, country, lang, iid, cid, wave, aid, state) = row[:12]
+            item_code, value, numeric, answered_at = row[12:]
+            known = instruments.get(iid)
+            if known is None:
+                instrument = session.get_one(Instrument, iid)
+                known = instruments[iid] = (
+                    instrument.code,
+                    instrument.version,
+                    compiled(instrument),
+                )
+            person = c.person_values(opts, codes, uid, tid, first, username, uni, country, lang)
+            chunk.append(
+                [
+                    *person,
+                    known[0],
+                    known[1],
+                    cid,
+                    wave,
+                    aid,
+                    state,
+                    item_code,
+                    code(value),
+                    label(known[2], item_code, value, language),
+                    numeric,
+                    answered_at,
+                ]
+            )
+            if len(chunk) >= CHUNK:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    return Table(
+        "answers",
+        {"kk": "Жауаптар (ұзын)", "ru": "Ответы (длинный формат)", "en": "Answers (long)"},
+        variables,
+        rows,
+    )

@@ -1,0 +1,158 @@
+"""What an export is made of: tables of typed variables, and the codebook that explains them.
+
+Every dataset is one or more `Table`s. A table names its variables up front (label in kk, ru
+and en, type, measurement level, value labels, missing-value codes, how a derived variable was
+computed) and then yields its rows in chunks, so a writer can stream it and the codebook can be
+written from the same description the data was written with.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Kind = Literal["string", "integer", "float", "datetime"]
+Measure = Literal["nominal", "ordinal", "scale"]
+Labels = dict[str, str]  # language -> text
+
+# User-defined missing values, written as such into SPSS files (where they are missing values
+# SPSS leaves out of every statistic); the other formats leave these cells empty.
+SKIPPED = -1
+NOT_SHOWN = -2
+NOT_REACHED = -3
+MISSING_CODES: dict[int, Labels] = {
+    SKIPPED: {
+        "kk": "өткізіп жіберілді: міндетті емес сұрақ жауапсыз қалды",
+        "ru": "пропущен: необязательный вопрос оставлен без ответа",
+        "en": "skipped: an optional question the participant chose not to answer",
+    },
+    NOT_SHOWN: {
+        "kk": "көрсетілмеді: шарт бойынша жасырылды немесе бұл нұсқада жоқ",
+        "ru": "не показан: скрыт условием или отсутствует в этой версии",
+        "en": "not shown: hidden by a condition, or not part of this version",
+    },
+    NOT_REACHED: {
+        "kk": "жетпеді: қатысушы сауалнаманы аяқтамады",
+        "ru": "не дошёл: участник не закончил опрос",
+        "en": "not reached: the attempt was not finished",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One column of a table, with everything the codebook says about it."""
+
+    name: str
+    label: Labels
+    kind: Kind = "string"
+    measure: Measure = "nominal"
+    # Value -> its label per language (SPSS value labels; the codebook lists them too).
+    values: dict[Any, Labels] = field(default_factory=dict)
+    # Whether the SPSS missing codes above apply (numeric item variables only).
+    coded_missing: bool = False
+    derived: str | None = None  # how a derived variable was computed
+
+    def title(self, language: str) -> str:
+        """The label in `language` (English when missing)."""
+        return self.label.get(language) or self.label.get("en") or self.name
+
+
+Chunks = Iterator[list[list[Any]]]
+
+
+@dataclass
+class Table:
+    """A named table: its variables and a function that yields its rows in chunks.
+
+    Rows hold `None` for an empty cell; numeric item cells may hold a missing code from
+    `MISSING_CODES` when the variable has `coded_missing` (writers other than SPSS blank them).
+    """
+
+    name: str
+    title: Labels
+    variables: list[Variable]
+    rows: Callable[[], Chunks]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def columns(self) -> list[str]:
+        """The variable names in order."""
+        return [v.name for v in self.variables]
+
+
+def codebook(tables: list[Table], meta: dict[str, Any]) -> dict[str, Any]:
+    """The codebook of an export: every table's variables with labels in kk, ru and en."""
+    return {
+        **meta,
+        "missing_codes": {
+            str(code): labels | {"note": "SPSS: user-missing; CSV, XLSX, Parquet: empty cell"}
+            for code, labels in MISSING_CODES.items()
+        },
+        "tables": [
+            {
+                "name": table.name,
+                "title": table.title,
+                "notes": table.notes,
+                "variables": [
+                    {
+                        "name": v.name,
+                        "label": v.label,
+                        "type": v.kind,
+                        "measure": v.measure,
+                        "value_labels": {str(k): labels for k, labels in v.values.items()},
+                        "missing_codes": sorted(MISSING_CODES) if v.coded_missing else [],
+                        "derived": v.derived,
+                    }
+                    for v in table.variables
+                ],
+            }
+            for table in tables
+        ],
+    }
+
+
+def codebook_json(tables: list[Table], meta: dict[str, Any]) -> str:
+    """The codebook as indented JSON (UTF-8 text, Cyrillic kept as is)."""
+    return json.dumps(codebook(tables, meta), indent=2, ensure_ascii=False, default=str)
+
+
+def codebook_rows(tables: list[Table], language: str) -> Iterator[list[str]]:
+    """The codebook flattened for a spreadsheet: one row per variable."""
+    yield [
+        "table",
+        "variable",
+        "label_kk",
+        "label_ru",
+        "label_en",
+        "type",
+        "measure",
+        "value_labels",
+        "missing_codes",
+        "derived",
+    ]
+    for table in tables:
+        for v in table.variables:
+            values = "; ".join(
+                f"{k} = {labels.get(language) or labels.get('en', '')}"
+                for k, labels in v.values.items()
+            )
+            missing = (
+                "; ".join(f"{c} = {MISSING_CODES[c][language]}" for c in sorted(MISSING_CODES))
+                if v.coded_missing
+                else ""
+            )
+            yield [
+                table.name,
+                v.name,
+                v.label.get("kk", ""),
+                v.label.get("ru", ""),
+                v.label.get("en", ""),
+                v.kind,
+                v.measure,
+                values,
+                missing,
+                v.derived or "",
+            ]
