@@ -62,6 +62,18 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
+def utc_text(value: datetime | str | None) -> str | None:
+    """A stored time as `YYYY-MM-DD HH:MM:SS` in UTC, the form every export writes.
+
+    SQLite hands back its stored text (already UTC, `YYYY-MM-DD HH:MM:SS.ffffff`), which is
+    cut rather than parsed: a million answers would otherwise spend seconds in datetime
+    parsing. Other databases give aware datetimes.
+    """
+    if value is None or isinstance(value, str):
+        return value[:19] if value else None
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def instrument_codes(session: Session, code: str) -> list[str]:
     """The instrument and its declared pre/post partner (either may name the other)."""
     partners = session.execute(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from sqlalchemy import String, type_coerce
 from sqlalchemy.orm import Session
 
 from bot.content.engine import Compiled
@@ -13,6 +15,8 @@ from bot.services.surveys import compiled
 from models import Answer, Attempt, Campaign, Instrument
 
 CHUNK = 5000
+ANSWER_CACHE = 200_000  # distinct (instrument, item, stored value) kept decoded
+RAW_TEXT = String()  # read a column's stored text as is (no JSON or datetime processing)
 
 ITEM = c._v(
     "item",
@@ -92,6 +96,10 @@ def table(session: Session, filters: c.Filters, opts: c.Options) -> Table:
     ]
 
     def rows() -> Chunks:
+        # Core rows, JSON values and times as the database stores them: a million answers
+        # would otherwise spend most of their time building ORM rows, decoding JSON and
+        # parsing datetimes. Values repeat (option codes, Likert points), so an answer's code
+        # and label are worked out once per instrument, item and stored text.
         stmt = c.joined(
             *c.person_select(),
             Instrument.id,
@@ -100,48 +108,50 @@ def table(session: Session, filters: c.Filters, opts: c.Options) -> Table:
             Attempt.id,
             Attempt.state,
             Answer.item_code,
-            Answer.value,
+            type_coerce(Answer.value, RAW_TEXT),
             Answer.numeric,
-            Answer.answered_at,
+            type_coerce(Answer.answered_at, RAW_TEXT),
         ).join(Answer, Answer.attempt_id == Attempt.id)
         stmt = c.attempt_filter(stmt, session, filters).order_by(Answer.id)
         instruments: dict[int, tuple[str, int, Compiled]] = {}
         codes: dict[int, str] = {}
         language = opts.label_language
-        chunk: list[list[Any]] = []
-        result = session.execute(stmt.execution_options(yield_per=CHUNK))
-        for row in result:
-            (uid, tid, first, username, uni, country, lang, iid, cid, wave, aid, state) = row[:12]
-            item_code, value, numeric, answered_at = row[12:]
-            known = instruments.get(iid)
-            if known is None:
-                instrument = session.get_one(Instrument, iid)
-                known = instruments[iid] = (
-                    instrument.code,
-                    instrument.version,
-                    compiled(instrument),
-                )
-            person = c.person_values(opts, codes, uid, tid, first, username, uni, country, lang)
-            chunk.append(
-                [
-                    *person,
-                    known[0],
-                    known[1],
-                    cid,
-                    wave,
-                    aid,
-                    state,
-                    item_code,
-                    code(value),
-                    label(known[2], item_code, value, language),
-                    numeric,
-                    answered_at,
-                ]
-            )
-            if len(chunk) >= CHUNK:
-                yield chunk
-                chunk = []
-        if chunk:
+        answers: dict[tuple[int, str, Any], tuple[str, str]] = {}
+        heads: dict[int, list[Any]] = {}
+        head: list[Any] = []
+        head_of = -1
+        connection = session.connection().execution_options(yield_per=CHUNK)
+        for part in connection.execute(stmt).partitions():
+            chunk: list[list[Any]] = []
+            for row in part:
+                if row[10] != head_of:  # another attempt: the columns it shares by all rows
+                    head_of = row[10]
+                    found = heads.get(head_of)
+                    if found is None:
+                        iid = row[7]
+                        known = instruments.get(iid)
+                        if known is None:
+                            instrument = session.get_one(Instrument, iid)
+                            known = (instrument.code, instrument.version, compiled(instrument))
+                            instruments[iid] = known
+                        person = c.person_values(opts, codes, *row[:7])
+                        found = [*person, known[0], known[1], row[8], row[9], row[10], row[11]]
+                        if len(heads) >= ANSWER_CACHE:
+                            heads.clear()
+                        heads[head_of] = found
+                    head = found
+                item_code, raw, numeric, answered_at = row[12:]
+                key = (row[7], item_code, raw)
+                shown = answers.get(key)
+                if shown is None:
+                    value = json.loads(raw) if isinstance(raw, str) else raw
+                    shown = (
+                        code(value),
+                        label(instruments[row[7]][2], item_code, value, language),
+                    )
+                    if len(answers) < ANSWER_CACHE:
+                        answers[key] = shown
+                chunk.append([*head, item_code, *shown, numeric, c.utc_text(answered_at)])
             yield chunk
 
     return Table(

@@ -106,7 +106,15 @@ def table(session: Session, filters: c.Filters, opts: c.Options) -> Table:
                 iid, session.get_one(Instrument, iid)
             )
             pack = compiled(instrument).pack
-            head = [*person, instrument.code, instrument.version, cid, wave, aid, submitted]
+            head = [
+                *person,
+                instrument.code,
+                instrument.version,
+                cid,
+                wave,
+                aid,
+                c.utc_text(submitted),
+            ]
             stored = (result or {}).get("scales") or {}
             for scale in pack.scales:
                 got = stored.get(scale.code) or {}

@@ -68,7 +68,7 @@ def _answers(session: Session, filters: c.Filters, opts: c.Options) -> list[list
                     wave,
                     number,
                     point,
-                    answered,
+                    c.utc_text(answered),
                 ]
             )
     return found

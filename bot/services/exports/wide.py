@@ -359,8 +359,8 @@ def table(session: Session, filters: c.Filters, opts: c.Options) -> Table:
             attempt.id,
             attempt.state,
             attempt.attempts,
-            attempt.started_at,
-            attempt.submitted_at,
+            c.utc_text(attempt.started_at),
+            c.utc_text(attempt.submitted_at),
         ]
         for column in columns:
             if column.item is None:
