@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -110,7 +111,7 @@ def prepare(path: Path, answers: int) -> int:
     )
     written = 0
 
-    def rows():  # noqa: ANN202 - a generator of tuples for executemany
+    def rows() -> Iterator[tuple[object, ...]]:
         nonlocal written
         for attempt in range(1, students + 1):
             for n, item in enumerate(items):
@@ -181,7 +182,8 @@ def main() -> None:
         started = time.perf_counter()
         count = prepare(path, args.answers)
         size = path.stat().st_size / 2**20
-        print(f"prepared {count} answers in {time.perf_counter() - started:.1f} s ({size:.0f} MiB)")
+        took = time.perf_counter() - started
+        print(f"prepared {count} answers in {took:.1f} s ({size:.0f} MiB)")
         results: dict[tuple[str, str], dict[str, object]] = {}
         for which, fmt in (
             ("baseline", "csv"),
