@@ -20,6 +20,7 @@ from telegram.error import InvalidToken, NetworkError
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import migrate
+from bot.services import NotFound
 
 logger = logging.getLogger("bot")
 
@@ -171,6 +172,53 @@ async def run_export(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def run_analysis(settings: Settings, args: argparse.Namespace) -> int:
+    """Analyse an instrument (or pre/post pair) into a workbook and charts; print a summary."""
+    from bot.db import create_engine, make_sessionmaker
+    from bot.services import exports
+    from bot.services.analysis import analyse
+
+    filters = export_filters(args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    outcome = await analyse(
+        settings.database_url,
+        args.instrument,
+        filters,
+        settings.pseudonym_key.get_secret_value(),
+        args.labels,
+        args.out,
+        (args.pre, args.post),
+    )
+    engine = create_engine(settings.database_url)
+    try:
+        await exports.record(
+            make_sessionmaker(engine),
+            None,
+            "cli",
+            "analysis",
+            "xlsx",
+            filters,
+            False,
+            outcome.participants,
+        )
+    finally:
+        await engine.dispose()
+    waves = ", ".join(f"{w}: {n}" for w, n in outcome.by_wave.items())
+    print(f"{outcome.title}: {outcome.participants} participants ({waves})")
+    if outcome.pre_wave and outcome.post_wave:
+        print(f"pre/post {outcome.pre_wave} -> {outcome.post_wave}: {outcome.pairs} linked")
+        for line in outcome.lines:
+            print(
+                f"  {line.title}: {line.mean_pre:.2f} -> {line.mean_post:.2f} "
+                f"(p = {line.p:.4g}, dz = {line.dz:.2f})"
+            )
+    for note in outcome.notes:
+        print(f"note: {note}")
+    for path in [outcome.workbook, *outcome.charts]:
+        print(path)
+    return 0
+
+
 def add_filters(parser: argparse.ArgumentParser) -> None:
     """The filters shared by `export` and `analysis`."""
     parser.add_argument("--instrument", help="instrument code (its pre/post partner comes too)")
@@ -207,6 +255,12 @@ def main(argv: list[str] | None = None) -> int:
         help="add Telegram id, name and username (recorded in the audit log)",
     )
     add_filters(export)
+    analysis = sub.add_parser("analysis", help="statistics and charts of an instrument")
+    analysis.add_argument("--out", type=Path, required=True, help="folder for the files")
+    analysis.add_argument("--labels", choices=["kk", "ru", "en"], default="en")
+    analysis.add_argument("--pre", help="wave to compare from (default: pre)")
+    analysis.add_argument("--post", help="wave to compare to (default: post)")
+    add_filters(analysis)
     args = parser.parse_args(argv)
     if args.command == "content" and args.action == "validate":
         return validate_content(args.path)
@@ -225,6 +279,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if command == "export":
         return asyncio.run(run_export(settings, args))
+    if command == "analysis":
+        if not args.instrument:
+            print("analysis needs --instrument CODE (e.g. dlt_pre)", file=sys.stderr)
+            return 2
+        try:
+            return asyncio.run(run_analysis(settings, args))
+        except NotFound:
+            print(f"no instrument {args.instrument!r}", file=sys.stderr)
+            return 1
     if command == "content":
         if not args.path.exists():
             print(f"{args.path}: no such file or folder", file=sys.stderr)

@@ -16,6 +16,7 @@ from telegram.ext import (
 )
 
 from handlers import (
+    analysis,
     broadcasts,
     campaigns,
     common,
@@ -52,6 +53,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "publish": campaigns.start_publish,
         "campaigns": campaigns.list_campaigns,
         "export": exports.start_export,
+        "analysis": analysis.start_analysis,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=private))
@@ -68,6 +70,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         r"^s:": surveys.survey_button,
         r"^cp:": campaigns.campaign_button,
         r"^ex:": exports.export_button,
+        r"^an:": analysis.analysis_button,
     }
     for pattern, callback in callbacks.items():
         app.add_handler(CallbackQueryHandler(callback, pattern=pattern))

@@ -43,9 +43,9 @@ async def _source_name(context: BotContext, source: str) -> str:
         return t.plain("exports.all")
     number = int(source[1:])
     if source.startswith("i"):
-        for iid, code, title in await req.instruments(context.db):
-            if iid == number:
-                return f"{title.get(t.language) or title['en']} ({code})"
+        for choice in await req.instruments(context.db):
+            if choice.id == number:
+                return choice.label(t.language)
     return f"#{number}"
 
 
@@ -105,9 +105,9 @@ async def _menu(
         ]
     elif field == "s":
         choices = [(t.plain("exports.all"), request.but(source="0"))]
-        for iid, code, title in await req.instruments(context.db):
-            label = f"{title.get(t.language) or title['en']} ({code})"
-            choices.append((shorten(label, 60), request.but(source=f"i{iid}")))
+        for choice in await req.instruments(context.db):
+            label = shorten(choice.label(t.language), 60)
+            choices.append((label, request.but(source=f"i{choice.id}")))
         assert context.profile is not None
         for c in await campaign_service.figures(
             context.db, context.profile.telegram_id, context.admin_ids, 8

@@ -640,6 +640,20 @@ async def back(db: Sessionmaker, telegram_id: int, attempt_id: int) -> Screen:
     return await _in_attempt(db, telegram_id, attempt_id, step)
 
 
+def stored_result(result: Result) -> dict[str, Any]:
+    """A scored attempt's result as stored in `attempt.result` (and read by the exports)."""
+    return {
+        "scales": {
+            code: {"value": s.value, "items": s.items, "level": s.level}
+            for code, s in result.scales.items()
+        },
+        "points": result.points,
+        "max_points": result.max_points,
+        "percent": result.percent,
+        "level": result.level,
+    }
+
+
 async def submit(db: Sessionmaker, telegram_id: int, attempt_id: int) -> Screen:
     """Finish the attempt: score it and store the result; only from the review screen."""
 
@@ -650,16 +664,7 @@ async def submit(db: Sessionmaker, telegram_id: int, attempt_id: int) -> Screen:
         result = score(screen.compiled, screen.answers or {})
         attempt.state = SUBMITTED
         attempt.submitted_at = utcnow()
-        attempt.result = {
-            "scales": {
-                code: {"value": s.value, "items": s.items, "level": s.level}
-                for code, s in result.scales.items()
-            },
-            "points": result.points,
-            "max_points": result.max_points,
-            "percent": result.percent,
-            "level": result.level,
-        }
+        attempt.result = stored_result(result)
         return Screen(
             attempt_id=attempt.id,
             kind="done",

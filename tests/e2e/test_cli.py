@@ -193,3 +193,43 @@ def test_export_from_the_command_line(tmp_path):
         stdin=subprocess.DEVNULL,
     )
     assert result.returncode == 2 and "is not a date like 2026-09-01" in result.stderr
+
+
+def test_analysis_from_the_command_line(tmp_path):
+    import asyncio
+
+    from bot.db import create_engine, make_sessionmaker
+    from bot.services.content import load_defaults_if_empty
+    from tests.study import seed_prepost
+
+    db = tmp_path / "ortaq.db"
+    env = bot_env(db, None, None)
+    subprocess.run([sys.executable, "-m", "bot", "migrate"], cwd=tmp_path, env=env,
+                   capture_output=True, timeout=120, stdin=subprocess.DEVNULL, check=True)
+
+    async def seed() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{db}")
+        sessions = make_sessionmaker(engine)
+        await load_defaults_if_empty(sessions)
+        await seed_prepost(sessions, 30)
+        await engine.dispose()
+
+    asyncio.run(seed())
+    out = tmp_path / "analysis"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "analysis", "--instrument", "dlt_post", "--out", str(out),
+         "--labels", "kk"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "30 participants (post: 30, pre: 30)" in result.stdout
+    assert "pre/post pre -> post: 30 linked" in result.stdout
+    assert (out / "ortaq-analysis-dlt_post.xlsx").exists() and (out / "prepost.png").exists()
+    assert "factor analysis" in result.stdout.lower() or "not run" in result.stdout
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "analysis", "--instrument", "nope", "--out", str(out)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 1 and "no instrument 'nope'" in result.stderr

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import make_url
@@ -45,6 +45,7 @@ __all__ = [
     "pseudonym",
 ]
 
+T = TypeVar("T")
 FORMATS = writers.FORMATS
 DATASETS: dict[str, Callable[[Session, Filters, Options], list[Table]]] = {
     "answers": lambda s, f, o: [long.table(s, f, o)],
@@ -115,7 +116,7 @@ def _write(
     return Written(files, codebook, done, counts)
 
 
-def _in_thread(url: str, work: Callable[[Session], Written]) -> Written:
+def in_thread(url: str, work: Callable[[Session], T]) -> T:
     """Run `work` with a session of its own, on this (worker) thread."""
     parsed = make_url(url)
     if parsed.drivername == "sqlite+aiosqlite":
@@ -127,7 +128,7 @@ def _in_thread(url: str, work: Callable[[Session], Written]) -> Written:
         finally:
             engine.dispose()
 
-    async def run() -> Written:
+    async def run() -> T:
         engine = create_async_engine(parsed)
         try:
             async with engine.connect() as connection:
@@ -160,7 +161,7 @@ async def export(
     def work(session: Session) -> Written:
         return _write(session, dataset, fmt, filters, opts, folder, name, progress or _quiet)
 
-    return await asyncio.to_thread(_in_thread, url, work)
+    return await asyncio.to_thread(in_thread, url, work)
 
 
 def _quiet(_rows: int) -> None:

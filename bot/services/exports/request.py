@@ -103,14 +103,29 @@ async def filters_of(db: Sessionmaker, request: Request, today: date) -> Filters
     )
 
 
-async def instruments(db: Sessionmaker) -> list[tuple[int, str, dict[str, str]]]:
-    """(latest version's id, code, title) of every instrument, for the source menu."""
+@dataclass(frozen=True)
+class InstrumentChoice:
+    """An instrument as offered in a menu: its latest version."""
+
+    id: int
+    code: str
+    title: dict[str, str]
+    pair_role: str | None  # pre or post, when it is half of a pair
+    pair_with: str | None
+
+    def label(self, language: str) -> str:
+        """Its title and code, in `language`."""
+        return f"{self.title.get(language) or self.title['en']} ({self.code})"
+
+
+async def instruments(db: Sessionmaker) -> list[InstrumentChoice]:
+    """The latest version of every instrument, by code."""
     async with db() as session:
         latest = select(func.max(Instrument.id).label("id")).group_by(Instrument.code).subquery()
         rows = await session.scalars(
             select(Instrument).join(latest, latest.c.id == Instrument.id).order_by(Instrument.code)
         )
-        return [(i.id, i.code, i.title) for i in rows]
+        return [InstrumentChoice(i.id, i.code, i.title, i.pair_role, i.pair_with) for i in rows]
 
 
 async def countries(db: Sessionmaker) -> list[str]:

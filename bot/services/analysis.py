@@ -1,0 +1,342 @@
+"""The research analysis of one instrument or pre/post pair, from the database to a workbook.
+
+Reads the submitted attempts (the latest submitted one per participant and wave) of the
+instrument and its declared partner, scores every item as the instrument scores it (Likert
+reverse-scored items reversed, test points earned), takes the scale scores stored when each
+attempt was scored, and hands that to `analysis_stats.run_all`. The workbook, the charts
+(pre vs post by scale; by university) and a summary are written in a worker thread with its
+own database connection, like the exports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.content.engine import Compiled
+from bot.content.scoring import item_value, max_value
+from bot.db import Sessionmaker
+from bot.services import NotFound
+from bot.services.exports import exporter_scope, in_thread, record
+from bot.services.exports.common import Filters, attempt_filter, instrument_codes, joined
+from bot.services.exports.common import pseudonym as code_of
+from bot.services.surveys import compiled
+from models import Answer, Attempt, Campaign, Instrument, University, User
+
+SUBMITTED = "submitted"
+KEY = ("participant", "wave", "university", "country")
+
+
+@dataclass
+class ScaleLine:
+    """One scale's pre/post comparison, for the summary message."""
+
+    title: str
+    n_pairs: int
+    mean_pre: float
+    mean_post: float
+    p: float
+    dz: float
+
+
+@dataclass
+class Outcome:
+    """What an analysis wrote and what its summary says."""
+
+    workbook: Path
+    charts: list[Path]  # the key chart first
+    title: str
+    participants: int
+    by_wave: dict[str, int]
+    pre_wave: str | None
+    post_wave: str | None
+    pairs: int
+    lines: list[ScaleLine] = field(default_factory=list)
+    alpha: tuple[float, float] | None = None  # lowest and highest Cronbach's alpha
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Study:
+    """The data of one analysis, with the titles to show."""
+
+    data: Any  # analysis_stats.StudyData
+    title: str
+    scale_titles: dict[str, str]
+    item_titles: dict[str, str]
+
+
+def _waves(session: Session, codes: list[str], present: list[str]) -> tuple[str | None, ...]:
+    """Which two waves to compare: `pre` and `post` when both are there, else two in order."""
+    if "pre" in present and "post" in present:
+        return "pre", "post"
+    if len(present) != 2:
+        return None, None
+    first = {
+        wave: opened
+        for wave, opened in session.execute(
+            select(Campaign.wave, Campaign.opens_at).where(Campaign.instrument_code.in_(codes))
+        )
+    }
+    ordered = sorted(present, key=lambda w: first.get(w) or 0)
+    return ordered[0], ordered[1]
+
+
+def load(
+    session: Session,
+    code: str,
+    filters: Filters,
+    key: str,
+    language: str,
+    waves: tuple[str | None, str | None] = (None, None),
+) -> Study:
+    """The study data of instrument `code` (and its partner) under `filters`.
+
+    Raises:
+        NotFound: no such instrument.
+    """
+    codes = instrument_codes(session, code)
+    latest = session.scalars(
+        select(Instrument).where(Instrument.code.in_(codes)).order_by(Instrument.id.desc())
+    ).all()
+    if not latest:
+        raise NotFound("analysis.no_instrument")
+    stmt = joined(
+        User.id,
+        University.code,
+        University.country,
+        Campaign.wave,
+        Attempt.id,
+        Attempt.instrument_id,
+        Attempt.result,
+    ).where(Attempt.state == SUBMITTED)
+    scoped = Filters(**{**vars(filters), "instrument": code})
+    stmt = attempt_filter(stmt, session, scoped).order_by(Attempt.id)
+    chosen: dict[tuple[int, str], tuple[Any, ...]] = {}
+    for row in session.execute(stmt):
+        chosen[(row[0], row[3])] = tuple(row)  # ordered by id: the latest submitted wins
+    packs: dict[int, Compiled] = {i.id: compiled(i) for i in latest}
+    newest = packs[latest[0].id]
+    is_test = newest.pack.kind == "test"
+    item_rows: list[dict[str, Any]] = []
+    scale_rows: list[dict[str, Any]] = []
+    attempts = list(chosen.values())
+    for start in range(0, len(attempts), 500):
+        batch = attempts[start : start + 500]
+        given: dict[int, dict[str, Any]] = {a[4]: {} for a in batch}
+        for attempt_id, item_code, value in session.execute(
+            select(Answer.attempt_id, Answer.item_code, Answer.value).where(
+                Answer.attempt_id.in_(given)
+            )
+        ):
+            given[attempt_id][item_code] = tuple(value) if isinstance(value, list) else value
+        for user_id, uni, country, wave, attempt_id, instrument_id, result in batch:
+            keys = {
+                "participant": code_of(key, user_id),
+                "wave": wave,
+                "university": uni or "",
+                "country": country or "",
+            }
+            pack = packs.get(instrument_id) or compiled(session.get_one(Instrument, instrument_id))
+            applicable = pack.applicable(given[attempt_id])
+            values = {
+                item.code: item_value(item, applicable.get(item.code), is_test)
+                for item in pack.items
+                if item.stores_answer
+            }
+            item_rows.append(keys | {k: (math.nan if v is None else v) for k, v in values.items()})
+            stored = (result or {}).get("scales") or {}
+            scores = {
+                s: (math.nan if (v or {}).get("value") is None else v["value"])
+                for s, v in stored.items()
+            }
+            if is_test and result and result.get("percent") is not None:
+                scores["total_percent"] = result["percent"]
+            scale_rows.append(keys | scores)
+    scorable = [
+        i for i in newest.items if i.stores_answer and i.kind in ("likert", "single", "multiple")
+    ]
+    numeric = [i.code for i in newest.items if i.stores_answer and i.kind != "text"]
+    items = pd.DataFrame(item_rows, columns=[*KEY, *numeric])
+    items = items[[*KEY, *[c for c in numeric if items[c].notna().any()]]]
+    scale_codes = [s.code for s in newest.pack.scales] + (["total_percent"] if is_test else [])
+    scales = pd.DataFrame(scale_rows, columns=[*KEY, *scale_codes])
+    for frame in (items, scales):
+        value = frame.columns[len(KEY) :]
+        frame[value] = frame[value].apply(pd.to_numeric, errors="coerce").astype("float64")
+    present = sorted(set(scales["wave"]))
+    pre, post = waves if all(waves) else _waves(session, codes, present)
+    from bot.services.analysis_stats import StudyData
+
+    data = StudyData(
+        items=items,
+        scales=scales,
+        item_scale={i.code: i.scale for i in newest.items if i.scale and i.code in items},
+        item_max={
+            i.code: max_value(i)
+            for i in scorable
+            if is_test and i.kind in ("single", "multiple") and i.code in items
+        },
+        is_test=is_test,
+        pre_wave=pre,
+        post_wave=post,
+    )
+    titles = {s.code: s.title.get(language) for s in newest.pack.scales}
+    titles["total_percent"] = {"kk": "Жалпы, %", "ru": "Итого, %", "en": "Total, %"}[language]
+    item_titles = {
+        i.code: (f"{i.stem.get(language)} — " if i.stem else "") + i.text.get(language)
+        for i in newest.items
+        if i.stores_answer
+    }
+    return Study(data, newest.pack.title.get(language), titles, item_titles)
+
+
+def _run(
+    session: Session,
+    code: str,
+    filters: Filters,
+    key: str,
+    language: str,
+    folder: Path,
+    waves: tuple[str | None, str | None],
+    labels: dict[str, str],
+) -> Outcome:
+    from bot.services import analysis_charts as charts
+    from bot.services import analysis_stats as stats
+
+    study = load(session, code, filters, key, language, waves)
+    data = study.data
+    report = stats.run_all(data)
+    report.tables["labels"] = pd.DataFrame(
+        [("scale", c, t) for c, t in study.scale_titles.items()]
+        + [("item", c, t) for c, t in study.item_titles.items()],
+        columns=["kind", "code", "text"],
+    )
+    workbook = folder / f"ortaq-analysis-{code}.xlsx"
+    stats.write_workbook(report, workbook)
+    paths: list[Path] = []
+    prepost = report.tables.get("prepost")
+    if prepost is not None and not prepost.empty and prepost["n_pairs"].fillna(0).max() > 0:
+        png = charts.prepost_chart(
+            prepost,
+            study.scale_titles,
+            labels["prepost_title"].format(title=study.title),
+            empty_text=labels["empty"],
+            pre_label=str(data.pre_wave),
+            post_label=str(data.post_wave),
+        )
+        paths.append(folder / "prepost.png")
+        paths[-1].write_bytes(png)
+    means = report.tables.get("by_university_means")
+    if means is not None and not means.empty:
+        waves_present = list(dict.fromkeys(means["wave"]))
+        wave = data.post_wave if data.post_wave in waves_present else waves_present[-1]
+        one = means[means["wave"] == wave]
+        if one["group"].nunique() > 1:
+            try:
+                png = charts.by_group_chart(
+                    one,
+                    study.scale_titles,
+                    labels["by_university_title"].format(title=study.title, wave=wave),
+                    empty_text=labels["empty"],
+                )
+            except ValueError as exc:  # too many universities or scales for one chart
+                report.notes.append(f"by-university chart left out: {exc}")
+            else:
+                paths.append(folder / "by_university.png")
+                paths[-1].write_bytes(png)
+    lines: list[ScaleLine] = []
+    if prepost is not None:
+        for row in prepost.itertuples():
+            if row.n_pairs and not math.isnan(row.mean_pre):
+                lines.append(
+                    ScaleLine(
+                        study.scale_titles.get(str(row.scale), str(row.scale)),
+                        int(row.n_pairs),
+                        float(row.mean_pre),
+                        float(row.mean_post),
+                        float(row.p_t),
+                        float(row.cohen_dz),
+                    )
+                )
+    alphas = report.tables.get("reliability")
+    alpha = None
+    if alphas is not None and not alphas.empty and alphas["alpha"].notna().any():
+        alpha = (float(alphas["alpha"].min()), float(alphas["alpha"].max()))
+    by_wave = {str(w): int(n) for w, n in data.scales["wave"].value_counts().sort_index().items()}
+    pairs = max((line.n_pairs for line in lines), default=0)
+    return Outcome(
+        workbook=workbook,
+        charts=paths,
+        title=study.title,
+        participants=int(data.items["participant"].nunique()),
+        by_wave=by_wave,
+        pre_wave=data.pre_wave,
+        post_wave=data.post_wave,
+        pairs=pairs,
+        lines=lines,
+        alpha=alpha,
+        notes=list(report.notes),
+    )
+
+
+CHART_LABELS = {
+    "en": {
+        "prepost_title": "{title}: before and after",
+        "by_university_title": "{title}: by university ({wave})",
+        "empty": "no data yet",
+    },
+    "ru": {
+        "prepost_title": "{title}: до и после",
+        "by_university_title": "{title}: по университетам ({wave})",
+        "empty": "пока нет данных",
+    },
+    "kk": {
+        "prepost_title": "{title}: бұрын және кейін",
+        "by_university_title": "{title}: университеттер бойынша ({wave})",
+        "empty": "әзірге дерек жоқ",
+    },
+}
+
+
+async def analyse(
+    url: str,
+    code: str,
+    filters: Filters,
+    key: str,
+    language: str,
+    folder: Path,
+    waves: tuple[str | None, str | None] = (None, None),
+) -> Outcome:
+    """Analyse instrument `code` (with its partner) in a worker thread; files go to `folder`."""
+    labels = CHART_LABELS.get(language, CHART_LABELS["en"])
+
+    def work(session: Session) -> Outcome:
+        return _run(session, code, filters, key, language, folder, waves, labels)
+
+    return await asyncio.to_thread(in_thread, url, work)
+
+
+async def analyse_for_chat(
+    db: Sessionmaker,
+    url: str,
+    actor_id: int,
+    admin_ids: frozenset[int],
+    code: str,
+    key: str,
+    language: str,
+    folder: Path,
+) -> Outcome:
+    """An analysis asked for in chat: organizers scoped to a university see only its data."""
+    actor, university = await exporter_scope(db, actor_id, admin_ids)
+    filters = Filters(university=university)
+    outcome = await analyse(url, code, filters, key, language, folder)
+    await record(db, actor, "chat", "analysis", "xlsx", filters, False, outcome.participants)
+    return outcome

@@ -1,0 +1,139 @@
+"""/analysis: organizers pick an instrument (a pre/post pair counts once) and get the analysis.
+
+The reply is a short summary, the key chart (pre vs post by scale, else by university), the
+XLSX workbook with every table, and the other chart.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+
+from telegram import Update
+
+from bot import keyboards as kb
+from bot.context import BotContext
+from bot.i18n import Translator
+from bot.services import ServiceError
+from bot.services import analysis as svc
+from bot.services.exports import url_of
+from bot.services.exports.request import instruments
+from bot.services.roles import Role
+from handlers.common import fit_lines, reply, safe_edit, shorten, toast
+
+
+async def start_analysis(update: Update, context: BotContext) -> None:
+    """Ask which instrument to analyse (/analysis)."""
+    profile = context.profile
+    assert profile is not None
+    t = context.t
+    if not profile.has(Role.ADMIN, Role.ORGANIZER):
+        await reply(update, context, t("errors.not_allowed"))
+        return
+    choices = await instruments(context.db)
+    codes = {c.code for c in choices}
+    buttons = [
+        kb.button(shorten(c.label(t.language), 60), f"an:{c.id}")
+        for c in choices
+        # A pre/post pair is analysed as one: offered by its pre half.
+        if not (c.pair_role == "post" and c.pair_with in codes)
+    ]
+    if not buttons:
+        await reply(update, context, t("analysis.nothing"))
+        return
+    await reply(update, context, t("analysis.choose"), kb.rows(buttons))
+
+
+def _number(value: float) -> str:
+    return "—" if math.isnan(value) else f"{value:.2f}"
+
+
+def _p(value: float) -> str:
+    if math.isnan(value):
+        return "p —"
+    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
+
+
+def summary(t: Translator, outcome: svc.Outcome) -> str:
+    """The chat summary of an analysis."""
+    waves = ", ".join(f"{wave}: {n}" for wave, n in outcome.by_wave.items()) or "—"
+    lines = [
+        t("analysis.head", title=outcome.title, participants=outcome.participants, waves=waves)
+    ]
+    if outcome.pre_wave and outcome.post_wave:
+        lines.append(
+            t(
+                "analysis.pairs",
+                pre=outcome.pre_wave,
+                post=outcome.post_wave,
+                pairs=outcome.pairs,
+            )
+        )
+        for line in outcome.lines:
+            lines.append(
+                t(
+                    "analysis.line",
+                    scale=line.title,
+                    pre=_number(line.mean_pre),
+                    post=_number(line.mean_post),
+                    p=_p(line.p),
+                    dz=_number(line.dz),
+                )
+            )
+    else:
+        lines.append(t("analysis.no_pairs"))
+    if outcome.alpha is not None:
+        low, high = outcome.alpha
+        lines.append(t("analysis.alpha", low=_number(low), high=_number(high)))
+    lines.append(t("analysis.files"))
+    return fit_lines(lines, lambda n: t("analysis.more", count=n))
+
+
+async def analysis_button(update: Update, context: BotContext) -> None:
+    """Run the analysis of the chosen instrument and send its results."""
+    query = update.callback_query
+    assert query is not None and query.data is not None and context.profile is not None
+    t = context.t
+    if not context.profile.has(Role.ADMIN, Role.ORGANIZER):
+        await toast(update, context, t.plain("errors.not_allowed"))
+        return
+    parts = query.data.split(":")
+    number = kb.parse_int(parts[1]) if len(parts) == 2 else None
+    code = None
+    if number is not None:
+        code = next((c.code for c in await instruments(context.db) if c.id == number), None)
+    if code is None:
+        await toast(update, context, t.plain("errors.stale_button"))
+        return
+    await toast(update, context, t.plain("analysis.working"))
+    await safe_edit(update, t("analysis.working_long", code=code))
+    chat = update.effective_chat
+    assert chat is not None
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            outcome = await svc.analyse_for_chat(
+                context.db,
+                url_of(context.db),
+                context.profile.telegram_id,
+                context.admin_ids,
+                code,
+                context.settings.pseudonym_key.get_secret_value(),
+                t.language,
+                Path(folder),
+            )
+        except ServiceError as exc:
+            await safe_edit(update, t(exc.key, **exc.values))
+            return
+        await safe_edit(update, summary(t, outcome))
+        charts = outcome.charts
+        if charts:
+            await context.bot.send_photo(chat.id, charts[0].read_bytes(), caption=outcome.title)
+        await context.bot.send_document(
+            chat.id,
+            outcome.workbook.read_bytes(),
+            filename=outcome.workbook.name,
+            caption=t("analysis.workbook"),
+        )
+        for chart in charts[1:]:
+            await context.bot.send_photo(chat.id, chart.read_bytes())
