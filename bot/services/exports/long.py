@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import String, type_coerce
+from sqlalchemy import Select, String, type_coerce
 from sqlalchemy.orm import Session
 
 from bot.content.engine import Compiled
@@ -78,6 +79,28 @@ def code(value: Any) -> str:
     return str(value)
 
 
+def _chunks(session: Session, stmt: Select[Any]) -> Iterator[Sequence[Any]]:
+    """The rows of `stmt`, CHUNK at a time.
+
+    On SQLite, the driver's own row tuples: every selected column is one whose stored form is
+    what the export writes, and SQLAlchemy's per-row result processing cost as much as reading
+    the rows. (sqlite3 steps through the result as it is fetched; a buffered, streamed
+    SQLAlchemy result would have read ahead of the raw cursor.) Elsewhere, a server-side cursor
+    read in partitions.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield from connection.execution_options(yield_per=CHUNK).execute(stmt).partitions()
+        return
+    result = connection.execute(stmt)
+    cursor = result.cursor
+    try:
+        while part := cursor.fetchmany(CHUNK):
+            yield part
+    finally:
+        result.close()
+
+
 def table(session: Session, filters: c.Filters, opts: c.Options) -> Table:
     """The long answers table for `filters`."""
     variables = [
@@ -120,8 +143,7 @@ def table(session: Session, filters: c.Filters, opts: c.Options) -> Table:
         heads: dict[int, list[Any]] = {}
         head: list[Any] = []
         head_of = -1
-        connection = session.connection().execution_options(yield_per=CHUNK)
-        for part in connection.execute(stmt).partitions():
+        for part in _chunks(session, stmt):
             chunk: list[list[Any]] = []
             for row in part:
                 if row[10] != head_of:  # another attempt: the columns it shares by all rows
@@ -151,7 +173,8 @@ def table(session: Session, filters: c.Filters, opts: c.Options) -> Table:
                     )
                     if len(answers) < ANSWER_CACHE:
                         answers[key] = shown
-                chunk.append([*head, item_code, *shown, numeric, c.utc_text(answered_at)])
+                at = answered_at[:19] if type(answered_at) is str else c.utc_text(answered_at)
+                chunk.append([*head, item_code, *shown, numeric, at])
             yield chunk
 
     return Table(
