@@ -212,8 +212,12 @@ async def route_text(update: Update, context: BotContext) -> None:
         route, item_id = feature_route
         await broadcasts.AWAITING_ROUTES[route](update, context, item_id)
         return
-    from handlers import campaigns
+    from handlers import campaigns, exports
 
+    export_request = exports.awaiting_request(profile.awaiting)
+    if export_request is not None:
+        await exports.save_dates(update, context, export_request)
+        return
     campaign_route = campaigns.awaiting_route(profile.awaiting)
     if campaign_route is not None:
         await campaigns.save_typed(update, context, *campaign_route)

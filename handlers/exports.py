@@ -17,7 +17,7 @@ from telegram import InlineKeyboardMarkup, Update
 from bot import keyboards as kb
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.services import ServiceError
+from bot.services import ServiceError, users
 from bot.services import campaigns as campaign_service
 from bot.services import exports as svc
 from bot.services.exports import request as req
@@ -27,6 +27,7 @@ from bot.services.universities import list_universities
 from handlers.common import reply, safe_edit, shorten, toast
 
 PROGRESS_EVERY = 3.0  # seconds between progress edits
+AWAIT_DATES = "exd:"  # user.awaiting while the period is being typed
 
 
 async def _scope(context: BotContext) -> str | None:
@@ -58,14 +59,13 @@ async def _form(context: BotContext, request: req.Request) -> tuple[str, InlineK
     unis = {u.id: u for u in await list_universities(context.db)}
     uni = unis.get(request.university)
     university = scope or (uni.name(t.language) if uni else t.plain("exports.all"))
-    days = req.PERIODS[request.period]
     text = t(
         "exports.form",
         dataset=t.plain(f"exports.dataset.{request.dataset_name}"),
         source=await _source_name(context, request.source),
         university=university,
         country=t.plain("exports.all") if request.country == "0" else request.country,
-        period=t.plain("exports.period.days", days=days) if days else t.plain("exports.all"),
+        period=_period(t, request),
         format=request.format_name.upper(),
         identity=t.plain("exports.identified" if request.identified else "exports.pseudonymous"),
     )
@@ -90,6 +90,16 @@ async def _form(context: BotContext, request: req.Request) -> tuple[str, InlineK
         layout.append([kb.button(t.plain(key), f"ex:{flipped}:s")])
     layout.append([kb.button(t.plain("exports.go"), f"ex:{state}:go")])
     return text, InlineKeyboardMarkup(layout)
+
+
+def _period(t: Translator, request: req.Request) -> str:
+    if request.period == req.CUSTOM:
+        since, until = request.dates()
+        if until is None:
+            return t.plain("exports.period.from", since=str(since))
+        return t.plain("exports.period.range", since=str(since), until=str(until))
+    days = req.PERIODS[request.period]
+    return t.plain("exports.period.days", days=days) if days else t.plain("exports.all")
 
 
 async def _menu(
@@ -136,6 +146,8 @@ async def _menu(
     else:
         return None
     buttons = [kb.button(label, f"ex:{choice.encode()}:s") for label, choice in choices]
+    if field == "p":
+        buttons.append(kb.button(t.plain("exports.period.type"), f"ex:{request.encode()}:d"))
     buttons.append(kb.button(t.plain("exports.back"), f"ex:{request.encode()}:s"))
     return t(f"exports.choose.{field}"), kb.rows(buttons, per_row=2 if field in "cpf" else 1)
 
@@ -178,11 +190,42 @@ async def export_button(update: Update, context: BotContext) -> None:
     ):
         await toast(update, context)
         await safe_edit(update, *menu)
+    elif action == ["d"]:
+        await toast(update, context)
+        await users.set_awaiting(
+            context.db,
+            context.profile.telegram_id,
+            AWAIT_DATES + request.compact(),
+            context.admin_ids,
+        )
+        await safe_edit(update, t("exports.ask_dates"))
     elif action == ["go"]:
         await toast(update, context, t.plain("exports.working"))
         await _run(update, context, request)
     else:
         await toast(update, context, t.plain("errors.stale_button"))
+
+
+def awaiting_request(value: str | None) -> req.Request | None:
+    """The export request waiting for typed dates (`exd:<compact request>`), if any."""
+    if not value or not value.startswith(AWAIT_DATES):
+        return None
+    return req.Request.from_compact(value[len(AWAIT_DATES) :])
+
+
+async def save_dates(update: Update, context: BotContext, request: req.Request) -> None:
+    """Take the typed period and show the form again with it."""
+    message = update.effective_message
+    assert message is not None and message.text is not None and context.profile is not None
+    t = context.t
+    try:
+        since, until = req.parse_period(message.text)
+    except ServiceError as exc:
+        await reply(update, context, t(exc.key, **exc.values))
+        return
+    await users.set_awaiting(context.db, context.profile.telegram_id, None, context.admin_ids)
+    chosen = request.but(period=req.CUSTOM, since=since, until=until)
+    await reply(update, context, *await _form(context, chosen))
 
 
 async def _run(update: Update, context: BotContext, request: req.Request) -> None:

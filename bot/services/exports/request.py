@@ -21,7 +21,12 @@ from models import Campaign, Instrument, University
 DATASETS = ("answers", "wide", "scores", "swot")
 FORMATS = ("csv", "xlsx", "parquet", "sav")
 PERIODS = (0, 7, 30, 90, 365)  # days back; 0: all time
-_PATTERN = re.compile(r"^(\d)\.(0|[ic]\d{1,9})\.(\d{1,9})\.(0|[A-Z]{2})\.(\d)\.(\d)\.([01])$")
+CUSTOM = len(PERIODS)  # the period index of typed dates (`since`, `until`)
+_PATTERN = re.compile(
+    r"^(\d)\.(0|[ic]\d{1,9})\.(\d{1,9})\.(0|[A-Z]{2})\.(\d)\.(\d)\.([01])"
+    r"(?:\.(0|\d{8})\.(0|\d{8}))?$"
+)
+_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})|(\d{1,2})\.(\d{1,2})\.(\d{4})")
 
 
 @dataclass(frozen=True)
@@ -35,13 +40,46 @@ class Request:
     period: int = 0  # index into PERIODS
     fmt: int = 1  # index into FORMATS (XLSX by default: opens anywhere, codebook inside)
     identified: int = 0
+    since: int = 0  # typed period (CUSTOM): YYYYMMDD, 0 for open-ended
+    until: int = 0
 
     def encode(self) -> str:
-        """The request as callback data (at most about 30 bytes)."""
+        """The request as callback data (at most 53 bytes; 62 with `ex:` and an action)."""
+        dates = f".{self.since}.{self.until}" if self.period == CUSTOM else ""
         return (
             f"{self.dataset}.{self.source}.{self.university}.{self.country}."
-            f"{self.period}.{self.fmt}.{self.identified}"
+            f"{self.period}.{self.fmt}.{self.identified}{dates}"
         )
+
+    def dates(self) -> tuple[date | None, date | None]:
+        """The typed period's first and last day (None: open-ended)."""
+        return _day(self.since), _day(self.until)
+
+    def compact(self) -> str:
+        """The request less its period, short enough to wait in `user.awaiting` (<= 28).
+
+        Ids are written in base 36, so even nine-digit ids fit.
+        """
+        source = self.source if self.source == "0" else self.source[0] + _b36(self.source[1:])
+        return (
+            f"{self.dataset}.{source}.{_b36(str(self.university))}.{self.country}."
+            f"{self.fmt}.{self.identified}"
+        )
+
+    @classmethod
+    def from_compact(cls, text: str) -> Request | None:
+        """The request from `compact()`; None for anything else."""
+        parts = text.split(".")
+        if len(parts) != 6 or not all(p.isalnum() for p in parts):
+            return None
+        dataset, source, uni, country, fmt, identified = parts
+        try:
+            if source != "0":
+                source = source[0] + str(int(source[1:], 36))
+            university = str(int(uni, 36))
+        except ValueError:
+            return None
+        return cls.decode(f"{dataset}.{source}.{university}.{country}.0.{fmt}.{identified}")
 
     @classmethod
     def decode(cls, text: str) -> Request | None:
@@ -49,12 +87,31 @@ class Request:
         match = _PATTERN.match(text)
         if match is None:
             return None
-        dataset, source, uni, country, period, fmt, identified = match.groups()
-        if int(dataset) >= len(DATASETS) or int(period) >= len(PERIODS):
+        dataset, source, uni, country, period, fmt, identified, since, until = match.groups()
+        if int(dataset) >= len(DATASETS) or int(period) > CUSTOM or int(fmt) >= len(FORMATS):
             return None
-        if int(fmt) >= len(FORMATS):
+        custom = int(period) == CUSTOM
+        if custom != (since is not None):
             return None
-        return cls(int(dataset), source, int(uni), country, int(period), int(fmt), int(identified))
+        request = cls(
+            int(dataset),
+            source,
+            int(uni),
+            country,
+            int(period),
+            int(fmt),
+            int(identified),
+            int(since or 0),
+            int(until or 0),
+        )
+        if custom:
+            try:
+                first, last = _day(request.since), _day(request.until)
+            except ValueError:
+                return None
+            if first and last and first > last:
+                return None
+        return request
 
     def but(self, **changes: object) -> Request:
         """A copy with some choices changed."""
@@ -69,6 +126,43 @@ class Request:
     def format_name(self) -> str:
         """The format's name."""
         return FORMATS[self.fmt]
+
+
+def _b36(number: str) -> str:
+    value = int(number)
+    digits = ""
+    while True:
+        value, digit = divmod(value, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + digits
+        if not value:
+            return digits
+
+
+def _day(value: int) -> date | None:
+    """A YYYYMMDD number as a date (0: None); ValueError for an impossible date."""
+    if not value:
+        return None
+    return date(value // 10000, value // 100 % 100, value % 100)
+
+
+def parse_period(text: str) -> tuple[int, int]:
+    """Typed dates as (since, until) in YYYYMMDD: one date (from that day on) or two.
+
+    Accepts 2026-09-01 and 01.09.2026, separated by anything else.
+
+    Raises:
+        InvalidInput: no date, more than two, an impossible date, or the end before the start.
+    """
+    found: list[date] = []
+    for iso, day, month, year in _DATE.findall(text):
+        try:
+            found.append(date.fromisoformat(iso) if iso else date(int(year), int(month), int(day)))
+        except ValueError:
+            raise InvalidInput("exports.bad_dates") from None
+    if not 1 <= len(found) <= 2 or (len(found) == 2 and found[0] > found[1]):
+        raise InvalidInput("exports.bad_dates")
+    numbers = [int(d.strftime("%Y%m%d")) for d in found]
+    return numbers[0], numbers[1] if len(numbers) == 2 else 0
 
 
 async def filters_of(db: Sessionmaker, request: Request, today: date) -> Filters:
@@ -93,13 +187,18 @@ async def filters_of(db: Sessionmaker, request: Request, today: date) -> Filters
             if uni is None:
                 raise InvalidInput("errors.stale_button")
             university = uni.code
-    days = PERIODS[request.period]
+    if request.period == CUSTOM:
+        since, until = request.dates()
+    else:
+        days = PERIODS[request.period]
+        since, until = (today - timedelta(days=days - 1) if days else None), None
     return Filters(
         campaign_id=campaign,
         university=university,
         country=None if request.country == "0" else request.country,
         instrument=instrument,
-        since=today - timedelta(days=days - 1) if days else None,
+        since=since,
+        until=until,
     )
 
 
