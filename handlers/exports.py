@@ -30,12 +30,10 @@ PROGRESS_EVERY = 3.0  # seconds between progress edits
 AWAIT_DATES = "exd:"  # user.awaiting while the period is being typed
 
 
-async def _scope(context: BotContext) -> str | None:
+async def _scope(context: BotContext) -> tuple[str, ...] | None:
     assert context.profile is not None
-    _, university = await svc.exporter_scope(
-        context.db, context.profile.telegram_id, context.admin_ids
-    )
-    return university
+    _, scope = await svc.exporter_scope(context.db, context.profile.telegram_id, context.admin_ids)
+    return scope
 
 
 async def _source_name(context: BotContext, source: str) -> str:
@@ -58,7 +56,10 @@ async def _form(context: BotContext, request: req.Request) -> tuple[str, InlineK
     scope = await _scope(context)
     unis = {u.id: u for u in await list_universities(context.db)}
     uni = unis.get(request.university)
-    university = scope or (uni.name(t.language) if uni else t.plain("exports.all"))
+    if scope is not None:
+        university = ", ".join(u.name(t.language) for u in unis.values() if u.code in scope)
+    else:
+        university = uni.name(t.language) if uni else t.plain("exports.all")
     text = t(
         "exports.form",
         dataset=t.plain(f"exports.dataset.{request.dataset_name}"),

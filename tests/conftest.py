@@ -71,3 +71,10 @@ async def db(settings: Settings) -> AsyncIterator[Sessionmaker]:
     engine = create_engine(settings.database_url)
     yield make_sessionmaker(engine)
     await engine.dispose()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Markers used by the tests (tests/pg adds the real-PostgreSQL tests)."""
+    config.addinivalue_line(
+        "markers", "pg: runs against a real PostgreSQL server (tests/pg; see docs/postgresql.md)"
+    )

@@ -335,8 +335,8 @@ async def analyse_for_chat(
     folder: Path,
 ) -> Outcome:
     """An analysis asked for in chat: organizers scoped to a university see only its data."""
-    actor, university = await exporter_scope(db, actor_id, admin_ids)
-    filters = Filters(university=university)
+    actor, scope = await exporter_scope(db, actor_id, admin_ids)
+    filters = Filters(scope=scope)
     outcome = await analyse(url, code, filters, key, language, folder)
     await record(db, actor, "chat", "analysis", "xlsx", filters, False, outcome.participants)
     return outcome

@@ -110,7 +110,7 @@ async def test_analysis_in_chat_is_scoped_audited_and_refused_to_students(db, se
     assert [p.name for p in outcome.charts] == ["prepost.png"]  # one university: no comparison
     async with db() as session:
         (log,) = (await session.scalars(select(ExportLog))).all()
-    assert (log.dataset, log.filters["university"]) == ("analysis", unis[0].code)
+    assert (log.dataset, log.filters["scope"]) == ("analysis", [unis[0].code])
     await users.seen(db, 78, first_name="Student", username=None, telegram_language=None,
                      admin_ids=ADMINS)
     with pytest.raises(PermissionDenied):

@@ -337,13 +337,15 @@ async def test_identified_export_is_for_admins_and_every_export_is_audited(db, s
     campaign = await _example_campaign(db)
     await _person(db, 901, "en", 0)
     await _take(db, 901, campaign, "en")
+    await _person(db, 903, "en", 4)  # at another university
+    await _take(db, 903, campaign, "en")
     url = settings.database_url
     identified = Options(KEY, "en", identified=True)
     files, written = await exports.export_for_chat(
         db, url, 1, ADMINS, "answers", "csv", Filters(), identified, tmp_path
     )
     text = files[0].read_text(encoding="utf-8-sig")
-    assert "901" in text and "Name901" in text and written.rows == 3
+    assert "901" in text and "Name901" in text and written.rows == 6
     # An organizer is refused the identified export, and gets the pseudonymous one.
     unis = await list_universities(db)
     link = await invites.create_invite(db, 1, ADMINS, Role.ORGANIZER, unis[0].id, 1)
@@ -356,17 +358,32 @@ async def test_identified_export_is_for_admins_and_every_export_is_audited(db, s
         raise AssertionError("an organizer got an identified export")
     except PermissionDenied:
         pass
-    (tmp_path / "p").mkdir()
-    files, _ = await exports.export_for_chat(
-        db, url, 902, ADMINS, "answers", "csv", Filters(), Options(KEY), tmp_path / "p"
-    )
-    assert "Name901" not in files[0].read_text(encoding="utf-8-sig")
+    async def organizer_rows(folder: str, filters: Filters) -> list[dict[str, str]]:
+        (tmp_path / folder).mkdir()
+        files, _ = await exports.export_for_chat(
+            db, url, 902, ADMINS, "answers", "csv", filters, Options(KEY), tmp_path / folder
+        )
+        assert "Name901" not in files[0].read_text(encoding="utf-8-sig")
+        return _read(files[0])
+
+    rows = await organizer_rows("p", Filters())
+    assert len(rows) == 3 and {r["university"] for r in rows} == {unis[0].code}
+    # Asking for another university (a forged button) intersects with theirs: nothing.
+    assert await organizer_rows("q", Filters(university=unis[4].code)) == []
+    # A consortium-wide coach role on top widens nothing for exports.
+    coach = await invites.create_invite(db, 1, ADMINS, Role.COACH, None, 1)
+    await invites.redeem(db, 902, coach.payload)
+    rows = await organizer_rows("r", Filters())
+    assert {r["university"] for r in rows} == {unis[0].code}
     async with db() as session:
         log = (await session.scalars(select(ExportLog).order_by(ExportLog.id))).all()
     assert [(e.actor_telegram_id, e.identified, e.rows) for e in log] == [
-        (1, True, 3),
+        (1, True, 6),
+        (902, False, 3),
+        (902, False, 0),
         (902, False, 3),
     ]
+    assert log[1].filters["scope"] == [unis[0].code]
 
 
 def test_big_files_are_zipped_and_split_under_telegrams_limit(tmp_path, monkeypatch):

@@ -15,24 +15,23 @@ from __future__ import annotations
 import asyncio
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy import make_url
+from sqlalchemy import make_url, select
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.orm import Session
 
 from bot.db import Sessionmaker
 from bot.services import InvalidInput, PermissionDenied
-from bot.services.broadcasts import sender_scope
 from bot.services.exports import long, scores, swot, wide, writers
 from bot.services.exports.common import Filters, Options, pseudonym
 from bot.services.exports.spec import Table, codebook_json
 from bot.services.roles import Role, require
-from models import ExportLog, University, User
+from models import ExportLog, University, User, UserRole
 
 __all__ = [
     "DATASETS",
@@ -196,8 +195,12 @@ async def record(
 
 async def exporter_scope(
     db: Sessionmaker, actor_id: int, admin_ids: frozenset[int], identified: bool = False
-) -> tuple[User, str | None]:
-    """Check the actor may export; returns them and the university code they are held to.
+) -> tuple[User, tuple[str, ...] | None]:
+    """Check the actor may export; returns them and the universities they are held to.
+
+    Only organizer roles count (a coach role elsewhere widens nothing). An organizer role
+    without a university is consortium-wide; otherwise the organizer is held to the
+    universities of their roles, and to nothing at all if those no longer exist.
 
     Raises:
         PermissionDenied: not an organizer or admin, or an identified export by a non-admin.
@@ -206,11 +209,19 @@ async def exporter_scope(
         user, roles = await require(session, actor_id, admin_ids, Role.ADMIN, Role.ORGANIZER)
         if identified and Role.ADMIN not in roles:
             raise PermissionDenied("exports.identified_admins_only")
-        scope = await sender_scope(session, user, roles)
-        if scope is None:
+        if Role.ADMIN in roles:
             return user, None
-        university = await session.get(University, scope)
-        return user, university.code if university is not None else None
+        scopes = set(
+            await session.scalars(
+                select(UserRole.university_id).where(
+                    UserRole.user_id == user.id, UserRole.role == Role.ORGANIZER.value
+                )
+            )
+        )
+        if None in scopes:
+            return user, None
+        codes = await session.scalars(select(University.code).where(University.id.in_(scopes)))
+        return user, tuple(sorted(codes))
 
 
 def package(written: Written, fmt: str) -> list[Path]:
@@ -257,9 +268,8 @@ async def export_for_chat(
     Returns:
         The files to send (see `package`) and what was written.
     """
-    actor, university = await exporter_scope(db, actor_id, admin_ids, opts.identified)
-    if university is not None:
-        filters = Filters(**{**vars(filters), "university": university})
+    actor, scope = await exporter_scope(db, actor_id, admin_ids, opts.identified)
+    filters = replace(filters, scope=scope)
     written = await export(url, dataset, fmt, filters, opts, folder, progress=progress)
     await record(db, actor, "chat", dataset, fmt, filters, opts.identified, written.rows)
     return package(written, fmt), written

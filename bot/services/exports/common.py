@@ -37,10 +37,15 @@ class Filters:
     instrument: str | None = None  # instrument code; its pre/post partner is included
     since: date | None = None  # attempts started on or after this day (UTC)
     until: date | None = None  # ... and on or before this day
+    # Set by the service, never by the user: the universities an organizer is held to.
+    scope: tuple[str, ...] | None = None
 
     def describe(self) -> dict[str, Any]:
         """The filters as plain data for the codebook and the audit log."""
-        return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in vars(self).items()}
+        return {
+            k: (v.isoformat() if isinstance(v, date) else list(v) if isinstance(v, tuple) else v)
+            for k, v in vars(self).items()
+        }
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,8 @@ def attempt_filter(stmt: Select[Any], session: Session, filters: Filters) -> Sel
         stmt = stmt.where(Campaign.wave == filters.wave)
     if filters.university is not None:
         stmt = stmt.where(University.code == filters.university)
+    if filters.scope is not None:
+        stmt = stmt.where(University.code.in_(filters.scope))  # (): nothing at all
     if filters.country is not None:
         stmt = stmt.where(University.country == filters.country)
     if filters.instrument is not None:

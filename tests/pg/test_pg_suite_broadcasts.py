@@ -1,0 +1,1 @@
+from tests.services.test_broadcasts import *  # noqa: F403

@@ -1,0 +1,1 @@
+from tests.services.test_content import *  # noqa: F403

@@ -1,0 +1,1 @@
+from tests.services.test_invites import *  # noqa: F403

@@ -1,0 +1,1 @@
+from tests.services.test_surveys import *  # noqa: F403

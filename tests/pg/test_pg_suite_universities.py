@@ -1,0 +1,1 @@
+from tests.services.test_universities import *  # noqa: F403

@@ -1,0 +1,1 @@
+from tests.services.test_users import *  # noqa: F403
