@@ -16,6 +16,8 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.content.engine import compile_pack
+from bot.content.schema import Pack
 from bot.content.validate import ContentError, Report, check_data, check_path, pack_files
 from bot.db import PROJECT_ROOT, Sessionmaker
 from bot.services.roles import Role, require
@@ -104,6 +106,41 @@ async def _pair_errors(session: AsyncSession, reports: list[Report]) -> list[Con
     return errors
 
 
+def _kinds(pack: Pack) -> dict[str, str]:
+    """Item code -> the kind of answer it stores (matrix statements are Likert items)."""
+    return {item.code: item.kind for item in compile_pack(pack).items if item.stores_answer}
+
+
+async def _kind_errors(session: AsyncSession, reports: list[Report]) -> list[ContentError]:
+    """An item code keeps its kind of answer across versions (and across a pre/post pair).
+
+    Otherwise answers stored under one code would mean different things in different
+    versions, and the wide export and the analysis could not put them in one column.
+    """
+    errors = []
+    for report in reports:
+        pack = report.pack
+        assert pack is not None
+        codes = [pack.code] + ([pack.pair.with_] if pack.pair else [])
+        earlier = await session.scalars(select(Instrument).where(Instrument.code.in_(codes)))
+        known: dict[str, tuple[str, str, int]] = {}
+        for instrument in earlier:
+            for code, kind in _kinds(Pack.model_validate(instrument.definition)).items():
+                known.setdefault(code, (kind, instrument.code, instrument.version))
+        for code, kind in _kinds(pack).items():
+            before = known.get(code)
+            if before is not None and before[0] != kind:
+                errors.append(
+                    ContentError(
+                        report.file,
+                        f"questions.{code}",
+                        f"{code!r} was a {before[0]} question in {before[1]} version "
+                        f"{before[2]}; a question that changes its type needs a new code",
+                    )
+                )
+    return errors
+
+
 async def load_reports(
     db: Sessionmaker, reports: list[Report], loaded_by_id: int | None = None
 ) -> LoadOutcome:
@@ -111,9 +148,9 @@ async def load_reports(
     if not reports or not all(report.ok for report in reports):
         return LoadOutcome(reports, [])
     async with db.begin() as session:
-        pair_errors = await _pair_errors(session, reports)
-        if pair_errors:
-            for error in pair_errors:
+        errors = await _pair_errors(session, reports) + await _kind_errors(session, reports)
+        if errors:
+            for error in errors:
                 report = next(r for r in reports if r.file == error.file)
                 report.errors.append(error)
                 report.pack = None

@@ -243,7 +243,13 @@ async def test_wide_has_a_row_per_participant_with_items_scores_and_missing_code
         {"lo": -1.0, "hi": -1.0},
     ]
     assert meta.variable_value_labels["q1"][1.0].startswith("Система обучения")
-    assert meta.variable_value_labels["level"] == {1.0: "Низкий", 2.0: "Высокий"}
+    assert meta.variable_value_labels["level"] == {
+        1.0: "Низкий",
+        2.0: "Высокий",
+        -1.0: "пропущен: необязательный вопрос оставлен без ответа",
+        -2.0: "не показан: скрыт условием или отсутствует в этой версии",
+        -3.0: "не дошёл: участник не закончил опрос",
+    }
     assert meta.variable_measure["q1"] == "nominal" and meta.variable_measure["q3"] == "scale"
     labels = dict(zip(meta.column_names, meta.column_labels, strict=True))
     assert labels["sc_knowledge"] and labels["participant"].startswith("Код участника")
@@ -264,7 +270,7 @@ async def test_wide_keeps_one_row_per_participant_and_wave(db, settings, tmp_pat
     await _take(db, 601, post, "en")
     written = await _export(settings, "wide", "csv", tmp_path, Filters(instrument="example_test"))
     rows = _read(written.files[0])
-    assert [r["wave"] for r in rows] == ["post", "pre"]
+    assert [r["wave"] for r in rows] == ["pre", "post"]  # in the order of their campaigns
     assert len({r["participant"] for r in rows}) == 1
 
 
@@ -406,3 +412,91 @@ def test_big_files_are_zipped_and_split_under_telegrams_limit(tmp_path, monkeypa
     small = tmp_path / "small.csv"
     small.write_text("a")
     assert exports.package(exports.Written([small], book, 1), "csv") == [small, book]
+
+
+PACK = """
+code: vx
+version: {version}
+kind: survey
+title: {{kk: V, ru: V, en: V}}
+questions:
+  - type: single
+    code: pick
+    text: {{kk: P, ru: P, en: P}}
+    options:
+{options}
+  - type: number
+    code: temp
+    integer: false
+    min: -50
+    max: 50
+    text: {{kk: T, ru: T, en: T}}
+  - type: text
+    code: country
+    text: {{kk: C, ru: C, en: C}}
+"""
+
+
+def _option(code: str, text: str) -> str:
+    return f"      - {{code: {code}, text: {{kk: {text}, ru: {text}, en: {text}}}}}"
+
+
+async def _load(db, tmp_path, name: str, text: str):
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text, encoding="utf-8")
+    return await content_service.load_path(db, path)
+
+
+async def _answer_vx(db, telegram_id, campaign, pick, temp, country):
+    screen = await surveys.start(db, telegram_id, campaign, "en")
+    screen = await surveys.answer(db, telegram_id, screen.attempt_id, screen.index, pick)
+    screen = await surveys.answer(db, telegram_id, screen.attempt_id, screen.index, temp)
+    screen = await surveys.answer(db, telegram_id, screen.attempt_id, screen.index, country)
+    await surveys.submit(db, telegram_id, screen.attempt_id)
+
+
+async def test_wide_codes_hold_across_versions_negatives_and_clashing_names(
+    db, settings, tmp_path
+):
+    """Reordered options keep their code, -1 stays -1, an item called `country` is renamed,
+    a formula typed by a participant is made inert in CSV, and two instruments taken in the
+    same wave are two rows."""
+    import pyreadstat
+
+    await _person(db, 1, "en", 0)
+    v1 = "\n".join([_option("x", "Ex"), _option("y", "Why")])
+    assert (await _load(db, tmp_path, "v1", PACK.format(version=1, options=v1))).ok
+    first = await surveys.create_campaign(db, 1, ADMINS, "vx", "pre")
+    await _person(db, 11, "en", 0)
+    await _answer_vx(db, 11, first, "x", -1.0, '=HYPERLINK("http://x")')
+    v2 = "\n".join([_option("z", "Zed"), _option("x", "Ex")])  # y gone, z first
+    assert (await _load(db, tmp_path, "v2", PACK.format(version=2, options=v2))).ok
+    second = await surveys.create_campaign(db, 1, ADMINS, "vx", "post")
+    await _answer_vx(db, 11, second, "x", -3.0, "KZ")
+    # The same person takes the example test in the pre wave too: a row of its own.
+    campaign = await surveys.create_campaign(db, 1, ADMINS, "example_test", "pre") if (
+        await content_service.load_path(db, EXAMPLE)).ok else None
+    await _take(db, 11, campaign, "en")
+    written = await _export(settings, "wide", "csv", tmp_path, Filters(instrument="vx"))
+    rows = _read(written.files[0])
+    assert [(r["wave"], r["pick"], r["temp"]) for r in rows] == [("pre", "2", "-1"),
+                                                                ("post", "2", "-3")]
+    assert rows[0]["q_country"] == "'=HYPERLINK(\"http://x\")" and rows[0]["country"] == "KZ"
+    sav = await _export(settings, "wide", "sav", tmp_path, Filters(instrument="vx"), stem="v")
+    frame, meta = pyreadstat.read_sav(str(sav.files[0]), user_missing=True)
+    assert frame["temp"].tolist() == [-1.0, -3.0]  # real answers, not missing values
+    assert meta.variable_value_labels["pick"] == {
+        1.0: "Zed [z]", 2.0: "Ex [x]", 3.0: "Why [y]",
+        -1.0: "skipped: an optional question the participant chose not to answer",
+        -2.0: "not shown: hidden by a condition, or not part of this version",
+        -3.0: "not reached: the attempt was not finished"}
+    assert meta.missing_ranges["temp"][0]["lo"] == -999999999.0
+    both = await _export(settings, "wide", "csv", tmp_path, Filters(wave="pre"), stem="both")
+    assert sorted(r["instrument"] for r in _read(both.files[0])) == ["example_test", "vx"]
+    # A question may not change its type under the same code.
+    changed = PACK.format(version=3, options=v2).replace(
+        "type: number\n    code: temp\n    integer: false\n    min: -50\n    max: 50",
+        "type: text\n    code: temp",
+    )
+    outcome = await _load(db, tmp_path, "v3", changed)
+    assert not outcome.ok and "was a number question in vx version 1" in outcome.errors[0].reason

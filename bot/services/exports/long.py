@@ -30,6 +30,7 @@ ANSWER_CODE = c._v(
     "Option code(s) (';'-separated for multiple choice) or the typed value; empty: skipped",
     "Код(ы) варианта (через ';' при множественном выборе) или введённое значение; пусто: пропущен",
     "Нұсқа коды (көп таңдауда ';' арқылы) немесе енгізілген мән; бос: өткізілді",
+    free_text=True,
 )
 VALUE = c._v(
     "value",
@@ -54,6 +55,7 @@ def answer_label(label_language: str) -> Variable:
         f"The answer's text in {label_language}",
         f"Текст ответа на языке {label_language}",
         f"Жауап мәтіні ({label_language})",
+        free_text=True,
     )
 
 

@@ -17,8 +17,10 @@ Kind = Literal["string", "integer", "float", "datetime"]
 Measure = Literal["nominal", "ordinal", "scale"]
 Labels = dict[str, str]  # language -> text
 
-# User-defined missing values, written as such into SPSS files (where they are missing values
-# SPSS leaves out of every statistic); the other formats leave these cells empty.
+# Why a cell is empty. In rows a reason travels as a `Missing` object, never as a number a
+# participant could have typed; SPSS files get it as a user-missing value (which SPSS leaves out
+# of every statistic: -1, -2, -3, or -333333333, -666666666, -999999999 for variables that
+# can hold small negative numbers); the other formats leave the cell empty.
 SKIPPED = -1
 NOT_SHOWN = -2
 NOT_REACHED = -3
@@ -41,6 +43,17 @@ MISSING_CODES: dict[int, Labels] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Missing:
+    """An empty cell and the reason for it (SKIPPED, NOT_SHOWN or NOT_REACHED)."""
+
+    reason: int
+
+
+MISSING = {code: Missing(code) for code in MISSING_CODES}
+BIG_MISSING = 333_333_333  # the factor for variables whose own values may be -1, -2 or -3
+
+
 @dataclass(frozen=True)
 class Variable:
     """One column of a table, with everything the codebook says about it."""
@@ -51,13 +64,22 @@ class Variable:
     measure: Measure = "nominal"
     # Value -> its label per language (SPSS value labels; the codebook lists them too).
     values: dict[Any, Labels] = field(default_factory=dict)
-    # Whether the SPSS missing codes above apply (numeric item variables only).
+    # Whether cells may hold `Missing` reasons (numeric item and derived variables).
     coded_missing: bool = False
     derived: str | None = None  # how a derived variable was computed
+    negative: bool = False  # its own values may be negative: use the big missing codes
+    free_text: bool = False  # typed by participants (CSV guards it against formulas)
 
     def title(self, language: str) -> str:
         """The label in `language` (English when missing)."""
         return self.label.get(language) or self.label.get("en") or self.name
+
+    def missing_codes(self) -> dict[int, int]:
+        """Reason -> the SPSS user-missing value of this variable (empty: none)."""
+        if not self.coded_missing:
+            return {}
+        factor = BIG_MISSING if self.negative else 1
+        return {reason: reason * factor for reason in MISSING_CODES}
 
 
 Chunks = Iterator[list[list[Any]]]
@@ -67,8 +89,8 @@ Chunks = Iterator[list[list[Any]]]
 class Table:
     """A named table: its variables and a function that yields its rows in chunks.
 
-    Rows hold `None` for an empty cell; numeric item cells may hold a missing code from
-    `MISSING_CODES` when the variable has `coded_missing` (writers other than SPSS blank them).
+    Rows hold `None` for an empty cell, or a `Missing` reason where the variable has
+    `coded_missing` (SPSS writes it as a user-missing value, the other writers as empty).
     """
 
     name: str
@@ -88,7 +110,11 @@ def codebook(tables: list[Table], meta: dict[str, Any]) -> dict[str, Any]:
     return {
         **meta,
         "missing_codes": {
-            str(code): labels | {"note": "SPSS: user-missing; CSV, XLSX, Parquet: empty cell"}
+            str(code): labels
+            | {
+                "note": "SPSS: user-missing (x 333333333 for variables marked 'negative'); "
+                "CSV, XLSX, Parquet: empty cell"
+            }
             for code, labels in MISSING_CODES.items()
         },
         "tables": [
@@ -103,7 +129,7 @@ def codebook(tables: list[Table], meta: dict[str, Any]) -> dict[str, Any]:
                         "type": v.kind,
                         "measure": v.measure,
                         "value_labels": {str(k): labels for k, labels in v.values.items()},
-                        "missing_codes": sorted(MISSING_CODES) if v.coded_missing else [],
+                        "missing_codes": sorted(v.missing_codes().values()),
                         "derived": v.derived,
                     }
                     for v in table.variables
@@ -139,10 +165,9 @@ def codebook_rows(tables: list[Table], language: str) -> Iterator[list[str]]:
                 f"{k} = {labels.get(language) or labels.get('en', '')}"
                 for k, labels in v.values.items()
             )
-            missing = (
-                "; ".join(f"{c} = {MISSING_CODES[c][language]}" for c in sorted(MISSING_CODES))
-                if v.coded_missing
-                else ""
+            missing = "; ".join(
+                f"{code} = {MISSING_CODES[reason][language]}"
+                for reason, code in sorted(v.missing_codes().items())
             )
             yield [
                 table.name,

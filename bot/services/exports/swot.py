@@ -116,7 +116,13 @@ def tables(session: Session, filters: c.Filters, opts: c.Options) -> list[Table]
                 "Жауаптағы тармақ нөмірі",
                 kind="integer",
             ),
-            c._v("text", "The point as written", "Пункт, как написан", "Жазылған тармақ"),
+            c._v(
+                "text",
+                "The point as written",
+                "Пункт, как написан",
+                "Жазылған тармақ",
+                free_text=True,
+            ),
             c._v(
                 "answered_at",
                 "Answered (UTC)",

@@ -25,9 +25,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.content.engine import Compiled, Item
-from bot.content.schema import Level
+from bot.content.schema import Level, Option
 from bot.services.exports import common as c
 from bot.services.exports.spec import (
+    MISSING,
     NOT_REACHED,
     NOT_SHOWN,
     SKIPPED,
@@ -57,6 +58,7 @@ class Column:
     variable: Variable
     item: str | None = None  # the item it comes from
     option: str | None = None  # multiple choice: the option of this 0/1 column
+    options: tuple[str, ...] = ()  # single choice: option codes, coded 1, 2, ... in this order
     scale: str | None = None  # derived: the scale whose score (or level) this is
     part: str = "value"  # value, level; tests overall: points, max_points, percent, level
 
@@ -72,10 +74,17 @@ def _level_index(levels: list[Level], code: str | None) -> int | None:
     return codes.index(code) + 1 if code in codes else None
 
 
-def _item_columns(item: Item) -> list[Column]:
+def _item_columns(item: Item, older: list[Option], name: str) -> list[Column]:
+    """The column(s) of one item; `older` are options only earlier versions had.
+
+    Choice items are coded by option code against the union of every version's options
+    (newest order first, older ones after), so a reordered option keeps its meaning.
+    """
     label = c.text_labels(item.text)
     if item.stem is not None:
-        label = {k: f"{getattr(item.stem, k)} — {v}" for k, v in label.items()}
+        # The statement first: SPSS keeps only the first 256 bytes of a label.
+        label = {k: f"{v} — {getattr(item.stem, k)}" for k, v in label.items()}
+    options = [*item.options, *older]
     reverse = "reverse-scored: its scale uses (points + 1 - value)" if item.reverse else None
     if item.kind == "likert" and item.likert is not None:
         values = {
@@ -83,23 +92,23 @@ def _item_columns(item: Item) -> list[Column]:
             item.likert.points: c.text_labels(item.likert.high),
         }
         var = Variable(
-            item.code, label, "integer", "ordinal", values, coded_missing=True, derived=reverse
+            name, label, "integer", "ordinal", values, coded_missing=True, derived=reverse
         )
         return [Column(var, item=item.code)]
     if item.kind == "single":
         values = {
             i: {k: f"{v} [{o.code}]" for k, v in c.text_labels(o.text).items()}
-            for i, o in enumerate(item.options, 1)
+            for i, o in enumerate(options, 1)
         }
-        var = Variable(item.code, label, "integer", "nominal", values, coded_missing=True)
-        return [Column(var, item=item.code)]
+        var = Variable(name, label, "integer", "nominal", values, coded_missing=True)
+        return [Column(var, item=item.code, options=tuple(o.code for o in options))]
     if item.kind == "multiple":
         chosen = {"kk": "таңдалды", "ru": "выбран", "en": "chosen"}
         not_chosen = {"kk": "таңдалмады", "ru": "не выбран", "en": "not chosen"}
         return [
             Column(
                 Variable(
-                    spss_name(f"{item.code}__{o.code}"),
+                    spss_name(f"{name}__{o.code}"),
                     {k: f"{v}: {getattr(o.text, k)}" for k, v in label.items()},
                     "integer",
                     "nominal",
@@ -109,12 +118,14 @@ def _item_columns(item: Item) -> list[Column]:
                 item=item.code,
                 option=o.code,
             )
-            for o in item.options
+            for o in options
         ]
     if item.kind == "number":
-        var = Variable(item.code, label, "float", "scale", coded_missing=True)
+        negative = item.minimum is None or item.minimum < 0
+        var = Variable(name, label, "float", "scale", coded_missing=True, negative=negative)
         return [Column(var, item=item.code)]
-    return [Column(Variable(item.code, label, "string", "nominal"), item=item.code)]
+    free = item.kind == "text"
+    return [Column(Variable(name, label, "string", "nominal", free_text=free), item=item.code)]
 
 
 def _score_columns(pack: Compiled) -> list[Column]:
@@ -195,15 +206,13 @@ def _score_columns(pack: Compiled) -> list[Column]:
     return columns
 
 
-def _cell(column: Column, pack: Compiled, item: Item | None, value: Any) -> Any:
+def _cell(column: Column, value: Any) -> Any:
     if column.option is not None:
         return 1 if column.option in (value or ()) else 0
-    assert item is not None
-    if item.kind == "single":
-        codes = [o.code for o in item.options]
-        return codes.index(value) + 1 if value in codes else None
-    if item.kind in ("likert", "number"):
-        return value
+    if column.options:
+        return column.options.index(value) + 1 if value in column.options else None
+    if column.variable.kind in ("integer", "float"):
+        return value if isinstance(value, int | float) else None
     return str(value)
 
 
@@ -215,26 +224,43 @@ def _missing(
     assert column.item is not None
     own = pack.by_code.get(column.item)
     if own is None or not pack.visible(own, applicable):
-        return NOT_SHOWN
+        return MISSING[NOT_SHOWN]
     if column.item in answers:
-        return SKIPPED
-    return NOT_SHOWN if state == SUBMITTED else NOT_REACHED
+        return MISSING[SKIPPED]
+    return MISSING[NOT_SHOWN if state == SUBMITTED else NOT_REACHED]
 
 
 def _derived(column: Column, pack: Compiled, result: dict[str, Any] | None, state: str) -> Any:
     if state != SUBMITTED or result is None:
-        return NOT_REACHED
+        return MISSING[NOT_REACHED]
     if column.scale is not None:
         scale = (result.get("scales") or {}).get(column.scale)
         if scale is None or scale.get("value") is None:
-            return NOT_SHOWN
+            return MISSING[NOT_SHOWN]
         if column.part == "level":
-            levels = next(s.levels for s in pack.pack.scales if s.code == column.scale)
+            levels = next((s.levels for s in pack.pack.scales if s.code == column.scale), [])
             return _level_index(levels, scale.get("level"))
         return scale["value"]
     if column.part == "overall_level":
         return _level_index(pack.pack.levels, result.get("level"))
     return result.get(column.part)
+
+
+FIXED = [
+    c.PARTICIPANT,
+    c.UNIVERSITY,
+    c.COUNTRY,
+    c.LANGUAGE,
+    c.INSTRUMENT,
+    c.VERSION,
+    c.CAMPAIGN,
+    c.WAVE,
+    c.ATTEMPT,
+    c.STATE,
+    c.STARTED,
+    c.SUBMITTED_AT,
+]
+IDENTITY_NAMES = [v.name for v in c.IDENTITY]
 
 
 @dataclass
@@ -264,12 +290,22 @@ def _chosen_attempts(session: Session, filters: c.Filters, opts: c.Options) -> l
         Attempt.result,
     )
     stmt = c.attempt_filter(stmt, session, filters).order_by(User.id, Campaign.wave, Attempt.id)
-    chosen: dict[tuple[int, str], _Attempt] = {}
+    # An instrument and its declared pre/post partner are one family: a row per participant,
+    # family and wave, so two instruments taken in the same wave are two rows, not one.
+    family = {
+        i: min(code, partner) if partner else code
+        for i, code, partner in session.execute(
+            select(Instrument.id, Instrument.code, Instrument.pair_with)
+        )
+    }
+    chosen: dict[tuple[int, str, str], _Attempt] = {}
     codes: dict[int, str] = {}
+    first_campaign: dict[str, int] = {}  # waves in the order their first campaign was made
     for row in session.execute(stmt):
         uid, tid, first, username, uni, country, lang = row[:7]
         aid, iid, cid, wave, state, started, submitted, result = row[7:]
-        key = (uid, wave)
+        key = (uid, family[iid], wave)
+        first_campaign[wave] = min(cid, first_campaign.get(wave, cid))
         person = c.person_values(opts, codes, uid, tid, first, username, uni, country, lang)
         found = _Attempt(aid, person, iid, cid, wave, state, started, submitted, result)
         before = chosen.get(key)
@@ -279,8 +315,16 @@ def _chosen_attempts(session: Session, filters: c.Filters, opts: c.Options) -> l
                 before.attempts = found.attempts
                 continue
         chosen[key] = found
-    # Rows grouped by university, then participant, then wave.
-    return sorted(chosen.values(), key=lambda a: (str(a.person[-3]), a.person[0], a.wave))
+    # Rows grouped by university, then participant, then instrument, then wave (pre first).
+    return sorted(
+        chosen.values(),
+        key=lambda a: (
+            str(a.person[-3]),
+            a.person[0],
+            family[a.instrument],
+            first_campaign[a.wave],
+        ),
+    )
 
 
 def table(session: Session, filters: c.Filters, opts: c.Options) -> Table:
@@ -294,18 +338,35 @@ def table(session: Session, filters: c.Filters, opts: c.Options) -> Table:
             .order_by(Instrument.id.desc())
         )
     }
-    columns: list[Column] = []
-    seen: set[str] = set()
-    for pack in packs.values():  # newest first: the latest wording and order win
+    # Newest version first: the latest wording and order win; options only older versions
+    # had are kept after the newest ones.
+    newest: dict[str, Item] = {}
+    older: dict[str, list[Option]] = {}
+    for pack in packs.values():
         for item in pack.items:
-            if item.stores_answer and item.code not in seen:
-                seen.add(item.code)
-                columns.extend(_item_columns(item))
+            if not item.stores_answer:
+                continue
+            if item.code not in newest:
+                newest[item.code] = item
+                older[item.code] = []
+                continue
+            known = {o.code for o in (*newest[item.code].options, *older[item.code])}
+            older[item.code] += [o for o in item.options if o.code not in known]
+    taken = {v.name for v in FIXED} | {"attempts"} | set(IDENTITY_NAMES)
+    derived: list[Column] = []
     for pack in packs.values():
         for column in _score_columns(pack):
-            if column.variable.name not in seen:
-                seen.add(column.variable.name)
-                columns.append(column)
+            if column.variable.name not in taken:
+                taken.add(column.variable.name)
+                derived.append(column)
+    columns: list[Column] = []
+    for code, item in newest.items():
+        name = code
+        while name in taken:  # an item coded like another column (`country`, `level`, ...)
+            name = f"q_{name}"
+        taken.add(name)
+        columns.extend(_item_columns(item, older[code], name))
+    columns += derived
     count = Variable(
         "attempts",
         {
@@ -370,7 +431,7 @@ def table(session: Session, filters: c.Filters, opts: c.Options) -> Table:
             if value is None:
                 row.append(_missing(column, pack, given, applicable, attempt.state))
             else:
-                row.append(_cell(column, pack, pack.by_code.get(column.item), value))
+                row.append(_cell(column, value))
         return row
 
     return Table(

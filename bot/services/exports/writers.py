@@ -14,28 +14,53 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.services.exports.spec import MISSING_CODES, Table, codebook_rows
+from bot.services.exports.spec import MISSING_CODES, Missing, Table, codebook_rows
 
 FORMATS = ("csv", "xlsx", "parquet", "sav")
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit (1,048,576) less the header row
 Progress = Callable[[int], None]
 
 
-def _prepared(table: Table, keep_missing: bool) -> Iterator[list[list[Any]]]:
-    """The table's chunks with, unless kept, missing codes blanked.
+def _prepared(table: Table, spss: bool = False) -> Iterator[list[list[Any]]]:
+    """The table's chunks with every `Missing` reason made a cell this format can hold.
 
-    Times arrive as `YYYY-MM-DD HH:MM:SS` text in UTC (see `common.utc_text`), which CSV
-    writes as is and the typed formats convert column by column.
+    SPSS gets the variable's user-missing value; the other formats an empty cell. Times arrive
+    as `YYYY-MM-DD HH:MM:SS` text in UTC (see `common.utc_text`), which CSV writes as is and
+    the typed formats convert column by column.
     """
-    coded = [] if keep_missing else [i for i, v in enumerate(table.variables) if v.coded_missing]
+    coded = [
+        (i, v.missing_codes() if spss else dict.fromkeys(MISSING_CODES))
+        for i, v in enumerate(table.variables)
+        if v.coded_missing
+    ]
     for chunk in table.rows():
         if coded:
             for row in chunk:
-                for i in coded:
+                for i, codes in coded:
                     value = row[i]
-                    if isinstance(value, int | float) and value in MISSING_CODES:
-                        row[i] = None
+                    if type(value) is Missing:
+                        row[i] = codes[value.reason]
         yield chunk
+
+
+# A cell Excel would run as a formula (or a DDE command) when it opens a CSV file.
+_FORMULA_START = ("=", "+", "@", "\t", "\r", "-")
+
+
+def _guard(text: Any) -> Any:
+    """Participants' text made inert for spreadsheets: a leading ' before a formula start.
+
+    A minus followed by a number stays as it is (negative numbers are common and harmless).
+    """
+    if type(text) is str and text.startswith(_FORMULA_START):
+        if text[0] == "-":
+            try:
+                float(text)
+            except ValueError:
+                return "'" + text
+            return text
+        return "'" + text
+    return text
 
 
 def write_csv(table: Table, out: Path, progress: Progress) -> int:
@@ -45,7 +70,12 @@ def write_csv(table: Table, out: Path, progress: Progress) -> int:
         fh.write("\ufeff")  # the BOM, once: the utf-8-sig codec costs a Python call per row
         writer = csv.writer(fh)
         writer.writerow(table.columns)
-        for chunk in _prepared(table, keep_missing=False):
+        guarded = [i for i, v in enumerate(table.variables) if v.free_text]
+        for chunk in _prepared(table):
+            if guarded:
+                for row in chunk:
+                    for i in guarded:
+                        row[i] = _guard(row[i])
             writer.writerows(chunk)
             count += len(chunk)
             progress(count)
@@ -61,17 +91,18 @@ def write_parquet(table: Table, out: Path, progress: Progress) -> int:
         "string": pa.string(),
         "integer": pa.int64(),
         "float": pa.float64(),
-        "datetime": pa.timestamp("s"),
+        "datetime": pa.timestamp("s", tz="UTC"),  # the text is UTC; say so in the file
     }
+    UTC_TIME = types["datetime"]
     schema = pa.schema([(v.name, types[v.kind]) for v in table.variables])
     strings = [v.kind == "string" for v in table.variables]
     times = [v.kind == "datetime" for v in table.variables]
     count = 0
     with pq.ParquetWriter(out, schema) as writer:
-        for chunk in _prepared(table, keep_missing=False):
+        for chunk in _prepared(table):
             columns = list(zip(*chunk, strict=True))
             arrays = [
-                pa.array(column, type=pa.string()).cast(schema.field(i).type)
+                pa.array(column, type=pa.string()).cast(pa.timestamp("s")).cast(UTC_TIME)
                 if times[i]
                 else _text_array(column)
                 if strings[i]
@@ -125,7 +156,7 @@ def write_xlsx(tables: list[Table], out: Path, language: str, progress: Progress
         sheet = book.add_worksheet(_sheet_name(table.name, part))
         sheet.write_row(0, 0, table.columns)
         in_sheet = 0
-        for chunk in _prepared(table, keep_missing=False):
+        for chunk in _prepared(table):
             for row in chunk:
                 if in_sheet == XLSX_MAX_ROWS:
                     part += 1
@@ -147,46 +178,58 @@ def write_xlsx(tables: list[Table], out: Path, language: str, progress: Progress
 
 
 def write_sav(table: Table, out: Path, language: str, progress: Progress) -> int:
-    """One table as an SPSS .sav: variable and value labels, measures, user-missing codes.
+    """One table as an SPSS .sav: variable and value labels, measures, user-missing values.
 
-    pyreadstat writes a whole DataFrame, so this holds the table in memory once (chunks are
-    concatenated, never copied twice); Parquet suits the largest exports better.
+    pyreadstat writes a whole DataFrame, so this holds the table in memory: its values are
+    gathered column by column and each column is converted as its list is dropped, so the
+    table is never held twice. Parquet suits the largest exports better.
     """
     import pandas as pd
     import pyreadstat
 
-    frames = []
+    columns: list[list[Any]] = [[] for _ in table.variables]
     count = 0
-    for chunk in _prepared(table, keep_missing=True):
-        frames.append(pd.DataFrame(chunk, columns=table.columns))
+    for chunk in _prepared(table, spss=True):
+        for values, cells in zip(columns, zip(*chunk, strict=True), strict=True):
+            values.extend(cells)
         count += len(chunk)
         progress(count)
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=table.columns)
-    del frames
+    data: dict[str, Any] = {}
     for v in table.variables:
+        values = columns.pop(0)
         if v.kind in ("integer", "float"):
-            frame[v.name] = pd.to_numeric(frame[v.name], errors="coerce").astype("float64")
+            data[v.name] = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
         elif v.kind == "datetime":
-            frame[v.name] = pd.to_datetime(frame[v.name])
+            data[v.name] = pd.to_datetime(pd.Series(values, dtype=object))
         else:
-            frame[v.name] = frame[v.name].map(lambda x: "" if x is None else str(x)).astype(object)
+            data[v.name] = pd.Series(["" if x is None else str(x) for x in values], dtype=object)
+        del values
+    frame = pd.DataFrame(data, columns=table.columns)
+    del data
+    value_labels: dict[str, dict[float, str]] = {}
+    for v in table.variables:
+        if v.kind not in ("integer", "float"):
+            continue
+        labels = {
+            float(k): (names.get(language) or names.get("en", ""))[:120]
+            for k, names in v.values.items()
+        }
+        for reason, code in v.missing_codes().items():
+            labels[float(code)] = MISSING_CODES[reason][language][:120]
+        if labels:
+            value_labels[v.name] = labels
     pyreadstat.write_sav(
         frame,
         str(out),
         column_labels=[v.title(language)[:250] for v in table.variables],
-        variable_value_labels={
-            v.name: {
-                float(k): (labels.get(language) or labels.get("en", ""))[:120]
-                for k, labels in v.values.items()
-            }
-            for v in table.variables
-            if v.values and v.kind in ("integer", "float")
-        },
+        variable_value_labels=value_labels,
         missing_ranges={
-            v.name: [float(code) for code in sorted(MISSING_CODES)]
+            v.name: [float(code) for code in sorted(v.missing_codes().values())]
             for v in table.variables
             if v.coded_missing
         },
-        variable_measure={v.name: v.measure for v in table.variables},
+        variable_measure={
+            v.name: "scale" if v.kind == "datetime" else v.measure for v in table.variables
+        },
     )
     return count
