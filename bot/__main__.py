@@ -18,7 +18,7 @@ from typing import Any
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import DEFAULT_PSEUDONYM_KEY, ConfigError, Settings, load_settings
 from bot.db import migrate
 from bot.services import NotFound
 
@@ -113,9 +113,21 @@ async def load_content(settings: Settings, path: Path) -> int:
 
 def _date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-09-01") from None
+    if not 2000 <= day.year <= 2100:
+        raise argparse.ArgumentTypeError(f"{text!r}: a year between 2000 and 2100, please")
+    return day
+
+
+def _warn_default_key(settings: Settings) -> None:
+    if settings.pseudonym_key.get_secret_value() == DEFAULT_PSEUDONYM_KEY:
+        print(
+            "warning: PSEUDONYM_KEY is the public default: participant codes can be recomputed "
+            "by anyone and will not match exports made with the deployment's key",
+            file=sys.stderr,
+        )
 
 
 def export_filters(args: argparse.Namespace) -> Any:
@@ -139,6 +151,7 @@ async def run_export(settings: Settings, args: argparse.Namespace) -> int:
     from bot.services import exports
     from bot.services.exports.common import options
 
+    _warn_default_key(settings)
     out: Path = args.out
     folder, stem = (out.parent, out.stem) if out.suffix else (out, f"ortaq-{args.dataset}")
     folder.mkdir(parents=True, exist_ok=True)
@@ -178,6 +191,7 @@ async def run_analysis(settings: Settings, args: argparse.Namespace) -> int:
     from bot.services import exports
     from bot.services.analysis import analyse
 
+    _warn_default_key(settings)
     filters = export_filters(args)
     args.out.mkdir(parents=True, exist_ok=True)
     outcome = await analyse(

@@ -226,7 +226,10 @@ async def save_dates(update: Update, context: BotContext, request: req.Request) 
         return
     await users.set_awaiting(context.db, context.profile.telegram_id, None, context.admin_ids)
     chosen = request.but(period=req.CUSTOM, since=since, until=until)
-    await reply(update, context, *await _form(context, chosen))
+    try:
+        await reply(update, context, *await _form(context, chosen))
+    except ServiceError as exc:  # the role was taken away while the dates were typed
+        await reply(update, context, t(exc.key, **exc.values))
 
 
 async def _run(update: Update, context: BotContext, request: req.Request) -> None:
@@ -276,6 +279,9 @@ async def _run(update: Update, context: BotContext, request: req.Request) -> Non
         finally:
             finished.set()
             await reporter
+        if not files:
+            await safe_edit(update, t("exports.nothing"))
+            return
         await safe_edit(
             update,
             t(

@@ -67,3 +67,58 @@ async def seed_prepost(db, students: int, seed: int = 3) -> pd.DataFrame:
                                        answered_at=utcnow()) for k, v in answers.items())
     return pd.DataFrame(generated, columns=["n", "university", "country", "wave", "item",
                                             "scale", "value"])
+
+
+async def seed_test(db, students: int, seed: int = 5) -> pd.DataFrame:
+    """Students taking the default competence test once, picking options at random.
+
+    Returns the points each earned per question, worked out here from the pack's correct
+    options (single: the question's points when the chosen option is correct; multiple:
+    points x max(0, (right ticked - wrong ticked) / right options)); skipped: 0.
+    """
+    rng = random.Random(seed)
+    unis = await list_universities(db)
+    await users.seen(db, 1, first_name="Admin", username=None, telegram_language=None,
+                     admin_ids=ADMINS)
+    rows = []
+    async with db.begin() as session:
+        instrument = (await session.scalars(
+            select(Instrument).where(Instrument.code == "digital_competence_test"))).one()
+        pack = compiled(instrument)
+        campaign = Campaign(instrument_id=instrument.id, instrument_code=instrument.code,
+                            wave="main", opens_at=utcnow())
+        session.add(campaign)
+        await session.flush()
+        for n in range(students):
+            user = User(telegram_id=7000 + n, first_name=f"T{n}", language="ru", consent=True,
+                        university_id=unis[n % 2].id)
+            session.add(user)
+            await session.flush()
+            answers = {}
+            for item in pack.items:
+                if item.kind == "single":
+                    option = rng.choice(item.options)
+                    answers[item.code] = option.code
+                    earned = item.points if option.correct else 0.0
+                elif item.kind == "multiple":
+                    ticked = tuple(o.code for o in item.options if rng.random() < 0.5)
+                    answers[item.code] = ticked
+                    right = {o.code for o in item.options if o.correct}
+                    hits = len(set(ticked) & right) - len(set(ticked) - right)
+                    earned = item.points * max(0.0, hits / len(right))
+                else:
+                    continue
+                rows.append((n, item.code, earned, item.points if item.kind == "multiple"
+                             else max(o.points or item.points for o in item.options
+                                      if o.correct)))
+            attempt = Attempt(campaign_id=campaign.id, user_id=user.id,
+                              instrument_id=instrument.id, language="ru", seed="s",
+                              state="submitted", started_at=utcnow() - timedelta(minutes=9),
+                              submitted_at=utcnow(), passed=[],
+                              result=stored_result(score(pack, answers)))
+            session.add(attempt)
+            await session.flush()
+            session.add_all(Answer(attempt_id=attempt.id, item_code=k,
+                                   value=list(v) if isinstance(v, tuple) else v,
+                                   answered_at=utcnow()) for k, v in answers.items())
+    return pd.DataFrame(rows, columns=["n", "item", "points", "max"])

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.content.engine import Compiled
+from bot.content.engine import Compiled, Item
+from bot.content.schema import Scale
 from bot.content.scoring import item_value, max_value
 from bot.db import Sessionmaker
 from bot.services import NotFound
@@ -31,6 +32,7 @@ from bot.services.surveys import compiled
 from models import Answer, Attempt, Campaign, Instrument, University, User
 
 SUBMITTED = "submitted"
+TOTAL_TITLE = {"kk": "Жалпы, %", "ru": "Итого, %", "en": "Total, %"}
 KEY = ("participant", "wave", "university", "country")
 
 
@@ -79,13 +81,14 @@ def _waves(session: Session, codes: list[str], present: list[str]) -> tuple[str 
         return "pre", "post"
     if len(present) != 2:
         return None, None
-    first = {
-        wave: opened
-        for wave, opened in session.execute(
-            select(Campaign.wave, Campaign.opens_at).where(Campaign.instrument_code.in_(codes))
-        )
-    }
-    ordered = sorted(present, key=lambda w: first.get(w) or 0)
+    first = dict(
+        session.execute(  # the earliest opening of each wave's campaigns
+            select(Campaign.wave, func.min(Campaign.opens_at))
+            .where(Campaign.instrument_code.in_(codes))
+            .group_by(Campaign.wave)
+        ).all()
+    )
+    ordered = sorted(present, key=lambda w: (first.get(w) is None, first.get(w), w))
     return ordered[0], ordered[1]
 
 
@@ -123,8 +126,19 @@ def load(
     for row in session.execute(stmt):
         chosen[(row[0], row[3])] = tuple(row)  # ordered by id: the latest submitted wins
     packs: dict[int, Compiled] = {i.id: compiled(i) for i in latest}
-    newest = packs[latest[0].id]
-    is_test = newest.pack.kind == "test"
+    own = next(i for i in latest if i.code == code)  # newest version of the asked-for code
+    is_test = own.kind == "test"
+    # Items and scales of every version of both instruments, the newest wording first.
+    items_by_code: dict[str, Item] = {}
+    scales_by_code: dict[str, Scale] = {}
+    for pack in packs.values():
+        for item in pack.items:
+            if item.stores_answer:
+                items_by_code.setdefault(item.code, item)
+        for scale in pack.pack.scales:
+            scales_by_code.setdefault(scale.code, scale)
+    # Item columns must not take a key column's name (an item may be coded `country`).
+    names = {c: (f"q_{c}" if c in KEY or c == "total_percent" else c) for c in items_by_code}
     item_rows: list[dict[str, Any]] = []
     scale_rows: list[dict[str, Any]] = []
     attempts = list(chosen.values())
@@ -138,20 +152,24 @@ def load(
         ):
             given[attempt_id][item_code] = tuple(value) if isinstance(value, list) else value
         for user_id, uni, country, wave, attempt_id, instrument_id, result in batch:
-            keys = {
+            keys = {  # no university or country: left out of group comparisons (None)
                 "participant": code_of(key, user_id),
                 "wave": wave,
-                "university": uni or "",
-                "country": country or "",
+                "university": uni or None,
+                "country": country or None,
             }
             pack = packs.get(instrument_id) or compiled(session.get_one(Instrument, instrument_id))
             applicable = pack.applicable(given[attempt_id])
-            values = {
-                item.code: item_value(item, applicable.get(item.code), is_test)
-                for item in pack.items
-                if item.stores_answer
-            }
-            item_rows.append(keys | {k: (math.nan if v is None else v) for k, v in values.items()})
+            values: dict[str, Any] = {}
+            for item in pack.items:
+                if not item.stores_answer:
+                    continue
+                value = item_value(item, applicable.get(item.code), is_test)
+                if value is None and is_test and item.code in applicable:
+                    # A shown test question left unanswered earns nothing, as in the score.
+                    value = 0.0 if item.kind in ("single", "multiple") else None
+                values[names[item.code]] = math.nan if value is None else value
+            item_rows.append(keys | values)
             stored = (result or {}).get("scales") or {}
             scores = {
                 s: (math.nan if (v or {}).get("value") is None else v["value"])
@@ -160,13 +178,10 @@ def load(
             if is_test and result and result.get("percent") is not None:
                 scores["total_percent"] = result["percent"]
             scale_rows.append(keys | scores)
-    scorable = [
-        i for i in newest.items if i.stores_answer and i.kind in ("likert", "single", "multiple")
-    ]
-    numeric = [i.code for i in newest.items if i.stores_answer and i.kind != "text"]
+    numeric = [names[c] for c, i in items_by_code.items() if i.kind != "text"]
     items = pd.DataFrame(item_rows, columns=[*KEY, *numeric])
     items = items[[*KEY, *[c for c in numeric if items[c].notna().any()]]]
-    scale_codes = [s.code for s in newest.pack.scales] + (["total_percent"] if is_test else [])
+    scale_codes = list(scales_by_code) + (["total_percent"] if is_test else [])
     scales = pd.DataFrame(scale_rows, columns=[*KEY, *scale_codes])
     for frame in (items, scales):
         value = frame.columns[len(KEY) :]
@@ -178,24 +193,25 @@ def load(
     data = StudyData(
         items=items,
         scales=scales,
-        item_scale={i.code: i.scale for i in newest.items if i.scale and i.code in items},
+        item_scale={
+            names[c]: i.scale for c, i in items_by_code.items() if i.scale and names[c] in items
+        },
         item_max={
-            i.code: max_value(i)
-            for i in scorable
-            if is_test and i.kind in ("single", "multiple") and i.code in items
+            names[c]: max_value(i)
+            for c, i in items_by_code.items()
+            if is_test and i.kind in ("single", "multiple") and names[c] in items
         },
         is_test=is_test,
         pre_wave=pre,
         post_wave=post,
     )
-    titles = {s.code: s.title.get(language) for s in newest.pack.scales}
-    titles["total_percent"] = {"kk": "Жалпы, %", "ru": "Итого, %", "en": "Total, %"}[language]
+    titles = {c: s.title.get(language) for c, s in scales_by_code.items()}
+    titles["total_percent"] = TOTAL_TITLE.get(language, TOTAL_TITLE["en"])
     item_titles = {
-        i.code: (f"{i.stem.get(language)} — " if i.stem else "") + i.text.get(language)
-        for i in newest.items
-        if i.stores_answer
+        names[c]: (f"{i.stem.get(language)} — " if i.stem else "") + i.text.get(language)
+        for c, i in items_by_code.items()
     }
-    return Study(data, newest.pack.title.get(language), titles, item_titles)
+    return Study(data, own.title.get(language) or own.title["en"], titles, item_titles)
 
 
 def _run(
@@ -224,16 +240,20 @@ def _run(
     paths: list[Path] = []
     prepost = report.tables.get("prepost")
     if prepost is not None and not prepost.empty and prepost["n_pairs"].fillna(0).max() > 0:
-        png = charts.prepost_chart(
-            prepost,
-            study.scale_titles,
-            labels["prepost_title"].format(title=study.title),
-            empty_text=labels["empty"],
-            pre_label=str(data.pre_wave),
-            post_label=str(data.post_wave),
-        )
-        paths.append(folder / "prepost.png")
-        paths[-1].write_bytes(png)
+        try:
+            png = charts.prepost_chart(
+                prepost,
+                study.scale_titles,
+                labels["prepost_title"].format(title=study.title),
+                empty_text=labels["empty"],
+                pre_label=str(data.pre_wave),
+                post_label=str(data.post_wave),
+            )
+        except ValueError as exc:  # more scales than one readable chart holds
+            report.notes.append(f"pre/post chart left out: {exc}")
+        else:
+            paths.append(folder / "prepost.png")
+            paths[-1].write_bytes(png)
     means = report.tables.get("by_university_means")
     if means is not None and not means.empty:
         waves_present = list(dict.fromkeys(means["wave"]))

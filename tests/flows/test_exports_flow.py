@@ -44,7 +44,8 @@ def test_typed_periods():
     assert parse_period("2026-09-01 2026-12-31") == (20260901, 20261231)
     assert parse_period("с 01.09.2026 по 31.12.2026") == (20260901, 20261231)
     assert parse_period("2026-09-01") == (20260901, 0)
-    for bad in ("yesterday", "2026-12-31 2026-09-01", "2026-02-30", "1.1.2026 2.1.2026 3.1.2026"):
+    for bad in ("yesterday", "2026-12-31 2026-09-01", "2026-02-30", "1.1.2026 2.1.2026 3.1.2026",
+                "2026-09-01 9999-12-31"):
         with pytest.raises(Exception, match="bad_dates"):
             parse_period(bad)
 

@@ -124,3 +124,22 @@ async def test_an_instrument_without_answers_says_so(db, settings, tmp_path):
                                      Filters(), KEY, "kk", tmp_path)
     assert outcome.participants == 0 and outcome.charts == [] and outcome.lines == []
     assert outcome.workbook.exists()
+
+
+async def test_a_test_gets_difficulty_and_discrimination(db, settings, tmp_path):
+    from tests.study import seed_test
+
+    earned = await seed_test(db, 60)
+    outcome = await analysis.analyse(settings.database_url, "digital_competence_test",
+                                     Filters(), KEY, "en", tmp_path)
+    assert outcome.participants == 60 and outcome.pre_wave is None
+    table = pd.read_excel(outcome.workbook, sheet_name="item_analysis").set_index("item")
+    points = earned.pivot(index="n", columns="item", values="points")
+    maximum = earned.groupby("item")["max"].first()
+    for item in points.columns:
+        assert table.loc[item, "difficulty"] == pytest.approx(points[item].mean() / maximum[item])
+        rest = points.drop(columns=item).sum(axis=1)
+        if points[item].nunique() > 1:
+            expected = stats.pearsonr(points[item], rest).statistic
+            assert table.loc[item, "discrimination"] == pytest.approx(expected)
+    assert outcome.charts == [] or all(p.exists() for p in outcome.charts)

@@ -131,7 +131,12 @@ def in_thread(url: str, work: Callable[[Session], T]) -> T:
         engine = create_async_engine(parsed)
         try:
             async with engine.connect() as connection:
-                return await connection.run_sync(lambda sync: work(Session(bind=sync)))
+
+                def run_work(sync: Any) -> T:
+                    with Session(bind=sync) as session:
+                        return work(session)
+
+                return await connection.run_sync(run_work)
         finally:
             await engine.dispose()
 
@@ -266,13 +271,15 @@ async def export_for_chat(
     """An export asked for in chat: scoped organizers get their university's rows only.
 
     Returns:
-        The files to send (see `package`) and what was written.
+        The files to send (see `package`; none when no row matched) and what was written.
     """
     actor, scope = await exporter_scope(db, actor_id, admin_ids, opts.identified)
     filters = replace(filters, scope=scope)
     written = await export(url, dataset, fmt, filters, opts, folder, progress=progress)
     await record(db, actor, "chat", dataset, fmt, filters, opts.identified, written.rows)
-    return package(written, fmt), written
+    if not written.rows:
+        return [], written
+    return await asyncio.to_thread(package, written, fmt), written  # zipping takes a while
 
 
 def url_of(db: Sessionmaker) -> str:

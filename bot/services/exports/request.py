@@ -22,6 +22,7 @@ DATASETS = ("answers", "wide", "scores", "swot")
 FORMATS = ("csv", "xlsx", "parquet", "sav")
 PERIODS = (0, 7, 30, 90, 365)  # days back; 0: all time
 CUSTOM = len(PERIODS)  # the period index of typed dates (`since`, `until`)
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # typed dates outside these are typos
 _PATTERN = re.compile(
     r"^(\d)\.(0|[ic]\d{1,9})\.(\d{1,9})\.(0|[A-Z]{2})\.(\d)\.(\d)\.([01])"
     r"(?:\.(0|\d{8})\.(0|\d{8}))?$"
@@ -159,6 +160,8 @@ def parse_period(text: str) -> tuple[int, int]:
             found.append(date.fromisoformat(iso) if iso else date(int(year), int(month), int(day)))
         except ValueError:
             raise InvalidInput("exports.bad_dates") from None
+        if not FIRST_YEAR <= found[-1].year <= LAST_YEAR:
+            raise InvalidInput("exports.bad_dates")
     if not 1 <= len(found) <= 2 or (len(found) == 2 and found[0] > found[1]):
         raise InvalidInput("exports.bad_dates")
     numbers = [int(d.strftime("%Y%m%d")) for d in found]
