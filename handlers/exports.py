@@ -121,7 +121,7 @@ async def _menu(
             choices.append((label, request.but(source=f"i{choice.id}")))
         assert context.profile is not None
         for c in await campaign_service.figures(
-            context.db, context.profile.telegram_id, context.admin_ids, 8
+            context.db, context.profile.telegram_id, context.admin_ids, 12
         ):
             label = f"#{c.id} {c.title.get(t.language) or c.title['en']} · {c.wave}"
             choices.append((shorten(label, 60), request.but(source=f"c{c.id}")))

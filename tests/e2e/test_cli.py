@@ -175,6 +175,10 @@ def test_export_from_the_command_line(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert (folder / "ortaq-wide.sav").exists() and (folder / "ortaq-wide.codebook.json").exists()
+    import pyreadstat
+
+    _, meta = pyreadstat.read_sav(str(folder / "ortaq-wide.sav"), metadataonly=True)
+    assert meta.column_names[:4] == ["participant", "telegram_id", "first_name", "username"]
     import sqlite3
 
     with sqlite3.connect(db) as connection:

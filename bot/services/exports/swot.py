@@ -94,7 +94,10 @@ def tables(session: Session, filters: c.Filters, opts: c.Options) -> list[Table]
     # The row holds [order, quadrant, person..., ...]: university is person's third from last.
     uni_at = 2 + len(c.person_columns(opts.identified)) - 3
     found.sort(key=lambda r: (str(r[uni_at]), r[0]))  # by university, then S, W, O, T
-    rows = [[r[1], c.label_of(QUADRANTS[r[1]], language), *r[2:]] for r in found]
+    for r in found:  # in place: [order, quadrant, ...] -> [quadrant, its title, ...]
+        r[0] = r[1]
+        r[1] = c.label_of(QUADRANTS[r[1]], language)
+    rows = found
     entries_table = Table(
         "swot",
         {
@@ -133,10 +136,12 @@ def tables(session: Session, filters: c.Filters, opts: c.Options) -> list[Table]
         ],
         lambda: iter([rows] if rows else []),
     )
-    counts = Counter((r[uni_at], r[1]) for r in found)
-    people = {key: len({r[2] for r in found if (r[uni_at], r[1]) == key}) for key in counts}
+    counts = Counter((r[uni_at], r[0]) for r in found)
+    writers: dict[tuple[Any, str], set[str]] = {}
+    for r in found:
+        writers.setdefault((r[uni_at], r[0]), set()).add(r[2])
     summary_rows = [
-        [uni, q, c.label_of(QUADRANTS[q], language), counts[(uni, q)], people[(uni, q)]]
+        [uni, q, c.label_of(QUADRANTS[q], language), counts[(uni, q)], len(writers[(uni, q)])]
         for uni, q in sorted(counts, key=lambda k: (str(k[0]), list(QUADRANTS).index(k[1])))
     ]
     summary = Table(
