@@ -502,3 +502,14 @@ async def test_wide_codes_hold_across_versions_negatives_and_clashing_names(
     )
     outcome = await _load(db, tmp_path, "v3", changed)
     assert not outcome.ok and "was a number question in vx version 1" in outcome.errors[0].reason
+
+
+def test_the_garbage_collector_is_relaxed_only_while_exports_run():
+    import gc
+
+    before = gc.get_threshold()
+    with exports.relaxed_gc():
+        with exports.relaxed_gc():  # two exports at once
+            assert gc.get_threshold()[0] >= 50_000
+        assert gc.get_threshold()[0] >= 50_000  # the other one still runs
+    assert gc.get_threshold() == before

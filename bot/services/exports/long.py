@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Select, String, type_coerce
+from sqlalchemy import Select, String, func, type_coerce
 from sqlalchemy.orm import Session
 
 from bot.content.engine import Compiled
@@ -15,7 +15,8 @@ from bot.services.exports.spec import Chunks, Table, Variable
 from bot.services.surveys import compiled
 from models import Answer, Attempt, Campaign, Instrument
 
-CHUNK = 5000
+CHUNK = 20_000  # rows per chunk written (a Parquet row group)
+FETCH = 500  # rows per fetch from the database
 ANSWER_CACHE = 200_000  # distinct (instrument, item, stored value) kept decoded
 RAW_TEXT = String()  # read a column's stored text as is (no JSON or datetime processing)
 
@@ -81,24 +82,37 @@ def code(value: Any) -> str:
     return str(value)
 
 
-def _chunks(session: Session, stmt: Select[Any]) -> Iterator[Sequence[Any]]:
-    """The rows of `stmt`, CHUNK at a time.
+def _column_chunks(session: Session, stmt: Select[Any]) -> Iterator[list[list[Any]]]:
+    """The result of `stmt` as lists of columns, CHUNK rows at a time.
 
-    On SQLite, the driver's own row tuples: every selected column is one whose stored form is
-    what the export writes, and SQLAlchemy's per-row result processing cost as much as reading
-    the rows. (sqlite3 steps through the result as it is fetched; a buffered, streamed
-    SQLAlchemy result would have read ahead of the raw cursor.) Elsewhere, a server-side cursor
-    read in partitions.
+    Rows are fetched FETCH at a time and turned into columns at once: a column list holds
+    plain strings and numbers, which the garbage collector does not track, while every row
+    tuple is tracked. Holding CHUNK row tuples alive made the collector rescan them over and
+    over, a third of the export's time. On SQLite these are the driver's own tuples (every
+    selected column is stored the way the export writes it, so SQLAlchemy's per-row result
+    processing is skipped; a buffered, streamed SQLAlchemy result would have read ahead of the
+    raw cursor); elsewhere, a server-side cursor read in partitions.
     """
     connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        yield from connection.execution_options(yield_per=CHUNK).execute(stmt).partitions()
-        return
-    result = connection.execute(stmt)
-    cursor = result.cursor
+    if connection.dialect.name == "sqlite":
+        result = connection.execute(stmt)
+        cursor = result.cursor
+        parts: Iterator[Sequence[Any]] = iter(lambda: cursor.fetchmany(FETCH), [])
+    else:
+        result = connection.execution_options(yield_per=FETCH).execute(stmt)
+        parts = result.partitions()
+    columns: list[list[Any]] = []
     try:
-        while part := cursor.fetchmany(CHUNK):
-            yield part
+        for part in parts:
+            if not columns:
+                columns = [[] for _ in part[0]]
+            for column, values in zip(columns, zip(*part, strict=True), strict=True):
+                column.extend(values)
+            if len(columns[0]) >= CHUNK:
+                yield columns
+                columns = []
+        if columns:
+            yield columns
     finally:
         result.close()
 
@@ -120,11 +134,12 @@ def table(session: Session, filters: c.Filters, opts: c.Options) -> Table:
         ANSWERED,
     ]
 
-    def rows() -> Chunks:
-        # Core rows, JSON values and times as the database stores them: a million answers
-        # would otherwise spend most of their time building ORM rows, decoding JSON and
-        # parsing datetimes. Values repeat (option codes, Likert points), so an answer's code
-        # and label are worked out once per instrument, item and stored text.
+    def columns() -> Iterator[list[list[Any]]]:
+        # Core rows, JSON values and times as the database stores them, then worked on a
+        # column at a time: a million answers would otherwise spend most of their time in
+        # per-row Python (ORM rows, JSON decoding, datetime parsing, list building). Values
+        # repeat (option codes, Likert points), so an answer's code and label are worked out
+        # once per instrument, item and stored text.
         stmt = c.joined(
             *c.person_select(),
             Instrument.id,
@@ -135,53 +150,76 @@ def table(session: Session, filters: c.Filters, opts: c.Options) -> Table:
             Answer.item_code,
             type_coerce(Answer.value, RAW_TEXT),
             Answer.numeric,
-            type_coerce(Answer.answered_at, RAW_TEXT),
+            # SQLite stores UTC text: cut to seconds there, not in Python.
+            func.substr(type_coerce(Answer.answered_at, RAW_TEXT), 1, 19)
+            if session.get_bind().dialect.name == "sqlite"
+            else Answer.answered_at,
         ).join(Answer, Answer.attempt_id == Attempt.id)
         stmt = c.attempt_filter(stmt, session, filters).order_by(Answer.id)
         instruments: dict[int, tuple[str, int, Compiled]] = {}
         codes: dict[int, str] = {}
         language = opts.label_language
-        answers: dict[tuple[int, str, Any], tuple[str, str]] = {}
-        heads: dict[int, list[Any]] = {}
-        head: list[Any] = []
-        head_of = -1
-        for part in _chunks(session, stmt):
-            chunk: list[list[Any]] = []
-            for row in part:
-                if row[10] != head_of:  # another attempt: the columns it shares by all rows
-                    head_of = row[10]
-                    found = heads.get(head_of)
-                    if found is None:
-                        iid = row[7]
-                        known = instruments.get(iid)
-                        if known is None:
-                            instrument = session.get_one(Instrument, iid)
-                            known = (instrument.code, instrument.version, compiled(instrument))
-                            instruments[iid] = known
-                        person = c.person_values(opts, codes, *row[:7])
-                        found = [*person, known[0], known[1], row[8], row[9], row[10], row[11]]
-                        if len(heads) >= ANSWER_CACHE:
-                            heads.clear()
-                        heads[head_of] = found
-                    head = found
-                item_code, raw, numeric, answered_at = row[12:]
-                key = (row[7], item_code, raw)
-                shown = answers.get(key)
-                if shown is None:
-                    value = json.loads(raw) if isinstance(raw, str) else raw
-                    shown = (
-                        code(value),
-                        label(instruments[row[7]][2], item_code, value, language),
-                    )
-                    if len(answers) < ANSWER_CACHE:
-                        answers[key] = shown
-                at = answered_at[:19] if type(answered_at) is str else c.utc_text(answered_at)
-                chunk.append([*head, item_code, *shown, numeric, at])
-            yield chunk
+        answers: dict[str, tuple[str, str]] = {}
+
+        def decode(iid: int, item_code: str, raw: Any) -> tuple[str, str]:
+            value = json.loads(raw) if isinstance(raw, str) else raw
+            found = (code(value), label(instruments[iid][2], item_code, value, language))
+            if len(answers) < ANSWER_CACHE:
+                # Keyed by text, not by a tuple: a million key tuples kept the garbage
+                # collector busy (strings are not tracked).
+                answers[f"{iid}\x00{item_code}\x00{raw}"] = found
+            return found
+
+        known = answers.get
+
+        for columns in _column_chunks(session, stmt):
+            (uid, tid, first, username, uni, country, lang) = columns[:7]
+            (iid, cid, wave, aid, state, item, raw, numeric, answered_at) = columns[7:]
+            for user_id in set(uid) - codes.keys():
+                codes[user_id] = c.pseudonym(opts.key, user_id)
+            for instrument_id in set(iid) - instruments.keys():
+                instrument = session.get_one(Instrument, instrument_id)
+                instruments[instrument_id] = (
+                    instrument.code,
+                    instrument.version,
+                    compiled(instrument),
+                )
+            texts = [
+                known(f"{i}\x00{it}\x00{r}") or decode(i, it, r)
+                for i, it, r in zip(iid, item, raw, strict=True)
+            ]
+            answer_codes, labels = zip(*texts, strict=True)
+            names = {i: v[0] for i, v in instruments.items()}
+            versions = {i: v[1] for i, v in instruments.items()}
+            yield [
+                list(map(codes.__getitem__, uid)),
+                *([tid, first, username] if opts.identified else []),
+                uni,
+                country,
+                lang,
+                list(map(names.__getitem__, iid)),
+                list(map(versions.__getitem__, iid)),
+                cid,
+                wave,
+                aid,
+                state,
+                item,
+                list(answer_codes),
+                list(labels),
+                numeric,
+                answered_at
+                if type(answered_at[0]) is str
+                else [c.utc_text(a) for a in answered_at],
+            ]
+
+    def rows() -> Chunks:
+        for chunk in columns():
+            yield [list(row) for row in zip(*chunk, strict=True)]
 
     return Table(
         "answers",
         {"kk": "Жауаптар (ұзын)", "ru": "Ответы (длинный формат)", "en": "Answers (long)"},
         variables,
         rows,
+        column_chunks=columns,
     )

@@ -98,6 +98,9 @@ class Table:
     variables: list[Variable]
     rows: Callable[[], Chunks]
     notes: list[str] = field(default_factory=list)
+    # The same chunks as lists of columns, for writers that work column by column (CSV,
+    # Parquet) when the table is built that way: it saves turning rows around twice.
+    column_chunks: Callable[[], Iterator[list[list[Any]]]] | None = None
 
     @property
     def columns(self) -> list[str]:

@@ -71,6 +71,14 @@ def write_csv(table: Table, out: Path, progress: Progress) -> int:
         writer = csv.writer(fh)
         writer.writerow(table.columns)
         guarded = [i for i, v in enumerate(table.variables) if v.free_text]
+        if table.column_chunks is not None and not any(v.coded_missing for v in table.variables):
+            for columns in table.column_chunks():
+                for i in guarded:
+                    columns[i] = [_guard(text) for text in columns[i]]
+                writer.writerows(zip(*columns, strict=True))
+                count += len(columns[0])
+                progress(count)
+            return count
         for chunk in _prepared(table):
             if guarded:
                 for row in chunk:
@@ -98,9 +106,16 @@ def write_parquet(table: Table, out: Path, progress: Progress) -> int:
     strings = [v.kind == "string" for v in table.variables]
     times = [v.kind == "datetime" for v in table.variables]
     count = 0
-    with pq.ParquetWriter(out, schema) as writer:
+
+    def chunks() -> Iterator[list[Any]]:
+        if table.column_chunks is not None and not any(v.coded_missing for v in table.variables):
+            yield from table.column_chunks()
+            return
         for chunk in _prepared(table):
-            columns = list(zip(*chunk, strict=True))
+            yield list(zip(*chunk, strict=True))
+
+    with pq.ParquetWriter(out, schema) as writer:
+        for columns in chunks():
             arrays = [
                 pa.array(column, type=pa.string()).cast(pa.timestamp("s")).cast(UTC_TIME)
                 if times[i]
@@ -110,7 +125,7 @@ def write_parquet(table: Table, out: Path, progress: Progress) -> int:
                 for i, column in enumerate(columns)
             ]
             writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
-            count += len(chunk)
+            count += len(columns[0])
             progress(count)
         if count == 0:
             writer.write_table(schema.empty_table())
