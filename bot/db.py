@@ -73,7 +73,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("sqlite"):
         kwargs = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 120, **kwargs}
     else:
-        kwargs = {"pool_pre_ping": True, **kwargs}
+        # As many connections as updates handled at once (MAX_CONCURRENT_UPDATES, 32 by
+        # default), so a burst does not queue for the pool's default 5 + 10.
+        kwargs = {"pool_pre_ping": True, "pool_size": 20, "max_overflow": 20, **kwargs}
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _on_sqlite_connect)

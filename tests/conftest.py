@@ -78,3 +78,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "pg: runs against a real PostgreSQL server (tests/pg; see docs/postgresql.md)"
     )
+    config.addinivalue_line(
+        "markers", "sqlite_only: a tests/services test that tests/pg must not run on PostgreSQL"
+    )

@@ -7,7 +7,10 @@ test.
 
 Inside tests/pg, `settings` and `db` are the PostgreSQL ones (`pg_settings`, `pg_db`), so a
 fixture or helper written for the SQLite tests (they take `db` or `settings`) runs on
-PostgreSQL unchanged; `db_path`, the SQLite file, is refused.
+PostgreSQL unchanged; `db_path`, the SQLite file, is refused. That is how the
+`test_pg_suite_*.py` modules run whole service suites of tests/services here: a test there
+that only makes sense on SQLite says so with `@pytest.mark.sqlite_only`. Every test here is
+marked `pg` (`pytest -m pg`, or `pytest -m "not pg"` to leave them out).
 
 No PostgreSQL on this machine: the tests fail when CI is set (CI must not pass without them),
 and are skipped with the reason otherwise.
@@ -16,6 +19,7 @@ and are skipped with the reason otherwise.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import itertools
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -31,7 +35,18 @@ from tests.conftest import make_settings
 from tests.pg import server as pg
 
 TEMPLATE = "ortaq_template"
+HERE = Path(__file__).resolve().parent
 _names = itertools.count(1)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test here `pg`; skip the ones a SQLite suite marked `sqlite_only`."""
+    for item in items:
+        if HERE not in item.path.resolve().parents:
+            continue
+        item.add_marker(pytest.mark.pg)
+        if item.get_closest_marker("sqlite_only"):
+            item.add_marker(pytest.mark.skip(reason="marked sqlite_only"))
 
 
 def _in_ci() -> bool:
@@ -47,14 +62,16 @@ def _unavailable(reason: str) -> NoReturn:
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[pg.Server]:
     """A running PostgreSQL server for this test session."""
-    try:
-        import asyncpg  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("asyncpg") is None:
         _unavailable("the asyncpg driver is not installed: pip install -e '.[dev,postgres]'")
     try:
         server = pg.start()
     except pg.Unavailable as exc:
-        _unavailable(str(exc))
+        reason = str(exc)
+    else:
+        reason = ""
+    if reason:  # outside the except block: the report shows the reason, not a traceback
+        _unavailable(reason)
     try:
         yield server
     finally:

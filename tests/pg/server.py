@@ -21,6 +21,7 @@ import importlib.util
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -118,6 +119,15 @@ def _run_as() -> RunAs | None:
             "it as"
         ) from exc
     return RunAs(entry.pw_name, entry.pw_uid, entry.pw_gid)
+
+
+def _temp_base(run_as: RunAs | None) -> str | None:
+    """Where to make the cluster's folder: the usual temporary folder, unless `run_as` could
+    not reach it (a TMPDIR under /root, say): then /tmp."""
+    base = Path(tempfile.gettempdir()).resolve()
+    if run_as is None or all(p.stat().st_mode & stat.S_IXOTH for p in (base, *base.parents)):
+        return None
+    return "/tmp"
 
 
 def _free_port() -> int:
@@ -241,7 +251,7 @@ def start(bindir: Path | None = None, origin: str = "given") -> Server:
     if bindir is None:
         bindir, origin = find_bindir()
     run_as = _run_as()
-    root = Path(tempfile.mkdtemp(prefix="ortaq-pg-"))
+    root = Path(tempfile.mkdtemp(prefix="ortaq-pg-", dir=_temp_base(run_as)))
     if run_as is not None:
         os.chown(root, run_as.uid, run_as.gid)
     server = Server(bindir, origin, root, 0, run_as, "")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -13,8 +12,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import models
 from bot.db import alembic_config, downgrade, migrate_async
-
-pytestmark = pytest.mark.pg
 
 
 async def _inspect(url: str) -> tuple[list[object], set[str], str | None]:

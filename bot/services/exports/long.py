@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Select, String, func, type_coerce
+from sqlalchemy import Select, String, Text, cast, func, type_coerce
 from sqlalchemy.orm import Session
 
 from bot.content.engine import Compiled
@@ -140,6 +140,7 @@ def table(session: Session, filters: c.Filters, opts: c.Options) -> Table:
         # per-row Python (ORM rows, JSON decoding, datetime parsing, list building). Values
         # repeat (option codes, Likert points), so an answer's code and label are worked out
         # once per instrument, item and stored text.
+        sqlite = session.get_bind().dialect.name == "sqlite"
         stmt = c.joined(
             *c.person_select(),
             Instrument.id,
@@ -148,11 +149,13 @@ def table(session: Session, filters: c.Filters, opts: c.Options) -> Table:
             Attempt.id,
             Attempt.state,
             Answer.item_code,
-            type_coerce(Answer.value, RAW_TEXT),
+            # The stored JSON as text: SQLite hands it over as is; PostgreSQL's driver would
+            # decode it, so it is cast there.
+            type_coerce(Answer.value, RAW_TEXT) if sqlite else cast(Answer.value, Text),
             Answer.numeric,
             # SQLite stores UTC text: cut to seconds there, not in Python.
             func.substr(type_coerce(Answer.answered_at, RAW_TEXT), 1, 19)
-            if session.get_bind().dialect.name == "sqlite"
+            if sqlite
             else Answer.answered_at,
         ).join(Answer, Answer.attempt_id == Attempt.id)
         stmt = c.attempt_filter(stmt, session, filters).order_by(Answer.id)

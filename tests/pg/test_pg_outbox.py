@@ -1,0 +1,110 @@
+"""The broadcast outbox on PostgreSQL, with two replicas (two engines) sharing one broadcast.
+
+`claim_next` selects the next pending delivery `FOR UPDATE SKIP LOCKED`: on PostgreSQL a
+delivery that another replica is claiming is skipped, not waited for and never sent twice.
+SQLite has neither row locks nor a second writer, so only here is that tried for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+
+from bot.db import Sessionmaker, create_engine, make_sessionmaker
+from bot.services import broadcasts as svc
+from bot.services import users
+from bot.services.broadcasts import DeliveryState, State
+from bot.services.universities import list_universities
+from models import Delivery
+
+ADMIN = 1
+ADMINS = frozenset({ADMIN})
+FIRST = 6_000_000_000  # Telegram ids past 32 bits: chat ids in the outbox too
+STUDENTS = 24
+
+
+async def _student(db, telegram_id, unis):
+    await users.seen(db, telegram_id, first_name=f"s{telegram_id}", username=None,
+                     telegram_language=None, admin_ids=ADMINS)
+    await users.set_language(db, telegram_id, ("kk", "ru", "en")[telegram_id % 3], ADMINS)
+    await users.set_consent(db, telegram_id, True, ADMINS)
+    await users.set_university(db, telegram_id, unis[telegram_id % len(unis)].id, ADMINS)
+    await users.set_group(db, telegram_id, "G-1", ADMINS)
+
+
+@pytest.fixture
+async def sending(db) -> int:
+    """A confirmed broadcast to STUDENTS students, sending."""
+    await users.seen(db, ADMIN, first_name="Admin", username=None, telegram_language=None,
+                     admin_ids=ADMINS)
+    unis = await list_universities(db)
+    for n in range(STUDENTS):
+        await _student(db, FIRST + n, unis)
+    broadcast_id = await svc.create_draft(db, ADMIN, ADMINS)
+    assert await svc.set_audience(db, ADMIN, ADMINS, broadcast_id, "all", None) == STUDENTS
+    await svc.set_content(db, ADMIN, ADMINS, broadcast_id,
+                          svc.build_content("text", "[kk] Сәлем\n[ru] Привет\n[en] Hi", None,
+                                            None))
+    view = await svc.confirm(db, ADMIN, ADMINS, broadcast_id, default_language="kk")
+    assert view.state is State.SENDING and view.counts == {"pending": STUDENTS}
+    return broadcast_id
+
+
+@pytest.fixture
+async def replica(pg_settings) -> AsyncIterator[Sessionmaker]:
+    """A second replica's session factory: its own engine and connection pool.
+
+    A lock wait is bounded (lock_timeout): were SKIP LOCKED missing, a claim would fail after
+    five seconds instead of hanging the test.
+    """
+    engine = create_engine(pg_settings.database_url,
+                           connect_args={"server_settings": {"lock_timeout": "5s"}})
+    yield make_sessionmaker(engine)
+    await engine.dispose()
+
+
+async def test_two_replicas_share_a_broadcast_and_send_each_delivery_once(db, replica, sending):
+    claimed: list[tuple[str, int]] = []
+
+    async def worker(name: str, factory: Sessionmaker) -> None:
+        while (task := await svc.claim_next(factory, sending)) is not None:
+            claimed.append((name, task.chat_id))
+            await svc.record(factory, task.delivery_id, DeliveryState.SENT, message_id=1)
+
+    # Four workers per replica, as the broadcaster runs several: all claim at once.
+    await asyncio.gather(*(worker(f"a{i}", db) for i in range(4)),
+                         *(worker(f"b{i}", replica) for i in range(4)))
+    chats = Counter(chat for _, chat in claimed)
+    assert sorted(chats) == [FIRST + n for n in range(STUDENTS)]
+    assert set(chats.values()) == {1}, "a delivery was claimed twice"
+    done = await svc.finish_if_done(replica, sending)
+    assert done is not None and done.state is State.DONE and done.counts == {"sent": STUDENTS}
+    async with db() as session:
+        attempts = (await session.scalars(select(Delivery.attempts))).all()
+    assert attempts == [1] * STUDENTS
+
+
+async def test_a_delivery_locked_by_one_replica_is_skipped_by_the_other(db, replica, sending):
+    async with db() as session, session.begin():
+        # Replica A is in the middle of claiming the first delivery (its row is locked) ...
+        locked = await session.scalar(
+            select(Delivery).where(Delivery.broadcast_id == sending)
+            .order_by(Delivery.id).limit(1).with_for_update()
+        )
+        # ... replica B does not wait for it: it takes the next one at once.
+        task = await svc.claim_next(replica, sending)
+        assert task is not None and task.delivery_id != locked.id
+        assert task.delivery_id == min(
+            d for d in (await session.scalars(
+                select(Delivery.id).where(Delivery.broadcast_id == sending))).all()
+            if d != locked.id
+        )
+    # Once A's transaction is over (here without claiming), the first one is claimable again.
+    again = await svc.claim_next(replica, sending)
+    assert again is not None and again.delivery_id == locked.id
+    view = await svc.get(db, sending)
+    assert view.counts == {"sending": 2, "pending": STUDENTS - 2}
