@@ -134,20 +134,40 @@ def table(session: Session, filters: c.Filters, opts: c.Options) -> Table:
         ANSWERED,
     ]
 
-    def columns() -> Iterator[list[list[Any]]]:
-        # Core rows, JSON values and times as the database stores them, then worked on a
-        # column at a time: a million answers would otherwise spend most of their time in
-        # per-row Python (ORM rows, JSON decoding, datetime parsing, list building). Values
-        # repeat (option codes, Likert points), so an answer's code and label are worked out
-        # once per instrument, item and stored text.
+    def columns() -> Iterator[list[Sequence[Any]]]:
+        # Two queries: the attempts (a few thousand rows, everything a row shares with its
+        # attempt, worked out once) and the answers (only their own five columns, JSON values
+        # and times as the database stores them). Then a column at a time: a million answers
+        # would otherwise spend most of their time in per-row Python. Values repeat (option
+        # codes, Likert points), so an answer's code and label are worked out once per
+        # instrument, item and stored text; shared cells are the same string objects, which
+        # Arrow also converts faster.
         sqlite = session.get_bind().dialect.name == "sqlite"
+        instruments: dict[int, tuple[str, int, Compiled]] = {}
+        codes: dict[int, str] = {}
+        heads: dict[int, tuple[Any, ...]] = {}
+        attempts = c.attempt_filter(
+            c.joined(
+                Attempt.id,
+                *c.person_select(),
+                Instrument.id,
+                Campaign.id,
+                Campaign.wave,
+                Attempt.state,
+            ),
+            session,
+            filters,
+        )
+        for aid, *person, iid, cid, wave, state in session.execute(attempts):
+            known = instruments.get(iid)
+            if known is None:
+                instrument = session.get_one(Instrument, iid)
+                known = (instrument.code, instrument.version, compiled(instrument))
+                instruments[iid] = known
+            values = c.person_values(opts, codes, *person)
+            heads[aid] = (*values, known[0], known[1], cid, wave, aid, state, iid)
         stmt = c.joined(
-            *c.person_select(),
-            Instrument.id,
-            Campaign.id,
-            Campaign.wave,
             Attempt.id,
-            Attempt.state,
             Answer.item_code,
             # The stored JSON as text: SQLite hands it over as is; PostgreSQL's driver would
             # decode it, so it is cast there.
@@ -159,8 +179,6 @@ def table(session: Session, filters: c.Filters, opts: c.Options) -> Table:
             else Answer.answered_at,
         ).join(Answer, Answer.attempt_id == Attempt.id)
         stmt = c.attempt_filter(stmt, session, filters).order_by(Answer.id)
-        instruments: dict[int, tuple[str, int, Compiled]] = {}
-        codes: dict[int, str] = {}
         language = opts.label_language
         answers: dict[str, tuple[str, str]] = {}
 
@@ -168,47 +186,24 @@ def table(session: Session, filters: c.Filters, opts: c.Options) -> Table:
             value = json.loads(raw) if isinstance(raw, str) else raw
             found = (code(value), label(instruments[iid][2], item_code, value, language))
             if len(answers) < ANSWER_CACHE:
-                # Keyed by text, not by a tuple: a million key tuples kept the garbage
-                # collector busy (strings are not tracked).
+                # Keyed by text, not by a tuple: strings are not tracked by the collector.
                 answers[f"{iid}\x00{item_code}\x00{raw}"] = found
             return found
 
-        known = answers.get
-
-        for columns in _column_chunks(session, stmt):
-            (uid, tid, first, username, uni, country, lang) = columns[:7]
-            (iid, cid, wave, aid, state, item, raw, numeric, answered_at) = columns[7:]
-            for user_id in set(uid) - codes.keys():
-                codes[user_id] = c.pseudonym(opts.key, user_id)
-            for instrument_id in set(iid) - instruments.keys():
-                instrument = session.get_one(Instrument, instrument_id)
-                instruments[instrument_id] = (
-                    instrument.code,
-                    instrument.version,
-                    compiled(instrument),
-                )
+        known_text = answers.get
+        for aid, item, raw, numeric, answered_at in _column_chunks(session, stmt):
+            shared = list(zip(*map(heads.__getitem__, aid), strict=True))
+            iid = shared.pop()
             texts = [
-                known(f"{i}\x00{it}\x00{r}") or decode(i, it, r)
+                known_text(f"{i}\x00{it}\x00{r}") or decode(i, it, r)
                 for i, it, r in zip(iid, item, raw, strict=True)
             ]
             answer_codes, labels = zip(*texts, strict=True)
-            names = {i: v[0] for i, v in instruments.items()}
-            versions = {i: v[1] for i, v in instruments.items()}
             yield [
-                list(map(codes.__getitem__, uid)),
-                *([tid, first, username] if opts.identified else []),
-                uni,
-                country,
-                lang,
-                list(map(names.__getitem__, iid)),
-                list(map(versions.__getitem__, iid)),
-                cid,
-                wave,
-                aid,
-                state,
+                *shared,
                 item,
-                list(answer_codes),
-                list(labels),
+                answer_codes,
+                labels,
                 numeric,
                 answered_at
                 if type(answered_at[0]) is str

@@ -9,7 +9,7 @@ written from the same description the data was written with.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -100,7 +100,7 @@ class Table:
     notes: list[str] = field(default_factory=list)
     # The same chunks as lists of columns, for writers that work column by column (CSV,
     # Parquet) when the table is built that way: it saves turning rows around twice.
-    column_chunks: Callable[[], Iterator[list[list[Any]]]] | None = None
+    column_chunks: Callable[[], Iterator[list[Sequence[Any]]]] | None = None
 
     @property
     def columns(self) -> list[str]:
