@@ -73,6 +73,7 @@ class Study:
     title: str
     scale_titles: dict[str, str]
     item_titles: dict[str, str]
+    choices: pd.DataFrame | None = None  # how often each option was chosen, per wave
 
 
 def _waves(session: Session, codes: list[str], present: list[str]) -> tuple[str | None, ...]:
@@ -141,6 +142,8 @@ def load(
     names = {c: (f"q_{c}" if c in KEY or c == "total_percent" else c) for c in items_by_code}
     item_rows: list[dict[str, Any]] = []
     scale_rows: list[dict[str, Any]] = []
+    picked: list[tuple[str, str, str]] = []  # (wave, item, option) of choice questions
+    respondents: list[tuple[str, str]] = []  # (wave, item) for everyone shown a choice item
     attempts = list(chosen.values())
     for start in range(0, len(attempts), 500):
         batch = attempts[start : start + 500]
@@ -170,6 +173,12 @@ def load(
                     value = 0.0 if item.kind in ("single", "multiple") else None
                 values[names[item.code]] = math.nan if value is None else value
             item_rows.append(keys | values)
+            for item in pack.items:
+                chosen_value = applicable.get(item.code)
+                if item.kind in ("single", "multiple") and chosen_value is not None:
+                    respondents.append((wave, item.code))
+                    options = [chosen_value] if item.kind == "single" else list(chosen_value)
+                    picked += [(wave, item.code, option) for option in options]
             stored = (result or {}).get("scales") or {}
             scores = {
                 s: (math.nan if (v or {}).get("value") is None else v["value"])
@@ -211,7 +220,45 @@ def load(
         names[c]: (f"{i.stem.get(language)} — " if i.stem else "") + i.text.get(language)
         for c, i in items_by_code.items()
     }
-    return Study(data, own.title.get(language) or own.title["en"], titles, item_titles)
+    return Study(
+        data,
+        own.title.get(language) or own.title["en"],
+        titles,
+        item_titles,
+        _choices(picked, respondents, items_by_code, language),
+    )
+
+
+def _choices(
+    picked: list[tuple[str, str, str]],
+    respondents: list[tuple[str, str]],
+    items: dict[str, Item],
+    language: str,
+) -> pd.DataFrame:
+    """Per wave, choice item and option: how many chose it, and the percent of respondents.
+
+    The percent is of those who answered the item, so for multiple choice they add up to more
+    than 100.
+    """
+    columns = ["wave", "item", "option", "label", "count", "answered", "percent"]
+    if not picked:
+        return pd.DataFrame(columns=columns)
+    counts = pd.DataFrame(picked, columns=["wave", "item", "option"]).value_counts()
+    answered = pd.DataFrame(respondents, columns=["wave", "item"]).value_counts()
+    table = counts.rename("count").reset_index()
+    table["answered"] = [
+        answered[(w, i)] for w, i in zip(table["wave"], table["item"], strict=True)
+    ]
+    table["percent"] = 100 * table["count"] / table["answered"]
+
+    def text(item: str, option: str) -> str:
+        found = items[item].option(option) if item in items else None
+        return found.text.get(language) if found else option
+
+    table["label"] = [text(i, o) for i, o in zip(table["item"], table["option"], strict=True)]
+    order = {code: n for n, code in enumerate(items)}
+    table["_order"] = table["item"].map(order)
+    return table.sort_values(["wave", "_order", "count"], ascending=[True, True, False])[columns]
 
 
 def _run(
@@ -230,6 +277,8 @@ def _run(
     study = load(session, code, filters, key, language, waves)
     data = study.data
     report = stats.run_all(data)
+    if study.choices is not None:
+        report.tables["choices"] = study.choices
     report.tables["labels"] = pd.DataFrame(
         [("scale", c, t) for c, t in study.scale_titles.items()]
         + [("item", c, t) for c, t in study.item_titles.items()],

@@ -96,6 +96,22 @@ async def test_a_pre_post_analysis_matches_scipy_and_pandas(db, settings, tmp_pa
     assert load_workbook(outcome.workbook, read_only=True).sheetnames[0] == "summary"
 
 
+async def test_choice_questions_get_their_distribution(db, settings, tmp_path):
+    from tests.study import seed_test
+
+    await seed_test(db, 40)
+    outcome = await analysis.analyse(settings.database_url, "digital_competence_test",
+                                     Filters(), KEY, "ru", tmp_path)
+    choices = pd.read_excel(outcome.workbook, sheet_name="choices")
+    assert set(choices["item"]) and (choices["answered"] == 40).all()
+    singles = choices.groupby("item")["count"].sum()
+    per_item = choices.groupby("item")["percent"].sum()
+    # Every student answered every single-choice question once: counts add up to 40.
+    single = [i for i in singles.index if per_item[i] == pytest.approx(100)]
+    assert single and all(singles[i] == 40 for i in single)
+    assert choices["label"].str.contains("[а-яА-Я]").any()
+
+
 async def test_analysis_in_chat_is_scoped_audited_and_refused_to_students(db, settings, tmp_path):
     await seed_prepost(db, 30)
     unis = await list_universities(db)
