@@ -145,9 +145,23 @@ def export_filters(args: argparse.Namespace) -> Any:
     )
 
 
+async def _audit(
+    settings: Settings, dataset: str, fmt: str, filters: Any, identified: bool, rows: int
+) -> None:
+    """Record a command-line export or analysis in the audit log."""
+    from bot.db import create_engine, make_sessionmaker
+    from bot.services import exports
+
+    engine = create_engine(settings.database_url)
+    try:
+        sessions = make_sessionmaker(engine)
+        await exports.record(sessions, None, "cli", dataset, fmt, filters, identified, rows)
+    finally:
+        await engine.dispose()
+
+
 async def run_export(settings: Settings, args: argparse.Namespace) -> int:
     """Write a research dataset (pseudonymous unless `--identified`; the audit log records it)."""
-    from bot.db import create_engine, make_sessionmaker
     from bot.services import exports
     from bot.services.exports.common import options
 
@@ -165,20 +179,7 @@ async def run_export(settings: Settings, args: argparse.Namespace) -> int:
         folder,
         stem,
     )
-    engine = create_engine(settings.database_url)
-    try:
-        await exports.record(
-            make_sessionmaker(engine),
-            None,
-            "cli",
-            args.dataset,
-            args.format,
-            filters,
-            args.identified,
-            written.rows,
-        )
-    finally:
-        await engine.dispose()
+    await _audit(settings, args.dataset, args.format, filters, args.identified, written.rows)
     for path in written.files:
         print(path)
     print(f"{written.rows} rows; codebook {written.codebook}")
@@ -187,8 +188,6 @@ async def run_export(settings: Settings, args: argparse.Namespace) -> int:
 
 async def run_analysis(settings: Settings, args: argparse.Namespace) -> int:
     """Analyse an instrument (or pre/post pair) into a workbook and charts; print a summary."""
-    from bot.db import create_engine, make_sessionmaker
-    from bot.services import exports
     from bot.services.analysis import analyse
 
     _warn_default_key(settings)
@@ -203,20 +202,7 @@ async def run_analysis(settings: Settings, args: argparse.Namespace) -> int:
         args.out,
         (args.pre, args.post),
     )
-    engine = create_engine(settings.database_url)
-    try:
-        await exports.record(
-            make_sessionmaker(engine),
-            None,
-            "cli",
-            "analysis",
-            "xlsx",
-            filters,
-            False,
-            outcome.participants,
-        )
-    finally:
-        await engine.dispose()
+    await _audit(settings, "analysis", "xlsx", filters, False, outcome.participants)
     waves = ", ".join(f"{w}: {n}" for w, n in outcome.by_wave.items())
     print(f"{outcome.title}: {outcome.participants} participants ({waves})")
     if outcome.pre_wave and outcome.post_wave:

@@ -176,6 +176,11 @@ SUBMITTED_AT = _v(
 )
 
 
+def attempt_columns(identified: bool, *last: Variable) -> list[Variable]:
+    """The person's columns, then the instrument, version, campaign, wave and attempt."""
+    return [*person_columns(identified), INSTRUMENT, VERSION, CAMPAIGN, WAVE, ATTEMPT, *last]
+
+
 def person_columns(identified: bool) -> list[Variable]:
     """The participant's code, their Telegram identity (identified exports only) and place."""
     return [PARTICIPANT, *(IDENTITY if identified else []), UNIVERSITY, COUNTRY, LANGUAGE]

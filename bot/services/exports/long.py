@@ -120,13 +120,7 @@ def _column_chunks(session: Session, stmt: Select[Any]) -> Iterator[list[list[An
 def table(session: Session, filters: c.Filters, opts: c.Options) -> Table:
     """The long answers table for `filters`."""
     variables = [
-        *c.person_columns(opts.identified),
-        c.INSTRUMENT,
-        c.VERSION,
-        c.CAMPAIGN,
-        c.WAVE,
-        c.ATTEMPT,
-        c.STATE,
+        *c.attempt_columns(opts.identified, c.STATE),
         ITEM,
         ANSWER_CODE,
         answer_label(opts.label_language),

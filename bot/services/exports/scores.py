@@ -19,13 +19,7 @@ def table(session: Session, filters: c.Filters, opts: c.Options) -> Table:
     """Scores of the submitted attempts matching `filters`, as stored when they were scored."""
     language = opts.label_language
     variables = [
-        *c.person_columns(opts.identified),
-        c.INSTRUMENT,
-        c.VERSION,
-        c.CAMPAIGN,
-        c.WAVE,
-        c.ATTEMPT,
-        c.SUBMITTED_AT,
+        *c.attempt_columns(opts.identified, c.SUBMITTED_AT),
         c._v(
             "scale",
             "Scale code ('total': a test's total)",

@@ -246,20 +246,7 @@ def _derived(column: Column, pack: Compiled, result: dict[str, Any] | None, stat
     return result.get(column.part)
 
 
-FIXED = [
-    c.PARTICIPANT,
-    c.UNIVERSITY,
-    c.COUNTRY,
-    c.LANGUAGE,
-    c.INSTRUMENT,
-    c.VERSION,
-    c.CAMPAIGN,
-    c.WAVE,
-    c.ATTEMPT,
-    c.STATE,
-    c.STARTED,
-    c.SUBMITTED_AT,
-]
+FIXED = c.attempt_columns(False, c.STATE, c.STARTED, c.SUBMITTED_AT)
 IDENTITY_NAMES = [v.name for v in c.IDENTITY]
 
 
@@ -379,14 +366,7 @@ def table(session: Session, filters: c.Filters, opts: c.Options) -> Table:
         derived="the row is the latest submitted attempt (or the latest, if none was)",
     )
     fixed = [
-        *c.person_columns(opts.identified),
-        c.INSTRUMENT,
-        c.VERSION,
-        c.CAMPAIGN,
-        c.WAVE,
-        c.ATTEMPT,
-        c.STATE,
-        count,
+        *c.attempt_columns(opts.identified, c.STATE, count),
         c.STARTED,
         c.SUBMITTED_AT,
     ]
