@@ -135,6 +135,7 @@ async def on_stop(app: OrtaqApp) -> None:
     """Let in-flight broadcast sends finish and record while the HTTP client is still open."""
     if app.bot_data.broadcaster is not None:
         await app.bot_data.broadcaster.stop()
+    await app.bot_data.background.stop()
 
 
 async def on_shutdown(app: OrtaqApp) -> None:

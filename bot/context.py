@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.i18n import pick_language
+from bot.jobs.background import Background
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -34,6 +35,7 @@ class BotData:
     i18n: I18n | None = None
     gateway: Gateway | None = None
     broadcaster: Broadcaster | None = None
+    background: Background = field(default_factory=Background)
     # Monotonic time of the last error report per admin, for rate limiting.
     admin_alerts: dict[int, float] = field(default_factory=dict)
 
@@ -70,6 +72,11 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
         """Runs broadcasts."""
         assert self.bot_data.broadcaster is not None
         return self.bot_data.broadcaster
+
+    @property
+    def background(self) -> Background:
+        """Long work started from chat (exports, analyses)."""
+        return self.bot_data.background
 
     @property
     def admin_ids(self) -> frozenset[int]:

@@ -20,7 +20,8 @@ from bot.services import analysis as svc
 from bot.services.exports import url_of
 from bot.services.exports.request import instruments
 from bot.services.roles import Role
-from handlers.common import fit_lines, reply, safe_edit, shorten, toast
+from handlers.common import fit_lines, reply, send_file, shorten, status, toast
+from handlers.exports import work_key
 
 
 async def start_analysis(update: Update, context: BotContext) -> None:
@@ -106,10 +107,20 @@ async def analysis_button(update: Update, context: BotContext) -> None:
     if code is None:
         await toast(update, context, t.plain("errors.stale_button"))
         return
+    if not context.background.start(
+        work_key(context.profile.telegram_id), lambda: _run(update, context, code)
+    ):
+        await toast(update, context, t.plain("exports.busy"))
+        return
     await toast(update, context, t.plain("analysis.working"))
-    await safe_edit(update, t("analysis.working_long", code=code))
+
+
+async def _run(update: Update, context: BotContext, code: str) -> None:
+    """Analyse in the background and send the summary, the charts and the workbook."""
+    t = context.t
     chat = update.effective_chat
-    assert chat is not None
+    assert chat is not None and context.profile is not None
+    await status(update, t("analysis.working_long", code=code))
     with tempfile.TemporaryDirectory() as folder:
         try:
             outcome = await svc.analyse_for_chat(
@@ -123,17 +134,15 @@ async def analysis_button(update: Update, context: BotContext) -> None:
                 Path(folder),
             )
         except ServiceError as exc:
-            await safe_edit(update, t(exc.key, **exc.values))
+            await status(update, t(exc.key, **exc.values))
             return
-        await safe_edit(update, summary(t, outcome))
+        except Exception:
+            await status(update, t("errors.internal"))
+            raise
+        await status(update, summary(t, outcome))
         charts = outcome.charts
         if charts:
             await context.bot.send_photo(chat.id, charts[0].read_bytes(), caption=outcome.title)
-        await context.bot.send_document(
-            chat.id,
-            outcome.workbook.read_bytes(),
-            filename=outcome.workbook.name,
-            caption=t("analysis.workbook"),
-        )
+        await send_file(context, chat.id, outcome.workbook, t("analysis.workbook"))
         for chart in charts[1:]:
             await context.bot.send_photo(chat.id, chart.read_bytes())

@@ -6,16 +6,20 @@ and answers callback queries the same way.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 
 from bot import keyboards as kb
 from bot.context import BotContext
 from bot.services import users as user_service
 from bot.services.roles import Role
 from bot.services.users import Awaiting, Step
+
+logger = logging.getLogger(__name__)
 
 TextRoute = Callable[[Update, BotContext, str], Awaitable[None]]
 
@@ -74,6 +78,35 @@ async def safe_edit(
     except BadRequest as exc:
         if "not modified" not in exc.message:
             raise
+
+
+async def status(update: Update, text: str) -> None:
+    """Edit the pressed message into a status line, best effort.
+
+    For progress and outcome lines of background work: if the message was deleted, or the
+    edit fails or times out, the work goes on and its files are still sent.
+    """
+    try:
+        await safe_edit(update, text)
+    except TelegramError:
+        logger.info("status line not updated", exc_info=True)
+
+
+# Bots upload up to 50 MB; at a few MB/s that takes longer than PTB's default 20 s.
+UPLOAD_TIMEOUT = 300.0
+
+
+async def send_file(context: BotContext, chat_id: int, path: Path, caption: str) -> None:
+    """Send a file from disk as a document, with time enough for a large upload."""
+    with path.open("rb") as fh:
+        await context.bot.send_document(
+            chat_id,
+            fh,
+            filename=path.name,
+            caption=caption,
+            write_timeout=UPLOAD_TIMEOUT,
+            read_timeout=UPLOAD_TIMEOUT,
+        )
 
 
 async def toast(update: Update, context: BotContext, text: str | None = None) -> None:

@@ -24,7 +24,7 @@ from bot.services.exports import request as req
 from bot.services.exports.common import options
 from bot.services.roles import Role
 from bot.services.universities import list_universities
-from handlers.common import reply, safe_edit, shorten, toast
+from handlers.common import reply, safe_edit, send_file, shorten, status, toast
 
 PROGRESS_EVERY = 3.0  # seconds between progress edits
 AWAIT_DATES = "exd:"  # user.awaiting while the period is being typed
@@ -201,10 +201,19 @@ async def export_button(update: Update, context: BotContext) -> None:
         )
         await safe_edit(update, t("exports.ask_dates"))
     elif action == ["go"]:
+        if not context.background.start(
+            work_key(context.profile.telegram_id), lambda: _run(update, context, request)
+        ):
+            await toast(update, context, t.plain("exports.busy"))
+            return
         await toast(update, context, t.plain("exports.working"))
-        await _run(update, context, request)
     else:
         await toast(update, context, t.plain("errors.stale_button"))
+
+
+def work_key(telegram_id: int) -> str:
+    """One export or analysis per person at a time."""
+    return f"research:{telegram_id}"
 
 
 def awaiting_request(value: str | None) -> req.Request | None:
@@ -239,7 +248,7 @@ async def _run(update: Update, context: BotContext, request: req.Request) -> Non
     chat = update.effective_chat
     assert profile is not None and chat is not None
     name = t.plain(f"exports.dataset.{request.dataset_name}")
-    await safe_edit(update, t("exports.progress", dataset=name, rows=0))
+    await status(update, t("exports.progress", dataset=name, rows=0))
     rows = [0]
     loop = asyncio.get_running_loop()
     finished = asyncio.Event()
@@ -255,7 +264,7 @@ async def _run(update: Update, context: BotContext, request: req.Request) -> Non
             except TimeoutError:
                 if rows[0] != shown:
                     shown = rows[0]
-                    await safe_edit(update, t("exports.progress", dataset=name, rows=shown))
+                    await status(update, t("exports.progress", dataset=name, rows=shown))
 
     reporter = asyncio.create_task(report())
     with tempfile.TemporaryDirectory() as folder:
@@ -274,15 +283,18 @@ async def _run(update: Update, context: BotContext, request: req.Request) -> Non
                 progress,
             )
         except ServiceError as exc:
-            await safe_edit(update, t(exc.key, **exc.values))
+            await status(update, t(exc.key, **exc.values))
             return
+        except Exception:
+            await status(update, t("errors.internal"))
+            raise
         finally:
             finished.set()
             await reporter
         if not files:
-            await safe_edit(update, t("exports.nothing"))
+            await status(update, t("exports.nothing"))
             return
-        await safe_edit(
+        await status(
             update,
             t(
                 "exports.done",
@@ -294,9 +306,7 @@ async def _run(update: Update, context: BotContext, request: req.Request) -> Non
         )
         caption = _caption(t, request, written.rows)
         for path in files:
-            await context.bot.send_document(
-                chat.id, path.read_bytes(), filename=path.name, caption=caption
-            )
+            await send_file(context, chat.id, path, caption)
 
 
 def _caption(t: Translator, request: req.Request, rows: int) -> str:

@@ -103,12 +103,17 @@ class Harness:
     async def deliver(self, update: dict[str, Any]) -> None:
         """Hand one update to the application and wait until it has been handled.
 
+        That includes background work it started (see `bot.jobs.background`).
+
         It goes through the application's update processor, as in production, so the
         per-user ordering and the concurrency bound are part of every flow test.
         """
         assert self.app is not None, "harness not started"
         parsed = Update.de_json(update, self.app.bot)
         await self.app.update_processor.process_update(parsed, self.app.process_update(parsed))
+        # Exports and analyses run in the background in production; a flow test sees their
+        # outcome as the answer to the tap that started them.
+        await self.app.bot_data.background.idle()
 
     def user(
         self, user_id: int, first_name: str = "Alice", language_code: str = "en"
