@@ -160,6 +160,9 @@ async def start_export(update: Update, context: BotContext) -> None:
     if not profile.has(Role.ADMIN, Role.ORGANIZER):
         await reply(update, context, context.t("errors.not_allowed"))
         return
+    if await _scope(context) == ():  # held to universities that no longer exist
+        await reply(update, context, context.t("exports.no_scope"))
+        return
     text, keyboard = await _form(context, req.Request())
     await reply(update, context, text, keyboard)
 

@@ -11,8 +11,10 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -111,22 +113,42 @@ def _kinds(pack: Pack) -> dict[str, str]:
     return {item.code: item.kind for item in compile_pack(pack).items if item.stores_answer}
 
 
+def _stored_kinds(definition: dict[str, Any]) -> dict[str, str]:
+    """`_kinds` of a stored definition; one that no longer validates constrains nothing."""
+    try:
+        return _kinds(Pack.model_validate(definition))
+    except ValidationError:
+        return {}
+
+
 async def _kind_errors(session: AsyncSession, reports: list[Report]) -> list[ContentError]:
-    """An item code keeps its kind of answer across versions (and across a pre/post pair).
+    """An item code keeps its kind of answer across versions and across a pre/post pair.
 
     Otherwise answers stored under one code would mean different things in different
-    versions, and the wide export and the analysis could not put them in one column.
+    versions, and the wide export and the analysis could not put them in one column. Checked
+    against what is loaded and against the other packs of the same batch, in both directions
+    of a pair (either half may be the one that declares it).
     """
+    batch = {r.pack.code: r.pack for r in reports if r.pack is not None}
     errors = []
     for report in reports:
         pack = report.pack
         assert pack is not None
-        codes = [pack.code] + ([pack.pair.with_] if pack.pair else [])
-        earlier = await session.scalars(select(Instrument).where(Instrument.code.in_(codes)))
-        known: dict[str, tuple[str, str, int]] = {}
+        related = {pack.code} | ({pack.pair.with_} if pack.pair else set())
+        related |= {p.code for p in batch.values() if p.pair and p.pair.with_ == pack.code}
+        earlier = await session.scalars(
+            select(Instrument)
+            .where(Instrument.code.in_(related) | (Instrument.pair_with == pack.code))
+            .order_by(Instrument.id)
+        )
+        known: dict[str, tuple[str, str]] = {}
         for instrument in earlier:
-            for code, kind in _kinds(Pack.model_validate(instrument.definition)).items():
-                known.setdefault(code, (kind, instrument.code, instrument.version))
+            for code, kind in _stored_kinds(instrument.definition).items():
+                known.setdefault(code, (kind, f"{instrument.code} version {instrument.version}"))
+        for other in sorted(related - {pack.code}):
+            if other in batch:
+                for code, kind in _kinds(batch[other]).items():
+                    known.setdefault(code, (kind, f"{other} (loaded with it)"))
         for code, kind in _kinds(pack).items():
             before = known.get(code)
             if before is not None and before[0] != kind:
@@ -134,8 +156,8 @@ async def _kind_errors(session: AsyncSession, reports: list[Report]) -> list[Con
                     ContentError(
                         report.file,
                         f"questions.{code}",
-                        f"{code!r} was a {before[0]} question in {before[1]} version "
-                        f"{before[2]}; a question that changes its type needs a new code",
+                        f"{code!r} is a {before[0]} question in {before[1]}; a question that "
+                        "changes its type needs a new code",
                     )
                 )
     return errors

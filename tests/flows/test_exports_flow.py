@@ -8,7 +8,7 @@ an organizer is refused; a student is refused.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, datetime
 
 import pytest
 
@@ -35,7 +35,8 @@ def test_requests_survive_their_encodings():
     assert len("exd:" + request.compact()) <= 32
     assert Request.from_compact(request.compact()) == request.but(period=0, since=0, until=0)
     for forged in ("9.0.0.0.0.0.0", "0.0.0.0.5.0.0", "0.0.0.0.5.0.0.20261301.0",
-                   "0.0.0.0.5.0.0.20261231.20260901", "0.0.0.kz.0.0.0", "0.0.0.0.0.4.0"):
+                   "0.0.0.0.5.0.0.20261231.20260901", "0.0.0.kz.0.0.0", "0.0.0.0.0.4.0",
+                   "0.0.0.0.5.0.0.20260901.99991231", "0.0.0.0.5.0.0.0.0"):
         assert Request.decode(forged) is None, forged
     assert Request.from_compact("x") is None and Request.from_compact("0.0.zz!.0.0.0") is None
 
@@ -66,7 +67,7 @@ async def test_an_admin_exports_wide_for_a_typed_period_across_a_restart(harness
     await harness.restart()  # the bot waits for the dates in the database, not in memory
     await admin.send("2026-12-31 2026-09-01")
     assert admin.last_text.startswith("I could not read a period there")
-    today = date.today()
+    today = datetime.now(UTC).date()  # the filters are in UTC
     await admin.send(f"{today:%d.%m.%Y} {today:%d.%m.%Y}")
     assert f"Period: {today} – {today}" in admin.last_text
     assert "Dataset: Answers, wide" in admin.last_text and "(dlt_post)" in admin.last_text

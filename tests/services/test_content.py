@@ -99,3 +99,20 @@ async def test_uploads_with_yaml_aliases_are_refused(db):
     bomb = b"a: &a [x, x, x]\nb: &b [*a, *a, *a]\nc: [*b, *b, *b]\n"
     outcome = await svc.load_upload(db, 6, ADMINS, bomb, "bomb.yaml")
     assert not outcome.ok and "anchors and aliases" in str(outcome.errors[0])
+
+
+async def test_a_pair_loaded_together_keeps_its_question_types(db, tmp_path):
+    """Two halves of a pair in one batch, q1 a choice in one and a number in the other."""
+    head = "kind: survey\nversion: 1\ntitle: {kk: T, ru: T, en: T}\n"
+    pre = (head + "code: zz_pre\npair: {role: pre, with: zz_post}\nquestions:\n"
+           "  - type: single\n    code: q1\n    text: {kk: Q, ru: Q, en: Q}\n    options:\n"
+           "      - {code: a, text: {kk: A, ru: A, en: A}}\n"
+           "      - {code: b, text: {kk: B, ru: B, en: B}}\n")
+    post = (head + "code: zz_post\npair: {role: post, with: zz_pre}\nquestions:\n"
+            "  - type: number\n    code: q1\n    text: {kk: Q, ru: Q, en: Q}\n")
+    (tmp_path / "a_pre.yaml").write_text(pre, encoding="utf-8")
+    (tmp_path / "b_post.yaml").write_text(post, encoding="utf-8")
+    outcome = await svc.load_path(db, tmp_path)
+    assert not outcome.ok and not outcome.loaded
+    reasons = [e.reason for e in outcome.errors]
+    assert any("loaded with it" in r and "needs a new code" in r for r in reasons), reasons

@@ -230,7 +230,7 @@ async def test_wide_has_a_row_per_participant_with_items_scores_and_missing_code
             "0",
             "1",
         )
-        assert row["q3"] == "7" and row["points"] == "3.0" and row["percent"] == "100.0"
+        assert row["q3"] == "7.0" and row["points"] == "3.0" and row["percent"] == "100.0"
         assert row["level"] == "2" and row["sc_knowledge"] != ""
     (half,) = [r for r in rows if r["attempt_state"] == "in_progress"]
     assert half["q1"] == "2" and half["q2__moodle"] == "" and half["sc_knowledge"] == ""
@@ -481,8 +481,8 @@ async def test_wide_codes_hold_across_versions_negatives_and_clashing_names(
     await _take(db, 11, campaign, "en")
     written = await _export(settings, "wide", "csv", tmp_path, Filters(instrument="vx"))
     rows = _read(written.files[0])
-    assert [(r["wave"], r["pick"], r["temp"]) for r in rows] == [("pre", "2", "-1"),
-                                                                ("post", "2", "-3")]
+    assert [(r["wave"], r["pick"], r["temp"]) for r in rows] == [("pre", "2", "-1.0"),
+                                                                ("post", "2", "-3.0")]
     assert rows[0]["q_country"] == "'=HYPERLINK(\"http://x\")" and rows[0]["country"] == "KZ"
     sav = await _export(settings, "wide", "sav", tmp_path, Filters(instrument="vx"), stem="v")
     frame, meta = pyreadstat.read_sav(str(sav.files[0]), user_missing=True)
@@ -501,7 +501,7 @@ async def test_wide_codes_hold_across_versions_negatives_and_clashing_names(
         "type: text\n    code: temp",
     )
     outcome = await _load(db, tmp_path, "v3", changed)
-    assert not outcome.ok and "was a number question in vx version 1" in outcome.errors[0].reason
+    assert not outcome.ok and "is a number question in vx version 1" in outcome.errors[0].reason
 
 
 def test_the_garbage_collector_is_relaxed_only_while_exports_run():
@@ -513,3 +513,40 @@ def test_the_garbage_collector_is_relaxed_only_while_exports_run():
             assert gc.get_threshold()[0] >= 50_000
         assert gc.get_threshold()[0] >= 50_000  # the other one still runs
     assert gc.get_threshold() == before
+
+
+async def test_answers_of_attempts_started_during_the_export_are_kept(
+    db, settings, tmp_path, monkeypatch
+):
+    """The attempts and the answers are read by two queries; someone may start between."""
+    import sqlite3
+
+    from bot.services.exports import long
+
+    campaign = await _example_campaign(db)
+    await _person(db, 41, "en", 0)
+    await _take(db, 41, campaign, "en")
+    await _person(db, 42, "ru", 1)  # starts only while the export runs
+    path = settings.database_url.split("///", 1)[1]
+    original = long._column_chunks
+
+    def racing(session, stmt):
+        with sqlite3.connect(path) as other:
+            (user,) = other.execute("SELECT id FROM app_user WHERE telegram_id = 42").fetchone()
+            (instrument,) = other.execute(
+                "SELECT instrument_id FROM campaign WHERE id = ?", (campaign,)).fetchone()
+            stamp = "2026-11-26 10:00:00.000000"
+            attempt = other.execute(
+                "INSERT INTO attempt (campaign_id, user_id, instrument_id, number, state, "
+                "language, seed, passed, started_at) VALUES (?, ?, ?, 1, 'in_progress', 'ru', "
+                "'s', '[]', ?)", (campaign, user, instrument, stamp)).lastrowid
+            other.execute(
+                "INSERT INTO answer (attempt_id, item_code, value, numeric, answered_at) "
+                "VALUES (?, 'q1', ?, 0, ?)", (attempt, '"b"', stamp))
+        yield from original(session, stmt)
+
+    monkeypatch.setattr(long, "_column_chunks", racing)
+    written = await _export(settings, "answers", "csv", tmp_path, language="ru")
+    rows = _read(written.files[0])
+    assert written.rows == 4 and rows[-1]["answer_label"] == "Игра"
+    assert rows[-1]["attempt_state"] == "in_progress" and rows[-1]["country"] != ""

@@ -141,8 +141,20 @@ PARTICIPANT = _v(
 )
 IDENTITY = [
     _v("telegram_id", "Telegram user id", "Telegram id пользователя", "Telegram пайдаланушы id-і"),
-    _v("first_name", "First name in Telegram", "Имя в Telegram", "Telegram-дағы аты"),
-    _v("username", "Telegram username", "Имя пользователя в Telegram", "Telegram username"),
+    _v(
+        "first_name",
+        "First name in Telegram",
+        "Имя в Telegram",
+        "Telegram-дағы аты",
+        free_text=True,
+    ),
+    _v(
+        "username",
+        "Telegram username",
+        "Имя пользователя в Telegram",
+        "Telegram username",
+        free_text=True,
+    ),
 ]
 UNIVERSITY = _v("university", "University code", "Код университета", "Университет коды")
 COUNTRY = _v("country", "Country (ISO 3166-1 alpha-2)", "Страна (ISO 3166-1)", "Ел (ISO 3166-1)")

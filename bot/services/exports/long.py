@@ -74,11 +74,17 @@ def label(pack: Compiled, item_code: str, value: Any, language: str) -> str:
 
 
 def code(value: Any) -> str:
-    """The stored answer as text: option codes joined by ';', or the value itself."""
+    """The stored answer as text: option codes joined by ';', or the value itself.
+
+    A whole number is written without a decimal point whichever way the database returned
+    it (SQLite gives 7 for a stored 7.0, PostgreSQL 7.0).
+    """
     if value is None:
         return ""
     if isinstance(value, list):
         return ";".join(str(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
     return str(value)
 
 
@@ -152,14 +158,19 @@ def table(session: Session, filters: c.Filters, opts: c.Options) -> Table:
             session,
             filters,
         )
-        for aid, *person, iid, cid, wave, state in session.execute(attempts):
-            known = instruments.get(iid)
-            if known is None:
-                instrument = session.get_one(Instrument, iid)
-                known = (instrument.code, instrument.version, compiled(instrument))
-                instruments[iid] = known
-            values = c.person_values(opts, codes, *person)
-            heads[aid] = (*values, known[0], known[1], cid, wave, aid, state, iid)
+
+
+        def add_heads(stmt: Select[Any]) -> None:
+            for aid, *person, iid, cid, wave, state in session.execute(stmt):
+                known = instruments.get(iid)
+                if known is None:
+                    instrument = session.get_one(Instrument, iid)
+                    known = (instrument.code, instrument.version, compiled(instrument))
+                    instruments[iid] = known
+                values = c.person_values(opts, codes, *person)
+                heads[aid] = (*values, known[0], known[1], cid, wave, aid, state, iid)
+
+        add_heads(attempts)
         stmt = c.joined(
             Attempt.id,
             Answer.item_code,
@@ -186,6 +197,9 @@ def table(session: Session, filters: c.Filters, opts: c.Options) -> Table:
 
         known_text = answers.get
         for aid, item, raw, numeric, answered_at in _column_chunks(session, stmt):
+            late = set(aid) - heads.keys()
+            if late:  # attempts started while the export ran (the queries are two snapshots)
+                add_heads(attempts.where(Attempt.id.in_(late)))
             shared = list(zip(*map(heads.__getitem__, aid), strict=True))
             iid = shared.pop()
             texts = [

@@ -110,7 +110,9 @@ class Request:
                 first, last = _day(request.since), _day(request.until)
             except ValueError:
                 return None
-            if first and last and first > last:
+            if first is None or (last is not None and first > last):
+                return None
+            if any(d and not FIRST_YEAR <= d.year <= LAST_YEAR for d in (first, last)):
                 return None
         return request
 

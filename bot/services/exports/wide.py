@@ -211,7 +211,9 @@ def _cell(column: Column, value: Any) -> Any:
         return 1 if column.option in (value or ()) else 0
     if column.options:
         return column.options.index(value) + 1 if value in column.options else None
-    if column.variable.kind in ("integer", "float"):
+    if column.variable.kind == "float":  # numbers: the same float on every database
+        return float(value) if isinstance(value, int | float) else None
+    if column.variable.kind == "integer":
         return value if isinstance(value, int | float) else None
     return str(value)
 
