@@ -72,9 +72,9 @@ async def seed_prepost(db, students: int, seed: int = 3) -> pd.DataFrame:
 async def seed_test(db, students: int, seed: int = 5) -> pd.DataFrame:
     """Students taking the default competence test once, picking options at random.
 
-    Returns the points each earned per question, worked out here from the pack's correct
-    options (single: the question's points when the chosen option is correct; multiple:
-    points x max(0, (right ticked - wrong ticked) / right options)); skipped: 0.
+    Returns the options each chose per question, and the points earned, worked out here from
+    the pack's correct options (single: the question's points when the chosen option is
+    correct; multiple: points x max(0, (right ticked - wrong ticked) / right options)).
     """
     rng = random.Random(seed)
     unis = await list_universities(db)
@@ -108,9 +108,10 @@ async def seed_test(db, students: int, seed: int = 5) -> pd.DataFrame:
                     earned = item.points * max(0.0, hits / len(right))
                 else:
                     continue
+                chosen = [answers[item.code]] if item.kind == "single" else answers[item.code]
                 rows.append((n, item.code, earned, item.points if item.kind == "multiple"
                              else max(o.points or item.points for o in item.options
-                                      if o.correct)))
+                                      if o.correct), tuple(chosen)))
             attempt = Attempt(campaign_id=campaign.id, user_id=user.id,
                               instrument_id=instrument.id, language="ru", seed="s",
                               state="submitted", started_at=utcnow() - timedelta(minutes=9),
@@ -121,4 +122,4 @@ async def seed_test(db, students: int, seed: int = 5) -> pd.DataFrame:
             session.add_all(Answer(attempt_id=attempt.id, item_code=k,
                                    value=list(v) if isinstance(v, tuple) else v,
                                    answered_at=utcnow()) for k, v in answers.items())
-    return pd.DataFrame(rows, columns=["n", "item", "points", "max"])
+    return pd.DataFrame(rows, columns=["n", "item", "points", "max", "chosen"])

@@ -99,10 +99,13 @@ async def test_a_pre_post_analysis_matches_scipy_and_pandas(db, settings, tmp_pa
 async def test_choice_questions_get_their_distribution(db, settings, tmp_path):
     from tests.study import seed_test
 
-    await seed_test(db, 40)
+    seeded = await seed_test(db, 40)
     outcome = await analysis.analyse(settings.database_url, "digital_competence_test",
                                      Filters(), KEY, "ru", tmp_path)
     choices = pd.read_excel(outcome.workbook, sheet_name="choices")
+    expected = seeded.explode("chosen").dropna().value_counts(["item", "chosen"])
+    got = choices.set_index(["item", "option"])["count"]
+    assert got.to_dict() == {key: int(n) for key, n in expected.items()}
     assert set(choices["item"]) and (choices["answered"] == 40).all()
     singles = choices.groupby("item")["count"].sum()
     per_item = choices.groupby("item")["percent"].sum()
