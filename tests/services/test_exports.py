@@ -219,9 +219,12 @@ async def test_wide_has_a_row_per_participant_with_items_scores_and_missing_code
         await _take(db, telegram_id, campaign, language)
     await _person(db, 503, "en", 1)
     await _half(db, 503, campaign)
+    await _person(db, 504, "en", 2)
+    screen = await surveys.start(db, 504, campaign, "en")  # got no further than the intro
+    await surveys.pass_info(db, 504, screen.attempt_id, screen.index)
     written = await _export(settings, "wide", "csv", tmp_path, Filters(campaign_id=campaign))
     rows = _read(written.files[0])
-    assert written.rows == 3 and len(rows) == 3
+    assert written.rows == 4 and len(rows) == 4
     done = [r for r in rows if r["attempt_state"] == "submitted"]
     for row in done:  # q1 = option 1 (a), q2 = moodle and canvas, q3 = 7, all correct
         assert (row["q1"], row["q2__moodle"], row["q2__word"], row["q2__canvas"]) == (
@@ -232,13 +235,18 @@ async def test_wide_has_a_row_per_participant_with_items_scores_and_missing_code
         )
         assert row["q3"] == "7.0" and row["points"] == "3.0" and row["percent"] == "100.0"
         assert row["level"] == "2" and row["sc_knowledge"] != ""
-    (half,) = [r for r in rows if r["attempt_state"] == "in_progress"]
+    half, _ = sorted((r for r in rows if r["attempt_state"] == "in_progress"),
+                     key=lambda r: r["q1"] == "")
     assert half["q1"] == "2" and half["q2__moodle"] == "" and half["sc_knowledge"] == ""
     # SPSS keeps why a cell is empty: q3 hidden by q1's condition, q2 not reached.
     sav = await _export(settings, "wide", "sav", tmp_path, Filters(campaign_id=campaign), "ru")
     frame, meta = pyreadstat.read_sav(str(sav.files[0]), user_missing=True)
-    row = frame[frame["attempt_state"] == "in_progress"].iloc[0]
+    unfinished = frame[frame["attempt_state"] == "in_progress"]
+    row = unfinished[unfinished["q1"] == 2].iloc[0]
     assert (row["q3"], row["q2__moodle"], row["sc_knowledge"]) == (-2, -3, -3)
+    # q3's condition reads q1, which the other one never reached: q3 was not reached either.
+    row = unfinished[unfinished["q1"] == -3].iloc[0]
+    assert (row["q3"], row["q2__moodle"]) == (-3, -3)
     assert meta.missing_ranges["q3"] == [
         {"lo": -3.0, "hi": -3.0},
         {"lo": -2.0, "hi": -2.0},

@@ -225,8 +225,13 @@ def _missing(
         return None
     assert column.item is not None
     own = pack.by_code.get(column.item)
-    if own is None or not pack.visible(own, applicable):
-        return MISSING[NOT_SHOWN]
+    if own is None:
+        return MISSING[NOT_SHOWN]  # not in the version this attempt took
+    if not pack.visible(own, applicable):
+        # Hidden by its condition; in an unfinished attempt, unless the condition reads a
+        # question the participant never got to: then nobody knows, and it was not reached.
+        unknown = own.condition is not None and not own.condition.names <= answers.keys()
+        return MISSING[NOT_REACHED if state != SUBMITTED and unknown else NOT_SHOWN]
     if column.item in answers:
         return MISSING[SKIPPED]
     return MISSING[NOT_SHOWN if state == SUBMITTED else NOT_REACHED]
