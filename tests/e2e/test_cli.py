@@ -109,40 +109,36 @@ def test_an_unreachable_bot_api_is_said_in_one_last_line(tmp_path):
     assert "ABCdefghijklm" not in result.stderr
 
 
-def test_export_from_the_command_line(tmp_path):
-    db = tmp_path / "ortaq.db"
-    env = bot_env(db, None, None)
-    subprocess.run(
-        [sys.executable, "-m", "bot", "migrate"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-        check=True,
-    )
-    out = tmp_path / "answers.csv"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "export",
-            "--dataset",
-            "answers",
-            "--format",
-            "csv",
-            "--out",
-            str(out),
-            "--wave",
-            "pre",
-        ],
-        cwd=tmp_path,
+def _bot(folder, env, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `python -m bot ARGS` in `folder` with no standard input; output as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=folder,
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         stdin=subprocess.DEVNULL,
+    )
+
+
+def test_export_from_the_command_line(tmp_path):
+    db = tmp_path / "ortaq.db"
+    env = bot_env(db, None, None)
+    assert _bot(tmp_path, env, "migrate").returncode == 0
+    out = tmp_path / "answers.csv"
+    result = _bot(
+        tmp_path,
+        env,
+        "export",
+        "--dataset",
+        "answers",
+        "--format",
+        "csv",
+        "--out",
+        str(out),
+        "--wave",
+        "pre",
     )
     assert result.returncode == 0, result.stderr
     assert "0 rows" in result.stdout
@@ -150,28 +146,19 @@ def test_export_from_the_command_line(tmp_path):
     assert out.with_suffix(".codebook.json").exists()
     # Into a folder, identified, SPSS: written, and the audit log has both exports.
     folder = tmp_path / "out"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "export",
-            "--dataset",
-            "wide",
-            "--format",
-            "sav",
-            "--out",
-            str(folder),
-            "--identified",
-            "--since",
-            "2026-01-01",
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
+    result = _bot(
+        tmp_path,
+        env,
+        "export",
+        "--dataset",
+        "wide",
+        "--format",
+        "sav",
+        "--out",
+        str(folder),
+        "--identified",
+        "--since",
+        "2026-01-01",
     )
     assert result.returncode == 0, result.stderr
     assert (folder / "ortaq-wide.sav").exists() and (folder / "ortaq-wide.codebook.json").exists()
@@ -187,15 +174,7 @@ def test_export_from_the_command_line(tmp_path):
         ).fetchall()
     assert log == [("cli", "answers", "csv", 0), ("cli", "wide", "sav", 1)]
     # A bad date is refused with a clear message, nothing written.
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "export", "--out", str(folder), "--since", "01.09.2026"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    result = _bot(tmp_path, env, "export", "--out", str(folder), "--since", "01.09.2026")
     assert result.returncode == 2 and "is not a date like 2026-09-01" in result.stderr
 
 
@@ -208,8 +187,7 @@ def test_analysis_from_the_command_line(tmp_path):
 
     db = tmp_path / "ortaq.db"
     env = bot_env(db, None, None)
-    subprocess.run([sys.executable, "-m", "bot", "migrate"], cwd=tmp_path, env=env,
-                   capture_output=True, timeout=120, stdin=subprocess.DEVNULL, check=True)
+    assert _bot(tmp_path, env, "migrate").returncode == 0
 
     async def seed() -> None:
         engine = create_engine(f"sqlite+aiosqlite:///{db}")
@@ -220,20 +198,12 @@ def test_analysis_from_the_command_line(tmp_path):
 
     asyncio.run(seed())
     out = tmp_path / "analysis"
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "analysis", "--instrument", "dlt_post", "--out", str(out),
-         "--labels", "kk"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
+    args = ("--instrument", "dlt_post", "--out", str(out), "--labels", "kk")
+    result = _bot(tmp_path, env, "analysis", *args)
     assert result.returncode == 0, result.stderr
     assert "30 participants (post: 30, pre: 30)" in result.stdout
     assert "pre/post pre -> post: 30 linked" in result.stdout
     assert (out / "ortaq-analysis-dlt_post.xlsx").exists() and (out / "prepost.png").exists()
     assert "not run: 30 complete cases, needs at least" in result.stdout  # EFA: too few
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "analysis", "--instrument", "nope", "--out", str(out)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
+    result = _bot(tmp_path, env, "analysis", "--instrument", "nope", "--out", str(out))
     assert result.returncode == 1 and "no instrument 'nope'" in result.stderr
