@@ -1,11 +1,13 @@
-"""Flood control for direct replies: wait as Telegram asks, then try again.
+"""Flood control and brief failures for direct replies: wait, then try again.
 
 Messages the bot sends on its own initiative are paced by `bot.gateway`, which handles
 `RetryAfter` itself and must see it. A reply to the user's own action is not paced: it answers
 a person who is waiting. When several replies in a row hit Telegram's short-burst limit of one
 chat, Telegram answers 429 with `retry_after`. This PTB rate limiter waits exactly that long
-and retries (a few times), so the flow goes on instead of failing. It leaves the gateway's calls
-alone, recognised by a context variable the gateway sets around them.
+and retries (a few times), so the flow goes on instead of failing. A brief 5xx or network error
+is retried too, after a short back-off, as the gateway does; a read timeout of a call that posts
+a message is not, since Telegram may already have it. It leaves the gateway's calls alone,
+recognised by a context variable the gateway sets around them.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from telegram.error import RetryAfter
+import httpx
+from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
 
 if TYPE_CHECKING:
@@ -39,6 +42,11 @@ def retry_after_seconds(error: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+def never_sent(error: TimedOut) -> bool:
+    """A connect or pool timeout: the request never left this process, so retrying is safe."""
+    return isinstance(error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
+
+
 # Methods that post a new message: they count against Telegram's per-chat and overall limits.
 SENDING_METHODS = frozenset(
     {"sendMessage", "sendPhoto", "sendDocument", "copyMessage", "forwardMessage", "sendPoll"}
@@ -46,19 +54,37 @@ SENDING_METHODS = frozenset(
 
 
 class FloodGuard(BaseRateLimiter[dict[str, Any]]):
-    """Retries direct replies after `RetryAfter`; passes the gateway's calls straight through.
+    """Retries direct replies after `RetryAfter` and brief errors; passes the gateway through.
 
-    Replies are not delayed, but they are booked in the gateway's limiter, so the gateway's
-    next message to the same chat (or its next global slot) leaves room for them.
+    Replies are not delayed, but they are counted in the gateway's limiter, so the gateway's
+    next message to the same chat (and the global rate) leaves room for them.
     """
 
     def __init__(
-        self, limiter: RateLimiter | None = None, max_retries: int = 3, max_wait: float = 60.0
+        self,
+        limiter: RateLimiter | None = None,
+        max_retries: int = 3,
+        max_wait: float = 60.0,
+        *,
+        network_retries: int = 3,
+        backoff: float = 0.25,
     ):
-        """Retry at most `max_retries` times, waiting at most `max_wait` seconds each."""
+        """Retry floods at most `max_retries` times (each wait at most `max_wait` seconds).
+
+        5xx and network errors are retried `network_retries` times, after `backoff`,
+        then twice that, and so on.
+        """
         self.limiter = limiter
         self.max_retries = max_retries
         self.max_wait = max_wait
+        self.network_retries = network_retries
+        self.backoff = backoff
+
+    async def _sleep(self, seconds: float) -> None:
+        if self.limiter is not None:
+            await self.limiter.clock.sleep(seconds)
+        else:
+            await asyncio.sleep(seconds)
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -79,9 +105,11 @@ class FloodGuard(BaseRateLimiter[dict[str, Any]]):
         if GATEWAY_CALL.get():
             return await callback(*args, **kwargs)
         chat_id = data.get("chat_id")
-        if self.limiter is not None and endpoint in SENDING_METHODS and isinstance(chat_id, int):
-            self.limiter.reserve(chat_id)  # booked, not waited for: a person is waiting
+        sends = endpoint in SENDING_METHODS
+        if self.limiter is not None and sends and isinstance(chat_id, int):
+            self.limiter.record_reply(chat_id)  # counted, not waited for: a person is waiting
         attempt = 0
+        failures = 0
         while True:
             try:
                 return await callback(*args, **kwargs)
@@ -91,7 +119,19 @@ class FloodGuard(BaseRateLimiter[dict[str, Any]]):
                 if attempt > self.max_retries or wait > self.max_wait:
                     raise
                 logger.info("flood control on %s: waiting %.0f s", endpoint, wait)
-                if self.limiter is not None:
-                    await self.limiter.clock.sleep(wait)
-                else:
-                    await asyncio.sleep(wait)
+                await self._sleep(wait)
+            except TimedOut as exc:
+                # A post that timed out after leaving may have arrived: never risk a duplicate.
+                if sends and not never_sent(exc):
+                    raise
+                failures += 1
+                if failures > self.network_retries:
+                    raise
+                await self._sleep(self.backoff * 2 ** (failures - 1))
+            except NetworkError as exc:
+                # 5xx answers and dropped connections: Telegram did not take the request.
+                failures += 1
+                if failures > self.network_retries:
+                    raise
+                logger.info("%s on %s: retry %s", exc.message, endpoint, failures)
+                await self._sleep(self.backoff * 2 ** (failures - 1))

@@ -11,20 +11,21 @@ does not give:
 
 `RateLimiter` hands out send slots from two schedules: one global (default 30/s) and one per
 chat (default 1/s). Slots are reserved first come, first served, so the senders are paced
-smoothly rather than in bursts that Telegram would answer with 429. Direct replies to a user's
-own action do not come through here: they are paced by that user.
+smoothly rather than in bursts that Telegram would answer with 429. A chat's own backlog delays
+only that chat. Direct replies to a user's own action do not come through here (a person is
+waiting for them); `bot.floodguard` counts them in the limiter as they leave.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-import httpx
 from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -37,7 +38,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.floodguard import GATEWAY_CALL, retry_after_seconds
+from bot.floodguard import GATEWAY_CALL, never_sent, retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +78,14 @@ class VirtualClock(Clock):
 
 
 class RateLimiter:
-    """Send slots on a global schedule and a per-chat schedule."""
+    """Send slots on a global schedule and a per-chat schedule.
+
+    The global schedule is a sorted list of booked send times at least `interval` apart, so the
+    overall rate never exceeds `per_second` in any window. A send whose chat is busy books the
+    first free global slot at or after the chat's own next slot: one chat's backlog (a student
+    tapping quickly through a survey) delays only that chat, and other chats go on using the
+    global slots before it.
+    """
 
     def __init__(
         self,
@@ -91,9 +99,27 @@ class RateLimiter:
         self.interval = 1.0 / per_second
         self.chat_interval = 1.0 / per_chat_per_second
         self.clock = clock or Clock()
-        self._next = 0.0
+        self._booked: list[float] = []  # global send times, sorted, none in the past
         self._chat_next: dict[int, float] = {}
         self._paused_until = 0.0
+
+    def _book_global(self, earliest: float, now: float) -> float:
+        """Book the first global slot at or after `earliest` that keeps the spacing."""
+        booked = self._booked
+        # Slots more than one interval in the past no longer constrain anything.
+        drop = bisect.bisect_left(booked, now - self.interval)
+        if drop:
+            del booked[:drop]
+        slot = earliest
+        i = bisect.bisect_left(booked, slot)
+        if i > 0 and slot < booked[i - 1] + self.interval:
+            slot = booked[i - 1] + self.interval
+        # Walk forward over the bookings that leave no gap wide enough before them.
+        while i < len(booked) and booked[i] < slot + self.interval:
+            slot = max(slot, booked[i] + self.interval)
+            i += 1
+        booked.insert(i, slot)
+        return slot
 
     def reserve(self, chat_id: int | None, *, global_slot: bool = True) -> float:
         """Reserve the next free slot; returns the seconds to wait for it.
@@ -102,18 +128,27 @@ class RateLimiter:
         a sender that already holds a global slot).
         """
         now = self.clock.now()
-        slot = max(now, self._paused_until)
-        if global_slot:
-            slot = max(slot, self._next)
+        earliest = max(now, self._paused_until)
         if chat_id is not None:
-            slot = max(slot, self._chat_next.get(chat_id, 0.0))
+            earliest = max(earliest, self._chat_next.get(chat_id, 0.0))
+        slot = self._book_global(earliest, now) if global_slot else earliest
+        if chat_id is not None:
             self._chat_next[chat_id] = slot + self.chat_interval
-        if global_slot:
-            self._next = slot + self.interval
-        if len(self._chat_next) > 10_000:
-            # Chats whose next slot has passed need no entry: keep memory flat in big runs.
-            self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
+            if len(self._chat_next) > 10_000:
+                # Chats whose next slot has passed need no entry: keep memory flat in big runs.
+                self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
         return slot - now
+
+    def record_reply(self, chat_id: int) -> None:
+        """Count a direct reply sent now (not waited for: a person is waiting for it).
+
+        It takes a global slot, since Telegram counts every message, and the chat's next
+        slot is one chat interval from now: the gateway's next message to this chat leaves
+        room for it, but replies never pile up a backlog of their own.
+        """
+        now = self.clock.now()
+        self._book_global(max(now, self._paused_until), now)
+        self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), now + self.chat_interval)
 
     async def acquire(self, chat_id: int | None, *, global_slot: bool = True) -> None:
         """Wait for a slot to send to `chat_id` (see `reserve`)."""
@@ -128,7 +163,6 @@ class RateLimiter:
         """Telegram asked to wait: nobody sends for `seconds` from now."""
         until = self.clock.now() + seconds
         self._paused_until = max(self._paused_until, until)
-        self._next = max(self._next, until)
 
 
 class Outcome(StrEnum):
@@ -168,11 +202,6 @@ class Outgoing:
     file_id: str | None = None
     reply_markup: InlineKeyboardMarkup | None = None
     protect_content: bool = False
-
-
-def _never_sent(error: TimedOut) -> bool:
-    """A connect or pool timeout: the request never left this process, so retrying is safe."""
-    return isinstance(error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
 class Gateway:
@@ -289,7 +318,7 @@ class Gateway:
                     return Result(Outcome.CHAT_NOT_FOUND, error=exc.message)
                 return Result(Outcome.FAILED, error=exc.message)
             except TimedOut as exc:
-                if not _never_sent(exc):
+                if not never_sent(exc):
                     # The request left: Telegram may have delivered it. Sending again risks a
                     # duplicate, so the outbox records it as uncertain instead.
                     return Result(Outcome.UNCERTAIN, error=f"timed out: {exc.message}")

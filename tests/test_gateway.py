@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 from telegram import Bot
@@ -154,3 +155,43 @@ async def test_a_flood_wait_holds_slots_reserved_before_it():
     limiter.pause(5)  # a 429 arrives meanwhile
     await waiting
     assert clock.now() >= 5.0
+
+
+def test_one_chats_backlog_delays_only_that_chat():
+    """Issue 9.1: 40 quick reservations for one chat used to push every chat ~39 s back."""
+    clock = VirtualClock(start=0.0)
+    limiter = RateLimiter(30, 1, clock)
+    waits = [limiter.reserve(111) for _ in range(40)]
+    assert waits[-1] == pytest.approx(39.0)  # that chat is paced at one a second ...
+    assert limiter.reserve(222) < 0.1  # ... and an unrelated chat is not held up by it
+    assert limiter.reserve(None) < 0.1
+
+
+async def test_global_rate_never_exceeds_the_limit_whatever_the_chats():
+    """Interleaved busy and idle chats: any two global slots stay 1/rate apart."""
+    clock = VirtualClock(start=0.0)
+    limiter = RateLimiter(30, 1, clock)
+    slots = []
+    for i in range(600):
+        chat = 7 if i % 3 == 0 else 1000 + i  # every third send is to one busy chat
+        slots.append(clock.now() + limiter.reserve(chat))  # the absolute send time
+        if i % 50 == 0:
+            await clock.sleep(0.2)  # time moves on while sends are booked
+    gaps = [b - a for a, b in itertools.pairwise(sorted(slots))]
+    assert min(gaps) >= 1 / 30 - 1e-9
+    busy = sorted(s for i, s in enumerate(slots) if i % 3 == 0)
+    assert min(b - a for a, b in itertools.pairwise(busy)) >= 1.0 - 1e-9
+    # The idle chats were never pushed behind the busy chat's 200 s backlog.
+    assert max(s for i, s in enumerate(slots) if i % 3) < 30
+
+
+def test_direct_replies_count_globally_but_build_no_backlog():
+    """A student tapping fast: replies are counted, the chat's next slot stays ~1 s away."""
+    clock = VirtualClock(start=0.0)
+    limiter = RateLimiter(30, 1, clock)
+    for _ in range(40):
+        limiter.record_reply(111)
+    # The 40 replies took 40 global slots (the rate holds): the next send waits for the
+    # first free one, 40/30 s away, not for a 40-second pile-up of the chat's own.
+    assert limiter.reserve(111) == pytest.approx(40 / 30)
+    assert limiter.reserve(222) == pytest.approx(41 / 30)

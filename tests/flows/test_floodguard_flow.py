@@ -25,3 +25,24 @@ async def test_replies_are_booked_so_the_gateway_leaves_room_for_them(harness, i
     limiter = harness.app.bot_data.gateway.limiter
     # The gateway's next message to this chat waits a second after the last reply.
     assert limiter.reserve(601) > 0
+
+
+async def test_two_502s_and_a_dropped_connection_on_a_reply_are_retried(harness, i18n):
+    """Issue 9.3: only 429 used to be retried, so a brief 5xx left the user in silence.
+
+    Tried: two 502s then a dropped connection on the sendMessage that answers a typed group
+    name; the menu still arrives, once, with no apology.
+    """
+    t = i18n.translator("en")
+    user = harness.user(602, "Aruzhan", "en")
+    await user.send("/start")
+    await user.tap("English")
+    await user.tap(t.plain("onboarding.consent_yes"))
+    await user.tap("M.Kh. Dulaty Taraz Regional University")
+    harness.emulator.faults.add("sendMessage", kind="server_error", status=502, times=2)
+    harness.emulator.faults.add("sendMessage", kind="network", times=1)
+    await user.send("Pedagogy, PO-21")
+    assert sum(harness.emulator.stats.faults_fired.values()) == 3
+    assert t.plain("menu.profile") in user.last_buttons
+    assert t("errors.internal") not in user.texts
+    assert sum("Main menu" in text for text in user.texts) == 1
