@@ -1,0 +1,174 @@
+"""Typed button data: one small frozen dataclass per kind of button, packed into 64 bytes.
+
+A button's `callback_data` is `prefix:field:field…`, at most 64 bytes (a Cyrillic letter takes
+two, so buttons carry codes and ids, never labels). Each kind of button is a subclass of
+`Button` with a unique `prefix` and typed fields:
+
+    @dataclass(frozen=True, slots=True)
+    class EventRsvp(Button, prefix="ev:r"):
+        event: int
+        going: bool
+
+    EventRsvp(12, True).pack() == "ev:r:12:1"
+    EventRsvp.unpack("ev:r:12:1") == EventRsvp(12, True)
+    EventRsvp.unpack("ev:r:x:1") is None   # forged or malformed: the stale-button answer
+
+`pack()` refuses what Telegram would refuse (over 64 bytes, a `:` inside a text field), at build
+time. `unpack()` never raises: anything that is not exactly this kind of button is None, and
+every id that comes back is still re-checked by a service against the user who pressed it.
+Field types: `int` (non-negative, at most 15 digits), `bool` (`1`/`0`), `str` (the characters
+of `TEXT_FIELD`), a `StrEnum`, and `int | None` (empty for None).
+
+Why not PTB's `arbitrary_callback_data`: its cache of objects lives in one process, so a button
+pressed after a restart, or handled by another replica, would find nothing.
+
+Every kind of button lives here, under its feature's heading, so that a service that queues a
+message with buttons (an invitation in the outbox) builds them from the same classes as the
+handler that answers them, and a prefix can never be taken twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from enum import StrEnum
+from typing import Any, ClassVar, Self
+
+CALLBACK_MAX_BYTES = 64
+SEPARATOR = ":"
+TEXT_FIELD = re.compile(r"[A-Za-z0-9_.\-+=/]{0,60}")
+MAX_INT_DIGITS = 15
+
+_PREFIX = re.compile(r"[a-z][a-z0-9_]{0,5}(:[a-z0-9_]{1,6})*")
+
+
+class ButtonError(ValueError):
+    """A button that cannot be built: too long, a bad prefix, or a field Telegram cannot carry."""
+
+
+class Button:
+    """Base of every kind of button; subclasses are frozen dataclasses with a unique prefix."""
+
+    prefix: ClassVar[str]
+    _registry: ClassVar[dict[str, type[Button]]] = {}
+
+    __slots__ = ()
+
+    def __init_subclass__(cls, *, prefix: str | None = None, **kwargs: Any) -> None:
+        """Register the kind under `prefix`, refusing one that could be mistaken for another."""
+        super().__init_subclass__(**kwargs)
+        if prefix is None:
+            # `@dataclass(slots=True)` builds the class again from its namespace.
+            prefix = cls.__dict__.get("prefix")
+            if prefix is None:
+                raise ButtonError(f"{cls.__name__} needs a prefix: class X(Button, prefix=...)")
+        if not _PREFIX.fullmatch(prefix):
+            raise ButtonError(f"bad button prefix {prefix!r}")
+        for other, kind in Button._registry.items():
+            clash = (prefix + SEPARATOR).startswith(other + SEPARATOR) or (
+                other + SEPARATOR
+            ).startswith(prefix + SEPARATOR)
+            if clash and kind.__qualname__ != cls.__qualname__:
+                raise ButtonError(f"prefix {prefix!r} clashes with {other!r} ({kind.__name__})")
+        cls.prefix = prefix
+        Button._registry[prefix] = cls
+
+    @classmethod
+    def pattern(cls) -> re.Pattern[str]:
+        """The regular expression a `CallbackQueryHandler` for this kind registers with."""
+        return re.compile("^" + re.escape(cls.prefix) + "(:|$)")
+
+    def pack(self) -> str:
+        """The callback data of this button; raises `ButtonError` if Telegram would refuse it."""
+        parts = [self.prefix]
+        for field in dataclasses.fields(self):  # type: ignore[arg-type]
+            parts.append(_encode(getattr(self, field.name), field.name))
+        data = SEPARATOR.join(parts)
+        size = len(data.encode())
+        if size > CALLBACK_MAX_BYTES:
+            raise ButtonError(f"callback data is {size} bytes, over {CALLBACK_MAX_BYTES}: {data}")
+        return data
+
+    @classmethod
+    def unpack(cls, data: str | None) -> Self | None:
+        """The button of this kind in `data`, or None for anything else, malformed or forged."""
+        if not isinstance(data, str) or len(data.encode()) > CALLBACK_MAX_BYTES:
+            return None
+        if data != cls.prefix and not data.startswith(cls.prefix + SEPARATOR):
+            return None
+        rest = data[len(cls.prefix) + 1 :]
+        fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+        values = rest.split(SEPARATOR) if fields else []
+        if (not fields and data != cls.prefix) or len(values) != len(fields):
+            return None
+        hints = typing.get_type_hints(cls)
+        decoded: dict[str, object] = {}
+        for field, raw in zip(fields, values, strict=True):
+            value = _decode(raw, hints[field.name])
+            if value is _INVALID:
+                return None
+            decoded[field.name] = value
+        try:
+            return cls(**decoded)
+        except (TypeError, ValueError):
+            return None
+
+
+def parse(data: str | None) -> Button | None:
+    """Whatever kind of button `data` is, or None (used where any button may arrive)."""
+    if not isinstance(data, str):
+        return None
+    head = data.split(SEPARATOR)
+    for length in range(len(head), 0, -1):
+        kind = Button._registry.get(SEPARATOR.join(head[:length]))
+        if kind is not None:
+            return kind.unpack(data)
+    return None
+
+
+_INVALID = object()
+
+
+def _encode(value: object, name: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, StrEnum):
+        value = value.value
+    if isinstance(value, int):
+        if value < 0 or len(str(value)) > MAX_INT_DIGITS:
+            raise ButtonError(f"{name}: {value} is not a small non-negative integer")
+        return str(value)
+    if isinstance(value, str):
+        if not TEXT_FIELD.fullmatch(value):
+            raise ButtonError(f"{name}: {value!r} has characters a button cannot carry")
+        return value
+    raise ButtonError(f"{name}: {type(value).__name__} cannot go into a button")
+
+
+def _decode(raw: str, hint: object) -> object:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        if raw == "":
+            return None
+        if len(options) != 1:
+            return _INVALID
+        hint = options[0]
+    if hint is bool:
+        return {"1": True, "0": False}.get(raw, _INVALID)
+    if hint is int:
+        if not raw.isdigit() or not raw.isascii() or len(raw) > MAX_INT_DIGITS:
+            return _INVALID
+        return int(raw)
+    if isinstance(hint, type) and issubclass(hint, StrEnum):
+        try:
+            return hint(raw)
+        except ValueError:
+            return _INVALID
+    if hint is str:
+        return raw if TEXT_FIELD.fullmatch(raw) else _INVALID
+    return _INVALID

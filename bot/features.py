@@ -1,0 +1,151 @@
+"""The registry every feature plugs into: commands, buttons, typed input, files, menu and help.
+
+A feature is a handler module with one `register(features)` function (see `handlers/__init__`
+for the ordered list, and CONTRIBUTING.md for the checklist). Registering through `Features`
+rather than straight on PTB's `Application` gives every feature the same shape:
+
+- `command("events", callback, menu=True)`: a private-chat command; `menu=True` puts it in
+  Telegram's command menu (translated as `commands.<name>` in every language);
+- `button(EventRsvp, callback)`: a `CallbackQueryHandler` for one kind of `bot.callbacks`
+  button; the callback receives the unpacked, typed data, and malformed or forged data gets the
+  stale-button answer without reaching it;
+- `text("ev_title", callback)` / `file("ev_file", callback)`: what to do with typed text or a
+  file while the user's stored `awaiting` value is that route (`bot.awaiting`); the callback
+  receives the route's argument;
+- `file_fallback(predicate, callback)`: a file that arrives while nothing is awaited (a content
+  pack sent to the bot);
+- `action("events.list", callback)`: a named entry point other features (the main menu, a
+  deep link) open without importing the module;
+- `menu(...)` and `help(...)`: the main-menu button and the `/help` paragraph, per role.
+
+The dispatchers that read this registry (typed text, files, menu entries, `/help`) live in
+`handlers.common`, added after every feature so they are tried last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+
+from bot.callbacks import Button
+
+if TYPE_CHECKING:
+    from telegram.ext import Application
+
+    from bot.context import BotContext
+    from bot.services.roles import Role
+
+B = TypeVar("B", bound=Button)
+
+Action = Callable[[Update, "BotContext"], Coroutine[Any, Any, None]]
+ButtonCallback = Callable[[Update, "BotContext", B], Coroutine[Any, Any, None]]
+InputRoute = Callable[[Update, "BotContext", str], Coroutine[Any, Any, None]]
+FilePredicate = Callable[[Update], bool]
+
+# New messages in private chats only: an edit of an old message must not answer again.
+PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+
+
+@dataclass(frozen=True, slots=True)
+class MenuEntry:
+    """A main-menu button: its code, label key, the action it opens and who sees it."""
+
+    code: str
+    label: str
+    action: str
+    roles: frozenset[Role] | None = None  # None: everyone who finished onboarding
+
+
+@dataclass(frozen=True, slots=True)
+class HelpEntry:
+    """A `/help` paragraph (a translation key) and who reads it."""
+
+    key: str
+    roles: frozenset[Role] | None = None
+
+
+@dataclass
+class Features:
+    """What the features registered, in the order they registered it."""
+
+    app: Application[Any, Any, Any, Any, Any, Any]
+    stale: Action | None = None  # the answer to a button no handler accepts
+    menu_commands: list[str] = field(default_factory=list)
+    texts: dict[str, InputRoute] = field(default_factory=dict)
+    files: dict[str, InputRoute] = field(default_factory=dict)
+    file_fallbacks: list[tuple[FilePredicate, Action]] = field(default_factory=list)
+    actions: dict[str, Action] = field(default_factory=dict)
+    menu_entries: list[MenuEntry] = field(default_factory=list)
+    help_entries: list[HelpEntry] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
+
+    def command(self, name: str, callback: Action, *, menu: bool = False) -> None:
+        """Answer `/name` in private chats; `menu` lists it in Telegram's command menu."""
+        if name in self.commands:
+            raise ValueError(f"command /{name} is registered twice")
+        self.commands.append(name)
+        if menu:
+            self.menu_commands.append(name)
+        self.app.add_handler(CommandHandler(name, callback, filters=PRIVATE))
+
+    def button(self, kind: type[B], callback: ButtonCallback[B]) -> None:
+        """Answer buttons of `kind` with `callback(update, context, data)`."""
+
+        async def run(update: Update, context: BotContext) -> None:
+            query = update.callback_query
+            data = kind.unpack(query.data if query is not None else None)  # type: ignore[arg-type]
+            if data is None:
+                if self.stale is not None:
+                    await self.stale(update, context)
+                return
+            await callback(update, context, data)
+
+        run.__doc__ = callback.__doc__
+        run.__name__ = getattr(callback, "__name__", "button")
+        self.app.add_handler(CallbackQueryHandler(run, pattern=kind.pattern()))
+
+    def text(self, route: str, callback: InputRoute) -> None:
+        """Give typed text to `callback(update, context, argument)` while `route` is awaited."""
+        _add(self.texts, route, callback, "text route")
+
+    def file(self, route: str, callback: InputRoute) -> None:
+        """Give a photo or file to `callback(update, context, argument)` while `route` waits."""
+        _add(self.files, route, callback, "file route")
+
+    def file_fallback(self, predicate: FilePredicate, callback: Action) -> None:
+        """Give a file that arrives while nothing is awaited to `callback`, if `predicate`."""
+        self.file_fallbacks.append((predicate, callback))
+
+    def action(self, name: str, callback: Action) -> None:
+        """Name an entry point that menus and other features open without importing it."""
+        _add(self.actions, name, callback, "action")
+
+    def menu(
+        self, code: str, label: str, action: str, roles: Iterable[Role] | None = None
+    ) -> None:
+        """Add a main-menu button `label` (a key) opening `action`, for `roles` (None: all)."""
+        if any(entry.code == code for entry in self.menu_entries):
+            raise ValueError(f"menu entry {code!r} is registered twice")
+        self.menu_entries.append(MenuEntry(code, label, action, _roles(roles)))
+
+    def help(self, key: str, roles: Iterable[Role] | None = None) -> None:
+        """Add the `/help` paragraph `key` for `roles` (None: everyone)."""
+        self.help_entries.append(HelpEntry(key, _roles(roles)))
+
+    def handler(self, handler: BaseHandler[Any, Any, Any]) -> None:
+        """Add a PTB handler of another kind (chat member updates and the like)."""
+        self.app.add_handler(handler)
+
+
+def _roles(roles: Iterable[Role] | None) -> frozenset[Role] | None:
+    return frozenset(roles) if roles is not None else None
+
+
+def _add(table: dict[str, Any], name: str, value: Any, what: str) -> None:
+    if name in table:
+        raise ValueError(f"{what} {name!r} is registered twice")
+    table[name] = value

@@ -1,0 +1,115 @@
+"""Reply helpers every handler module shares, so each renders and answers buttons the same way.
+
+Replies to a user's own action go straight to Telegram (flood control and brief failures are
+handled under them by `bot.floodguard`); messages the bot sends on its own go through
+`bot.gateway`. Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, TelegramError
+
+from bot.context import BotContext
+
+logger = logging.getLogger(__name__)
+
+
+async def reply(
+    update: Update,
+    context: BotContext,
+    text: str,
+    keyboard: InlineKeyboardMarkup | None = None,
+) -> None:
+    """Send `text` to the chat the update came from (a reply, not a broadcast)."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    # Flood control on replies is handled by bot.floodguard for every call.
+    await context.bot.send_message(chat.id, text, reply_markup=keyboard)
+
+
+TEXT_BUDGET = 3900  # under Telegram's 4096, with room for a closing "and N more" line
+
+
+def shorten(text: str, limit: int) -> str:
+    """Plain text cut to `limit` characters with an ellipsis (escape it after cutting)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def fit_lines(lines: list[str], more: Callable[[int], str], budget: int = TEXT_BUDGET) -> str:
+    """Join whole lines until the budget is spent, then say how many were left out.
+
+    Each line is valid HTML on its own, so nothing is ever cut inside a tag or an entity.
+    """
+    kept: list[str] = []
+    used = 0
+    for index, line in enumerate(lines):
+        if used + len(line) + 1 > budget:
+            kept.append(more(len(lines) - index))
+            break
+        kept.append(line)
+        used += len(line) + 1
+    return "\n".join(kept)
+
+
+async def safe_edit(
+    update: Update, text: str, keyboard: InlineKeyboardMarkup | None = None
+) -> None:
+    """Edit the message whose button was pressed; a repeat of the same edit is not an error.
+
+    A double tap, or an update delivered again after a crash, edits a message into what it
+    already says, which Telegram answers with 400 "message is not modified".
+    """
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+    try:
+        await query.edit_message_text(text, reply_markup=keyboard)
+    except BadRequest as exc:
+        if "not modified" not in exc.message:
+            raise
+
+
+async def status(update: Update, text: str) -> None:
+    """Edit the pressed message into a status line, best effort.
+
+    For progress and outcome lines of background work: if the message was deleted, or the
+    edit fails or times out, the work goes on and its files are still sent.
+    """
+    try:
+        await safe_edit(update, text)
+    except TelegramError:
+        logger.info("status line not updated", exc_info=True)
+
+
+# Bots upload up to 50 MB; at a few MB/s that takes longer than PTB's default 20 s.
+UPLOAD_TIMEOUT = 300.0
+
+
+async def send_file(context: BotContext, chat_id: int, path: Path, caption: str) -> None:
+    """Send a file from disk as a document, with time enough for a large upload."""
+    with path.open("rb") as fh:
+        await context.bot.send_document(
+            chat_id,
+            fh,
+            filename=path.name,
+            caption=caption,
+            write_timeout=UPLOAD_TIMEOUT,
+            read_timeout=UPLOAD_TIMEOUT,
+        )
+
+
+async def toast(update: Update, context: BotContext, text: str | None = None) -> None:
+    """Answer the pressed button, with a short notice if `text` is given."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(text[:200] if text else None)
+
+
+async def stale_button(update: Update, context: BotContext) -> None:
+    """Answer a button whose data no handler accepts (old, forged or malformed)."""
+    await toast(update, context, context.t.plain("errors.stale_button"))
