@@ -9,16 +9,25 @@ Item values:
 - number: the number.
 Skipped items and items hidden by a condition count for nothing, not as zero. Levels are
 bands `[min, max)`, the last one including its `max`.
+
+Scores are kept at full precision (sums with `math.fsum`, never rounded): they are stored,
+exported and analysed as they are, and only rounded where a person reads them. A level is
+chosen on the score rounded to `LEVEL_DECIMALS`, so binary floating point (0.7 + 0.1 + 0.1 +
+0.1 held as 0.99999999999999989) cannot drop a score on a band's edge into the band below.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.content.engine import Compiled, Item
-from bot.content.schema import Level
+from bot.content.schema import Level, Scale
+
+# Far below any difference a level table draws, far above floating-point noise.
+LEVEL_DECIMALS = 9
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,7 @@ def level_for(levels: list[Level], value: float | None) -> str | None:
     """The level whose band holds `value`."""
     if value is None or not levels:
         return None
+    value = round(value, LEVEL_DECIMALS)
     ordered = sorted(levels, key=lambda level: level.min)
     for level in ordered:
         if level.min <= value < level.max:
@@ -92,6 +102,35 @@ def max_value(item: Item) -> float:
     return item.points
 
 
+def item_maximum(item: Item, is_test: bool) -> float | None:
+    """The most one answer to `item` adds to its scale (None: it adds nothing, or is unbounded)."""
+    if item.kind == "likert" and item.likert is not None:
+        return float(item.likert.points)
+    if item.kind == "number":
+        return item.maximum
+    if is_test and item.kind in ("single", "multiple"):
+        return max_value(item)
+    if item.kind == "single":
+        values = [o.value for o in item.options if o.value is not None]
+        return max(values) if values else None
+    return None
+
+
+def scale_maximum(compiled: Compiled, scale: Scale) -> float | None:
+    """The highest score `scale` can reach (the "5" of "3.7 of 5"); None when unbounded.
+
+    A mean reaches at most its largest item maximum, a sum the sum of them all.
+    """
+    is_test = compiled.pack.kind == "test"
+    counted = [i for i in compiled.items if i.scale == scale.code]
+    if any(i.kind == "number" and i.maximum is None for i in counted):
+        return None  # a typed number without an upper bound
+    maxima = [m for i in counted if (m := item_maximum(i, is_test)) is not None]
+    if not maxima:
+        return None
+    return math.fsum(maxima) if scale.method == "sum" else max(maxima)
+
+
 def score(compiled: Compiled, answers: Mapping[str, Any]) -> Result:
     """Score a finished attempt."""
     pack = compiled.pack
@@ -109,17 +148,17 @@ def score(compiled: Compiled, answers: Mapping[str, Any]) -> Result:
         if not values:
             scales[scale.code] = ScaleScore(scale.code, None, 0, None)
             continue
-        value = sum(values) if scale.method == "sum" else sum(values) / len(values)
-        value = round(value, 4)
+        total = math.fsum(values)
+        value = total if scale.method == "sum" else total / len(values)
         scales[scale.code] = ScaleScore(
             scale.code, value, len(values), level_for(scale.levels, value)
         )
     if not is_test:
         return Result(scales=scales)
     scored = [i for i in shown if i.kind in ("single", "multiple")]
-    points = round(sum(item_value(i, applicable.get(i.code), True) or 0.0 for i in scored), 4)
-    maximum = round(sum(max_value(i) for i in scored), 4)
-    percent = round(100 * points / maximum, 2) if maximum else 0.0
+    points = math.fsum(item_value(i, applicable.get(i.code), True) or 0.0 for i in scored)
+    maximum = math.fsum(max_value(i) for i in scored)
+    percent = 100 * points / maximum if maximum else 0.0
     return Result(
         scales=scales,
         points=points,

@@ -3,9 +3,10 @@
 Reads the submitted attempts (the latest submitted one per participant and wave) of the
 instrument and its declared partner, scores every item as the instrument scores it (Likert
 reverse-scored items reversed, test points earned), takes the scale scores stored when each
-attempt was scored, and hands that to `analysis_stats.run_all`. The workbook, the charts
-(pre vs post by scale; by university) and a summary are written in a worker thread with its
-own database connection, like the exports.
+attempt was scored (at full precision: never rounded before the statistics), and hands that
+to `analysis_stats.run_all`. The workbook, the charts (pre vs post by scale; by university)
+and a summary are written in a worker thread with its own database connection, like the
+exports.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from bot.content.engine import (
     parse_typed,
     toggle,
 )
-from bot.content.scoring import level_for, score
+from bot.content.scoring import level_for, scale_maximum, score
 from bot.content.validate import check_data
 
 EXAMPLE = Path(__file__).with_name("example_pack.yaml")
@@ -213,3 +213,127 @@ def test_absurd_numbers_are_refused(example):
     for bad in ("9" * 400, "1e5", "inf", "nan", "1" * 17):
         with pytest.raises(AnswerError, match="not_a_number"):
             parse_typed(q3, bad)
+
+
+def _likert_pack(method: str = "mean") -> object:
+    """Three 5-point items on one scale, scored by `method`."""
+    return _compiled(
+        {
+            "code": "l3",
+            "version": 1,
+            "kind": "survey",
+            "title": T,
+            "likert_scales": {"a5": {"points": 5, "low": T, "high": T}},
+            "scales": [{"code": "s", "title": T, "method": method}],
+            "questions": [
+                {
+                    "type": "matrix",
+                    "code": "m",
+                    "text": T,
+                    "likert": "a5",
+                    "items": [{"code": f"i{n}", "text": T, "scale": "s"} for n in (1, 2, 3)],
+                },
+            ],
+        }
+    )
+
+
+def test_scores_keep_full_precision():
+    """A mean of 1, 1, 2 is 4/3, not 1.3333; a third of a multiple-choice point is 1/3.
+
+    Tried: the scale mean, a test's partial-credit points and its percent, which were stored
+    rounded to 4 (and 2) decimals, so the analysis ran on 1.3333 and a paired mean
+    difference of exactly 1 came out as 0.999983.
+    """
+    result = score(_likert_pack(), {"i1": 1, "i2": 1, "i3": 2})
+    assert result.scales["s"].value == 4 / 3
+    test = _compiled(
+        {
+            "code": "t3",
+            "version": 1,
+            "kind": "test",
+            "title": T,
+            "scales": [{"code": "k", "title": T, "method": "sum"}],
+            "questions": [
+                {
+                    "type": "multiple",
+                    "code": "q",
+                    "scale": "k",
+                    "text": T,
+                    "options": [
+                        {"code": c, "text": T, "correct": c != "d"} for c in ("a", "b", "c", "d")
+                    ],
+                },
+                {
+                    "type": "single",
+                    "code": "r",
+                    "scale": "k",
+                    "points": 2,
+                    "text": T,
+                    "options": [
+                        {"code": "y", "text": T, "correct": True},
+                        {"code": "n", "text": T},
+                    ],
+                },
+            ],
+        }
+    )
+    result = score(test, {"q": ("a",), "r": "y"})
+    assert result.points == 1 / 3 + 2 and result.scales["k"].value == 1 / 3 + 2
+    assert result.max_points == 3.0 and result.percent == 100 * (1 / 3 + 2) / 3
+
+
+def test_a_sum_on_a_band_edge_keeps_its_band():
+    """Points 0.7 + 0.1 + 0.1 + 0.1 add up to the band edge 1, not to 0.9999999999999999.
+
+    Tried with scores no longer rounded: a plain float sum lands just under the edge and
+    would put a full score in the band below.
+    """
+    questions = [
+        {
+            "type": "single",
+            "code": f"q{n}",
+            "scale": "k",
+            "points": points,
+            "text": T,
+            "options": [{"code": "y", "text": T, "correct": True}, {"code": "n", "text": T}],
+        }
+        for n, points in enumerate((0.7, 0.1, 0.1, 0.1))
+    ]
+    levels = [
+        {"code": "low", "min": 0, "max": 1, "label": T},
+        {"code": "top", "min": 1, "max": 2, "label": T},
+    ]
+    pack = _compiled(
+        {
+            "code": "edge",
+            "version": 1,
+            "kind": "test",
+            "title": T,
+            "scales": [{"code": "k", "title": T, "method": "sum", "levels": levels}],
+            "questions": questions,
+        }
+    )
+    result = score(pack, {f"q{n}": "y" for n in range(4)})
+    assert result.scales["k"].value == 1.0 and result.scales["k"].level == "top"
+    assert result.percent == 100.0
+
+
+def test_a_scales_maximum_comes_from_its_items(example):
+    """The "of 5" shown with a score: a Likert mean reaches the points, a sum adds them up."""
+    mean, total = _likert_pack("mean"), _likert_pack("sum")
+    assert scale_maximum(mean, mean.pack.scales[0]) == 5.0
+    assert scale_maximum(total, total.pack.scales[0]) == 15.0
+    # The example test's knowledge scale: one point for q1, two for q2's partial credit.
+    assert scale_maximum(example, example.pack.scales[0]) == 3.0
+    unbounded = _compiled(
+        {
+            "code": "n",
+            "version": 1,
+            "kind": "survey",
+            "title": T,
+            "scales": [{"code": "s", "title": T, "method": "sum"}],
+            "questions": [{"type": "number", "code": "x", "text": T, "scale": "s"}],
+        }
+    )
+    assert scale_maximum(unbounded, unbounded.pack.scales[0]) is None

@@ -28,12 +28,9 @@ KEY = "analysis-test-key"
 
 
 def _scale_scores(generated: pd.DataFrame) -> pd.DataFrame:
-    """Each student's scale means per wave, computed here without the bot.
-
-    Rounded to 4 decimals, as scores are stored when an attempt is scored.
-    """
+    """Each student's scale means per wave, computed here without the bot (unrounded)."""
     means = generated.groupby(["n", "wave", "university", "scale"])["value"].mean()
-    return means.round(4).unstack()
+    return means.unstack()
 
 
 async def test_a_pre_post_analysis_matches_scipy_and_pandas(db, settings, tmp_path):
@@ -162,3 +159,29 @@ async def test_a_test_gets_difficulty_and_discrimination(db, settings, tmp_path)
             expected = stats.pearsonr(points[item], rest).statistic
             assert table.loc[item, "discrimination"] == pytest.approx(expected)
     assert outcome.charts == [] or all(p.exists() for p in outcome.charts)
+
+
+async def test_the_paired_t_runs_on_unrounded_scale_scores(db, settings, tmp_path):
+    """The analysis's paired t and mean difference equal scipy's on the true means at 1e-9.
+
+    Tried: scale means of three items (thirds) were stored rounded to 4 decimals, and the
+    analysis read them back: on this data t came out as 49.700590 instead of 49.700620 (the
+    issue saw 4.391634 for 4.391550, and a mean difference of exactly 1 as 0.999983).
+    """
+    generated = await seed_prepost(db, 90)
+    outcome = await analysis.analyse(settings.database_url, "dlt_pre", Filters(), KEY, "en",
+                                     tmp_path)
+    table = pd.read_excel(outcome.workbook, sheet_name="prepost").set_index("scale")
+    scores = _scale_scores(generated)
+    pre = scores.xs("pre", level="wave").droplevel("university")
+    post = scores.xs("post", level="wave").droplevel("university")
+    first = generated["scale"].iloc[0]
+    expected = stats.ttest_rel(post[first], pre[first])
+    assert table.loc[first, "t"] == pytest.approx(expected.statistic, rel=1e-9)
+    assert table.loc[first, "p_t"] == pytest.approx(expected.pvalue, rel=1e-9)
+    diff = post[first] - pre[first]
+    assert table.loc[first, "mean_diff"] == pytest.approx(diff.mean(), rel=1e-9)
+    assert table.loc[first, "sd_diff"] == pytest.approx(diff.std(ddof=1), rel=1e-9)
+    # A scale nobody changed: every difference is exactly zero, not a rounding residue.
+    other = scores.columns[-1]
+    assert table.loc[other, "mean_diff"] == 0 and table.loc[other, "sd_diff"] == 0

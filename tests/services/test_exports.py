@@ -558,3 +558,30 @@ async def test_answers_of_attempts_started_during_the_export_are_kept(
     rows = _read(written.files[0])
     assert written.rows == 4 and rows[-1]["answer_label"] == "Игра"
     assert rows[-1]["attempt_state"] == "in_progress" and rows[-1]["country"] != ""
+
+
+async def test_wide_scale_scores_are_not_rounded(db, settings, tmp_path):
+    """sc_* columns hold each scale's mean at full precision (4/3, not 1.3333).
+
+    Tried: scale scores were stored rounded to 4 decimals and the wide export wrote the
+    stored value, so every analysis run on the export inherited the rounding.
+    """
+    import pandas as pd
+
+    from tests.study import seed_prepost
+
+    generated = await seed_prepost(db, 12)
+    written = await _export(
+        settings, "wide", "parquet", tmp_path, Filters(instrument="dlt_pre", wave="pre")
+    )
+    frame = pd.read_parquet(written.files[0])
+    means = (
+        generated[generated["wave"] == "pre"].groupby(["n", "scale"])["value"].mean().unstack()
+    )
+    scales = list(means.columns)
+    got = frame[[f"sc_{s}" for s in scales]].to_numpy()
+    expected = means.to_numpy()
+    # Participants are pseudonymous: compare each scale's values as sorted lists.
+    for column in range(len(scales)):
+        assert sorted(got[:, column]) == pytest.approx(sorted(expected[:, column]), rel=1e-12)
+    assert any(abs(v * 3 - round(v * 3)) < 1e-12 and v != round(v, 4) for v in got.ravel())

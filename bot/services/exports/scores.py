@@ -54,7 +54,8 @@ def table(session: Session, filters: c.Filters, opts: c.Options) -> Table:
             kind="float",
             measure="scale",
             derived="mean or sum of the answered items of the scale (reverse-scored Likert "
-            "items as points + 1 - value); a test's total: points earned",
+            "items as points + 1 - value; skipped and hidden items count for nothing); a "
+            "test's total: points earned; at full precision, not rounded",
         ),
         c._v(
             "max_score",
@@ -71,7 +72,7 @@ def table(session: Session, filters: c.Filters, opts: c.Options) -> Table:
             "Ең көптен пайызы",
             kind="float",
             measure="scale",
-            derived="100 * score / max_score",
+            derived="100 * score / max_score, not rounded",
         ),
         c._v("level", "Level code", "Код уровня", "Деңгей коды"),
         c._v(

@@ -135,7 +135,8 @@ def _score_columns(pack: Compiled) -> list[Column]:
         how = (
             f"{scale.method} of the answered items {', '.join(members)} "
             "(Likert reverse-scored items as points + 1 - value; skipped and hidden items "
-            "count for nothing); only for submitted attempts"
+            "count for nothing); only for submitted attempts; at full precision, not rounded "
+            "(the bot rounds to one decimal only when it shows a score to the participant)"
         )
         title = c.text_labels(scale.title)
         columns.append(
@@ -183,7 +184,8 @@ def _score_columns(pack: Compiled) -> list[Column]:
                         "scale",
                         coded_missing=True,
                         derived="sum over the shown choice items (partial credit for multiple "
-                        "choice); percent = 100 * points / max_points",
+                        "choice); percent = 100 * points / max_points; at full precision, "
+                        "not rounded",
                     ),
                     part=part,
                 )
