@@ -30,7 +30,7 @@ from bot.services.broadcasts import (
 )
 from bot.services.roles import Role, require
 from bot.services.surveys import CLOSED, IN_PROGRESS, SUBMITTED, compiled, latest_instrument
-from models import Attempt, Campaign, Instrument, University, User, utcnow
+from models import Attempt, Campaign, Instrument, University, User, UserRole, utcnow
 
 WAVES = ("pre", "post", "main")
 CLOSE_CHOICES_DAYS = (7, 14, 30, 0)  # 0: no closing date
@@ -263,6 +263,25 @@ def _audience(campaign: Campaign) -> Select[Any]:
     return resolver(select(User).where(User.onboarded_at.is_not(None)), campaign.audience_ref)
 
 
+STAFF_ROLES = (Role.ADMIN, Role.ORGANIZER, Role.COACH, Role.JUROR)
+
+
+def _participants(campaign: Campaign, admin_ids: frozenset[int]) -> Select[Any]:
+    """The campaign's audience without its staff: whose answers its completion rate counts.
+
+    Staff are reached by the invitation too (they may try the survey out), but an organizer
+    reading "6 of 8" when all six students answered would chase people who owe nothing.
+    """
+    staff = select(UserRole.id).where(
+        UserRole.user_id == User.id, UserRole.role.in_([r.value for r in STAFF_ROLES])
+    )
+    return _audience(campaign).where(
+        User.id != campaign.created_by_id,
+        User.telegram_id.not_in(admin_ids),
+        ~exists(staff),
+    )
+
+
 def _only(user_ids: list[int]) -> Any:
     def narrow(stmt: Select[Any]) -> Select[Any]:
         return stmt.where(User.id.in_(user_ids))
@@ -393,6 +412,8 @@ async def due_steps(
                 kind, key = "remind", "campaigns.reminder"
             else:
                 continue
+            if kind == "invite" and campaign.closes_at is None:
+                key = "campaigns.invitation_open"  # "It closes: —" read like a missing date
             texts = {
                 lang: t(
                     key,
@@ -463,7 +484,7 @@ async def figures(
         for campaign in campaigns:
             instrument = await session.get(Instrument, campaign.instrument_id)
             assert instrument is not None
-            audience = _audience(campaign).subquery()
+            audience = _participants(campaign, admin_ids).subquery()
             started = (
                 select(Attempt.user_id)
                 .where(Attempt.campaign_id == campaign.id)
