@@ -5,6 +5,10 @@ Catalogs live in `bot/locales/<lang>/LC_MESSAGES/bot.po`. Message ids are stable
 missing translation is a failing test, never an English string leaking into a Kazakh chat.
 Placeholders use `str.format` names (`{name}`); values are HTML-escaped because every message
 is sent with parse mode HTML.
+
+Numbers shown to people go through `format_number`: one decimal by default, with a decimal
+comma in Kazakh and Russian ("3,7") and a point in English ("3.7"), as each language writes
+them. Only what a person reads is rounded; stored and exported numbers never are.
 """
 
 from __future__ import annotations
@@ -22,6 +26,23 @@ logger = logging.getLogger(__name__)
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 DOMAIN = "bot"
+DECIMAL_COMMA = frozenset({"kk", "ru"})  # languages that write 3,7 rather than 3.7
+
+
+def format_number(
+    value: float, language: str, decimals: int = 1, *, sign: bool = False, trim: bool = False
+) -> str:
+    """`value` as a person reads it in `language`: rounded to `decimals`, never "-0.0".
+
+    `sign` writes "+" before a positive number (a change); `trim` drops the decimals of a
+    whole number ("5", not "5.0": maxima, points).
+    """
+    if trim and round(value, decimals) == round(value):
+        decimals = 0
+    text = f"{value:{'+' if sign else ''}.{decimals}f}"
+    if float(text) == 0:
+        text = f"{0:.{decimals}f}"  # neither "-0.0" nor "+0.0"
+    return text.replace(".", ",") if language in DECIMAL_COMMA else text
 
 
 def load_catalog(language: str, locales_dir: Path = LOCALES_DIR) -> dict[str, str]:
@@ -68,6 +89,12 @@ class Translator:
         """The text for `key` without escaping (button labels, toasts: not HTML)."""
         text = self._lookup(key)
         return text.format(**values) if values else text
+
+    def number(
+        self, value: float, decimals: int = 1, *, sign: bool = False, trim: bool = False
+    ) -> str:
+        """`value` written for a person in this language (see `format_number`)."""
+        return format_number(value, self.language, decimals, sign=sign, trim=trim)
 
 
 class I18n:

@@ -15,7 +15,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import keyboards as kb
 from bot.content.engine import AnswerError, Item, parse_typed
+from bot.content.scoring import scale_maximum
 from bot.context import BotContext
+from bot.i18n import Translator
 from bot.services import ServiceError
 from bot.services import surveys as svc
 from bot.services import users as user_service
@@ -165,6 +167,28 @@ async def _show_result(update: Update, context: BotContext, screen: Screen) -> N
         await _send_chart(update, context, view)
 
 
+def _score_text(t: Translator, value: float, maximum: float | None) -> str:
+    """A scale score as people read it: "<b>3.7</b> of 5" (without "of" when unbounded)."""
+    if maximum is None:
+        return f"<b>{t.number(value)}</b>"
+    return t("results.score_of", score=t.number(value), max=t.number(maximum, trim=True))
+
+
+def _change_text(t: Translator, before: float, now: float, maximum: float | None) -> str:
+    """A change since the pre wave: "1.3 → <b>2.3</b> of 5 (+1.0)"."""
+    # The change of the exact scores, rounded once: not the difference of two rounded numbers.
+    delta = t.number(now - before, sign=True)
+    if maximum is None:
+        return f"{t.number(before)} → <b>{t.number(now)}</b> ({delta})"
+    return t(
+        "results.change_of",
+        before=t.number(before),
+        now=t.number(now),
+        max=t.number(maximum, trim=True),
+        delta=delta,
+    )
+
+
 def _change_lines(view: svc.ResultView, context: BotContext) -> list[str]:
     t = context.t
     lines = [t("results.change", wave=wave_label(context, view.previous_wave or "pre"))]
@@ -174,11 +198,8 @@ def _change_lines(view: svc.ResultView, context: BotContext) -> list[str]:
         before = (view.previous or {}).get(scale.code)
         if now is None or before is None:
             continue
-        delta = now - before
-        lines.append(
-            f"• {html.escape(scale.title.get(t.language))}: {before:g} → <b>{now:g}</b>"
-            f" ({delta:+.2f})"
-        )
+        change = _change_text(t, before, now, scale_maximum(view.compiled, scale))
+        lines.append(f"• {html.escape(scale.title.get(t.language))}: {change}")
     return lines
 
 
@@ -217,6 +238,7 @@ async def _send_chart(update: Update, context: BotContext, view: svc.ResultView)
         maximum=maximum,
         previous_label=wave_label(context, view.previous_wave or "pre"),
         current_label=wave_label(context, view.wave),
+        language=t.language,
     )
     await context.bot.send_photo(chat.id, png, caption=t("results.chart_caption", title=title))
 
@@ -249,9 +271,9 @@ async def my_results(update: Update, context: BotContext) -> None:
             lines.append(
                 t(
                     "surveys.test_score",
-                    points=f"{result['points']:g}",
-                    max=f"{result['max_points']:g}",
-                    percent=f"{result['percent']:g}",
+                    points=t.number(result["points"], trim=True),
+                    max=t.number(result["max_points"], trim=True),
+                    percent=t.number(result["percent"], trim=True),
                 )
             )
         if view.previous:
@@ -260,7 +282,8 @@ async def my_results(update: Update, context: BotContext) -> None:
             for scale in view.compiled.pack.scales:
                 value = result.get("scales", {}).get(scale.code, {}).get("value")
                 if value is not None:
-                    lines.append(f"• {html.escape(scale.title.get(t.language))}: <b>{value:g}</b>")
+                    score = _score_text(t, value, scale_maximum(view.compiled, scale))
+                    lines.append(f"• {html.escape(scale.title.get(t.language))}: {score}")
     await reply(update, context, fit_lines(lines, lambda n: "…"))
 
 
@@ -296,9 +319,9 @@ def _result(screen: Screen, context: BotContext) -> str:
         lines.append(
             t(
                 "surveys.test_score",
-                points=f"{result.points:g}",
-                max=f"{result.max_points:g}",
-                percent=f"{result.percent:g}",
+                points=t.number(result.points, trim=True),
+                max=t.number(result.max_points or 0.0, trim=True),
+                percent=t.number(result.percent or 0.0, trim=True),
             )
         )
         if level is not None:
@@ -309,7 +332,8 @@ def _result(screen: Screen, context: BotContext) -> str:
             continue
         band = next((lv for lv in scale.levels if lv.code == scored.level), None)
         label = f" — {html.escape(band.label.get(lang))}" if band else ""
-        lines.append(f"• {html.escape(scale.title.get(lang))}: <b>{scored.value:g}</b>{label}")
+        score = _score_text(t, scored.value, scale_maximum(screen.compiled, scale))
+        lines.append(f"• {html.escape(scale.title.get(lang))}: {score}{label}")
     return "\n".join(lines)
 
 

@@ -22,6 +22,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.ticker import FuncFormatter
+
+from bot.i18n import DECIMAL_COMMA, format_number
 
 # DejaVu Sans ships inside matplotlib and covers Cyrillic including the Kazakh letters
 # ә ғ қ ң ө ұ ү һ і, plus "→" used in the value labels; naming it avoids depending on
@@ -65,14 +68,15 @@ def render_scales(
     minimum: float = 0.0,
     previous_label: str = "before",
     current_label: str = "now",
+    language: str = "en",
 ) -> bytes:
     """PNG bytes of a horizontal bar chart of the scales.
 
     With `previous` values the bars come in before/now pairs. The x-axis runs from `minimum`
     to `maximum` (default: 1.1 x the largest score, or `minimum + 1` when that is not above
     `minimum`). Scores outside the axis are drawn clipped to it, but their labels show the
-    true numbers. Raises ValueError for no bars, more than `MAX_BARS`, non-finite numbers or
-    an empty axis range.
+    true numbers, with one decimal written as `language` writes it. Raises ValueError for no
+    bars, more than `MAX_BARS`, non-finite numbers or an empty axis range.
     """
     if not bars:
         raise ValueError("no bars to render")
@@ -142,12 +146,12 @@ def render_scales(
         handles = [previous, current]
 
     for i, bar in enumerate(bars):
-        text = _number(bar.value)
+        text = _number(bar.value, language)
         end = span(bar.value)
         # A lone "now" bar is labelled on its own line; a pair between its two bars.
         y = i + offset
         if bar.previous is not None:
-            text = f"{_number(bar.previous)} → {text}"
+            text = f"{_number(bar.previous, language)} → {text}"
             end = max(end, span(bar.previous))
             y = i
         # Offset in points, not data units, so the gap looks the same on every scale range;
@@ -171,6 +175,7 @@ def render_scales(
     ax.set_yticks(list(rows), labels, fontproperties=_FONT, color=TEXT_COLOR, parse_math=False)
     ax.tick_params(axis="y", length=0, pad=6)
     ax.tick_params(axis="x", labelsize=9, labelcolor=TEXT_COLOR, labelfontfamily=FONT_FAMILY)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: _tick(x, language)))
     ax.xaxis.grid(True, color=GRID_COLOR, linewidth=0.8, zorder=0)
     ax.set_axisbelow(True)
     for side in ("top", "right"):
@@ -206,6 +211,7 @@ async def render_scales_async(
     minimum: float = 0.0,
     previous_label: str = "before",
     current_label: str = "now",
+    language: str = "en",
 ) -> bytes:
     """`render_scales` in a worker thread, so a render does not block the event loop."""
     # A copy, so a caller that reuses its list while the thread runs cannot change the chart.
@@ -217,6 +223,7 @@ async def render_scales_async(
         minimum=minimum,
         previous_label=previous_label,
         current_label=current_label,
+        language=language,
     )
 
 
@@ -226,7 +233,12 @@ def _wrap(text: str, width: int, max_lines: int) -> str:
     return "\n".join(lines)
 
 
-def _number(value: float) -> str:
-    """A score as shown on the chart: one decimal, and never "-0.0"."""
-    text = f"{value:.1f}"
-    return "0.0" if text == "-0.0" else text
+def _number(value: float, language: str = "en") -> str:
+    """A score as shown on the chart: one decimal, never "-0.0", as `language` writes it."""
+    return format_number(value, language)
+
+
+def _tick(value: float, language: str) -> str:
+    """An axis tick: as short as it can be ("2", "2.5"), with the language's decimal mark."""
+    text = f"{value:g}"
+    return text.replace(".", ",") if language in DECIMAL_COMMA else text

@@ -151,10 +151,10 @@ async def test_pre_and_post_are_linked_without_any_code(harness, i18n):
     # Submitting the post wave in chat shows the change since pre and a chart.
     await student.tap_data(f"s:f:{attempt}:0", (await _any_message(student, harness)))
     assert "Change since" in student.messages[-2].text
-    assert "2 → 4" in student.messages[-2].text
+    assert "2.0 → 4.0 of 5 (+2.0)" in student.messages[-2].text
     assert student.last_message.photo  # the chart
     await student.send("/my_results")
-    assert "What I learned" in student.last_text and "2 → 4" in student.last_text
+    assert "What I learned" in student.last_text and "2.0 → 4.0 of 5" in student.last_text
     assert t("results.title").replace("<b>", "").replace("</b>", "") in student.last_text
 
 

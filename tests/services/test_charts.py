@@ -215,3 +215,17 @@ async def test_async_variant_renders_the_same_png_in_a_worker_thread(monkeypatch
     assert png == original("Нәтижелер", KAZAKH_BARS, **kwargs)
     assert threads and threads[0] != threading.get_ident()
     _assert_png(png)
+
+
+def test_numbers_on_the_chart_are_written_as_the_language_writes_them():
+    """A decimal comma in Kazakh and Russian ("3,7"), a point in English, one decimal.
+
+    Tried: the chart labelled a Kazakh student's bars "3.7", unlike the result card.
+    """
+    assert charts._number(3.66, "kk") == "3,7" and charts._number(3.66, "ru") == "3,7"
+    assert charts._number(3.66, "en") == "3.7" and charts._number(-0.01, "ru") == "0,0"
+    assert charts._tick(2.5, "ru") == "2,5" and charts._tick(3.0, "kk") == "3"
+    bars = [ScaleBar("Мотивация", 3.66, 2.33)]
+    english = render_scales("T", bars, maximum=5)
+    assert render_scales("T", bars, maximum=5, language="en") == english
+    assert render_scales("T", bars, maximum=5, language="ru") != english
