@@ -52,4 +52,5 @@ def split(data: str, prefix: str, parts: int) -> Sequence[str] | None:
 
 def parse_int(text: str) -> int | None:
     """A non-negative int from callback data, or None for anything forged."""
-    return int(text) if text.isdigit() and len(text) <= 12 else None
+    # ASCII only: "²" is a digit to str.isdigit() but int() raises on it.
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else None

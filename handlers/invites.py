@@ -49,8 +49,12 @@ async def invite_step(update: Update, context: BotContext) -> None:
     elif pieces[1] == "u" and len(pieces) == 4 and kb.parse_int(pieces[3]) is not None:
         await _ask_uses(update, context, role, pieces[3])
     elif pieces[1] == "n" and len(pieces) == 5 and kb.parse_int(pieces[3]) is not None:
-        uses = kb.parse_int(pieces[4])
-        await _create(update, context, role, kb.parse_int(pieces[3]) or None, uses or None)
+        try:
+            uses = invite_service.parse_uses(pieces[4])
+        except ServiceError as exc:
+            await reply(update, context, t(exc.key, **exc.values))
+            return
+        await _create(update, context, role, kb.parse_int(pieces[3]) or None, uses)
     else:
         await reply(update, context, t("errors.stale_button"))
 
@@ -76,7 +80,7 @@ async def _ask_uses(update: Update, context: BotContext, role: Role, university:
     buttons = [
         kb.button(
             str(n) if n else t.plain("invites.unlimited"),
-            f"inv:n:{role.value}:{university}:{n or 0}",
+            f"inv:n:{role.value}:{university}:{invite_service.uses_code(n)}",
         )
         for n in invite_service.USES_CHOICES
     ]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from bot import text as typed
 from bot.content import conditions
 from bot.content.schema import (
     ChoiceQuestion,
@@ -243,6 +244,10 @@ def compile_pack(pack: Pack) -> Compiled:
 
 _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
 _DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y")
+# Dates people are asked about (birth, start of studies or work) fall in this range; year 1
+# or 9999 is a typing slip, and the message says which range is accepted.
+DATE_MIN = date(1900, 1, 1)
+DATE_MAX = date(2100, 12, 31)
 
 
 def parse_typed(item: Item, text: str) -> Any:
@@ -250,12 +255,15 @@ def parse_typed(item: Item, text: str) -> Any:
 
     Raises:
         AnswerError: not a number, out of range, a decimal where a whole number is expected,
-            empty or too long text, a date in no accepted format; or a typed answer to an item
+            empty or too long text (invisible characters alone are empty), a date in no
+            accepted format or outside DATE_MIN..DATE_MAX; or a typed answer to an item
             answered with buttons.
     """
-    raw = text.strip()
+    # Control characters are removed from what is stored (PostgreSQL refuses a NUL, SQLite
+    # kept it); numbers and dates are read from what the person sees.
+    raw = typed.clean_block(text) if item.kind == "text" else typed.visible(text)
     if item.kind == "number":
-        compact = raw.replace(" ", "").replace("\u00a0", "")
+        compact = raw.replace(" ", "")
         # Fifteen digits keep a float exact; longer numbers are no one's real answer.
         if not _NUMBER.match(compact) or len(compact) > 16:
             raise AnswerError("surveys.not_a_number")
@@ -267,7 +275,7 @@ def parse_typed(item: Item, text: str) -> Any:
             raise AnswerError("surveys.out_of_range", low=_fmt(low), high=_fmt(high))
         return int(value) if item.integer else value
     if item.kind == "text":
-        if not raw:
+        if typed.is_blank(raw):
             raise AnswerError("surveys.empty_text")
         if len(raw) > item.max_length:
             raise AnswerError("surveys.text_too_long", limit=item.max_length, length=len(raw))
@@ -275,9 +283,16 @@ def parse_typed(item: Item, text: str) -> Any:
     if item.kind == "date":
         for fmt in _DATE_FORMATS:
             try:
-                return datetime.strptime(raw, fmt).date().isoformat()
+                day = datetime.strptime(raw, fmt).date()
             except ValueError:
                 continue
+            if not DATE_MIN <= day <= DATE_MAX:
+                raise AnswerError(
+                    "surveys.date_out_of_range",
+                    low=DATE_MIN.strftime("%d.%m.%Y"),
+                    high=DATE_MAX.strftime("%d.%m.%Y"),
+                )
+            return day.isoformat()
         raise AnswerError("surveys.bad_date", example=date(2026, 9, 1).strftime("%d.%m.%Y"))
     raise AnswerError("surveys.use_buttons")
 

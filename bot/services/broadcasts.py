@@ -31,6 +31,7 @@ from bot.db import Sessionmaker
 from bot.services import InvalidInput, NotFound, PermissionDenied
 from bot.services.roles import Role, require
 from bot.services.universities import COUNTRIES, get_active
+from bot.text import clean_block, clean_line, is_blank
 from models import Broadcast, Delivery, University, User, UserRole, utcnow
 
 TEXT_LIMIT = 4096
@@ -294,6 +295,13 @@ def visible_length(html_text: str) -> int:
 _TAG_PARTS = re.compile(r"<(/?)([a-zA-Z-]+)[^>]*>")
 
 
+def _shows_nothing(html_text: str) -> bool:
+    """True when the HTML text shows nothing: no visible character once tags are removed."""
+    import html
+
+    return is_blank(html.unescape(_TAG.sub("", html_text)))
+
+
 def _balanced(html_text: str) -> bool:
     """True when every formatting tag opened in the text is closed in it, in order."""
     stack: list[str] = []
@@ -313,15 +321,15 @@ def split_languages(html_text: str) -> dict[str, str]:
     """
     marks = list(_LANG_MARK.finditer(html_text))
     if not marks:
-        return {"*": html_text.strip()}
+        return {"*": clean_block(html_text)}
     texts: dict[str, str] = {}
-    lead = html_text[: marks[0].start()].strip()
-    if lead:
+    lead = clean_block(html_text[: marks[0].start()])
+    if not _shows_nothing(lead):
         texts["*"] = lead
     for i, mark in enumerate(marks):
         end = marks[i + 1].start() if i + 1 < len(marks) else len(html_text)
-        body = html_text[mark.end() : end].strip()
-        if body:
+        body = clean_block(html_text[mark.end() : end])
+        if not _shows_nothing(body):
             texts[mark.group(1)] = body
     return texts
 
@@ -336,7 +344,7 @@ def build_content(
     """
     if kind not in ("text", "photo", "document"):
         raise InvalidInput("broadcasts.unsupported")
-    texts = split_languages(html_text or "") if html_text and html_text.strip() else {}
+    texts = split_languages(html_text) if html_text and not _shows_nothing(html_text) else {}
     if kind == "text" and not texts:
         raise InvalidInput("broadcasts.empty")
     if kind != "text" and not file_id:
@@ -348,7 +356,7 @@ def build_content(
             key = "broadcasts.text_too_long" if kind == "text" else "broadcasts.caption_too_long"
             label = "" if language == "*" else f"[{language}] "
             raise InvalidInput(key, limit=limit, length=length, section=label)
-        if not text.strip():
+        if _shows_nothing(text):
             raise InvalidInput("broadcasts.empty")
     for language, text in texts.items():
         if not _balanced(text):
@@ -359,6 +367,7 @@ def build_content(
         # Unmarked lead text next to marked sections: treat it as the default-language text
         # only if that language has no section of its own; otherwise it is ambiguous.
         raise InvalidInput("broadcasts.unmarked_text")
+    file_name = (clean_line(file_name) or None) if file_name else None
     return Content(kind=kind, texts=texts, file_id=file_id, file_name=file_name)
 
 
@@ -385,10 +394,10 @@ def parse_buttons(text: str) -> tuple[Button, ...]:
         InvalidInput: a line without `|`, a label too long, a link that is not http(s), too many.
     """
     buttons = []
-    for line in (raw.strip() for raw in text.splitlines()):
+    for line in (clean_line(raw) for raw in text.splitlines()):
         if not line:
             continue
-        label, sep, url = (part.strip() for part in line.partition("|"))
+        label, sep, url = (clean_line(part) for part in line.partition("|"))
         if not sep or not label or not url:
             raise InvalidInput("broadcasts.button_format", line=line[:80])
         if len(label) > LABEL_MAX:

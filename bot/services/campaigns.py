@@ -29,7 +29,14 @@ from bot.services.broadcasts import (
     sender_scope,
 )
 from bot.services.roles import Role, require
-from bot.services.surveys import CLOSED, IN_PROGRESS, SUBMITTED, compiled, latest_instrument
+from bot.services.surveys import (
+    CLOSED,
+    IN_PROGRESS,
+    SUBMITTED,
+    clean_wave,
+    compiled,
+    latest_instrument,
+)
 from models import Attempt, Campaign, Instrument, University, User, UserRole, utcnow
 
 WAVES = ("pre", "post", "main")
@@ -191,10 +198,7 @@ async def update_draft(
     async with db.begin() as session:
         campaign = await _own_draft(session, actor_id, admin_ids, draft_id)
         if "wave" in changes:
-            wave = " ".join(str(changes["wave"]).split())
-            if not 1 <= len(wave) <= 32:
-                raise InvalidInput("surveys.bad_wave")
-            campaign.wave = wave
+            campaign.wave = clean_wave(str(changes["wave"]))
         if "opens_at" in changes:
             opens_at = changes["opens_at"]
             if opens_at <= utcnow():

@@ -47,6 +47,24 @@ class InviteView:
         return f"{PAYLOAD_PREFIX}{self.code}"
 
 
+def uses_code(max_uses: int | None) -> str:
+    """The short code of a number of uses in callback data ("0": unlimited)."""
+    return str(max_uses or 0)
+
+
+def parse_uses(code: str) -> int | None:
+    """The number of uses a button's code stands for (None: unlimited).
+
+    Raises:
+        InvalidInput: a code of no offered choice (forged: "-1" or a huge number must not
+            fall back to unlimited).
+    """
+    for choice in USES_CHOICES:
+        if code == uses_code(choice):
+            return choice
+    raise InvalidInput("invites.bad_uses")
+
+
 def grantable_by(roles: set[Role] | frozenset[Role]) -> tuple[Role, ...]:
     """The roles a holder of `roles` may hand out, most powerful inviter first."""
     for inviter in (Role.ADMIN, Role.ORGANIZER):

@@ -25,6 +25,7 @@ from bot.content.engine import (
     choice_value,
     compile_pack,
     likert_value,
+    parse_typed,
 )
 from bot.content.schema import Pack
 from bot.content.scoring import Result, item_value, score
@@ -32,6 +33,7 @@ from bot.db import Sessionmaker
 from bot.services import InvalidInput, NotFound, ServiceError
 from bot.services.broadcasts import RESOLVERS
 from bot.services.roles import Role, require
+from bot.text import clean_line
 from models import Answer, Attempt, Campaign, Instrument, User, utcnow
 
 IN_PROGRESS = "in_progress"
@@ -116,6 +118,14 @@ async def _in_audience(session: AsyncSession, campaign: Campaign, user: User) ->
     return await session.scalar(stmt) is not None
 
 
+def clean_wave(text: str) -> str:
+    """A wave label as stored: one line of 1 to 32 visible characters, or `InvalidInput`."""
+    wave = clean_line(text)
+    if not 1 <= len(wave) <= 32:
+        raise InvalidInput("surveys.bad_wave")
+    return wave
+
+
 async def create_campaign(
     db: Sessionmaker,
     actor_id: int,
@@ -129,9 +139,7 @@ async def create_campaign(
     closes_at: datetime | None = None,
 ) -> int:
     """Publish the latest version of an instrument as a campaign (organizers and admins)."""
-    wave = wave.strip()
-    if not wave or len(wave) > 32:
-        raise InvalidInput("surveys.bad_wave")
+    wave = clean_wave(wave)
     if audience_kind not in RESOLVERS:
         raise InvalidInput("broadcasts.unknown_audience")
     opens_at = opens_at or utcnow()
@@ -481,19 +489,28 @@ async def answer(
 ) -> Screen:
     """Store the answer to the item on screen (`index`) and return the next screen.
 
-    `value` must already be validated for the item (see `bot.content.engine`).
+    `value` must already be validated for the item (see `bot.content.engine`); a text or
+    date is parsed again, so control characters never reach the database.
+
+    Raises:
+        AnswerError: a text or date answer that does not fit the item.
     """
 
     async def step(session: AsyncSession, attempt: Attempt) -> Screen:
         screen = await _screen(session, attempt)
         item = _current(screen, index)
-        await _store(session, attempt, item, value, screen)
+        stored = value
+        if item.kind in ("text", "date") and isinstance(stored, str):
+            # Cleaned here too, whoever parsed it, so what is stored is the same on SQLite and
+            # PostgreSQL (parsing again is a no-op on a parsed text or an ISO date).
+            stored = parse_typed(item, stored)
+        await _store(session, attempt, item, stored, screen)
         await session.flush()
         return await _screen(
             session,
             attempt,
             pack=screen.compiled,
-            answers={**(screen.answers or {}), item.code: value},
+            answers={**(screen.answers or {}), item.code: stored},
         )
 
     return await _in_attempt(db, telegram_id, attempt_id, step)

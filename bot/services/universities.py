@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import Sessionmaker
 from bot.services import InvalidInput, NotFound
 from bot.services.roles import Role, require
+from bot.text import clean_line, is_blank
 from models import University
 
 COUNTRIES: tuple[str, ...] = ("KZ", "RU", "UZ")
@@ -70,7 +71,7 @@ def parse_new_university(text: str) -> tuple[str, str, str, str]:
     Raises:
         InvalidInput: wrong country code, missing or overlong name.
     """
-    parts = [p.strip() for p in text.split("|")]
+    parts = [clean_line(p) for p in text.split("|")]
     if len(parts) < 2 or len(parts) > 4:
         raise InvalidInput("universities.add_format")
     country = parts[0].upper()
@@ -82,7 +83,7 @@ def parse_new_university(text: str) -> tuple[str, str, str, str]:
     ru = names[1] if len(names) > 1 and names[1] else en
     kk = names[2] if len(names) > 2 and names[2] else en
     for name in (en, ru, kk):
-        if not name:
+        if is_blank(name):
             raise InvalidInput("universities.add_format")
         if len(name) > NAME_MAX:
             raise InvalidInput("universities.name_too_long", limit=NAME_MAX)

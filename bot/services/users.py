@@ -17,6 +17,7 @@ from bot.db import Sessionmaker
 from bot.services import InvalidInput, NotFound
 from bot.services.roles import Role, roles_of
 from bot.services.universities import UniversityView, get_active, view
+from bot.text import clean_line, is_blank
 from models import User, utcnow
 
 GROUP_MAX = 100
@@ -114,7 +115,8 @@ async def seen(
     writes only for a new user, a changed name or language, or a user who had blocked the bot
     writing again (reachable again).
     """
-    first_name = first_name[:128]
+    # Stored as given by Telegram, minus what PostgreSQL would refuse (a NUL) or SQLite keep.
+    first_name = clean_line(first_name)[:128]
 
     def unchanged(user: User) -> bool:
         return (
@@ -207,9 +209,9 @@ async def set_university(
 
 
 def clean_group(text: str) -> str:
-    """Validate a faculty/group name: one line, 1 to GROUP_MAX characters."""
-    value = " ".join(text.split())
-    if not value:
+    """Validate a faculty/group name: one line, 1 to GROUP_MAX characters, something visible."""
+    value = clean_line(text)
+    if is_blank(value):
         raise InvalidInput("onboarding.group_empty")
     if len(value) > GROUP_MAX:
         raise InvalidInput("onboarding.group_too_long", limit=GROUP_MAX, length=len(value))

@@ -134,3 +134,21 @@ async def test_forged_and_expired_codes_get_a_message_and_onboarding_goes_on(har
     assert t("invites.expired") in user.texts
     profile = await user_service.get_profile(harness.app.bot_data.db, 330, frozenset())
     assert not profile.has(Role.JUROR)
+
+
+@pytest.mark.parametrize("uses", ["7", "-1", "99999999999999999999999", "²", "1.5", ""])
+async def test_a_forged_number_of_uses_is_refused(harness, i18n, uses):
+    """Tried: the last invite button with its uses changed. 7 was refused, but -1 and a
+    23-digit number silently made an unlimited link, and "²" (a digit to str.isdigit, not to
+    int) raised. Every value not offered now gets the same message and creates nothing."""
+    t = i18n.translator("en")
+    admin = harness.user(ADMIN_ID, "Admin", "en")
+    await onboard(admin, i18n)
+    await admin.send("/invite")
+    await admin.tap(t.plain("roles.coach"))
+    await admin.tap(t.plain("invites.all_universities"))
+    assert "50" in admin.last_buttons
+    await admin.tap_data(f"inv:n:coach:0:{uses}", admin.last_message.message_id)
+    assert admin.last_text == t("invites.bad_uses")
+    async with harness.app.bot_data.db() as session:
+        assert await session.scalar(select(func.count(Invite.id))) == 0

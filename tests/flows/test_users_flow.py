@@ -216,3 +216,25 @@ async def test_admin_is_alerted_and_user_told_when_a_handler_fails(harness, i18n
     # What was saved before the failure is kept.
     profile = await user_service.get_profile(harness.app.bot_data.db, 110, frozenset())
     assert profile.language == "en"
+
+
+@pytest.mark.parametrize("language", ["kk", "ru", "en"])
+async def test_invisible_or_control_characters_as_a_group(harness, i18n, language):
+    """Only zero-width characters were accepted as a faculty/group, and a NUL in it ended in
+    "something went wrong" on PostgreSQL. Now the first is refused in the user's language
+    with the step kept, and the NUL is dropped."""
+    t = i18n.translator(language)
+    university = {"kk": "Тараз", "ru": "Тараз", "en": UNIVERSITY_EN}[language]
+    eva = harness.user(105, "Eva", language)
+    await eva.send("/start")
+    await eva.tap(LANGUAGE_LABELS[language])
+    await eva.tap(t.plain("onboarding.consent_yes"))
+    await eva.tap(next(b for b in eva.last_buttons if university in b))
+    await eva.send("\u200b\u200c\u2060\ufeff")
+    assert eva.last_text == _strip(t("onboarding.group_empty"))
+    db = harness.app.bot_data.db
+    profile = await user_service.get_profile(db, 105, frozenset())
+    assert profile.group_name is None and profile.next_step is user_service.Step.GROUP
+    await eva.send("Biology\x00, B-2")
+    assert t.plain("menu.profile") in eva.last_buttons
+    assert (await user_service.get_profile(db, 105, frozenset())).group_name == "Biology, B-2"

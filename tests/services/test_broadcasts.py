@@ -248,3 +248,33 @@ async def test_a_university_organizer_publishes_only_there(world):
     await campaigns.update_draft(db, 61, ADMINS, draft.id,
                                  audience=("university", str(unis[0].id)))
     assert (await campaigns.publish(db, 61, ADMINS, draft.id)).audience_ref == str(unis[0].id)
+
+
+async def test_control_characters_in_broadcasts_are_removed(world):
+    """A NUL in a broadcast's text, button label or document name (and a campaign's wave)
+    was kept on SQLite and refused by PostgreSQL; zero-width text counted as content."""
+    from bot.services import campaigns
+
+    db = world
+    content = svc.build_content("document", "[kk] Сәлем\x00\n[ru] При\x1bвет", "file", "a\x00.pdf")
+    assert content.texts == {"kk": "Сәлем", "ru": "Привет"} and content.file_name == "a.pdf"
+    broadcast_id = await svc.create_draft(db, ADMIN, ADMINS)
+    await svc.set_audience(db, ADMIN, ADMINS, broadcast_id, "all", None)
+    await svc.set_content(db, ADMIN, ADMINS, broadcast_id, content)
+    buttons = svc.parse_buttons("Cour\x00se | https://example.kz/c\x00ourse")
+    assert [(b.label, b.url) for b in buttons] == [("Course", "https://example.kz/course")]
+    await svc.set_buttons(db, ADMIN, ADMINS, broadcast_id, buttons)
+    draft, _ = await svc.get_draft(db, ADMIN, ADMINS, broadcast_id)
+    assert draft.content is not None and draft.content.file_name == "a.pdf"
+    with pytest.raises(InvalidInput, match="empty"):
+        svc.build_content("text", "\u200b\u200c", None, None)
+    # An invisible language section is no section, as a whitespace-only one already was.
+    only_ru = svc.build_content("text", "[kk] \u2060\n[ru] Привет", None, None)
+    assert only_ru.texts == {"ru": "Привет"}
+    with pytest.raises(InvalidInput, match="button_format"):
+        svc.parse_buttons("\u200b | https://example.kz")
+    draft_id = (await campaigns.new_draft(db, ADMIN, ADMINS, "swot_collaboration")).id
+    updated = await campaigns.update_draft(db, ADMIN, ADMINS, draft_id, wave="pre\x00-2026")
+    assert updated.wave == "pre-2026"
+    with pytest.raises(InvalidInput, match="bad_wave"):
+        await campaigns.update_draft(db, ADMIN, ADMINS, draft_id, wave="\u200b\ufeff")

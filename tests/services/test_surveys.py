@@ -164,3 +164,29 @@ async def test_the_default_pre_survey_end_to_end_in_codes(db):
     assert done.result.scales["cooperation"].value == 4.0
     assert set(done.result.scales) >= {"cooperation", "communication", "coordination",
                                        "creativity", "platforms", "safety_ethics"}
+
+
+ALL_TYPES = Path(__file__).resolve().parents[1] / "content" / "all_types_pack.yaml"
+
+
+async def test_typed_answers_and_waves_are_stored_without_control_characters(db):
+    """A NUL in a typed answer or a wave label was kept by SQLite and refused by PostgreSQL
+    (tests/pg/test_pg_suite_surveys.py runs this there); year 1 was stored as a date."""
+    from bot.content.engine import AnswerError
+
+    await _person(db, ADMIN)
+    assert (await content_service.load_path(db, ALL_TYPES)).ok
+    campaign = await svc.create_campaign(db, ADMIN, ADMINS, "all_types", "pre\x00-2026\u200b")
+    await _person(db, 10)
+    assert [c.wave for c in await svc.open_campaigns(db, 10)] == ["pre-2026"]
+    screen = await svc.start(db, 10, campaign, "en")
+    screen = await svc.pass_info(db, 10, screen.attempt_id, screen.index)
+    for value in ("y1", ("other",), "Pad\x00let\u200b", 4, 3, 2, 12):
+        screen = await svc.answer(db, 10, screen.attempt_id, screen.index, value)
+    assert screen.item is not None and screen.item.code == "since"
+    with pytest.raises(AnswerError, match="date_out_of_range"):
+        await svc.answer(db, 10, screen.attempt_id, screen.index, "0001-01-01")
+    screen = await svc.answer(db, 10, screen.attempt_id, screen.index, "\u200e01.09.2026\x00")
+    async with db() as session:
+        stored = dict((await session.execute(select(Answer.item_code, Answer.value))).all())
+    assert stored["tools_other"] == "Padlet" and stored["since"] == "2026-09-01"

@@ -61,3 +61,16 @@ async def test_non_admin_cannot_change_universities(db):
         await svc.add_university(db, 5, ADMINS, "KZ | New")
     with pytest.raises(PermissionDenied):
         await svc.set_active(db, 5, ADMINS, 1, False)
+
+
+async def test_names_typed_with_control_or_invisible_characters(db):
+    """A NUL in a typed university name failed on PostgreSQL only; a name of zero-width
+    characters was accepted as a name. Now the NUL is removed and the blank name refused."""
+    await users.seen(db, 1, first_name="A", username=None, telegram_language=None,
+                     admin_ids=ADMINS)
+    added = await svc.add_university(db, 1, ADMINS, "KZ | Abai\x00 University | \u200b | Абай\x1b")
+    assert added.names == {"en": "Abai University", "ru": "Abai University", "kk": "Абай"}
+    with pytest.raises(InvalidInput) as exc:
+        await svc.add_university(db, 1, ADMINS, "KZ | \u200b\u2060\ufeff")
+    assert exc.value.key == "universities.add_format"
+    assert len(await svc.list_universities(db, include_hidden=True)) == 7

@@ -90,3 +90,29 @@ async def test_delete_user_removes_profile_and_roles(db):
         assert await session.scalar(select(func.count(UserRole.id))) == 0
     with pytest.raises(NotFound):
         await svc.get_profile(db, 42, ADMINS)
+
+
+async def test_control_characters_in_names_are_removed_the_same_on_every_database(db):
+    """A NUL typed into the faculty/group (and one in a Telegram name) was stored as is on
+    SQLite and failed with "something went wrong" on PostgreSQL; now both keep the text
+    without it (tests/pg/test_pg_suite_users.py runs this on PostgreSQL)."""
+    profile = await svc.seen(db, 42, first_name="Aru\x00\x1b", username="aru",
+                             telegram_language=None, admin_ids=ADMINS)
+    assert profile.first_name == "Aru"
+    profile = await svc.set_group(db, 42, "Math\x00, M-1\x7f\x85", ADMINS)
+    assert profile.group_name == "Math, M-1"
+    assert (await svc.get_profile(db, 42, ADMINS)).group_name == "Math, M-1"
+    # The same name again is no change: nothing is written for it.
+    assert (await svc.seen(db, 42, first_name="Aru\x00\x1b", username="aru",
+                           telegram_language=None, admin_ids=ADMINS)).first_name == "Aru"
+
+
+@pytest.mark.parametrize("text", ["\u200b", "\u200b\u200c\u200d\u2060\ufeff", " \u200b\n\u3164"])
+async def test_a_group_of_invisible_characters_is_empty(db, text):
+    """Only zero-width characters used to count as a group name; whitespace alone did not."""
+    await _new(db)
+    await svc.set_group(db, 42, "Math, M-1", ADMINS)
+    with pytest.raises(InvalidInput) as exc:
+        await svc.set_group(db, 42, text, ADMINS)
+    assert exc.value.key == "onboarding.group_empty"
+    assert (await svc.get_profile(db, 42, ADMINS)).group_name == "Math, M-1"
