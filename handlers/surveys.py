@@ -3,15 +3,23 @@
 Button data is `s:<action>:<attempt>:<item index>[:<option index or point>]`, at most ~25
 bytes whatever the language; the service checks that the attempt is the presser's and that
 the item is the one on screen, so stale, doubled or forged presses change nothing. Typed
-answers (numbers, text, dates) are routed here through the user's `awaiting` column
-(`sv:<attempt>`), so a restart in the middle of a question keeps waiting for it.
+answers (numbers, text, dates) are routed here through the user's `awaiting` column, so a
+restart in the middle of a question keeps waiting for it.
+
+`awaiting` also says which step the user has on screen: `sv:<attempt>:<index>:<message>` is
+written once Telegram took the question (the review's index is one past the last item), and
+`sv:<attempt>:-` when it could not be delivered. A step the user never saw is shown again on
+their next update: typed text is taken only as the answer to the question they were shown,
+and an old button brings the current step back instead of only saying it is out of date.
 """
 
 from __future__ import annotations
 
 import html
+import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import Forbidden, TelegramError
 
 from bot import keyboards as kb
 from bot.content.engine import AnswerError, Item, parse_typed
@@ -25,7 +33,15 @@ from bot.services.surveys import Screen
 from handlers.campaigns import wave_label
 from handlers.common import fit_lines, reply, safe_edit, shorten, toast
 
+logger = logging.getLogger(__name__)
+
 ANSWER_PREVIEW = 150  # characters of each answer on the review screen
+# Characters of each question on the review screen: as many as fit, so statements that
+# share their first words stay apart, but never fewer than this.
+QUESTION_PREVIEW_MIN = 60
+QUESTION_PREVIEW_MAX = 160
+REVIEW_BUDGET = 3600  # characters of review lines, under TEXT_BUDGET with the title and hint
+NOT_DELIVERED = "-"  # the step part of `awaiting` when the step could not be sent
 
 
 def _title(screen: Screen) -> str:
@@ -33,7 +49,25 @@ def _title(screen: Screen) -> str:
 
 
 def _header(screen: Screen) -> str:
-    return f"<b>{html.escape(_title(screen))}</b> · {screen.position} / {screen.total}"
+    title = f"<b>{html.escape(_title(screen))}</b>"
+    if screen.item is not None and screen.item.kind == "info":
+        return title  # an introduction or a note is not a question: it takes no number
+    return f"{title} · {screen.position} / {screen.total}"
+
+
+def _cut_middle(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters in the middle: its start and its end both stay.
+
+    Likert statements often share their first words and differ at the end.
+    """
+    if len(text) <= limit:
+        return text
+    head = text[: limit // 3]
+    tail = text[len(text) - (limit - len(head) - 1) :]
+    # Cut between words where there are any, so no word is shown half.
+    head = head[: head.rfind(" ")] if " " in head else head
+    tail = tail[tail.find(" ") + 1 :] if " " in tail else tail
+    return head.rstrip() + " … " + tail.lstrip()
 
 
 def _label(item: Item, value: object, language: str) -> str:
@@ -127,26 +161,75 @@ def _keyboard(screen: Screen, context: BotContext) -> InlineKeyboardMarkup | Non
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-async def show(update: Update, context: BotContext, screen: Screen) -> None:
-    """Send the screen: the next question, the review, or the result."""
+async def _set_awaiting(context: BotContext, value: str | None) -> None:
+    """Store what the user's typed text goes to, if it changed."""
+    assert context.profile is not None
+    if context.profile.awaiting != value:
+        context.profile = await user_service.set_awaiting(
+            context.db, context.profile.telegram_id, value, context.admin_ids
+        )
+
+
+def _on_screen_value(screen: Screen, message_id: int) -> str:
+    """The `awaiting` value saying that `screen` reached the user as `message_id`."""
+    value = f"sv:{screen.attempt_id}:{screen.index}:{message_id}"
+    # The message id is only needed to mark a typed answer: dropped if it does not fit.
+    return value if len(value) <= 32 else f"sv:{screen.attempt_id}:{screen.index}"
+
+
+def _shown(value: str | None) -> tuple[int, int | None, int | None, bool] | None:
+    """(attempt, step index, message id, whether the step is known) of an `awaiting` value."""
+    if not value or not value.startswith("sv:"):
+        return None
+    parts = value[3:].split(":")
+    attempt = kb.parse_int(parts[0])
+    if attempt is None:
+        return None
+    if len(parts) == 1:  # written before steps were recorded: taken as on screen
+        return attempt, None, None, False
+    message = kb.parse_int(parts[2]) if len(parts) > 2 else None
+    return attempt, kb.parse_int(parts[1]), message, True
+
+
+def _on_screen(screen: Screen, value: str | None) -> bool:
+    """True when `awaiting` says the user was shown this very step of this attempt."""
+    shown = _shown(value)
+    if shown is None or shown[0] != screen.attempt_id:
+        return False
+    _, index, _, known = shown
+    return not known or index == screen.index
+
+
+async def show(
+    update: Update, context: BotContext, screen: Screen, notice: str | None = None
+) -> None:
+    """Send the screen: the next question, the review, or the result (after `notice`)."""
     chat = update.effective_chat
     assert chat is not None and context.profile is not None
-    # Typed text goes to the item on screen: answered if it is typed, otherwise the user is
-    # told to use the buttons, and the question stays.
-    awaiting = f"sv:{screen.attempt_id}" if screen.kind == "item" else None
-    if context.profile.awaiting != awaiting:
-        context.profile = await user_service.set_awaiting(
-            context.db, context.profile.telegram_id, awaiting, context.admin_ids
-        )
     protect = screen.protect_content
     if screen.kind == "item":
         text, keyboard = _question_text(screen, context), _keyboard(screen, context)
     elif screen.kind == "review":
         text, keyboard = _review(screen, context)
     else:
+        await _set_awaiting(context, None)
         await _show_result(update, context, screen)
         return
-    await context.bot.send_message(chat.id, text, reply_markup=keyboard, protect_content=protect)
+    if notice:
+        text = f"{notice}\n\n{text}"
+    try:
+        sent = await context.bot.send_message(
+            chat.id, text, reply_markup=keyboard, protect_content=protect
+        )
+    except Forbidden:
+        raise
+    except TelegramError:
+        # Still failing after bot.floodguard's retries. The answer before it is stored; the
+        # user's next update (typed text, an old button) shows this step again.
+        logger.warning("survey step not delivered to chat %s", chat.id, exc_info=True)
+        await _set_awaiting(context, f"sv:{screen.attempt_id}:{NOT_DELIVERED}")
+        return
+    await _set_awaiting(context, _on_screen_value(screen, sent.message_id))
 
 
 async def _show_result(update: Update, context: BotContext, screen: Screen) -> None:
@@ -292,13 +375,21 @@ def _review(screen: Screen, context: BotContext) -> tuple[str, InlineKeyboardMar
     answers = screen.compiled.applicable(screen.answers or {})
     lines = [f"<b>{html.escape(_title(screen))}</b>", t("surveys.review")]
     shown = [item for item in screen.compiled.items if item.code in answers]
-    for item in shown:
-        question = shorten(item.text.get(screen.language), 60)
-        answer = shorten(_label(item, answers[item.code], screen.language), ANSWER_PREVIEW)
-        lines.append(f"• {html.escape(question)} — <b>{html.escape(answer)}</b>")
+    # Numbered as the questions were ("n / N"), each as long as the screen allows.
+    answered = [
+        shorten(_label(item, answers[item.code], screen.language), ANSWER_PREVIEW)
+        for item in shown
+    ]
+    room = (REVIEW_BUDGET - sum(len(a) + 10 for a in answered)) // max(1, len(shown))
+    limit = max(QUESTION_PREVIEW_MIN, min(QUESTION_PREVIEW_MAX, room))
+    for number, (item, answer) in enumerate(zip(shown, answered, strict=True), start=1):
+        question = _cut_middle(item.text.get(screen.language), limit)
+        lines.append(f"{number}. {html.escape(question)} — <b>{html.escape(answer)}</b>")
     buttons = [kb.button(t.plain("surveys.submit"), f"s:f:{screen.attempt_id}:0")]
     if screen.can_go_back:
-        buttons.append(kb.button(t.plain("surveys.back"), f"s:b:{screen.attempt_id}:0"))
+        buttons.append(
+            kb.button(t.plain("surveys.back"), f"s:b:{screen.attempt_id}:{screen.index}")
+        )
     text = fit_lines(lines, lambda n: t("surveys.review_more", count=n))
     return text, kb.rows(buttons, per_row=2)
 
@@ -390,11 +481,11 @@ async def survey_button(update: Update, context: BotContext) -> None:
         elif action == "r":
             screen = await svc.current_screen(db, telegram_id, target)
         elif action == "b":
-            screen = await svc.back(db, telegram_id, target)
+            screen = await svc.back(db, telegram_id, target, index)
         elif action == "f":
             screen = await svc.submit(db, telegram_id, target)
         elif action == "k":
-            screen = await svc.skip(db, telegram_id, target, index)
+            skipped, screen = await svc.skip_item(db, telegram_id, target, index)
         elif action == "i":
             screen = await svc.pass_info(db, telegram_id, target, index)
         elif action in ("o", "l", "t", "d"):
@@ -408,10 +499,12 @@ async def survey_button(update: Update, context: BotContext) -> None:
         await toast(update, context, t.plain(exc.key, **exc.values))
         return
     except ServiceError as exc:
-        await _refused(update, context, exc)
+        await _refused(update, context, exc, None if action == "c" else target)
         return
     await toast(update, context)
-    if action in ("b", "k", "i", "f"):
+    if action == "k":
+        await _show_answered(update, context, skipped, None)
+    elif action in ("b", "i", "f"):
         await _remove_keyboard(update)
     await show(update, context, screen)
 
@@ -429,8 +522,16 @@ TOAST_ONLY = frozenset(
 )
 
 
-async def _refused(update: Update, context: BotContext, exc: ServiceError) -> None:
+async def _refused(
+    update: Update, context: BotContext, exc: ServiceError, attempt_id: int | None = None
+) -> None:
     """Say why the press changed nothing: a toast when the question stays, else a message."""
+    if (
+        exc.key == "errors.stale_button"
+        and attempt_id is not None
+        and await _bring_back(update, context, attempt_id)
+    ):
+        return
     text = context.t.plain(exc.key, **exc.values)
     await toast(update, context, text)
     if exc.key in TOAST_ONLY:
@@ -440,6 +541,24 @@ async def _refused(update: Update, context: BotContext, exc: ServiceError) -> No
             context.db, context.profile.telegram_id, None, context.admin_ids
         )
     await reply(update, context, context.t(exc.key, **exc.values))
+
+
+async def _bring_back(update: Update, context: BotContext, attempt_id: int) -> bool:
+    """Show the attempt's current step if the user was not shown it; True if it was shown.
+
+    An old button pressed after a reply was lost (or after /cancel) is the user looking for
+    where they are: answering it "out of date" only would leave them without a question.
+    """
+    assert context.profile is not None
+    try:
+        screen = await svc.current_screen(context.db, context.profile.telegram_id, attempt_id)
+    except ServiceError:  # someone else's attempt, or one that is over: nothing to show
+        return False
+    if _on_screen(screen, context.profile.awaiting):
+        return False
+    await toast(update, context, context.t.plain("surveys.shown_again"))
+    await show(update, context, screen)
+    return True
 
 
 async def _remove_keyboard(update: Update) -> None:
@@ -468,7 +587,12 @@ async def _answer_button(
         if action == "t":
             updated = await svc.tick(db, telegram_id, attempt_id, index, choice, on=state == 1)
             await toast(update, context)
-            await safe_edit(update, _question_text(updated, context), _keyboard(updated, context))
+            try:
+                await safe_edit(
+                    update, _question_text(updated, context), _keyboard(updated, context)
+                )
+            except TelegramError:  # the tick is stored; the next tap edits the boxes again
+                logger.info("tick boxes not updated (update %s)", update.update_id)
             return
         if action == "d":  # Done with a multiple-choice selection
             screen, next_screen, value = await svc.confirm_selection(
@@ -479,23 +603,64 @@ async def _answer_button(
                 db, telegram_id, attempt_id, index, action, choice
             )
     except ServiceError as exc:
-        await _refused(update, context, exc)
+        await _refused(update, context, exc, attempt_id)
         return
     await toast(update, context)
     await _show_answered(update, context, screen, value)
     await show(update, context, next_screen)
 
 
-async def _show_answered(
-    update: Update, context: BotContext, screen: Screen, value: object
-) -> None:
-    """Edit the answered question so it shows the choice, without its buttons."""
+def _answered_text(screen: Screen, context: BotContext, value: object) -> str:
+    """The question as it reads once answered: the answer (or "skipped"), no hints."""
     item = screen.item
     assert item is not None
     answered = _question_text(screen, context).split("\n\n")
     keep = 3 if item.stem is not None else 2  # header, matrix stem, the item itself
-    chosen = _label(item, value, screen.language)
-    await safe_edit(update, "\n\n".join([*answered[:keep], f"✓ <b>{html.escape(chosen)}</b>"]))
+    if value is None:
+        mark = context.t("surveys.skipped")
+    else:
+        chosen = shorten(_label(item, value, screen.language), 1000)
+        mark = f"✓ <b>{html.escape(chosen)}</b>"
+    return "\n\n".join([*answered[:keep], mark])
+
+
+async def _show_answered(
+    update: Update, context: BotContext, screen: Screen, value: object
+) -> None:
+    """Edit the answered question so it shows the choice, without its buttons (best effort).
+
+    The answer is stored already and the edit only decorates an old message: if Telegram
+    fails it, the next question must still be sent.
+    """
+    try:
+        await safe_edit(update, _answered_text(screen, context, value))
+    except TelegramError:
+        logger.info("answered question not marked (update %s)", update.update_id)
+
+
+async def _mark_typed(
+    update: Update, context: BotContext, screen: Screen, value: object, awaiting: str | None
+) -> None:
+    """Show a typed answer under its question and take the question's buttons away.
+
+    Otherwise its Back and Skip stay under a question already answered (best effort).
+    """
+    shown = _shown(awaiting)
+    chat = update.effective_chat
+    if shown is None or shown[2] is None or chat is None:
+        return
+    try:
+        await context.bot.edit_message_text(
+            _answered_text(screen, context, value), chat_id=chat.id, message_id=shown[2]
+        )
+    except TelegramError:
+        logger.info("typed answer not marked in chat %s", chat.id)
+
+
+async def _attempt_over(update: Update, context: BotContext, exc: ServiceError) -> None:
+    """Stop taking typed text for an attempt that can take no answers, and say why."""
+    await _set_awaiting(context, None)
+    await reply(update, context, context.t(exc.key, **exc.values))
 
 
 async def save_typed(update: Update, context: BotContext, attempt_id: int) -> None:
@@ -504,8 +669,17 @@ async def save_typed(update: Update, context: BotContext, attempt_id: int) -> No
     assert message is not None and context.profile is not None
     t = context.t
     telegram_id = context.profile.telegram_id
+    awaiting = context.profile.awaiting
     try:
         screen = await svc.current_screen(context.db, telegram_id, attempt_id)
+    except ServiceError as exc:
+        await _attempt_over(update, context, exc)
+        return
+    if not _on_screen(screen, awaiting):
+        # The step never reached the user: the text cannot be an answer to it.
+        await show(update, context, screen, notice=t("surveys.typed_not_taken"))
+        return
+    try:
         if screen.kind != "item" or screen.item is None:
             raise AnswerError("surveys.use_buttons")
         value = parse_typed(screen.item, message.text or "")
@@ -514,16 +688,13 @@ async def save_typed(update: Update, context: BotContext, attempt_id: int) -> No
         await reply(update, context, t(exc.key, **exc.values))
         return
     except ServiceError as exc:
-        context.profile = await user_service.set_awaiting(
-            context.db, telegram_id, None, context.admin_ids
-        )
-        await reply(update, context, t(exc.key, **exc.values))
+        await _attempt_over(update, context, exc)
         return
+    await _mark_typed(update, context, screen, value, awaiting)
     await show(update, context, next_screen)
 
 
 def awaiting_attempt(value: str | None) -> int | None:
-    """The attempt id in an awaiting value `sv:<attempt>`."""
-    if value and value.startswith("sv:"):
-        return kb.parse_int(value[3:])
-    return None
+    """The attempt id in an awaiting value `sv:<attempt>[:<step>[:<message>]]`."""
+    shown = _shown(value)
+    return shown[0] if shown is not None else None

@@ -122,10 +122,33 @@ class Compiled:
                 return item
         return None
 
+    def counted(self, answers: Mapping[str, Any]) -> list[Item]:
+        """The answerable items shown, or that may still be shown: what progress counts.
+
+        An item whose condition reads a question not answered yet (and not hidden itself) is
+        counted from the start, so the total never grows as answers come in: ticking "Other"
+        no longer turns "2 / 7" into "3 / 8"; not ticking it drops the question it would have
+        opened, and the total shrinks.
+        """
+        possible: set[str] = set()
+        counted: list[Item] = []
+        for item in self.items:
+            condition = item.condition
+            open_ = condition is not None and any(
+                name in possible and name not in answers for name in condition.names
+            )
+            if open_ or self.visible(item, answers):
+                possible.add(item.code)
+                if item.stores_answer:
+                    counted.append(item)
+        return counted
+
     def progress(self, current: str | None, answers: Mapping[str, Any]) -> tuple[int, int]:
-        """(position of `current` among the shown answerable items, how many are shown)."""
-        shown = [i for i in self.items if i.stores_answer and self.visible(i, answers)]
-        codes = [i.code for i in shown]
+        """(position of `current` among the counted items, how many are counted).
+
+        See `counted`: going forward, the position grows by one and the total never grows.
+        """
+        codes = [i.code for i in self.counted(answers)]
         position = (
             codes.index(current) + 1
             if current in codes

@@ -84,7 +84,9 @@ class Screen:
     language: str
     seed: str
     item: Item | None = None
-    index: int = -1  # the item's position in `compiled.items` (for short button codes)
+    # The item's position in `compiled.items` (for short button codes); the review is one
+    # past the last item, so a button names the step it was shown under, review included.
+    index: int = -1
     position: int = 0
     total: int = 0
     current: Any = None  # the stored answer to this item, if any
@@ -426,7 +428,7 @@ async def _screen(
         item = pack.next_item(answers, passed)
     if item is None:
         back = pack.previous_item(None, answers, passed) is not None
-        return Screen(kind="review", can_go_back=back, **common)
+        return Screen(kind="review", index=len(pack.items), can_go_back=back, **common)
     position, total = pack.progress(item.code, answers)
     return Screen(
         kind="item",
@@ -553,17 +555,28 @@ async def press(
 
 
 async def skip(db: Sessionmaker, telegram_id: int, attempt_id: int, index: int) -> Screen:
-    """Skip the optional item on screen."""
+    """Skip the optional item on screen; returns the next screen."""
+    return (await skip_item(db, telegram_id, attempt_id, index))[1]
+
+
+async def skip_item(
+    db: Sessionmaker, telegram_id: int, attempt_id: int, index: int
+) -> tuple[Screen, Screen]:
+    """Skip the optional item on screen; returns the screen skipped (to mark it) and the next."""
+    done: list[Screen] = []
 
     async def step(session: AsyncSession, attempt: Attempt) -> Screen:
-        item = _current(await _screen(session, attempt), index)
+        screen = await _screen(session, attempt)
+        item = _current(screen, index)
         if item.required:
             raise InvalidInput("surveys.required")
         await _store(session, attempt, item, None)
         await session.flush()
+        done.append(screen)
         return await _screen(session, attempt)
 
-    return await _in_attempt(db, telegram_id, attempt_id, step)
+    following = await _in_attempt(db, telegram_id, attempt_id, step)
+    return done[0], following
 
 
 async def pass_info(db: Sessionmaker, telegram_id: int, attempt_id: int, index: int) -> Screen:
@@ -635,11 +648,20 @@ async def confirm_selection(
     return done[0][0], following, done[0][1]
 
 
-async def back(db: Sessionmaker, telegram_id: int, attempt_id: int) -> Screen:
-    """Show the previous item again, to change its answer."""
+async def back(
+    db: Sessionmaker, telegram_id: int, attempt_id: int, index: int | None = None
+) -> Screen:
+    """Show the item before the one on screen again, to change its answer.
+
+    `index` names the step the Back button was under (an item, or the review): a Back left
+    under an earlier question is refused like any stale button, rather than stepping back
+    from wherever the attempt is now.
+    """
 
     async def step(session: AsyncSession, attempt: Attempt) -> Screen:
         screen = await _screen(session, attempt)
+        if index is not None and index != screen.index:
+            raise InvalidInput("errors.stale_button")
         answers = screen.answers or {}
         current = screen.item.code if screen.item else None
         previous = screen.compiled.previous_item(current, answers, set(attempt.passed or []))

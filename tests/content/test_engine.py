@@ -40,7 +40,10 @@ def test_order_conditions_and_progress(example):
     assert first.code == "intro" and first.kind == "info"
     passed.add("intro")
     assert example.next_item(answers, passed).code == "q1"
-    assert example.progress("q1", answers) == (1, 2)  # q3 hidden until q1 == 'a'
+    # q3 shows only if q1 == 'a': counted until q1 says otherwise, so the total never grows
+    # (before, "1 / 2" became "2 / 3" on answering 'a').
+    assert example.progress("q1", answers) == (1, 3)
+    assert example.progress("q2", {"q1": "b"}) == (2, 2)
     answers["q1"] = "a"
     assert example.progress("q2", answers) == (2, 3)
     answers["q2"] = ("moodle",)

@@ -44,10 +44,14 @@ async def test_a_whole_test_with_back_and_skip(db, example):
     screen = await svc.start(db, 10, example, "kk")
     assert screen.kind == "item" and screen.item.code == "intro"
     screen = await svc.pass_info(db, 10, screen.attempt_id, screen.index)
-    assert screen.item.code == "q1" and (screen.position, screen.total) == (1, 2)
+    # q3 (shown if q1 == 'a') is counted until q1 is answered: the total never grows.
+    assert screen.item.code == "q1" and (screen.position, screen.total) == (1, 3)
+    q1 = screen.index
     screen = await svc.answer(db, 10, screen.attempt_id, screen.index, "b")
-    assert screen.item.code == "q2" and screen.can_go_back
-    screen = await svc.back(db, 10, screen.attempt_id)
+    assert screen.item.code == "q2" and screen.can_go_back and screen.total == 2
+    with pytest.raises(InvalidInput, match="stale_button"):  # a Back left under q1
+        await svc.back(db, 10, screen.attempt_id, q1)
+    screen = await svc.back(db, 10, screen.attempt_id, screen.index)
     assert screen.item.code == "q1" and screen.current == "b"
     screen = await svc.answer(db, 10, screen.attempt_id, screen.index, "a")
     assert screen.item.code == "q2"  # back where we were, with q1 changed
