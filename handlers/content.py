@@ -1,8 +1,17 @@
-"""Content packs sent in chat: an organizer sends a YAML file and gets the validation report."""
+"""Content packs sent in chat: an organizer sends a YAML file and gets the validation report.
+
+The check runs as background work (`bot.jobs.background`), not inside the update: a 1 MB
+pack takes seconds to parse, and updates of one user are handled in order, so the uploader's
+next messages waited for it; and PTB's stop waits for every update in progress, so SIGTERM
+waited too. A stopping bot cancels the job; the check's daemon thread is left behind.
+"""
 
 from __future__ import annotations
 
-from telegram import Update
+import asyncio
+import logging
+
+from telegram import Document, Update
 
 from bot.context import BotContext
 from bot.services import ServiceError
@@ -10,9 +19,13 @@ from bot.services import content as content_service
 from bot.services.roles import Role
 from handlers.common import reply, shorten
 
+logger = logging.getLogger(__name__)
+
 PACK_SUFFIXES = (".yaml", ".yml")
 REPORT_LINES = 15
 ERROR_LINE = 200
+# From this size the check takes a noticeable while (about 2 s per 100 KB): say it started.
+NOTICE_BYTES = 100_000
 
 
 def is_pack(update: Update) -> bool:
@@ -22,8 +35,13 @@ def is_pack(update: Update) -> bool:
     return bool(document and (document.file_name or "").lower().endswith(PACK_SUFFIXES))
 
 
+def work_key(telegram_id: int) -> str:
+    """One pack check per person at a time."""
+    return f"pack:{telegram_id}"
+
+
 async def receive_pack(update: Update, context: BotContext) -> None:
-    """Check the pack file an organizer sent and load it if it is valid."""
+    """Start checking the pack file an organizer sent; the report follows when it is done."""
     profile = context.profile
     message = update.effective_message
     assert profile is not None and message is not None and message.document is not None
@@ -35,15 +53,36 @@ async def receive_pack(update: Update, context: BotContext) -> None:
     if (document.file_size or 0) > content_service.UPLOAD_MAX_BYTES:
         await reply(update, context, t("content.too_large"))
         return
-    telegram_file = await document.get_file()
-    data = bytes(await telegram_file.download_as_bytearray())
+    if not context.background.start(
+        work_key(profile.telegram_id), lambda: _check(update, context, document)
+    ):
+        await reply(update, context, t("content.busy"))
+
+
+async def _check(update: Update, context: BotContext, document: Document) -> None:
+    """Download the pack, check it off the event loop, load it if valid, and report."""
+    profile = context.profile
+    assert profile is not None
+    t = context.t
+    name = document.file_name or "pack"
     try:
+        if (document.file_size or 0) >= NOTICE_BYTES:
+            await reply(update, context, t("content.checking"))
+        telegram_file = await document.get_file()
+        data = bytes(await telegram_file.download_as_bytearray())
         outcome = await content_service.load_upload(
-            context.db, profile.telegram_id, context.admin_ids, data, document.file_name or "pack"
+            context.db, profile.telegram_id, context.admin_ids, data, name
         )
+    except asyncio.CancelledError:
+        # The bot is stopping. The load is one transaction: the pack is in whole or not at all.
+        logger.info("pack check of %s from %s stopped with the bot", name, profile.telegram_id)
+        raise
     except ServiceError as exc:
         await reply(update, context, t(exc.key, **exc.values))
         return
+    except Exception:
+        await reply(update, context, t("errors.internal"))
+        raise
     if not outcome.ok:
         # Each line cut short: a file name or a reason can be as long as the sender made it.
         errors = [shorten(str(error), ERROR_LINE) for error in outcome.errors]

@@ -8,11 +8,15 @@ language land in one data set. Field-level rules live here; rules that look acro
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 CODE_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
+# A pack's version is stored in an INTEGER column (`instruments.pack_version`): 4 bytes on
+# PostgreSQL. A larger number used to pass here and fail at insert ("something went wrong").
+MAX_VERSION = 2**31 - 1
 Code = Annotated[str, Field(pattern=CODE_PATTERN)]
 
 
@@ -123,8 +127,24 @@ class NumberQuestion(QuestionBase):
 
     type: Literal["number"]
     integer: bool = True
-    min: float | None = None
-    max: float | None = None
+    # Finite only: `.inf`/`.nan` bounds would refuse every answer or none.
+    min: float | None = Field(default=None, allow_inf_nan=False)
+    max: float | None = Field(default=None, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _some_answer_fits(self) -> NumberQuestion:
+        """Bounds no answer can meet would load a question no one can ever answer."""
+        low, high = self.min, self.max
+        if low is None or high is None:
+            return self
+        if low > high:
+            raise ValueError(f"min ({low:g}) is above max ({high:g}): no answer would be accepted")
+        if self.integer and math.ceil(low) > math.floor(high):
+            raise ValueError(
+                f"no whole number lies between min ({low:g}) and max ({high:g}): "
+                "no answer would be accepted"
+            )
+        return self
 
 
 class TextQuestion(QuestionBase):
@@ -194,6 +214,16 @@ class Pack(Strict):
     scales: list[Scale] = Field(default_factory=list)
     levels: list[Level] = Field(default_factory=list)  # overall level table
     questions: list[Question] = Field(min_length=1)
+
+    @field_validator("version")
+    @classmethod
+    def _fits_the_database(cls, version: int) -> int:
+        """The version must fit the database's integer column (see MAX_VERSION)."""
+        if version > MAX_VERSION:
+            raise ValueError(
+                f"at most {MAX_VERSION}, the largest whole number the database stores here"
+            )
+        return version
 
     @field_validator("questions")
     @classmethod

@@ -31,6 +31,10 @@ from bot.content.schema import (
 )
 
 QUESTION_TYPES = ("single", "multiple", "likert", "matrix", "number", "text", "date", "info")
+# Lists and mappings inside each other; the schema itself needs about six
+# (questions[i].options[j].text.kk), so 50 refuses no real pack.
+MAX_DEPTH = 50
+TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels (lists and mappings inside each other)"
 
 
 @dataclass(frozen=True)
@@ -144,21 +148,131 @@ def check_data(data: Any, file: str) -> Report:
     return report
 
 
+class RefusedYAML(yaml.MarkedYAMLError):
+    """Well-formed YAML a pack may not use: too deep, a key given twice, an alias in chat."""
+
+    def __init__(self, problem: str, mark: yaml.Mark | None, path: str = ""):
+        """`problem` happened at `mark`; `path` is where in the pack, when known."""
+        super().__init__(problem=problem, problem_mark=mark)
+        self.path = path
+
+
+class PackLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with the checks a pack needs, made while the text is read.
+
+    Depth is refused inside PyYAML's own scanner and composer, not by a separate pre-scan:
+    a hand-written scan would have to repeat YAML's quoting, comment and block-scalar rules
+    exactly, and wherever it disagreed with the parser nesting could hide from it. Here the
+    check sees what the parser sees and stops at level 51 having read only that far, so a
+    refusal costs the same for 1 KB as for 1 MB. Unchecked, the scanner keeps a pending
+    "simple key" per open bracket and rescans them all for every token (quadratic: minutes
+    for 100 KB of `[`), and the composer recurses once per level (RecursionError).
+    """
+
+    def __init__(self, stream: str, *, aliases: bool = True):
+        """Read `stream`; `aliases=False` refuses `*alias` (packs sent in chat)."""
+        super().__init__(stream)
+        self.aliases = aliases
+        self._trail: list[Any] = []  # per collection being composed: its index or key node
+        self._paths: dict[yaml.Node, str] = {}  # mapping node -> its path, for messages
+
+    def fetch_flow_collection_start(self, token_class: Any) -> None:
+        """Refuse a bracket past the limit before the scanner queues it (see the class)."""
+        if self.flow_level >= MAX_DEPTH:
+            raise RefusedYAML(TOO_DEEP, self.get_mark())
+        super().fetch_flow_collection_start(token_class)
+
+    def fetch_alias(self) -> None:
+        """Refuse `*alias` when asked: a few bytes of aliases can expand to gigabytes."""
+        if not self.aliases:
+            raise RefusedYAML(
+                "anchors and aliases (& and *) are not accepted in packs sent in chat",
+                self.get_mark(),
+            )
+        super().fetch_alias()
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        """Compose one node, refusing a list or mapping opened past `MAX_DEPTH` levels."""
+        if len(self._trail) >= MAX_DEPTH and self.check_event(
+            yaml.SequenceStartEvent, yaml.MappingStartEvent
+        ):
+            raise RefusedYAML(TOO_DEEP, self.peek_event().start_mark)
+        self._trail.append(index)
+        try:
+            node = super().compose_node(parent, index)
+            if isinstance(node, yaml.MappingNode):
+                self._paths.setdefault(node, self._where())
+        finally:
+            self._trail.pop()
+        return node
+
+    def _where(self) -> str:
+        """The path of the node being composed, e.g. `questions[2]` (the root is "")."""
+        path = ""
+        for step in self._trail[1:]:
+            if isinstance(step, int):
+                path += f"[{step}]"
+            else:
+                name = step.value if isinstance(step, yaml.ScalarNode) else "?"
+                path += f".{name}" if path else str(name)
+        return path
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        """Build a mapping, refusing a key given twice (YAML would keep the last silently)."""
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, Any] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # `<<: *base` then a key overrides the merged value on purpose
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node)
+                except TypeError:
+                    continue  # an unhashable key: the constructor reports it below
+                if first is not key_node:
+                    base = self._paths.get(node, "")
+                    raise RefusedYAML(
+                        f"the key {key!r} is given twice (lines {first.start_mark.line + 1} "
+                        f"and {key_node.start_mark.line + 1})",
+                        key_node.start_mark,
+                        f"{base}.{key}" if base else str(key),
+                    )
+        return super().construct_mapping(node, deep=deep)
+
+
+def _line(mark: yaml.Mark | None) -> str:
+    """`line L, column C` of a YAML mark (1-based), or "" without one."""
+    return f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+
+
+def check_text(text: str, file: str, *, aliases: bool = True) -> Report:
+    """Parse and check the YAML text of one pack (`aliases=False` for packs sent in chat)."""
+    loader = PackLoader(text, aliases=aliases)
+    try:
+        data = loader.get_single_data()
+    except RefusedYAML as exc:
+        where = exc.path or _line(exc.problem_mark)
+        return Report(file=file, errors=[ContentError(file, where, exc.problem or "")])
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        error = ContentError(file, _line(mark), f"not valid YAML: {problem}")
+        return Report(file=file, errors=[error])
+    finally:
+        loader.dispose()
+    return check_data(data, file)
+
+
 def check_file(path: Path) -> Report:
     """Read and check one YAML file."""
     name = str(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         return Report(file=name, errors=[ContentError(name, "", f"cannot read: {exc.strerror}")])
     except UnicodeDecodeError:
         return Report(file=name, errors=[ContentError(name, "", "not UTF-8 text")])
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        return Report(file=name, errors=[ContentError(name, where, f"not valid YAML: {problem}")])
-    return check_data(data, name)
+    return check_text(text, name)
 
 
 def pack_files(path: Path) -> list[Path]:
