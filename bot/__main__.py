@@ -303,4 +303,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        # Ctrl-C before the bot took SIGINT over (importing, migrating): stop without a trace.
+        sys.exit(130)
