@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
+
+import pytest
 
 from tests.e2e.process import bot_env
 
@@ -207,3 +210,101 @@ def test_analysis_from_the_command_line(tmp_path):
     assert "not run: 30 complete cases, needs at least" in result.stdout  # EFA: too few
     result = _bot(tmp_path, env, "analysis", "--instrument", "nope", "--out", str(out))
     assert result.returncode == 1 and "no instrument 'nope'" in result.stderr
+
+
+def _cli_case(tmp_path, case: str) -> tuple[dict, tuple[str, ...], str]:
+    """The environment, arguments and expected message of one wrong command line."""
+    env = bot_env(tmp_path / "ortaq.db", None, None)
+    (tmp_path / "read-only.csv").write_text("x")
+    (tmp_path / "read-only.csv").chmod(0o444)
+    cases: dict[str, tuple[tuple[str, ...], str]] = {
+        "export into /dev/null": (("export", "--out", "/dev/null"), "/dev/null: not a folder"),
+        "export under /dev/null": (
+            ("export", "--out", "/dev/null/answers.csv"),
+            "/dev/null: not a folder",
+        ),
+        "export into an unwritable folder": (
+            ("export", "--out", "/sys/ortaq-answers.csv"),
+            "cannot write /sys/ortaq-answers.csv:",
+        ),
+        "export over a read-only file": (
+            ("export", "--out", str(tmp_path / "read-only.csv")),
+            f"cannot write {tmp_path / 'read-only.csv'}: Permission denied",
+        ),
+        "analysis into /dev/null": (
+            ("analysis", "--instrument", "dlt_pre", "--out", "/dev/null"),
+            "/dev/null: not a folder",
+        ),
+        "a campaign id too large": (
+            ("export", "--out", str(tmp_path), "--campaign", "99999999999999999999999"),
+            "argument --campaign: '99999999999999999999999' is not a campaign id",
+        ),
+        "an unknown country": (
+            ("export", "--out", str(tmp_path), "--country", "FR"),
+            "argument --country: invalid choice: 'FR'",
+        ),
+        "a date that is not one": (
+            ("export", "--out", str(tmp_path), "--since", "01.09.2026"),
+            "is not a date like 2026-09-01",
+        ),
+        "a missing content file": (
+            ("content", "load", str(tmp_path / "missing.yaml")),
+            f"{tmp_path / 'missing.yaml'}: no such file or folder",
+        ),
+        "a port out of range": (
+            ("sandbox", "--port", "99999"),
+            "argument --port: '99999' is not a port (0 to 65535)",
+        ),
+        "an unknown command": (("frobnicate",), "invalid choice: 'frobnicate'"),
+        "a database that cannot be opened": (("migrate",), "cannot open the database"),
+    }
+    args, expected = cases[case]
+    if case == "a database that cannot be opened":
+        env["DATABASE_URL"] = "sqlite+aiosqlite:////dev/null/ortaq.db"
+    return env, args, expected
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "export into /dev/null",
+        "export under /dev/null",
+        "export into an unwritable folder",
+        "export over a read-only file",
+        "analysis into /dev/null",
+        "a campaign id too large",
+        "an unknown country",
+        "a date that is not one",
+        "a missing content file",
+        "a port out of range",
+        "an unknown command",
+        "a database that cannot be opened",
+    ],
+)
+def test_every_command_line_error_is_one_line(tmp_path, case):
+    """Tried: unwritable outputs (/dev/null as a folder, a folder under it, /sys, a read-only
+    file), arguments out of range and a database that cannot be opened. `export --out
+    /dev/null` printed a traceback, and so did most of the others; each is now one line on
+    stderr with a non-zero exit."""
+    if case == "export over a read-only file" and os.geteuid() == 0:
+        pytest.skip("root writes read-only files")
+    env, args, expected = _cli_case(tmp_path, case)
+    result = _bot(tmp_path, env, *args)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], result.stderr
+
+
+def test_outputs_in_missing_folders_are_created_and_a_folder_named_like_a_file_is_used(tmp_path):
+    """`--out` in a folder that does not exist yet creates it; an existing folder whose name
+    has a suffix (`exports.csv/`) is written into, not opened as a file (IsADirectoryError)."""
+    env = bot_env(tmp_path / "ortaq.db", None, None)
+    deep = tmp_path / "missing" / "deeper" / "answers.csv"
+    result = _bot(tmp_path, env, "export", "--out", str(deep))
+    assert result.returncode == 0, result.stderr
+    assert deep.exists() and deep.with_suffix(".codebook.json").exists()
+    folder = tmp_path / "exports.csv"
+    folder.mkdir()
+    result = _bot(tmp_path, env, "export", "--out", str(folder))
+    assert result.returncode == 0, result.stderr
+    assert (folder / "ortaq-answers.csv").exists()
