@@ -3,6 +3,10 @@
 python -m bot            run: poll the Bot API with BOT_TOKEN, or the sandbox without one
 python -m bot migrate    upgrade the database schema and exit
 python -m bot sandbox    run against the embedded Bot API emulator with a console chat
+
+Every error of the command line (a wrong argument, an output that cannot be written, a database
+that cannot be opened) is one line on stderr and a non-zero exit, never a traceback; with
+LOG_LEVEL=DEBUG the traceback of an unexpected one is logged as well.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ import logging
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 
@@ -23,6 +29,69 @@ from bot.db import migrate
 from bot.services import NotFound
 
 logger = logging.getLogger("bot")
+# Campaign ids are 32-bit integers on PostgreSQL; a larger one overflowed the query.
+ID_MAX = 2**31 - 1
+
+
+class CliError(Exception):
+    """A command-line error, said in one line on stderr; `code` is the exit status."""
+
+    def __init__(self, message: str, code: int = 1):
+        """Keep the one-line message and the exit status."""
+        super().__init__(message)
+        self.code = code
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, with a wrong argument said in one line (the usage stays behind --help)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Exit with status 2 and one line naming the command and the mistake."""
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of what an exception says, without SQLAlchemy's wrapping."""
+    if isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror
+    else:
+        text = str(getattr(exc, "orig", None) or exc) or type(exc).__name__
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def _one_line(exc: BaseException, verb: str) -> CliError:
+    """A one-line CliError for an exception raised while a command ran (to `verb` files)."""
+    if isinstance(exc, OSError) and exc.filename:
+        return CliError(f"cannot {verb} {exc.filename}: {_reason(exc)}")
+    if isinstance(exc, SQLAlchemyError):
+        return CliError(f"database error: {_reason(exc)}")
+    # Not foreseen: still one line, the traceback for whoever turns on debug logging.
+    logger.debug("the command failed", exc_info=exc)
+    return CliError(f"error: {type(exc).__name__}: {_reason(exc)}")
+
+
+def _folder(folder: Path) -> Path:
+    """`folder`, created if missing; CliError if it is a file or cannot be created."""
+    for parent in (folder, *folder.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise CliError(f"{parent}: not a folder")
+            break
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot create the folder {folder}: {_reason(exc)}") from None
+    return folder
+
+
+def _export_target(out: Path, dataset: str) -> tuple[Path, str]:
+    """The folder (created) and file stem of `--out`: a file name with a suffix, or a folder.
+
+    An existing folder is a folder even when its name has a suffix (`exports.csv/`).
+    """
+    if out.suffix and not out.is_dir():
+        return _folder(out.parent), out.stem
+    return _folder(out), f"ortaq-{dataset}"
 
 
 class RedactingFormatter(logging.Formatter):
@@ -166,9 +235,7 @@ async def run_export(settings: Settings, args: argparse.Namespace) -> int:
     from bot.services.exports.common import options
 
     _warn_default_key(settings)
-    out: Path = args.out
-    folder, stem = (out.parent, out.stem) if out.suffix else (out, f"ortaq-{args.dataset}")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder, stem = _export_target(args.out, args.dataset)
     filters = export_filters(args)
     written = await exports.export(
         settings.database_url,
@@ -192,7 +259,7 @@ async def run_analysis(settings: Settings, args: argparse.Namespace) -> int:
 
     _warn_default_key(settings)
     filters = export_filters(args)
-    args.out.mkdir(parents=True, exist_ok=True)
+    _folder(args.out)
     outcome = await analyse(
         settings.database_url,
         args.instrument,
@@ -219,25 +286,39 @@ async def run_analysis(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _campaign_id(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= ID_MAX:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a campaign id")
+    return int(text)
+
+
+def _port(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0 to 65535)")
+    return int(text)
+
+
 def add_filters(parser: argparse.ArgumentParser) -> None:
     """The filters shared by `export` and `analysis`."""
+    from bot.services.universities import COUNTRIES
+
     parser.add_argument("--instrument", help="instrument code (its pre/post partner comes too)")
-    parser.add_argument("--campaign", type=int)
+    parser.add_argument("--campaign", type=_campaign_id)
     parser.add_argument("--wave")
     parser.add_argument("--university", help="university code, e.g. dulaty")
-    parser.add_argument("--country", help="KZ, RU or UZ")
+    parser.add_argument("--country", type=str.upper, choices=COUNTRIES, help="KZ, RU or UZ")
     parser.add_argument("--since", type=_date, help="attempts started on or after YYYY-MM-DD")
     parser.add_argument("--until", type=_date, help="attempts started on or before YYYY-MM-DD")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run it; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m bot", description="Ortaq Telegram bot")
+    parser = OneLineParser(prog="python -m bot", description="Ortaq Telegram bot")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="run the bot (the sandbox if BOT_TOKEN is not set)")
     sub.add_parser("migrate", help="upgrade the database schema and exit")
     sandbox = sub.add_parser("sandbox", help="run against the embedded Bot API emulator")
-    sandbox.add_argument("--port", type=int, default=8081, help="emulator HTTP port (0: any)")
+    sandbox.add_argument("--port", type=_port, default=8081, help="emulator HTTP port (0: any)")
     sandbox.add_argument("--host", default="127.0.0.1")
     content = sub.add_parser("content", help="check or load content packs")
     content.add_argument("action", choices=["validate", "load"])
@@ -262,44 +343,74 @@ def main(argv: list[str] | None = None) -> int:
     analysis.add_argument("--post", help="wave to compare to (default: post)")
     add_filters(analysis)
     args = parser.parse_args(argv)
+    try:
+        return _dispatch(args)
+    except CliError as exc:
+        print(exc, file=sys.stderr)
+        return exc.code
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run the parsed command; a failure of a one-shot command is raised as a CliError."""
     if args.command == "content" and args.action == "validate":
-        return validate_content(args.path)
+        return _one_shot("read", validate_content, args.path)
     try:
         settings = load_settings()
     except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+        raise CliError(str(exc), 2) from None
     setup_logging(settings)
     command = args.command or "run"
     if command == "sandbox" or (command == "run" and settings.sandbox):
         settings = settings.for_sandbox()
-    migrate(settings.database_url)
+    try:
+        migrate(settings.database_url)
+    except (OSError, SQLAlchemyError) as exc:
+        url = make_url(settings.database_url).render_as_string(hide_password=True)
+        raise CliError(f"cannot open the database {url}: {_reason(exc)}") from None
     if command == "migrate":
         print("database is up to date")
         return 0
     if command == "export":
-        return asyncio.run(run_export(settings, args))
+        return _one_shot("write", asyncio.run, run_export(settings, args))
     if command == "analysis":
         if not args.instrument:
-            print("analysis needs --instrument CODE (e.g. dlt_pre)", file=sys.stderr)
-            return 2
+            raise CliError("analysis needs --instrument CODE (e.g. dlt_pre)", 2)
         try:
-            return asyncio.run(run_analysis(settings, args))
+            return _one_shot("write", asyncio.run, run_analysis(settings, args))
         except NotFound:
-            print(f"no instrument {args.instrument!r}", file=sys.stderr)
-            return 1
+            raise CliError(f"no instrument {args.instrument!r}") from None
     if command == "content":
         if not args.path.exists():
-            print(f"{args.path}: no such file or folder", file=sys.stderr)
-            return 1
-        return asyncio.run(load_content(settings, args.path))
+            raise CliError(f"{args.path}: no such file or folder")
+        return _one_shot("read", asyncio.run, load_content(settings, args.path))
     if command == "run" and not settings.sandbox:
         return run_polling(settings)
     from bot.sandbox.console import run_sandbox
 
     host = getattr(args, "host", "127.0.0.1")
     port = getattr(args, "port", 8081)
-    return asyncio.run(run_sandbox(settings, host=host, port=port, interactive=sys.stdin.isatty()))
+    try:
+        return asyncio.run(
+            run_sandbox(settings, host=host, port=port, interactive=sys.stdin.isatty())
+        )
+    except (OSError, OverflowError) as exc:  # the address is taken, or no such host
+        raise CliError(f"cannot start the sandbox on {host}:{port}: {_reason(exc)}") from None
+
+
+def _one_shot(verb: str, run: Any, *args: Any) -> int:
+    """`run(*args)` for a command that runs once; any failure becomes one line (CliError).
+
+    `verb` says what the command does with files ("read", "write"), for an OSError.
+
+    NotFound and CliError pass through: the caller words them.
+    """
+    try:
+        result: int = run(*args)
+    except (CliError, NotFound):
+        raise
+    except Exception as exc:  # any: one line is the contract of the command line
+        raise _one_line(exc, verb) from None
+    return result
 
 
 if __name__ == "__main__":
