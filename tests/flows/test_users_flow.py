@@ -206,7 +206,8 @@ async def test_admin_is_alerted_and_user_told_when_a_handler_fails(harness, i18n
     await onboard(admin, i18n)
     jan = harness.user(110, "Jan", "en")
     await jan.send("/start")
-    harness.emulator.faults.add("sendMessage", kind="server_error", times=1)
+    # A reply is tried four times (once, then three retries on 5xx): all four fail.
+    harness.emulator.faults.add("sendMessage", kind="server_error", times=4)
     await jan.tap("English")
     harness.errors.clear()  # this failure is the point of the test
     t = i18n.translator("en")
