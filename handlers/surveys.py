@@ -6,11 +6,13 @@ the item is the one on screen, so stale, doubled or forged presses change nothin
 answers (numbers, text, dates) are routed here through the user's `awaiting` column, so a
 restart in the middle of a question keeps waiting for it.
 
-`awaiting` also says which step the user has on screen: `sv:<attempt>:<index>:<message>` is
-written once Telegram took the question (the review's index is one past the last item), and
-`sv:<attempt>:-` when it could not be delivered. A step the user never saw is shown again on
-their next update: typed text is taken only as the answer to the question they were shown,
-and an old button brings the current step back instead of only saying it is out of date.
+`awaiting` also says what reached the user, written once Telegram took the message:
+`sv:<attempt>` after a step answered with buttons (or the review), `sv:<attempt>:<index>:
+<message>` after a question answered by typing (to take text for it only, and to mark the
+answer under it), and `sv:<attempt>:-` when a step could not be delivered. So a button answer
+costs no extra write, and a step the user never saw is shown again on their next update:
+typed text is not taken as an answer to it, and an old button brings it back instead of
+only saying it is out of date.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ QUESTION_PREVIEW_MIN = 60
 QUESTION_PREVIEW_MAX = 160
 REVIEW_BUDGET = 3600  # characters of review lines, under TEXT_BUDGET with the title and hint
 NOT_DELIVERED = "-"  # the step part of `awaiting` when the step could not be sent
+TYPED = frozenset({"number", "text", "date"})  # items answered by typing, not with buttons
 
 
 def _title(screen: Screen) -> str:
@@ -172,32 +175,40 @@ async def _set_awaiting(context: BotContext, value: str | None) -> None:
 
 def _on_screen_value(screen: Screen, message_id: int) -> str:
     """The `awaiting` value saying that `screen` reached the user as `message_id`."""
+    if screen.item is None or screen.item.kind not in TYPED:
+        return f"sv:{screen.attempt_id}"  # unchanged from step to step: nothing to write
     value = f"sv:{screen.attempt_id}:{screen.index}:{message_id}"
     # The message id is only needed to mark a typed answer: dropped if it does not fit.
     return value if len(value) <= 32 else f"sv:{screen.attempt_id}:{screen.index}"
 
 
 def _shown(value: str | None) -> tuple[int, int | None, int | None, bool] | None:
-    """(attempt, step index, message id, whether the step is known) of an `awaiting` value."""
+    """(attempt, step index, message id, whether the step is named) of an `awaiting` value."""
     if not value or not value.startswith("sv:"):
         return None
     parts = value[3:].split(":")
     attempt = kb.parse_int(parts[0])
     if attempt is None:
         return None
-    if len(parts) == 1:  # written before steps were recorded: taken as on screen
+    if len(parts) == 1:  # a step with buttons reached the user (whichever it is now)
         return attempt, None, None, False
     message = kb.parse_int(parts[2]) if len(parts) > 2 else None
     return attempt, kb.parse_int(parts[1]), message, True
 
 
 def _on_screen(screen: Screen, value: str | None) -> bool:
-    """True when `awaiting` says the user was shown this very step of this attempt."""
+    """True when `awaiting` says the user was shown this step of this attempt.
+
+    `sv:<attempt>` holds for any step answered with buttons, not for a typed question: it
+    was written after a button step, so a typed question since then was never delivered.
+    """
     shown = _shown(value)
     if shown is None or shown[0] != screen.attempt_id:
         return False
-    _, index, _, known = shown
-    return not known or index == screen.index
+    _, index, _, named = shown
+    if not named:
+        return screen.item is None or screen.item.kind not in TYPED
+    return index == screen.index
 
 
 async def show(
