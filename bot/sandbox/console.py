@@ -5,6 +5,11 @@ polls Telegram, so what a newcomer sees here is what students will see. In a ter
 newcomer chats as one of three identities (student, coach, organizer) and presses buttons by
 their number; without a terminal (a script, CI) the process only serves the emulator's HTTP
 API, whose `/sandbox/...` control routes let programs play the users.
+
+So that a newcomer has something real to answer at once, the sandbox opens a demo campaign of
+the default pre survey for everyone, published by the organizer identity through the same
+service an organizer's /publish uses; only on the first start, so a restart (or the organizer
+closing it) is respected.
 """
 
 from __future__ import annotations
@@ -21,9 +26,12 @@ from typing import TextIO
 
 from bot.app import build_application
 from bot.config import Settings
+from bot.db import Sessionmaker
 from bot.sandbox.emulator import Emulator, MessageRecord
 from bot.sandbox.server import EmulatorServer
+from bot.services import NotFound
 from bot.services.roles import Role, ensure_role
+from bot.services.surveys import ensure_campaign
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,9 @@ IDENTITIES = {
     "coach": Identity("coach", 1002, "Daniyar", "ru", Role.COACH),
     "organizer": Identity("organizer", 1003, "Olga", "en", Role.ORGANIZER),
 }
+# The default content's pre survey, open in the sandbox from the start.
+DEMO_INSTRUMENT = "dlt_pre"
+DEMO_WAVE = "pre"
 
 HELP = """\
 Type a message and press Enter to send it to the bot. Buttons are shown as [1], [2], ...:
@@ -168,7 +179,9 @@ class Console:
     async def run(self, lines: asyncio.Queue[str | None]) -> None:
         """Read lines until `:quit` or end of input."""
         self.say(HELP)
-        self.say(f"— chatting as {self.identity.first_name} (student); try /start —")
+        self.say(
+            f"— chatting as {self.identity.first_name} (student); try /start, then /surveys —"
+        )
         watcher = asyncio.create_task(self.watch())
         try:
             while (line := await lines.get()) is not None:
@@ -178,6 +191,17 @@ class Console:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+
+
+async def open_demo_survey(
+    db: Sessionmaker, organizer_id: int, admin_ids: frozenset[int]
+) -> bool:
+    """Publish the demo survey as the organizer on the first start; True if it was opened now."""
+    try:
+        opened = await ensure_campaign(db, organizer_id, admin_ids, DEMO_INSTRUMENT, DEMO_WAVE)
+    except NotFound:
+        return False  # a database without the default content: nothing to open
+    return opened is not None
 
 
 def _row_labels(row: list[dict[str, object]]) -> list[str]:
@@ -242,7 +266,14 @@ async def run_sandbox(
                     first_name=identity.first_name,
                 )
             if app.post_init is not None:
-                await app.post_init(app)
+                await app.post_init(app)  # loads the default content into a new database
+            if await open_demo_survey(app.bot_data.db, organizer, settings.admin_ids):
+                print(
+                    f"demo: the survey {DEMO_INSTRUMENT} ({DEMO_WAVE}) is open to everyone; "
+                    "as the student, /start and then /surveys",
+                    file=out,
+                    flush=True,
+                )
             await app.start()
             assert app.updater is not None
             await app.updater.start_polling(poll_interval=0.0, timeout=10)

@@ -166,6 +166,31 @@ async def create_campaign(
         return campaign.id
 
 
+async def ensure_campaign(
+    db: Sessionmaker, actor_id: int, admin_ids: frozenset[int], instrument_code: str, wave: str
+) -> int | None:
+    """Publish an instrument for everyone in `wave` unless the actor already has such a campaign.
+
+    The sandbox opens its demo survey this way on every start. Returns the new campaign's id,
+    or None when the actor had one (open or closed: a campaign they closed stays closed).
+    Check and creation are two transactions: the sandbox is one process per database.
+    """
+    async with db() as session:
+        user, _ = await require(session, actor_id, admin_ids, Role.ADMIN, Role.ORGANIZER)
+        existing = await session.scalar(
+            select(Campaign.id)
+            .where(
+                Campaign.created_by_id == user.id,
+                Campaign.instrument_code == instrument_code,
+                Campaign.wave == wave,
+            )
+            .limit(1)
+        )
+    if existing is not None:
+        return None
+    return await create_campaign(db, actor_id, admin_ids, instrument_code, wave)
+
+
 async def latest_instrument(session: AsyncSession, code: str) -> Instrument:
     """The newest version of an instrument, or NotFound."""
     instrument = await session.scalar(

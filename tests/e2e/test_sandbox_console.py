@@ -7,10 +7,13 @@ import os
 import pty
 import re
 import select
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import httpx
 
 from bot.i18n import I18n
 from bot.sandbox.users import RemoteUser
@@ -115,3 +118,74 @@ def test_console_chat_in_a_terminal(tmp_path: Path):
             proc.kill()
             proc.wait()
         os.close(master)
+
+
+async def _until(user: RemoteUser, check, timeout: float = 30.0) -> None:
+    """Wait (on the emulator's activity counter, not a clock) until `check()` holds."""
+    client = httpx.AsyncClient(timeout=timeout + 10.0, trust_env=False)
+    chat = f"{user.base_url}/sandbox/users/{user.user_id}"
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                seen = (await client.get(f"{chat}/activity")).json()["activity"]
+                await user.refresh()
+                if check():
+                    return
+                await client.get(f"{chat}/wait", params={"since": seen, "timeout": timeout})
+    except TimeoutError:
+        raise AssertionError(f"condition not met; last bot text: {user.last_text!r}") from None
+    finally:
+        await client.aclose()
+
+
+def _demo_campaigns(db: Path) -> list[tuple[str, str]]:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute("SELECT instrument_code, wave FROM campaign").fetchall()
+    finally:
+        con.close()
+
+
+async def _open_the_first_survey(url: str) -> None:
+    """The console student, new to the bot: onboard, press Surveys, start the survey offered."""
+    t = I18n("kk").translator("en")
+    title = "What I know about digital learning technologies"
+    async with RemoteUser(url, 1001, "Aigerim", "en") as student:
+        await student.send("/start")
+        await _until(student, lambda: "English" in " ".join(student.last_buttons))
+        await student.tap("English")
+        consent = t.plain("onboarding.consent_yes")
+        await _until(student, lambda: consent in student.last_buttons)
+        await student.tap(consent)
+        await _until(student, lambda: any("Taraz" in b for b in student.last_buttons))
+        await student.tap("Taraz")
+        group = re.sub("<[^>]+>", "", t("onboarding.ask_group"))
+        await _until(student, lambda: student.last_text == group)
+        await student.send("PO-21")
+        menu = t.plain("menu.surveys")
+        await _until(student, lambda: menu in student.last_buttons)
+        await student.tap(menu)
+        await _until(student, lambda: any(title in b for b in student.last_buttons))
+        await student.tap(title)
+        begin = t.plain("surveys.continue")
+        await _until(student, lambda: begin in student.last_buttons)
+
+
+async def test_a_first_time_student_finds_the_demo_survey_open(tmp_path):
+    """The sandbox opens with the default pre survey published, once however often it starts.
+
+    Tried: the console student onboarded and pressed Surveys, and was told there were no
+    open surveys: a newcomer had nothing to answer without first learning /publish.
+    """
+    env = bot_env(tmp_path / "ortaq.db", None, None)
+    for run in (1, 2):  # a restart must not publish the demo a second time
+        bot = BotProcess(env, tmp_path, ("sandbox", "--port", "0"), pipe_stdout=True)
+        await bot.start()
+        try:
+            url = await _read_url(bot)
+            if run == 1:
+                await _open_the_first_survey(url)
+        finally:
+            code = await bot.stop()
+        assert code == 0, bot.log()
+    assert _demo_campaigns(tmp_path / "ortaq.db") == [("dlt_pre", "pre")]

@@ -194,3 +194,24 @@ async def test_typed_answers_and_waves_are_stored_without_control_characters(db)
     async with db() as session:
         stored = dict((await session.execute(select(Answer.item_code, Answer.value))).all())
     assert stored["tools_other"] == "Padlet" and stored["since"] == "2026-09-01"
+
+
+async def test_ensure_campaign_publishes_once_and_respects_a_closing(db):
+    """The sandbox's demo: opened on the first start only, and not reopened after /close.
+
+    Tried: starting twice (a second campaign would list the survey twice), and closing the
+    demo then starting again (it came back).
+    """
+    await _person(db, ADMIN)
+    await _person(db, 11)
+    first = await svc.ensure_campaign(db, ADMIN, ADMINS, "dlt_pre", "pre")
+    assert first is not None
+    assert await svc.ensure_campaign(db, ADMIN, ADMINS, "dlt_pre", "pre") is None
+    assert [v.id for v in await svc.open_campaigns(db, 11)] == [first]
+    await svc.close_campaign(db, ADMIN, ADMINS, first)
+    assert await svc.ensure_campaign(db, ADMIN, ADMINS, "dlt_pre", "pre") is None
+    assert await svc.open_campaigns(db, 11) == []
+    with pytest.raises(NotFound):
+        await svc.ensure_campaign(db, ADMIN, ADMINS, "no_such_survey", "pre")
+    with pytest.raises(PermissionDenied):
+        await svc.ensure_campaign(db, 11, ADMINS, "dlt_pre", "post")
