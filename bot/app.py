@@ -32,19 +32,6 @@ logger = logging.getLogger(__name__)
 
 OrtaqApp = Application[Any, Any, Any, Any, BotData, Any]
 
-# Commands shown in Telegram's menu, in every language; privileged ones are left out.
-MENU_COMMANDS = (
-    "start",
-    "surveys",
-    "menu",
-    "profile",
-    "language",
-    "help",
-    "cancel",
-    "delete_my_data",
-)
-
-
 def build_application(
     settings: Settings,
     *,
@@ -94,7 +81,7 @@ def build_application(
     data.i18n = I18n(settings.default_language)
     data.gateway = Gateway(app.bot, limiter)
     data.broadcaster = Broadcaster(data.gateway, data.db, data.i18n, settings)
-    handlers.register(app)
+    data.features = handlers.register(app)
     app.add_error_handler(handle_error)  # type: ignore[arg-type]
     return app
 
@@ -116,15 +103,16 @@ async def set_command_menus(app: OrtaqApp) -> None:
     """Register the command menu per language, and the default language's for everyone else."""
     i18n = app.bot_data.i18n
     settings = app.bot_data.settings
-    assert i18n is not None and settings is not None
+    assert i18n is not None and settings is not None and app.bot_data.features is not None
+    menu = app.bot_data.features.menu_commands
     try:
         for language in LANGUAGES:
             t = i18n.translator(language)
-            commands = [BotCommand(c, t.plain(f"commands.{c}")) for c in MENU_COMMANDS]
+            commands = [BotCommand(c, t.plain(f"commands.{c}")) for c in menu]
             await app.bot.set_my_commands(commands, language_code=language)
         t = i18n.translator(settings.default_language)
         await app.bot.set_my_commands(
-            [BotCommand(c, t.plain(f"commands.{c}")) for c in MENU_COMMANDS]
+            [BotCommand(c, t.plain(f"commands.{c}")) for c in menu]
         )
     except TelegramError:
         # A menu is a convenience: the bot still works without it.

@@ -33,6 +33,7 @@ import dataclasses
 import re
 import types
 import typing
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar, Self
 
@@ -114,6 +115,86 @@ class Button:
             return cls(**decoded)
         except (TypeError, ValueError):
             return None
+
+
+# --- core: the main menu -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MenuOpen(Button, prefix="menu"):
+    """A main-menu entry, by the code its feature registered (`Features.menu`)."""
+
+    entry: str
+
+
+# --- users: onboarding, profile, data deletion ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LanguagePick(Button, prefix="lang"):
+    """A language button (onboarding and /language)."""
+
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentPick(Button, prefix="cons"):
+    """The research-consent answer during onboarding."""
+
+    agreed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UniversityPick(Button, prefix="uni"):
+    """A university chosen during onboarding or from the profile."""
+
+    university: int
+
+
+class ProfilePart(StrEnum):
+    """What a profile button changes."""
+
+    LANGUAGE = "lang"
+    UNIVERSITY = "uni"
+    GROUP = "group"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileEdit(Button, prefix="prof:e"):
+    """Start changing one part of the profile."""
+
+    part: ProfilePart
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentSet(Button, prefix="prof:c"):
+    """Give or withdraw consent from the profile; it carries the state it sets."""
+
+    agreed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteConfirm(Button, prefix="del"):
+    """The answer to "delete all my data?"."""
+
+    confirmed: bool
+
+
+# --- universities --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UniversityShow(Button, prefix="adm:u"):
+    """Show (`shown=True`) or hide a university in the onboarding list."""
+
+    university: int
+    shown: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UniversityAdd(Button, prefix="adm:add"):
+    """Start adding a university."""
 
 
 def parse(data: str | None) -> Button | None:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from bot.config import Settings
     from bot.db import Sessionmaker
+    from bot.features import Features
     from bot.gateway import Gateway
     from bot.i18n import I18n, Translator
     from bot.jobs.broadcasts import Broadcaster
@@ -36,6 +37,7 @@ class BotData:
     gateway: Gateway | None = None
     broadcaster: Broadcaster | None = None
     background: Background = field(default_factory=Background)
+    features: Features | None = None
     # Monotonic time of the last error report per admin, for rate limiting.
     admin_alerts: dict[int, float] = field(default_factory=dict)
 
@@ -72,6 +74,12 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
         """Runs broadcasts."""
         assert self.bot_data.broadcaster is not None
         return self.bot_data.broadcaster
+
+    @property
+    def features(self) -> Features:
+        """What the features registered: routes, actions, menu and help entries."""
+        assert self.bot_data.features is not None
+        return self.bot_data.features
 
     @property
     def background(self) -> Background:

@@ -4,8 +4,8 @@ A feature is a handler module with one `register(features)` function (see `handl
 for the ordered list, and CONTRIBUTING.md for the checklist). Registering through `Features`
 rather than straight on PTB's `Application` gives every feature the same shape:
 
-- `command("events", callback, menu=True)`: a private-chat command; `menu=True` puts it in
-  Telegram's command menu (translated as `commands.<name>` in every language);
+- `command("events", callback, menu=55)`: a private-chat command; `menu` puts it in
+  Telegram's command menu at that place (described as `commands.<name>` in every language);
 - `button(EventRsvp, callback)`: a `CallbackQueryHandler` for one kind of `bot.callbacks`
   button; the callback receives the unpacked, typed data, and malformed or forged data gets the
   stale-button answer without reaching it;
@@ -16,7 +16,10 @@ rather than straight on PTB's `Application` gives every feature the same shape:
   pack sent to the bot);
 - `action("events.list", callback)`: a named entry point other features (the main menu, a
   deep link) open without importing the module;
-- `menu(...)` and `help(...)`: the main-menu button and the `/help` paragraph, per role.
+- `menu(...)` and `help(...)`: the main-menu button and the `/help` paragraph, per role;
+- `welcome(callback)`: something to offer a registered user who sends /start (an unfinished
+  survey to continue);
+- `deep_link("i", callback)`: what a `/start i-<code>` link does (invites, and next courses).
 
 The dispatchers that read this registry (typed text, files, menu entries, `/help`) live in
 `handlers.common`, added after every feature so they are tried last.
@@ -58,6 +61,7 @@ class MenuEntry:
     label: str
     action: str
     roles: frozenset[Role] | None = None  # None: everyone who finished onboarding
+    position: int = 100  # menus list entries by position, then in the order of features
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +78,7 @@ class Features:
 
     app: Application[Any, Any, Any, Any, Any, Any]
     stale: Action | None = None  # the answer to a button no handler accepts
-    menu_commands: list[str] = field(default_factory=list)
+    _menu_commands: list[tuple[int, str]] = field(default_factory=list)
     texts: dict[str, InputRoute] = field(default_factory=dict)
     files: dict[str, InputRoute] = field(default_factory=dict)
     file_fallbacks: list[tuple[FilePredicate, Action]] = field(default_factory=list)
@@ -82,15 +86,27 @@ class Features:
     menu_entries: list[MenuEntry] = field(default_factory=list)
     help_entries: list[HelpEntry] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
+    welcomes: list[Action] = field(default_factory=list)
+    deep_links: dict[str, InputRoute] = field(default_factory=dict)
 
-    def command(self, name: str, callback: Action, *, menu: bool = False) -> None:
-        """Answer `/name` in private chats; `menu` lists it in Telegram's command menu."""
+    def command(self, name: str, callback: Action, *, menu: int | None = None) -> None:
+        """Answer `/name` in private chats; `menu` is its place in Telegram's command menu.
+
+        Only commands everyone may use belong in that menu (it is the same for everybody);
+        their descriptions are the `commands.<name>` keys.
+        """
         if name in self.commands:
             raise ValueError(f"command /{name} is registered twice")
         self.commands.append(name)
-        if menu:
-            self.menu_commands.append(name)
+        if menu is not None:
+            self._menu_commands.append((menu, name))
+            self._menu_commands.sort()
         self.app.add_handler(CommandHandler(name, callback, filters=PRIVATE))
+
+    @property
+    def menu_commands(self) -> list[str]:
+        """The commands of Telegram's command menu, in their order."""
+        return [name for _, name in self._menu_commands]
 
     def button(self, kind: type[B], callback: ButtonCallback[B]) -> None:
         """Answer buttons of `kind` with `callback(update, context, data)`."""
@@ -125,20 +141,37 @@ class Features:
         _add(self.actions, name, callback, "action")
 
     def menu(
-        self, code: str, label: str, action: str, roles: Iterable[Role] | None = None
+        self,
+        code: str,
+        label: str,
+        action: str,
+        roles: Iterable[Role] | None = None,
+        *,
+        position: int = 100,
     ) -> None:
         """Add a main-menu button `label` (a key) opening `action`, for `roles` (None: all)."""
         if any(entry.code == code for entry in self.menu_entries):
             raise ValueError(f"menu entry {code!r} is registered twice")
-        self.menu_entries.append(MenuEntry(code, label, action, _roles(roles)))
+        self.menu_entries.append(MenuEntry(code, label, action, _roles(roles), position))
+        self.menu_entries.sort(key=lambda entry: entry.position)
+
+    def welcome(self, callback: Action) -> None:
+        """Run `callback` when a registered user sends /start, after the menu (resume offers)."""
+        self.welcomes.append(callback)
+
+    def deep_link(self, prefix: str, callback: InputRoute) -> None:
+        """Give a `/start <prefix>-<code>` payload's code to `callback` (invites, courses)."""
+        if not prefix.isalnum() or not prefix.isascii():
+            raise ValueError(f"bad deep-link prefix {prefix!r}")
+        _add(self.deep_links, prefix, callback, "deep link")
 
     def help(self, key: str, roles: Iterable[Role] | None = None) -> None:
         """Add the `/help` paragraph `key` for `roles` (None: everyone)."""
         self.help_entries.append(HelpEntry(key, _roles(roles)))
 
-    def handler(self, handler: BaseHandler[Any, Any, Any]) -> None:
+    def handler(self, handler: BaseHandler[Any, Any, Any], group: int = 0) -> None:
         """Add a PTB handler of another kind (chat member updates and the like)."""
-        self.app.add_handler(handler)
+        self.app.add_handler(handler, group=group)
 
 
 def _roles(roles: Iterable[Role] | None) -> frozenset[Role] | None:

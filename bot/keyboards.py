@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.callbacks import LanguagePick
 from bot.config import LANGUAGES
 
 LANGUAGE_LABELS = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
@@ -35,7 +36,10 @@ def languages(selected: str | None) -> InlineKeyboardMarkup:
     """One button per language; the preselected one is marked."""
     return rows(
         (
-            button(("✓ " if lang == selected else "") + LANGUAGE_LABELS[lang], f"lang:{lang}")
+            button(
+                ("✓ " if lang == selected else "") + LANGUAGE_LABELS[lang],
+                LanguagePick(lang).pack(),
+            )
             for lang in LANGUAGES
         ),
         per_row=3,

@@ -14,7 +14,11 @@ from pathlib import Path
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 
+from bot import keyboards as kb
+from bot.callbacks import MenuOpen
 from bot.context import BotContext
+from bot.services.campaigns import WAVES
+from bot.services.users import Profile
 
 logger = logging.getLogger(__name__)
 
@@ -113,3 +117,31 @@ async def toast(update: Update, context: BotContext, text: str | None = None) ->
 async def stale_button(update: Update, context: BotContext) -> None:
     """Answer a button whose data no handler accepts (old, forged or malformed)."""
     await toast(update, context, context.t.plain("errors.stale_button"))
+
+
+def require_profile(context: BotContext) -> Profile:
+    """The profile of the user behind the update (loaded in group -1 for every private update).
+
+    Raises instead of `assert`, which `python -O` removes: a handler reached without a
+    profile is a wiring error, reported by the error handler.
+    """
+    if context.profile is None:
+        raise RuntimeError("no profile: the handler was reached outside a private chat")
+    return context.profile
+
+
+async def show_menu(update: Update, context: BotContext) -> None:
+    """Show the main menu: the registered entries the user's roles allow."""
+    profile = require_profile(context)
+    t = context.t
+    buttons = [
+        kb.button(t.plain(entry.label), MenuOpen(entry.code).pack())
+        for entry in context.features.menu_entries
+        if entry.roles is None or profile.has(*entry.roles)
+    ]
+    await reply(update, context, t("menu.title"), kb.rows(buttons, per_row=2))
+
+
+def wave_label(context: BotContext, wave: str) -> str:
+    """A wave as shown: the known ones translated, a custom label as it was typed."""
+    return context.t.plain(f"campaigns.wave_{wave}") if wave in WAVES else wave

@@ -11,17 +11,25 @@ import tempfile
 from pathlib import Path
 
 from telegram import Update
+from telegram.ext import CallbackQueryHandler
 
 from bot import keyboards as kb
 from bot.context import BotContext
+from bot.features import Features
 from bot.i18n import Translator
+from bot.jobs.background import research_key
+from bot.replies import fit_lines, reply, send_file, shorten, status, toast
 from bot.services import ServiceError
 from bot.services import analysis as svc
 from bot.services.exports import url_of
 from bot.services.exports.request import instruments
 from bot.services.roles import Role
-from handlers.common import fit_lines, reply, send_file, shorten, status, toast
-from handlers.exports import work_key
+
+
+def register(features: Features) -> None:
+    """Add /analysis."""
+    features.command("analysis", start_analysis)
+    features.handler(CallbackQueryHandler(analysis_button, pattern=r"^an:"))
 
 
 async def start_analysis(update: Update, context: BotContext) -> None:
@@ -108,7 +116,7 @@ async def analysis_button(update: Update, context: BotContext) -> None:
         await toast(update, context, t.plain("errors.stale_button"))
         return
     if not context.background.start(
-        work_key(context.profile.telegram_id), lambda: _run(update, context, code)
+        research_key(context.profile.telegram_id), lambda: _run(update, context, code)
     ):
         await toast(update, context, t.plain("exports.busy"))
         return

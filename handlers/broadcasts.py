@@ -13,19 +13,51 @@ import io
 from datetime import datetime
 
 from telegram import Message, Update
+from telegram.ext import CallbackQueryHandler
 
 from bot import keyboards as kb
+from bot.awaiting import int_argument
 from bot.context import BotContext
+from bot.features import Features, InputRoute
 from bot.jobs.broadcasts import link_buttons, render_progress
-from bot.services import InvalidInput, ServiceError
+from bot.replies import reply, toast
+from bot.services import ServiceError
 from bot.services import broadcasts as svc
 from bot.services import universities as university_service
 from bot.services import users as user_service
 from bot.services.broadcasts import Audience, BroadcastView, Content
+from bot.services.roles import Role
+from bot.services.times import TIME_FORMAT, parse_local_time
 from bot.services.universities import COUNTRIES
-from handlers.common import reply, toast
 
-TIME_FORMAT = "%Y-%m-%d %H:%M"
+SENDERS = (Role.ADMIN, Role.ORGANIZER, Role.COACH)
+
+
+def register(features: Features) -> None:
+    """Add /broadcast and /broadcasts."""
+    features.command("broadcast", start_broadcast)
+    features.command("broadcasts", list_broadcasts)
+    features.handler(CallbackQueryHandler(broadcast_button, pattern=r"^bc:"))
+    features.file("bc_content", _with_draft(save_content))
+    features.text("bc_content", _with_draft(save_content))
+    features.text("bc_buttons", _with_draft(save_buttons))
+    features.text("bc_time", _with_draft(save_time))
+    features.action("broadcast", start_broadcast)
+    features.menu("broadcast", "menu.broadcast", "broadcast", SENDERS, position=50)
+    features.help("help.coach", SENDERS)
+
+
+def _with_draft(step: object) -> InputRoute:
+    """Adapt a step taking the draft id to the route signature (the id is the argument)."""
+
+    async def route(update: Update, context: BotContext, argument: str) -> None:
+        draft = int_argument(argument)
+        if draft is None:
+            await reply(update, context, context.t("errors.not_understood"))
+            return
+        await step(update, context, draft)  # type: ignore[operator]
+
+    return route
 
 
 def _awaiting(kind: str, broadcast_id: int) -> str:
@@ -297,15 +329,6 @@ async def _ask_time(
     )
 
 
-def parse_local_time(text: str, context: BotContext) -> datetime:
-    """A `YYYY-MM-DD HH:MM` time in the bot's time zone, as an aware datetime."""
-    try:
-        naive = datetime.strptime(" ".join(text.split()), TIME_FORMAT)
-    except ValueError:
-        raise InvalidInput("broadcasts.bad_time", example="2026-12-01 18:30") from None
-    return naive.replace(tzinfo=context.settings.tz)
-
-
 async def save_time(update: Update, context: BotContext, broadcast_id: int) -> None:
     """Schedule the broadcast for the typed time."""
     message = update.effective_message
@@ -313,7 +336,7 @@ async def save_time(update: Update, context: BotContext, broadcast_id: int) -> N
     assert update.effective_chat is not None
     t = context.t
     try:
-        when = parse_local_time(message.text or "", context)
+        when = parse_local_time(message.text or "", context.settings.tz)
         view = await svc.confirm(
             context.db,
             context.profile.telegram_id,
@@ -439,21 +462,3 @@ async def list_broadcasts(update: Update, context: BotContext) -> None:
     await reply(
         update, context, "\n".join(lines), kb.rows(buttons, per_row=2) if buttons else None
     )
-
-
-AWAITING_ROUTES = {
-    "bc_content": save_content,
-    "bc_buttons": save_buttons,
-    "bc_time": save_time,
-}
-
-
-def awaiting_route(value: str | None) -> tuple[str, int] | None:
-    """Split an awaiting value like `bc_content:12` into its route and draft id."""
-    if not value or ":" not in value:
-        return None
-    route, _, raw = value.partition(":")
-    draft = kb.parse_int(raw)
-    if route not in AWAITING_ROUTES or draft is None:
-        return None
-    return route, draft

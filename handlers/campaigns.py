@@ -10,18 +10,47 @@ from __future__ import annotations
 from datetime import timedelta
 
 from telegram import Update
+from telegram.ext import CallbackQueryHandler
 
 from bot import keyboards as kb
+from bot.awaiting import int_argument
 from bot.context import BotContext
+from bot.features import Features, InputRoute
+from bot.replies import fit_lines, reply, toast, wave_label
 from bot.services import InvalidInput, ServiceError
 from bot.services import campaigns as svc
 from bot.services import universities as university_service
 from bot.services import users as user_service
 from bot.services.campaigns import Draft
 from bot.services.roles import Role
+from bot.services.times import parse_local_time
 from bot.services.universities import COUNTRIES
-from handlers.common import fit_lines, reply, toast
 from models import utcnow
+
+ORGANIZERS = (Role.ADMIN, Role.ORGANIZER)
+
+
+def register(features: Features) -> None:
+    """Add /publish and /campaigns."""
+    features.command("publish", start_publish)
+    features.command("campaigns", list_campaigns)
+    features.handler(CallbackQueryHandler(campaign_button, pattern=r"^cp:"))
+    for kind in ("wave", "close", "open"):
+        features.text(f"cp_{kind}", _typed(kind))
+    features.help("help.organizer_surveys", ORGANIZERS)
+
+
+def _typed(kind: str) -> InputRoute:
+    """The route of one typed step of composing a campaign (the draft id is the argument)."""
+
+    async def route(update: Update, context: BotContext, argument: str) -> None:
+        draft = int_argument(argument)
+        if draft is None:
+            await reply(update, context, context.t("errors.not_understood"))
+            return
+        await save_typed(update, context, kind, draft)
+
+    return route
 
 
 def _allowed(context: BotContext) -> bool:
@@ -43,11 +72,6 @@ async def start_publish(update: Update, context: BotContext) -> None:
         for code, title, _kind in instruments
     ]
     await reply(update, context, t("campaigns.choose_instrument"), kb.rows(buttons))
-
-
-def wave_label(context: BotContext, wave: str) -> str:
-    """A wave as shown: the known ones translated, a custom label as it was typed."""
-    return context.t.plain(f"campaigns.wave_{wave}") if wave in svc.WAVES else wave
 
 
 async def _ask_wave(update: Update, context: BotContext, draft: Draft) -> None:
@@ -288,21 +312,10 @@ async def _await_typed(context: BotContext, value: str | None) -> None:
     )
 
 
-def awaiting_route(value: str | None) -> tuple[str, int] | None:
-    """`cp_wave:12` -> ("wave", 12) for the typed steps of composing a campaign."""
-    if not value or not value.startswith("cp_") or ":" not in value:
-        return None
-    kind, _, raw = value[3:].partition(":")
-    draft = kb.parse_int(raw)
-    return (kind, draft) if kind in ("wave", "close", "open") and draft is not None else None
-
-
 async def save_typed(update: Update, context: BotContext, kind: str, draft_id: int) -> None:
     """Take a typed wave label, closing time or opening time of the campaign being composed."""
     message = update.effective_message
     assert message is not None and context.profile is not None
-    from handlers.broadcasts import parse_local_time
-
     t = context.t
     text = message.text or ""
     actor, admins, db = context.profile.telegram_id, context.admin_ids, context.db
@@ -310,7 +323,7 @@ async def save_typed(update: Update, context: BotContext, kind: str, draft_id: i
         if kind == "wave":
             draft = await svc.update_draft(db, actor, admins, draft_id, wave=text)
         else:
-            moment = parse_local_time(text, context)
+            moment = parse_local_time(text, context.settings.tz)
             key = "closes_at" if kind == "close" else "opens_at"
             draft = await svc.update_draft(db, actor, admins, draft_id, **{key: moment})
     except InvalidInput as exc:

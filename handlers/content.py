@@ -14,10 +14,11 @@ import logging
 from telegram import Document, Update
 
 from bot.context import BotContext
+from bot.features import Features
+from bot.replies import reply, shorten
 from bot.services import ServiceError
 from bot.services import content as content_service
 from bot.services.roles import Role
-from handlers.common import reply, shorten
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,11 @@ REPORT_LINES = 15
 ERROR_LINE = 200
 # From this size the check takes a noticeable while (about 2 s per 100 KB): say it started.
 NOTICE_BYTES = 100_000
+
+
+def register(features: Features) -> None:
+    """Take content packs (.yaml files) sent to the bot while nothing else is awaited."""
+    features.file_fallback(is_pack, receive_pack)
 
 
 def is_pack(update: Update) -> bool:

@@ -13,10 +13,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import CallbackQueryHandler
 
 from bot import keyboards as kb
+from bot.awaiting import waiting_for
 from bot.context import BotContext
+from bot.features import Features
 from bot.i18n import Translator
+from bot.jobs.background import research_key
+from bot.replies import reply, safe_edit, send_file, shorten, status, toast
 from bot.services import ServiceError, users
 from bot.services import campaigns as campaign_service
 from bot.services import exports as svc
@@ -24,10 +29,17 @@ from bot.services.exports import request as req
 from bot.services.exports.common import options
 from bot.services.roles import Role
 from bot.services.universities import list_universities
-from handlers.common import reply, safe_edit, send_file, shorten, status, toast
+
+DATES_ROUTE = "exd"
+
+
+def register(features: Features) -> None:
+    """Add /export."""
+    features.command("export", start_export)
+    features.handler(CallbackQueryHandler(export_button, pattern=r"^ex:"))
+    features.text(DATES_ROUTE, save_dates_route)
 
 PROGRESS_EVERY = 3.0  # seconds between progress edits
-AWAIT_DATES = "exd:"  # user.awaiting while the period is being typed
 
 
 async def _scope(context: BotContext) -> tuple[str, ...] | None:
@@ -199,13 +211,13 @@ async def export_button(update: Update, context: BotContext) -> None:
         await users.set_awaiting(
             context.db,
             context.profile.telegram_id,
-            AWAIT_DATES + request.compact(),
+            waiting_for(DATES_ROUTE, request.compact()),
             context.admin_ids,
         )
         await safe_edit(update, t("exports.ask_dates"))
     elif action == ["go"]:
         if not context.background.start(
-            work_key(context.profile.telegram_id), lambda: _run(update, context, request)
+            research_key(context.profile.telegram_id), lambda: _run(update, context, request)
         ):
             await toast(update, context, t.plain("exports.busy"))
             return
@@ -214,16 +226,13 @@ async def export_button(update: Update, context: BotContext) -> None:
         await toast(update, context, t.plain("errors.stale_button"))
 
 
-def work_key(telegram_id: int) -> str:
-    """One export or analysis per person at a time."""
-    return f"research:{telegram_id}"
-
-
-def awaiting_request(value: str | None) -> req.Request | None:
-    """The export request waiting for typed dates (`exd:<compact request>`), if any."""
-    if not value or not value.startswith(AWAIT_DATES):
-        return None
-    return req.Request.from_compact(value[len(AWAIT_DATES) :])
+async def save_dates_route(update: Update, context: BotContext, argument: str) -> None:
+    """Take typed dates for the export request waiting for them (its compact form)."""
+    request = req.Request.from_compact(argument)
+    if request is None:
+        await reply(update, context, context.t("errors.not_understood"))
+        return
+    await save_dates(update, context, request)
 
 
 async def save_dates(update: Update, context: BotContext, request: req.Request) -> None:

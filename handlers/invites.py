@@ -7,15 +7,51 @@ step; nothing is trusted from it: the service re-checks the inviter's rights at 
 from __future__ import annotations
 
 from telegram import Update
+from telegram.ext import CallbackQueryHandler
 from telegram.helpers import create_deep_linked_url
 
 from bot import keyboards as kb
 from bot.context import BotContext
+from bot.features import Features
+from bot.replies import reply, require_profile, toast
 from bot.services import ServiceError
 from bot.services import invites as invite_service
 from bot.services import universities as university_service
+from bot.services import users as user_service
 from bot.services.roles import Role
-from handlers.common import reply, toast
+
+
+def register(features: Features) -> None:
+    """Add /invite and the `/start i-<code>` links it makes."""
+    features.command("invite", start_invite)
+    features.handler(CallbackQueryHandler(invite_step, pattern=r"^inv:"))
+    features.deep_link("i", redeem_link)
+    features.action("invite", start_invite)
+    features.menu("invite", "menu.invite", "invite", (Role.ADMIN, Role.ORGANIZER), position=60)
+    features.help("help.organizer", (Role.ADMIN, Role.ORGANIZER))
+
+
+async def redeem_link(update: Update, context: BotContext, code: str) -> None:
+    """Use the invite of a `/start i-<code>` link: grant its role and university."""
+    profile = require_profile(context)
+    try:
+        invite = await invite_service.redeem(context.db, profile.telegram_id, f"i-{code}")
+    except ServiceError as exc:
+        await reply(update, context, context.t(exc.key, **exc.values))
+        return
+    context.profile = await user_service.get_profile(
+        context.db, profile.telegram_id, context.admin_ids
+    )
+    await reply(update, context, _granted_text(context, invite))
+
+
+def _granted_text(context: BotContext, invite: invite_service.InviteView) -> str:
+    t = context.t
+    role = t.plain(f"roles.{invite.role.value}")
+    if invite.university is not None:
+        university = invite.university.name(t.language)
+        return t("invites.granted_at", role=role, university=university)
+    return t("invites.granted", role=role)
 
 
 async def start_invite(update: Update, context: BotContext) -> None:

@@ -22,20 +22,35 @@ import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import Forbidden, TelegramError
+from telegram.ext import CallbackQueryHandler
 
 from bot import keyboards as kb
 from bot.content.engine import AnswerError, Item, parse_typed
 from bot.content.scoring import scale_maximum
 from bot.context import BotContext
+from bot.features import Features
 from bot.i18n import Translator
+from bot.replies import fit_lines, reply, safe_edit, shorten, toast, wave_label
 from bot.services import ServiceError
 from bot.services import surveys as svc
 from bot.services import users as user_service
 from bot.services.surveys import Screen
-from handlers.campaigns import wave_label
-from handlers.common import fit_lines, reply, safe_edit, shorten, toast
 
 logger = logging.getLogger(__name__)
+
+AWAITING_ROUTE = "sv"  # `sv:<attempt>[:<step>[:<message>]]`: see the module docstring
+
+
+def register(features: Features) -> None:
+    """Add /surveys and /my_results, the survey buttons and typed answers."""
+    features.command("surveys", list_surveys, menu=20)
+    features.command("my_results", my_results, menu=25)
+    features.handler(CallbackQueryHandler(survey_button, pattern=r"^s:"))
+    features.text(AWAITING_ROUTE, typed_answer)
+    features.welcome(offer_unfinished)
+    features.action("surveys", list_surveys)
+    features.menu("surveys", "menu.surveys", "surveys", position=10)
+    features.help("help.surveys")
 
 ANSWER_PREVIEW = 150  # characters of each answer on the review screen
 # Characters of each question on the review screen: as many as fit, so statements that
@@ -176,15 +191,16 @@ async def _set_awaiting(context: BotContext, value: str | None) -> None:
 def _on_screen_value(screen: Screen, message_id: int) -> str:
     """The `awaiting` value saying that `screen` reached the user as `message_id`."""
     if screen.item is None or screen.item.kind not in TYPED:
-        return f"sv:{screen.attempt_id}"  # unchanged from step to step: nothing to write
-    value = f"sv:{screen.attempt_id}:{screen.index}:{message_id}"
+        # Unchanged from step to step: nothing to write.
+        return f"{AWAITING_ROUTE}:{screen.attempt_id}"
+    value = f"{AWAITING_ROUTE}:{screen.attempt_id}:{screen.index}:{message_id}"
     # The message id is only needed to mark a typed answer: dropped if it does not fit.
-    return value if len(value) <= 32 else f"sv:{screen.attempt_id}:{screen.index}"
+    return value if len(value) <= 32 else f"{AWAITING_ROUTE}:{screen.attempt_id}:{screen.index}"
 
 
 def _shown(value: str | None) -> tuple[int, int | None, int | None, bool] | None:
     """(attempt, step index, message id, whether the step is named) of an `awaiting` value."""
-    if not value or not value.startswith("sv:"):
+    if not value or not value.startswith(AWAITING_ROUTE + ":"):
         return None
     parts = value[3:].split(":")
     attempt = kb.parse_int(parts[0])
@@ -238,7 +254,7 @@ async def show(
         # Still failing after bot.floodguard's retries. The answer before it is stored; the
         # user's next update (typed text, an old button) shows this step again.
         logger.warning("survey step not delivered to chat %s", chat.id, exc_info=True)
-        await _set_awaiting(context, f"sv:{screen.attempt_id}:{NOT_DELIVERED}")
+        await _set_awaiting(context, f"{AWAITING_ROUTE}:{screen.attempt_id}:{NOT_DELIVERED}")
         return
     await _set_awaiting(context, _on_screen_value(screen, sent.message_id))
 
@@ -460,15 +476,14 @@ async def list_surveys(update: Update, context: BotContext) -> None:
     await reply(update, context, t("surveys.choose"), kb.rows(buttons))
 
 
-async def offer_unfinished(update: Update, context: BotContext) -> bool:
-    """Offer to continue an unfinished attempt (after /start); True if one was offered."""
+async def offer_unfinished(update: Update, context: BotContext) -> None:
+    """Offer to continue an unfinished attempt (after /start)."""
     assert context.profile is not None
     attempts = await svc.unfinished(context.db, context.profile.telegram_id)
     if not attempts:
-        return False
+        return
     keyboard = kb.rows([kb.button(context.t.plain("surveys.continue"), f"s:r:{attempts[0]}:0")])
     await reply(update, context, context.t("surveys.unfinished"), keyboard)
-    return True
 
 
 async def survey_button(update: Update, context: BotContext) -> None:
@@ -547,7 +562,8 @@ async def _refused(
     await toast(update, context, text)
     if exc.key in TOAST_ONLY:
         return
-    if context.profile is not None and (context.profile.awaiting or "").startswith("sv:"):
+    waiting = context.profile.awaiting if context.profile is not None else None
+    if context.profile is not None and (waiting or "").startswith(AWAITING_ROUTE + ":"):
         context.profile = await user_service.set_awaiting(
             context.db, context.profile.telegram_id, None, context.admin_ids
         )
@@ -705,7 +721,11 @@ async def save_typed(update: Update, context: BotContext, attempt_id: int) -> No
     await show(update, context, next_screen)
 
 
-def awaiting_attempt(value: str | None) -> int | None:
-    """The attempt id in an awaiting value `sv:<attempt>[:<step>[:<message>]]`."""
-    shown = _shown(value)
-    return shown[0] if shown is not None else None
+async def typed_answer(update: Update, context: BotContext, _argument: str) -> None:
+    """Route typed text to the attempt the stored `sv:<attempt>[:<step>[:<message>]]` names."""
+    assert context.profile is not None
+    shown = _shown(context.profile.awaiting)
+    if shown is None:
+        await reply(update, context, context.t("errors.not_understood"))
+        return
+    await save_typed(update, context, shown[0])

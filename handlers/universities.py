@@ -5,19 +5,33 @@ from __future__ import annotations
 from telegram import Update
 
 from bot import keyboards as kb
+from bot.callbacks import UniversityAdd, UniversityShow
 from bot.context import BotContext
+from bot.features import Features
+from bot.replies import reply, require_profile, toast
 from bot.services import PermissionDenied, ServiceError
 from bot.services import universities as university_service
 from bot.services import users as user_service
 from bot.services.roles import Role
 from bot.services.users import Awaiting
-from handlers.common import reply, toast
+
+NAME_ROUTE = Awaiting.UNIVERSITY_NAME.value
+
+
+def register(features: Features) -> None:
+    """Add /universities for admins."""
+    features.command("universities", list_universities)
+    features.button(UniversityShow, set_shown)
+    features.button(UniversityAdd, ask_name)
+    features.text(NAME_ROUTE, save_new_university)
+    features.action("universities", list_universities)
+    features.menu("universities", "menu.universities", "universities", (Role.ADMIN,), position=70)
+    features.help("help.admin", (Role.ADMIN,))
 
 
 async def list_universities(update: Update, context: BotContext) -> None:
     """List every university with a hide/show button each and an Add button (/universities)."""
-    profile = context.profile
-    assert profile is not None
+    profile = require_profile(context)
     t = context.t
     if not profile.has(Role.ADMIN):
         await reply(update, context, t("errors.not_allowed"))
@@ -33,43 +47,37 @@ async def list_universities(update: Update, context: BotContext) -> None:
         buttons.append(
             kb.button(
                 t.plain(label_key, name=u.name(t.language)[:40]),
-                f"adm:u:{u.id}:{'h' if u.active else 's'}",
+                UniversityShow(u.id, shown=not u.active).pack(),
             )
         )
-    buttons.append(kb.button(t.plain("universities.add"), "adm:u:add"))
+    buttons.append(kb.button(t.plain("universities.add"), UniversityAdd().pack()))
     await reply(update, context, "\n".join(lines), kb.rows(buttons))
 
 
-async def university_action(update: Update, context: BotContext) -> None:
-    """Hide or show a university (`adm:u:<id>:h|s`), or start adding one, from its button."""
-    query = update.callback_query
-    assert query is not None and query.data is not None and context.profile is not None
+async def ask_name(update: Update, context: BotContext, _data: UniversityAdd) -> None:
+    """Start adding a university: ask for its name."""
+    profile = require_profile(context)
     t = context.t
-    if not context.profile.has(Role.ADMIN):
+    if not profile.has(Role.ADMIN):
         await toast(update, context, t.plain("errors.not_allowed"))
         return
-    parts = query.data.split(":")[1:]
-    if len(parts) < 2 or parts[0] != "u":
-        await toast(update, context, t.plain("errors.stale_button"))
-        return
-    if parts[1] == "add" and len(parts) == 2:
-        await toast(update, context)
-        context.profile = await user_service.set_awaiting(
-            context.db, context.profile.telegram_id, Awaiting.UNIVERSITY_NAME, context.admin_ids
-        )
-        await reply(update, context, t("universities.add_prompt"))
-        return
-    university_id = kb.parse_int(parts[1])
-    if university_id is None or len(parts) != 3 or parts[2] not in ("h", "s"):
-        await toast(update, context, t.plain("errors.stale_button"))
+    await toast(update, context)
+    context.profile = await user_service.set_awaiting(
+        context.db, profile.telegram_id, NAME_ROUTE, context.admin_ids
+    )
+    await reply(update, context, t("universities.add_prompt"))
+
+
+async def set_shown(update: Update, context: BotContext, data: UniversityShow) -> None:
+    """Hide or show a university from its button."""
+    profile = require_profile(context)
+    t = context.t
+    if not profile.has(Role.ADMIN):
+        await toast(update, context, t.plain("errors.not_allowed"))
         return
     try:
         changed = await university_service.set_active(
-            context.db,
-            context.profile.telegram_id,
-            context.admin_ids,
-            university_id,
-            parts[2] == "s",
+            context.db, profile.telegram_id, context.admin_ids, data.university, data.shown
         )
     except ServiceError as exc:
         await toast(update, context, t.plain(exc.key, **exc.values))
@@ -79,18 +87,20 @@ async def university_action(update: Update, context: BotContext) -> None:
     await list_universities(update, context)
 
 
-async def save_new_university(update: Update, context: BotContext, text: str) -> None:
+async def save_new_university(update: Update, context: BotContext, _argument: str) -> None:
     """Add the university described in the admin's message."""
-    assert context.profile is not None
+    profile = require_profile(context)
+    message = update.effective_message
+    text = message.text if message is not None and message.text is not None else ""
     t = context.t
     try:
         added = await university_service.add_university(
-            context.db, context.profile.telegram_id, context.admin_ids, text
+            context.db, profile.telegram_id, context.admin_ids, text
         )
     except PermissionDenied as exc:
         # No longer an admin: stop waiting for a name, or every message would be refused.
         context.profile = await user_service.set_awaiting(
-            context.db, context.profile.telegram_id, None, context.admin_ids
+            context.db, profile.telegram_id, None, context.admin_ids
         )
         await reply(update, context, t(exc.key, **exc.values))
         return
@@ -98,7 +108,7 @@ async def save_new_university(update: Update, context: BotContext, text: str) ->
         await reply(update, context, t(exc.key, **exc.values))
         return
     context.profile = await user_service.set_awaiting(
-        context.db, context.profile.telegram_id, None, context.admin_ids
+        context.db, profile.telegram_id, None, context.admin_ids
     )
     await reply(update, context, t("universities.added", name=added.name(t.language)))
     await list_universities(update, context)

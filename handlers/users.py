@@ -10,50 +10,70 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction
 
 from bot import keyboards as kb
+from bot.callbacks import (
+    ConsentPick,
+    ConsentSet,
+    DeleteConfirm,
+    LanguagePick,
+    ProfileEdit,
+    ProfilePart,
+    UniversityPick,
+)
 from bot.context import BotContext
-from bot.services import InvalidInput, NotFound, ServiceError
-from bot.services import invites as invite_service
+from bot.features import Features
+from bot.replies import reply, require_profile, safe_edit, show_menu, stale_button, toast
+from bot.services import InvalidInput, NotFound
 from bot.services import universities as university_service
 from bot.services import users as user_service
 from bot.services.roles import Role
 from bot.services.users import Awaiting, Profile, Step
-from handlers.common import reply, safe_edit, show_menu, toast
+
+# The route and the action the core uses while registration is unfinished.
+ONBOARDING = "onboarding"
+
+
+def register(features: Features) -> None:
+    """Add onboarding, /language, /profile and /delete_my_data."""
+    features.command("start", start, menu=10)
+    features.command("profile", show_profile, menu=40)
+    features.command("language", change_language, menu=50)
+    features.command("delete_my_data", ask_delete, menu=80)
+    features.button(LanguagePick, choose_language)
+    features.button(ConsentPick, choose_consent)
+    features.button(UniversityPick, choose_university)
+    features.button(ProfileEdit, profile_action)
+    features.button(ConsentSet, set_consent)
+    features.button(DeleteConfirm, confirm_delete)
+    features.text(ONBOARDING, onboarding_text)
+    features.text(Awaiting.GROUP.value, save_group)
+    features.text(Awaiting.UNIVERSITY.value, use_buttons)
+    features.action(ONBOARDING, ask_current_step)
+    features.action("profile", show_profile)
+    features.action("language", change_language)
+    features.menu("profile", "menu.profile", "profile", position=20)
+    features.menu("language", "menu.language", "language", position=30)
 
 
 async def start(update: Update, context: BotContext) -> None:
-    """Start or continue onboarding; redeem an invite link if the /start carries one."""
-    assert context.profile is not None
+    """Start or continue onboarding; follow the deep link (an invite) the /start carries."""
+    require_profile(context)
     if context.args:
-        payload = context.args[0]
-        try:
-            invite = await invite_service.redeem(context.db, context.profile.telegram_id, payload)
-        except ServiceError as exc:
-            await reply(update, context, context.t(exc.key, **exc.values))
+        prefix, _, code = context.args[0].partition("-")
+        follow = context.features.deep_links.get(prefix)
+        if follow is not None:
+            await follow(update, context, code)
         else:
-            context.profile = await user_service.get_profile(
-                context.db, context.profile.telegram_id, context.admin_ids
-            )
-            await reply(update, context, _granted_text(context, invite))
-    profile = context.profile
+            await reply(update, context, context.t("invites.unknown"))
+    profile = require_profile(context)
     if profile.next_step is None:
         await reply(update, context, context.t("start.welcome_back", name=profile.first_name))
         await show_menu(update, context)
-        from handlers.surveys import offer_unfinished
-
-        await offer_unfinished(update, context)
+        for offer in context.features.welcomes:
+            await offer(update, context)
         return
     if profile.next_step is Step.LANGUAGE:
         await reply(update, context, context.t("start.welcome", name=profile.first_name))
     await ask_step(update, context, profile)
-
-
-def _granted_text(context: BotContext, invite: invite_service.InviteView) -> str:
-    t = context.t
-    role = t.plain(f"roles.{invite.role.value}")
-    if invite.university is not None:
-        university = invite.university.name(t.language)
-        return t("invites.granted_at", role=role, university=university)
-    return t("invites.granted", role=role)
 
 
 async def ask_step(update: Update, context: BotContext, profile: Profile) -> None:
@@ -78,8 +98,8 @@ def _consent_keyboard(context: BotContext) -> InlineKeyboardMarkup:
     t = context.t
     return kb.rows(
         [
-            kb.button(t.plain("onboarding.consent_yes"), "cons:y"),
-            kb.button(t.plain("onboarding.consent_no"), "cons:n"),
+            kb.button(t.plain("onboarding.consent_yes"), ConsentPick(True).pack()),
+            kb.button(t.plain("onboarding.consent_no"), ConsentPick(False).pack()),
         ]
     )
 
@@ -89,49 +109,43 @@ async def _university_keyboard(context: BotContext) -> InlineKeyboardMarkup:
     universities = await university_service.list_universities(context.db)
     return kb.rows(
         kb.button(
-            f"{kb.COUNTRY_FLAGS.get(u.country, '')} {u.name(language)}".strip(), f"uni:{u.id}"
+            f"{kb.COUNTRY_FLAGS.get(u.country, '')} {u.name(language)}".strip(),
+            UniversityPick(u.id).pack(),
         )
         for u in universities
     )
 
 
-async def choose_language(update: Update, context: BotContext) -> None:
+async def choose_language(update: Update, context: BotContext, data: LanguagePick) -> None:
     """Store the language chosen with a button, then go on."""
-    query = update.callback_query
-    assert query is not None and query.data is not None and context.profile is not None
-    parts = kb.split(query.data, "lang", 1)
-    if parts is None or parts[0] not in kb.LANGUAGE_LABELS:
-        await toast(update, context, context.t.plain("errors.stale_button"))
+    profile = require_profile(context)
+    if data.language not in kb.LANGUAGE_LABELS:
+        await stale_button(update, context)
         return
-    was_onboarded = context.profile.onboarded
+    was_onboarded = profile.onboarded
     context.profile = await user_service.set_language(
-        context.db, context.profile.telegram_id, parts[0], context.admin_ids
+        context.db, profile.telegram_id, data.language, context.admin_ids
     )
     await toast(update, context)
     await _mark_chosen(
         update,
         context,
-        context.t("onboarding.language_set", language=kb.LANGUAGE_LABELS[parts[0]]),
+        context.t("onboarding.language_set", language=kb.LANGUAGE_LABELS[data.language]),
     )
     await _after_change(update, context, was_onboarded)
 
 
-async def choose_consent(update: Update, context: BotContext) -> None:
+async def choose_consent(update: Update, context: BotContext, data: ConsentPick) -> None:
     """Store consent or its refusal, then go on."""
-    query = update.callback_query
-    assert query is not None and query.data is not None and context.profile is not None
-    parts = kb.split(query.data, "cons", 1)
-    if parts is None or parts[0] not in ("y", "n"):
-        await toast(update, context, context.t.plain("errors.stale_button"))
-        return
-    if context.profile.consent is not None:
+    profile = require_profile(context)
+    if profile.consent is not None:
         # Already answered (a double tap, or a replayed update): /profile changes consent.
-        await toast(update, context, context.t.plain("errors.stale_button"))
+        await stale_button(update, context)
         return
-    agreed = parts[0] == "y"
-    was_onboarded = context.profile.onboarded
+    agreed = data.agreed
+    was_onboarded = profile.onboarded
     context.profile = await user_service.set_consent(
-        context.db, context.profile.telegram_id, agreed, context.admin_ids
+        context.db, profile.telegram_id, agreed, context.admin_ids
     )
     await toast(update, context)
     key = "onboarding.consent_given" if agreed else "onboarding.consent_declined"
@@ -139,16 +153,13 @@ async def choose_consent(update: Update, context: BotContext) -> None:
     await _after_change(update, context, was_onboarded)
 
 
-async def choose_university(update: Update, context: BotContext) -> None:
+async def choose_university(update: Update, context: BotContext, data: UniversityPick) -> None:
     """Store the university picked with a button, if a university is being asked for."""
-    query = update.callback_query
-    assert query is not None and query.data is not None and context.profile is not None
-    profile = context.profile
-    parts = kb.split(query.data, "uni", 1)
-    university_id = kb.parse_int(parts[0]) if parts else None
+    profile = require_profile(context)
+    university_id = data.university
     asked = profile.next_step is Step.UNIVERSITY or profile.awaiting == Awaiting.UNIVERSITY
-    if university_id is None or not asked:
-        await toast(update, context, context.t.plain("errors.stale_button"))
+    if not asked:
+        await stale_button(update, context)
         return
     try:
         context.profile = await user_service.set_university(
@@ -158,23 +169,41 @@ async def choose_university(update: Update, context: BotContext) -> None:
         await toast(update, context, context.t.plain(exc.key))
         return
     await toast(update, context)
-    university = context.profile.university
-    assert university is not None
-    await _mark_chosen(
-        update,
-        context,
-        context.t("onboarding.university_set", university=university.name(context.t.language)),
-    )
+    university = require_profile(context).university
+    name = university.name(context.t.language) if university is not None else ""
+    await _mark_chosen(update, context, context.t("onboarding.university_set", university=name))
     await _after_change(update, context, profile.onboarded)
 
 
-async def save_group(update: Update, context: BotContext, text: str) -> None:
+async def onboarding_text(update: Update, context: BotContext, _argument: str) -> None:
+    """Take typed text during onboarding: the group when it is asked, else point to the buttons."""
+    profile = require_profile(context)
+    if profile.next_step is Step.GROUP:
+        await save_group(update, context, "")
+        return
+    await reply(update, context, context.t("errors.use_buttons"))
+    await ask_step(update, context, profile)
+
+
+async def use_buttons(update: Update, context: BotContext, _argument: str) -> None:
+    """Say that a button is expected (a university is being chosen)."""
+    await reply(update, context, context.t("errors.use_buttons"))
+
+
+async def ask_current_step(update: Update, context: BotContext) -> None:
+    """Show the onboarding step the user is at."""
+    await ask_step(update, context, require_profile(context))
+
+
+async def save_group(update: Update, context: BotContext, _argument: str) -> None:
     """Store the faculty/group typed by the user."""
-    assert context.profile is not None
-    was_onboarded = context.profile.onboarded
+    profile = require_profile(context)
+    message = update.effective_message
+    text = message.text if message is not None and message.text is not None else ""
+    was_onboarded = profile.onboarded
     try:
         context.profile = await user_service.set_group(
-            context.db, context.profile.telegram_id, text, context.admin_ids
+            context.db, profile.telegram_id, text, context.admin_ids
         )
     except InvalidInput as exc:
         await reply(update, context, context.t(exc.key, **exc.values))
@@ -192,8 +221,7 @@ async def _mark_chosen(update: Update, context: BotContext, text: str) -> None:
 
 async def _after_change(update: Update, context: BotContext, was_onboarded: bool) -> None:
     """Continue onboarding; greet and show the menu when it just finished; else the profile."""
-    profile = context.profile
-    assert profile is not None
+    profile = require_profile(context)
     if profile.next_step is not None:
         await ask_step(update, context, profile)
     elif not was_onboarded:
@@ -205,15 +233,14 @@ async def _after_change(update: Update, context: BotContext, was_onboarded: bool
 
 async def change_language(update: Update, context: BotContext) -> None:
     """Offer the language buttons (/language)."""
-    assert context.profile is not None
+    profile = require_profile(context)
     text = "\n".join(context.i18n.all("onboarding.choose_language").values())
-    await reply(update, context, text, kb.languages(context.profile.language))
+    await reply(update, context, text, kb.languages(profile.language))
 
 
 async def show_profile(update: Update, context: BotContext) -> None:
     """Show the stored profile with buttons to change each part (/profile)."""
-    profile = context.profile
-    assert profile is not None
+    profile = require_profile(context)
     if profile.next_step is not None:
         await reply(update, context, context.t("onboarding.finish_first"))
         await ask_step(update, context, profile)
@@ -236,34 +263,35 @@ async def show_profile(update: Update, context: BotContext) -> None:
     )
     consent_label = "profile.withdraw_consent" if profile.consent else "profile.give_consent"
     # The button carries the state it sets, so a stale or double-tapped one cannot flip it back.
-    consent_data = "prof:consent:n" if profile.consent else "prof:consent:y"
+    consent_data = ConsentSet(agreed=not profile.consent).pack()
     keyboard = kb.rows(
         [
-            kb.button(t.plain("profile.change_language"), "prof:lang"),
-            kb.button(t.plain("profile.change_university"), "prof:uni"),
-            kb.button(t.plain("profile.change_group"), "prof:group"),
+            kb.button(
+                t.plain("profile.change_language"), ProfileEdit(ProfilePart.LANGUAGE).pack()
+            ),
+            kb.button(
+                t.plain("profile.change_university"), ProfileEdit(ProfilePart.UNIVERSITY).pack()
+            ),
+            kb.button(t.plain("profile.change_group"), ProfileEdit(ProfilePart.GROUP).pack()),
             kb.button(t.plain(consent_label), consent_data),
-            kb.button(t.plain("profile.delete"), "prof:delete"),
+            kb.button(t.plain("profile.delete"), ProfileEdit(ProfilePart.DELETE).pack()),
         ]
     )
     await reply(update, context, text, keyboard)
 
 
-async def profile_action(update: Update, context: BotContext) -> None:
+async def profile_action(update: Update, context: BotContext, data: ProfileEdit) -> None:
     """Start changing one part of the profile from its button."""
-    query = update.callback_query
-    assert query is not None and query.data is not None and context.profile is not None
-    pieces = query.data.split(":")
-    action = pieces[1] if len(pieces) > 1 else ""
-    telegram_id = context.profile.telegram_id
-    if context.profile.next_step is not None:
+    profile = require_profile(context)
+    telegram_id = profile.telegram_id
+    if profile.next_step is not None:
         # A profile button from before a /delete_my_data: finish registration first.
-        await toast(update, context, context.t.plain("errors.stale_button"))
+        await stale_button(update, context)
         return
     await toast(update, context)
-    if action == "lang":
+    if data.part is ProfilePart.LANGUAGE:
         await change_language(update, context)
-    elif action == "uni":
+    elif data.part is ProfilePart.UNIVERSITY:
         context.profile = await user_service.set_awaiting(
             context.db, telegram_id, Awaiting.UNIVERSITY, context.admin_ids
         )
@@ -273,23 +301,28 @@ async def profile_action(update: Update, context: BotContext) -> None:
             context.t("onboarding.choose_university"),
             await _university_keyboard(context),
         )
-    elif action == "group":
+    elif data.part is ProfilePart.GROUP:
         context.profile = await user_service.set_awaiting(
             context.db, telegram_id, Awaiting.GROUP, context.admin_ids
         )
         await reply(update, context, context.t("onboarding.ask_group"))
-    elif action == "consent" and len(pieces) == 3 and pieces[2] in ("y", "n"):
-        agreed = pieces[2] == "y"
-        context.profile = await user_service.set_consent(
-            context.db, telegram_id, agreed, context.admin_ids
-        )
-        key = "onboarding.consent_given" if agreed else "profile.consent_withdrawn"
-        await reply(update, context, context.t(key))
-        await show_profile(update, context)
-    elif action == "delete":
-        await ask_delete(update, context)
     else:
-        await reply(update, context, context.t("errors.stale_button"))
+        await ask_delete(update, context)
+
+
+async def set_consent(update: Update, context: BotContext, data: ConsentSet) -> None:
+    """Give or withdraw research consent from the profile."""
+    profile = require_profile(context)
+    if profile.next_step is not None:
+        await stale_button(update, context)
+        return
+    await toast(update, context)
+    context.profile = await user_service.set_consent(
+        context.db, profile.telegram_id, data.agreed, context.admin_ids
+    )
+    key = "onboarding.consent_given" if data.agreed else "profile.consent_withdrawn"
+    await reply(update, context, context.t(key))
+    await show_profile(update, context)
 
 
 async def ask_delete(update: Update, context: BotContext) -> None:
@@ -297,29 +330,24 @@ async def ask_delete(update: Update, context: BotContext) -> None:
     t = context.t
     keyboard = kb.rows(
         [
-            kb.button(t.plain("delete.confirm"), "del:y"),
-            kb.button(t.plain("delete.keep"), "del:n"),
+            kb.button(t.plain("delete.confirm"), DeleteConfirm(True).pack()),
+            kb.button(t.plain("delete.keep"), DeleteConfirm(False).pack()),
         ]
     )
     await reply(update, context, t("delete.ask"), keyboard)
 
 
-async def confirm_delete(update: Update, context: BotContext) -> None:
+async def confirm_delete(update: Update, context: BotContext, data: DeleteConfirm) -> None:
     """Delete the user's data after confirmation, or keep it."""
-    query = update.callback_query
-    assert query is not None and query.data is not None and context.profile is not None
-    parts = kb.split(query.data, "del", 1)
-    if parts is None or parts[0] not in ("y", "n"):
-        await toast(update, context, context.t.plain("errors.stale_button"))
-        return
+    profile = require_profile(context)
     t = context.t
     await toast(update, context)
-    if parts[0] == "n":
+    if not data.confirmed:
         await _mark_chosen(update, context, t("delete.kept"))
         return
     if update.effective_chat is not None:
         await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
-    await user_service.delete_user(context.db, context.profile.telegram_id)
+    await user_service.delete_user(context.db, profile.telegram_id)
     if context.chat_data is not None:
         context.chat_data.clear()
     await _mark_chosen(update, context, t("delete.done"))

@@ -14,10 +14,6 @@ from bot.i18n import LOCALES_DIR, I18n, load_catalog, pick_language
 ROOT = Path(__file__).resolve().parent.parent
 # t("key"), t.plain("key"), ServiceError-style ("key"), and f"roles.{...}" families.
 KEY_RE = re.compile(r"""["']((?:[a-z_]+)\.[a-z_]+)["']""")
-DYNAMIC_FAMILIES = {
-    "roles": ["admin", "organizer", "coach", "juror", "student"],
-    "countries": ["KZ", "RU", "UZ"],
-}
 PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
 TAG_RE = re.compile(r"</?([a-z]+)[^>]*>")
 
@@ -33,12 +29,41 @@ def _keys_in_code() -> set[str]:
                 # Module and logger names look like keys too; only message families count.
                 if key.split(".", 1)[0] in families:
                     keys.add(key)
-    from bot.app import MENU_COMMANDS
-
-    keys.update(f"commands.{c}" for c in MENU_COMMANDS)
-    for family, members in DYNAMIC_FAMILIES.items():
-        keys.update(f"{family}.{m}" for m in members)
+    keys.update(_registered_keys())
+    for family, members in _dynamic_families().items():
+        keys.update(f"{family}{m}" for m in members)
     return keys
+
+
+def _registered_keys() -> set[str]:
+    """What the features registered: command menu descriptions, menu labels, /help keys."""
+    from telegram.ext import ApplicationBuilder
+
+    import handlers
+
+    features = handlers.register(ApplicationBuilder().token("1:offline").build())
+    keys = {f"commands.{c}" for c in features.menu_commands}
+    keys.update(entry.label for entry in features.menu_entries)
+    keys.update(entry.key for entry in features.help_entries)
+    return keys
+
+
+def _dynamic_families() -> dict[str, list[str]]:
+    """Keys the code builds with f-strings, from the values it builds them of."""
+    from bot.services.broadcasts import State
+    from bot.services.campaigns import WAVES
+    from bot.services.exports import DATASETS
+
+    return {
+        "roles.": ["admin", "organizer", "coach", "juror", "student"],
+        "countries.": ["KZ", "RU", "UZ"],
+        "broadcasts.state_": [s.value for s in State],
+        "campaigns.wave_": list(WAVES),
+        "campaigns.state_": ["scheduled", "open", "closed"],
+        "campaigns.ask_": ["wave", "close", "open"],
+        "exports.dataset.": list(DATASETS),
+        "exports.choose.": list("dsucpf"),
+    }
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

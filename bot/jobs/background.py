@@ -16,6 +16,11 @@ from collections.abc import Awaitable, Callable
 logger = logging.getLogger(__name__)
 
 
+def research_key(telegram_id: int) -> str:
+    """One export or analysis per person at a time (they share the key)."""
+    return f"research:{telegram_id}"
+
+
 class Background:
     """Keyed background jobs with a bound on how many run at once."""
 

@@ -99,7 +99,7 @@ async def test_students_are_refused_privileged_commands(harness, i18n):
     message_id = student.last_message.message_id
     await student.tap_data("inv:n:coach:0:1", message_id)
     assert student.last_toast == t.plain("errors.not_allowed")
-    await student.tap_data("adm:u:1", message_id)
+    await student.tap_data("adm:u:1:0", message_id)  # well-formed: refused by role
     assert student.last_toast == t.plain("errors.not_allowed")
     await student.tap_data("menu:universities", message_id)
     assert student.last_text == t("errors.not_allowed")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from bot.callbacks import ConsentPick
 from bot.keyboards import LANGUAGE_LABELS
 from bot.services import users as user_service
 from bot.services.roles import Role, ensure_role
@@ -51,8 +52,8 @@ async def test_double_tap_on_consent_and_language_is_harmless(harness, i18n):
     await user.tap_data("lang:en", language_message)
     await user.tap_data("lang:en", language_message)  # the second tap of a double tap
     consent_message = user.last_message.message_id
-    await user.tap_data("cons:y", consent_message)
-    await user.tap_data("cons:n", consent_message)  # a late press of the other button
+    await user.tap_data(ConsentPick(True).pack(), consent_message)
+    await user.tap_data(ConsentPick(False).pack(), consent_message)  # a late press of the other
     assert user.last_toast == t.plain("errors.stale_button")
     assert (await _profile(harness, 501)).consent is True
     assert t("errors.internal") not in user.texts
