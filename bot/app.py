@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from telegram import BotCommand
@@ -21,6 +22,7 @@ from bot.concurrency import PerUserUpdateProcessor
 from bot.config import LANGUAGES, Settings
 from bot.context import CONTEXT_TYPES, BotData
 from bot.db import create_engine, make_sessionmaker
+from bot.features import FeatureRegister
 from bot.errors import handle_error
 from bot.floodguard import FloodGuard
 from bot.gateway import Clock, Gateway, RateLimiter
@@ -41,6 +43,7 @@ def build_application(
     base_url: str | None = None,
     base_file_url: str | None = None,
     clock: Clock | None = None,
+    features: Sequence[FeatureRegister] | None = None,
 ) -> OrtaqApp:
     """Build the bot: settings, database, i18n, handlers, error handler, start-up hooks.
 
@@ -52,6 +55,7 @@ def build_application(
         base_url: overrides the API root derived from `BOT_API_URL`.
         base_file_url: overrides the file root derived from `BOT_API_URL`.
         clock: paces outbound messages (tests pass a virtual clock).
+        features: the features to register (default `handlers.FEATURES`; tests add toys).
     """
     bot_token = token or (settings.bot_token.get_secret_value() if settings.bot_token else None)
     if not bot_token:
@@ -81,7 +85,7 @@ def build_application(
     data.i18n = I18n(settings.default_language)
     data.gateway = Gateway(app.bot, limiter)
     data.broadcaster = Broadcaster(data.gateway, data.db, data.i18n, settings)
-    data.features = handlers.register(app)
+    data.features = handlers.register(app, tuple(features or handlers.FEATURES))
     app.add_error_handler(handle_error)  # type: ignore[arg-type]
     return app
 

@@ -49,6 +49,8 @@ ButtonCallback = Callable[[Update, "BotContext", B], Coroutine[Any, Any, None]]
 InputRoute = Callable[[Update, "BotContext", str], Coroutine[Any, Any, None]]
 FilePredicate = Callable[[Update], bool]
 
+FeatureRegister = Callable[["Features"], None]  # a feature module's `register`
+
 # New messages in private chats only: an edit of an old message must not answer again.
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 

@@ -8,12 +8,11 @@ new feature is a new module here and one line in `FEATURES`; no other module cha
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from telegram.ext import Application
 
-from bot.features import Features
+from bot.features import FeatureRegister, Features
 from handlers import (
     analysis,
     broadcasts,
@@ -29,7 +28,7 @@ from handlers import (
 
 # The order in which features register: it decides the order of menu entries of the same
 # position and of /help paragraphs for the same roles.
-FEATURES: tuple[Callable[[Features], None], ...] = (
+FEATURES: tuple[FeatureRegister, ...] = (
     common.register,
     users.register,
     invites.register,
@@ -45,7 +44,7 @@ FEATURES: tuple[Callable[[Features], None], ...] = (
 
 def register(
     app: Application[Any, Any, Any, Any, Any, Any],
-    features: tuple[Callable[[Features], None], ...] = FEATURES,
+    features: tuple[FeatureRegister, ...] = FEATURES,
 ) -> Features:
     """Let every feature register itself on `app`, then add the fallbacks; return the registry."""
     registry = Features(app)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from typing import Any
 
 from telegram import Update
 
 from bot.app import OrtaqApp, build_application
 from bot.config import Settings
+from bot.features import FeatureRegister
 from bot.gateway import VirtualClock
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.request import EmulatorRequest
@@ -30,6 +32,7 @@ class Harness:
         settings: Settings,
         emulator: Emulator | None = None,
         clock: VirtualClock | None = None,
+        features: Sequence[FeatureRegister] | None = None,
     ):
         """Prepare a harness; use it as an async context manager.
 
@@ -37,6 +40,7 @@ class Harness:
         limits, so tests cross Telegram's limits without waiting for real.
         """
         self.settings = settings
+        self.features = features  # None: the bot's own features (handlers.FEATURES)
         self.clock = clock or VirtualClock()
         self.emulator = emulator or Emulator(clock=self.clock.now)
         self.app: OrtaqApp | None = None
@@ -62,6 +66,7 @@ class Harness:
             base_url=EmulatorRequest.BASE_URL,
             base_file_url=EmulatorRequest.BASE_FILE_URL,
             clock=self.clock,
+            features=self.features,
         )
         app.add_error_handler(self._record_error)
         await app.initialize()
