@@ -22,8 +22,8 @@ from bot.concurrency import PerUserUpdateProcessor
 from bot.config import LANGUAGES, Settings
 from bot.context import CONTEXT_TYPES, BotData
 from bot.db import create_engine, make_sessionmaker
-from bot.features import FeatureRegister
 from bot.errors import handle_error
+from bot.features import FeatureRegister
 from bot.floodguard import FloodGuard
 from bot.gateway import Clock, Gateway, RateLimiter
 from bot.i18n import I18n
