@@ -86,7 +86,7 @@ def build_application(
     data.gateway = Gateway(app.bot, limiter)
     data.broadcaster = Broadcaster(data.gateway, data.db, data.i18n, settings)
     data.features = handlers.register(app, tuple(features or handlers.FEATURES))
-    app.add_error_handler(handle_error)  # type: ignore[arg-type]
+    app.add_error_handler(handle_error)
     return app
 
 

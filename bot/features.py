@@ -115,7 +115,7 @@ class Features:
 
         async def run(update: Update, context: BotContext) -> None:
             query = update.callback_query
-            data = kind.unpack(query.data if query is not None else None)  # type: ignore[arg-type]
+            data = kind.unpack(query.data if query is not None else None)
             if data is None:
                 if self.stale is not None:
                     await self.stale(update, context)
