@@ -2,7 +2,9 @@
 """Set up and run Ortaq with nothing but Python 3.11+.
 
     python3 dev.py run [ARGS]    create .venv if needed, install, then `python -m bot ARGS`
-    python3 dev.py test [ARGS]   create .venv if needed, install, then ruff, mypy and pytest ARGS
+    python3 dev.py test [ARGS]   create .venv if needed, install, then ruff, mypy and the whole
+                                 test suite (pytest ARGS); `--fast` leaves out the end-to-end
+                                 and PostgreSQL tests
 
 The virtual environment is reinstalled only when pyproject.toml changes (a hash stamp).
 Ctrl-C stops quietly: `run` becomes the bot process itself (exec), so the interrupt reaches
@@ -92,9 +94,15 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "run":
         return run_bot(rest)
+    # `--fast`: pytest's default selection (no end-to-end processes, no PostgreSQL); otherwise
+    # the whole suite, as CI runs it, unless the arguments choose markers themselves.
+    fast = "--fast" in rest
+    rest = [arg for arg in rest if arg != "--fast"]
+    chooses = any(arg == "-m" or arg.startswith("-m") for arg in rest)
+    markers = [] if fast or chooses else ["-m", ""]
     lint = subprocess.call([str(PYTHON), "-m", "ruff", "check", "."])
     types = subprocess.call([str(PYTHON), "-m", "mypy"])
-    tests = subprocess.call([str(PYTHON), "-m", "pytest", *rest])
+    tests = subprocess.call([str(PYTHON), "-m", "pytest", *markers, *rest])
     # pytest's own summary stays the last line of the output; lint and types still fail the run.
     return tests or lint or types
 

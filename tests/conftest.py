@@ -81,3 +81,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "sqlite_only: a tests/services test that tests/pg must not run on PostgreSQL"
     )
+    config.addinivalue_line(
+        "markers", "e2e: runs the real bot process over HTTP (tests/e2e; slow: seconds each)"
+    )
