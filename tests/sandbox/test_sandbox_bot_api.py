@@ -35,6 +35,7 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
+from telegram.request import HTTPXRequest
 
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.request import BASE_FILE_URL, BASE_URL, EmulatorRequest
@@ -329,9 +330,14 @@ async def test_wrong_token_and_unknown_method(bot: Bot, emulator: Emulator):
         )
     else:
         url = bot.base_url.removesuffix(f"/bot{emulator.token}")
-        intruder = Bot("999:wrong", base_url=f"{url}/bot")
-    with pytest.raises(InvalidToken, match="Unauthorized"):
-        await intruder.get_me()
+        intruder = Bot("999:wrong", base_url=f"{url}/bot", request=HTTPXRequest())
+    try:
+        with pytest.raises(InvalidToken, match="Unauthorized"):
+            await intruder.get_me()
+    finally:
+        # Closed here: an uninitialised Bot's shutdown leaves its HTTP client to the GC, whose
+        # unclosed socket then failed whichever test ran next (warnings are errors).
+        await intruder.request.shutdown()
 
 
 async def test_inline_keyboard_and_callback_round_trip(bot: Bot, emulator: Emulator):
