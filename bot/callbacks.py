@@ -197,6 +197,207 @@ class UniversityAdd(Button, prefix="adm:add"):
     """Start adding a university."""
 
 
+# --- surveys: taking a survey or a test -----------------------------------------------------
+# `step` is the step the button was shown under (`Screen.index`): the service refuses a button
+# of any other step, so a stale, doubled or forged press changes nothing.
+
+
+def _zero(value: int) -> None:
+    """Refuse anything but 0 in the fourth part the first survey buttons carried."""
+    if value != 0:
+        raise ValueError("always 0")
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyStart(Button, prefix="s:c"):
+    """Start, or go on with, the user's attempt at a campaign (/surveys, the invitation)."""
+
+    campaign: int
+    # Always 0: kept so invitations already sent (in chats and in the outbox) still work.
+    zero: int = 0
+
+    def __post_init__(self) -> None:
+        """Refuse a non-zero fourth part."""
+        _zero(self.zero)
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyResume(Button, prefix="s:r"):
+    """Show the current step of an unfinished attempt again (offered after /start)."""
+
+    attempt: int
+    zero: int = 0  # always 0, as in SurveyStart
+
+    def __post_init__(self) -> None:
+        """Refuse a non-zero fourth part."""
+        _zero(self.zero)
+
+
+@dataclass(frozen=True, slots=True)
+class SurveySubmit(Button, prefix="s:f"):
+    """Submit the attempt from its review screen."""
+
+    attempt: int
+    zero: int = 0  # always 0, as in SurveyStart
+
+    def __post_init__(self) -> None:
+        """Refuse a non-zero fourth part."""
+        _zero(self.zero)
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyOption(Button, prefix="s:o"):
+    """Answer a single-choice question with an option (its position in the pack)."""
+
+    attempt: int
+    step: int
+    option: int
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyPoint(Button, prefix="s:l"):
+    """Answer a Likert question with a point of its scale."""
+
+    attempt: int
+    step: int
+    point: int
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyTick(Button, prefix="s:t"):
+    """Tick (`on`) or untick an option of a multiple-choice question: it sets, never toggles."""
+
+    attempt: int
+    step: int
+    option: int
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyDone(Button, prefix="s:d"):
+    """Answer a multiple-choice question with the options ticked."""
+
+    attempt: int
+    step: int
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyContinue(Button, prefix="s:i"):
+    """Move on from an introduction or a note."""
+
+    attempt: int
+    step: int
+
+
+@dataclass(frozen=True, slots=True)
+class SurveySkip(Button, prefix="s:k"):
+    """Skip an optional question."""
+
+    attempt: int
+    step: int
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyBack(Button, prefix="s:b"):
+    """Go back to the question before the step (a question, or the review)."""
+
+    attempt: int
+    step: int
+
+
+# --- campaigns: composing, publishing and closing -------------------------------------------
+# Every composer button carries the draft's id; the service checks it is the presser's draft.
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignNew(Button, prefix="cp:n"):
+    """Start composing a campaign of an instrument (by its code)."""
+
+    instrument: str
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignWave(Button, prefix="cp:w"):
+    """Choose one of the usual waves (pre, post, main)."""
+
+    draft: int
+    wave: str
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignAskWave(Button, prefix="cp:wo"):
+    """Ask for a wave label of the organizer's own."""
+
+    draft: int
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignUniversities(Button, prefix="cp:u"):
+    """List the universities, to choose one as the audience."""
+
+    draft: int
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignCountries(Button, prefix="cp:k"):
+    """List the countries, to choose one as the audience."""
+
+    draft: int
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignAudience(Button, prefix="cp:a"):
+    """Choose the audience: its kind (all, university, country) and its reference, if any."""
+
+    draft: int
+    audience: str
+    ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignClosing(Button, prefix="cp:c"):
+    """Close the campaign some days after it opens (0: no closing date)."""
+
+    draft: int
+    days: int
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignAskClosing(Button, prefix="cp:co"):
+    """Ask for a closing date and time."""
+
+    draft: int
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignReminder(Button, prefix="cp:r"):
+    """Remind those who have not finished some hours before closing (0: no reminder)."""
+
+    draft: int
+    hours: int
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignPublish(Button, prefix="cp:p"):
+    """Publish the draft: it opens now, or at its opening time."""
+
+    draft: int
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignAskOpening(Button, prefix="cp:o"):
+    """Ask for a later opening date and time."""
+
+    draft: int
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignClose(Button, prefix="cp:x"):
+    """Close a published campaign now (/campaigns)."""
+
+    campaign: int
+
+
 def parse(data: str | None) -> Button | None:
     """Whatever kind of button `data` is, or None (used where any button may arrive)."""
     if not isinstance(data, str):

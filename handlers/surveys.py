@@ -1,8 +1,9 @@
 """Taking surveys and tests in chat: one message per question, buttons with short codes.
 
-Button data is `s:<action>:<attempt>:<item index>[:<option index or point>]`, at most ~25
-bytes whatever the language; the service checks that the attempt is the presser's and that
-the item is the one on screen, so stale, doubled or forged presses change nothing. Typed
+Each kind of button is a `bot.callbacks` class (`SurveyOption(attempt, step, option)` is
+`s:o:12:3:2`, at most ~25 bytes whatever the language) with a small handler of its own; the
+service checks that the attempt is the presser's and that the step is the one on screen, so
+stale, doubled or forged presses change nothing. Typed
 answers (numbers, text, dates) are routed here through the user's `awaiting` column, so a
 restart in the middle of a question keeps waiting for it.
 
@@ -19,18 +20,40 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Awaitable
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import Forbidden, TelegramError
-from telegram.ext import CallbackQueryHandler
 
 from bot import keyboards as kb
+from bot.awaiting import int_argument, parse, waiting_for
+from bot.callbacks import (
+    SurveyBack,
+    SurveyContinue,
+    SurveyDone,
+    SurveyOption,
+    SurveyPoint,
+    SurveyResume,
+    SurveySkip,
+    SurveyStart,
+    SurveySubmit,
+    SurveyTick,
+)
 from bot.content.engine import AnswerError, Item, parse_typed
 from bot.content.scoring import scale_maximum
 from bot.context import BotContext
 from bot.features import Features
 from bot.i18n import Translator
-from bot.replies import fit_lines, reply, safe_edit, shorten, toast, wave_label
+from bot.replies import (
+    fit_lines,
+    reply,
+    require_profile,
+    safe_edit,
+    shorten,
+    toast,
+    wave_label,
+)
 from bot.services import ServiceError
 from bot.services import surveys as svc
 from bot.services import users as user_service
@@ -45,12 +68,22 @@ def register(features: Features) -> None:
     """Add /surveys and /my_results, the survey buttons and typed answers."""
     features.command("surveys", list_surveys, menu=20)
     features.command("my_results", my_results, menu=25)
-    features.handler(CallbackQueryHandler(survey_button, pattern=r"^s:"))
+    features.button(SurveyStart, start_survey)
+    features.button(SurveyResume, resume_survey)
+    features.button(SurveyOption, choose_option)
+    features.button(SurveyPoint, rate_point)
+    features.button(SurveyTick, tick_option)
+    features.button(SurveyDone, confirm_ticks)
+    features.button(SurveyContinue, pass_info)
+    features.button(SurveySkip, skip_question)
+    features.button(SurveyBack, go_back)
+    features.button(SurveySubmit, submit_attempt)
     features.text(AWAITING_ROUTE, typed_answer)
     features.welcome(offer_unfinished)
     features.action("surveys", list_surveys)
     features.menu("surveys", "menu.surveys", "surveys", position=10)
     features.help("help.surveys")
+
 
 ANSWER_PREVIEW = 150  # characters of each answer on the review screen
 # Characters of each question on the review screen: as many as fit, so statements that
@@ -149,31 +182,32 @@ def _keyboard(screen: Screen, context: BotContext) -> InlineKeyboardMarkup | Non
             position = item.options.index(option)
             if item.kind == "single":
                 mark = "✓ " if screen.current == option.code else ""
-                data = f"s:o:{a}:{i}:{position}"
+                data = SurveyOption(a, i, position).pack()
             else:
                 ticked = option.code in screen.draft
                 mark = "☑ " if ticked else "☐ "
                 # A tick box says which state it sets: a double tap cannot undo itself.
-                data = f"s:t:{a}:{i}:{position}:{0 if ticked else 1}"
+                data = SurveyTick(a, i, position, on=not ticked).pack()
             rows.append([kb.button(mark + option.text.get(lang), data)])
         if item.kind == "multiple":
-            rows.append([kb.button(t.plain("surveys.done"), f"s:d:{a}:{i}")])
+            rows.append([kb.button(t.plain("surveys.done"), SurveyDone(a, i).pack())])
     elif item.kind == "likert" and item.likert is not None:
         rows.append(
             [
                 kb.button(
-                    ("✓" if screen.current == point else "") + str(point), f"s:l:{a}:{i}:{point}"
+                    ("✓" if screen.current == point else "") + str(point),
+                    SurveyPoint(a, i, point).pack(),
                 )
                 for point in range(1, item.likert.points + 1)
             ]
         )
     elif item.kind == "info":
-        rows.append([kb.button(t.plain("surveys.continue"), f"s:i:{a}:{i}")])
+        rows.append([kb.button(t.plain("surveys.continue"), SurveyContinue(a, i).pack())])
     navigation = []
     if screen.can_go_back:
-        navigation.append(kb.button(t.plain("surveys.back"), f"s:b:{a}:{i}"))
+        navigation.append(kb.button(t.plain("surveys.back"), SurveyBack(a, i).pack()))
     if not item.required and item.kind != "info":
-        navigation.append(kb.button(t.plain("surveys.skip"), f"s:k:{a}:{i}"))
+        navigation.append(kb.button(t.plain("surveys.skip"), SurveySkip(a, i).pack()))
     if navigation:
         rows.append(navigation)
     return InlineKeyboardMarkup(rows) if rows else None
@@ -181,10 +215,10 @@ def _keyboard(screen: Screen, context: BotContext) -> InlineKeyboardMarkup | Non
 
 async def _set_awaiting(context: BotContext, value: str | None) -> None:
     """Store what the user's typed text goes to, if it changed."""
-    assert context.profile is not None
-    if context.profile.awaiting != value:
+    profile = require_profile(context)
+    if profile.awaiting != value:
         context.profile = await user_service.set_awaiting(
-            context.db, context.profile.telegram_id, value, context.admin_ids
+            context.db, profile.telegram_id, value, context.admin_ids
         )
 
 
@@ -192,24 +226,27 @@ def _on_screen_value(screen: Screen, message_id: int) -> str:
     """The `awaiting` value saying that `screen` reached the user as `message_id`."""
     if screen.item is None or screen.item.kind not in TYPED:
         # Unchanged from step to step: nothing to write.
-        return f"{AWAITING_ROUTE}:{screen.attempt_id}"
-    value = f"{AWAITING_ROUTE}:{screen.attempt_id}:{screen.index}:{message_id}"
-    # The message id is only needed to mark a typed answer: dropped if it does not fit.
-    return value if len(value) <= 32 else f"{AWAITING_ROUTE}:{screen.attempt_id}:{screen.index}"
+        return waiting_for(AWAITING_ROUTE, screen.attempt_id)
+    try:
+        return waiting_for(AWAITING_ROUTE, f"{screen.attempt_id}:{screen.index}:{message_id}")
+    except ValueError:
+        # The message id is only needed to mark a typed answer: dropped if it does not fit.
+        return waiting_for(AWAITING_ROUTE, f"{screen.attempt_id}:{screen.index}")
 
 
 def _shown(value: str | None) -> tuple[int, int | None, int | None, bool] | None:
     """(attempt, step index, message id, whether the step is named) of an `awaiting` value."""
-    if not value or not value.startswith(AWAITING_ROUTE + ":"):
+    parsed = parse(value)
+    if parsed is None or parsed[0] != AWAITING_ROUTE:
         return None
-    parts = value[3:].split(":")
-    attempt = kb.parse_int(parts[0])
+    parts = parsed[1].split(":")
+    attempt = int_argument(parts[0])
     if attempt is None:
         return None
     if len(parts) == 1:  # a step with buttons reached the user (whichever it is now)
         return attempt, None, None, False
-    message = kb.parse_int(parts[2]) if len(parts) > 2 else None
-    return attempt, kb.parse_int(parts[1]), message, True
+    message = int_argument(parts[2]) if len(parts) > 2 else None
+    return attempt, int_argument(parts[1]), message, True
 
 
 def _on_screen(screen: Screen, value: str | None) -> bool:
@@ -232,7 +269,8 @@ async def show(
 ) -> None:
     """Send the screen: the next question, the review, or the result (after `notice`)."""
     chat = update.effective_chat
-    assert chat is not None and context.profile is not None
+    if chat is None:
+        return
     protect = screen.protect_content
     if screen.kind == "item":
         text, keyboard = _question_text(screen, context), _keyboard(screen, context)
@@ -254,21 +292,25 @@ async def show(
         # Still failing after bot.floodguard's retries. The answer before it is stored; the
         # user's next update (typed text, an old button) shows this step again.
         logger.warning("survey step not delivered to chat %s", chat.id, exc_info=True)
-        await _set_awaiting(context, f"{AWAITING_ROUTE}:{screen.attempt_id}:{NOT_DELIVERED}")
+        await _set_awaiting(
+            context, waiting_for(AWAITING_ROUTE, f"{screen.attempt_id}:{NOT_DELIVERED}")
+        )
         return
     await _set_awaiting(context, _on_screen_value(screen, sent.message_id))
 
 
 async def _show_result(update: Update, context: BotContext, screen: Screen) -> None:
     """Thank the user; show scores, levels, the change since the pre wave, and a chart."""
+    profile = require_profile(context)
     chat = update.effective_chat
-    assert chat is not None and context.profile is not None
+    if chat is None:
+        return
     text = _result(screen, context)
     pack = screen.compiled.pack
     if screen.result is None or pack.settings.show_results != "immediately":
         await context.bot.send_message(chat.id, text)
         return
-    views = await svc.my_results(context.db, context.profile.telegram_id, screen.attempt_id)
+    views = await svc.my_results(context.db, profile.telegram_id, screen.attempt_id)
     view = views[0] if views else None
     if view is not None and view.previous:
         text += "\n\n" + "\n".join(_change_lines(view, context))
@@ -318,7 +360,8 @@ async def _send_chart(update: Update, context: BotContext, view: svc.ResultView)
     from bot.services.charts import ScaleBar, render_scales_async
 
     chat = update.effective_chat
-    assert chat is not None
+    if chat is None:
+        return
     t = context.t
     pack = view.compiled.pack
     scales = view.result.get("scales", {})
@@ -355,9 +398,9 @@ async def _send_chart(update: Update, context: BotContext, view: svc.ResultView)
 
 async def my_results(update: Update, context: BotContext) -> None:
     """List every finished survey and test with scores and changes (/my_results)."""
-    assert context.profile is not None
+    profile = require_profile(context)
     t = context.t
-    views = await svc.my_results(context.db, context.profile.telegram_id)
+    views = await svc.my_results(context.db, profile.telegram_id)
     if not views:
         await reply(update, context, t("results.none"))
         return
@@ -412,11 +455,10 @@ def _review(screen: Screen, context: BotContext) -> tuple[str, InlineKeyboardMar
     for number, (item, answer) in enumerate(zip(shown, answered, strict=True), start=1):
         question = _cut_middle(item.text.get(screen.language), limit)
         lines.append(f"{number}. {html.escape(question)} — <b>{html.escape(answer)}</b>")
-    buttons = [kb.button(t.plain("surveys.submit"), f"s:f:{screen.attempt_id}:0")]
+    buttons = [kb.button(t.plain("surveys.submit"), SurveySubmit(screen.attempt_id).pack())]
     if screen.can_go_back:
-        buttons.append(
-            kb.button(t.plain("surveys.back"), f"s:b:{screen.attempt_id}:{screen.index}")
-        )
+        back = SurveyBack(screen.attempt_id, screen.index)
+        buttons.append(kb.button(t.plain("surveys.back"), back.pack()))
     text = fit_lines(lines, lambda n: t("surveys.review_more", count=n))
     return text, kb.rows(buttons, per_row=2)
 
@@ -457,8 +499,7 @@ def _result(screen: Screen, context: BotContext) -> str:
 
 async def list_surveys(update: Update, context: BotContext) -> None:
     """List the surveys and tests open to the user (/surveys)."""
-    profile = context.profile
-    assert profile is not None
+    profile = require_profile(context)
     t = context.t
     if profile.next_step is not None:
         await reply(update, context, t("onboarding.finish_first"))
@@ -472,67 +513,148 @@ async def list_surveys(update: Update, context: BotContext) -> None:
         title = campaign.title.get(t.language) or campaign.title["en"]
         mark = {"new": "▶", "in_progress": "⏯", "submitted": "✅"}[campaign.status]
         label = f"{mark} {title} ({wave_label(context, campaign.wave)})"
-        buttons.append(kb.button(label, f"s:c:{campaign.id}:0"))
+        buttons.append(kb.button(label, SurveyStart(campaign.id).pack()))
     await reply(update, context, t("surveys.choose"), kb.rows(buttons))
 
 
 async def offer_unfinished(update: Update, context: BotContext) -> None:
     """Offer to continue an unfinished attempt (after /start)."""
-    assert context.profile is not None
-    attempts = await svc.unfinished(context.db, context.profile.telegram_id)
+    profile = require_profile(context)
+    attempts = await svc.unfinished(context.db, profile.telegram_id)
     if not attempts:
         return
-    keyboard = kb.rows([kb.button(context.t.plain("surveys.continue"), f"s:r:{attempts[0]}:0")])
+    resume = SurveyResume(attempts[0]).pack()
+    keyboard = kb.rows([kb.button(context.t.plain("surveys.continue"), resume)])
     await reply(update, context, context.t("surveys.unfinished"), keyboard)
 
 
-async def survey_button(update: Update, context: BotContext) -> None:
-    """Handle every survey button: start, answer, toggle, done, skip, back, submit, resume."""
-    query = update.callback_query
-    assert query is not None and query.data is not None and context.profile is not None
-    t = context.t
-    parts = query.data.split(":")
-    numbers = [kb.parse_int(p) for p in parts[2:]]
-    if len(parts) < 4 or any(n is None for n in numbers):
-        await toast(update, context, t.plain("errors.stale_button"))
-        return
-    action, target, index = parts[1], numbers[0], numbers[1]
-    extra = numbers[2] if len(numbers) > 2 else None
-    assert target is not None and index is not None
-    telegram_id = context.profile.telegram_id
-    db = context.db
+async def _step(
+    update: Update,
+    context: BotContext,
+    call: Awaitable[Screen],
+    attempt_id: int | None,
+    *,
+    clear: bool = False,
+) -> None:
+    """Show the screen a button leads to (`clear`: take the pressed message's buttons away).
+
+    Or say why the press changed nothing; `attempt_id` names the attempt the button was
+    under, to show its current step again if the user never saw it.
+    """
     try:
-        if action == "c":
-            screen = await svc.start(db, telegram_id, target, t.language)
-        elif action == "r":
-            screen = await svc.current_screen(db, telegram_id, target)
-        elif action == "b":
-            screen = await svc.back(db, telegram_id, target, index)
-        elif action == "f":
-            screen = await svc.submit(db, telegram_id, target)
-        elif action == "k":
-            skipped, screen = await svc.skip_item(db, telegram_id, target, index)
-        elif action == "i":
-            screen = await svc.pass_info(db, telegram_id, target, index)
-        elif action in ("o", "l", "t", "d"):
-            state = numbers[3] if len(numbers) > 3 else None
-            await _answer_button(update, context, action, target, index, extra, state)
-            return
-        else:
-            await toast(update, context, t.plain("errors.stale_button"))
-            return
-    except AnswerError as exc:
-        await toast(update, context, t.plain(exc.key, **exc.values))
-        return
+        screen = await call
     except ServiceError as exc:
-        await _refused(update, context, exc, None if action == "c" else target)
+        await _refused(update, context, exc, attempt_id)
         return
     await toast(update, context)
-    if action == "k":
-        await _show_answered(update, context, skipped, None)
-    elif action in ("b", "i", "f"):
+    if clear:
         await _remove_keyboard(update)
     await show(update, context, screen)
+
+
+async def _answered(
+    update: Update,
+    context: BotContext,
+    call: Awaitable[tuple[Screen, Screen, Any]],
+    attempt_id: int,
+) -> None:
+    """Mark the question a button answered with the answer, then show the next screen."""
+    try:
+        screen, next_screen, value = await call
+    except ServiceError as exc:
+        await _refused(update, context, exc, attempt_id)
+        return
+    await toast(update, context)
+    await _show_answered(update, context, screen, value)
+    await show(update, context, next_screen)
+
+
+async def start_survey(update: Update, context: BotContext, data: SurveyStart) -> None:
+    """Start, or go on with, the user's attempt at the campaign of the button."""
+    profile = require_profile(context)
+    call = svc.start(context.db, profile.telegram_id, data.campaign, context.t.language)
+    await _step(update, context, call, None)
+
+
+async def resume_survey(update: Update, context: BotContext, data: SurveyResume) -> None:
+    """Show the current step of an unfinished attempt again."""
+    profile = require_profile(context)
+    call = svc.current_screen(context.db, profile.telegram_id, data.attempt)
+    await _step(update, context, call, data.attempt)
+
+
+async def choose_option(update: Update, context: BotContext, data: SurveyOption) -> None:
+    """Answer a single-choice question with the option pressed."""
+    profile = require_profile(context)
+    call = svc.choose(context.db, profile.telegram_id, data.attempt, data.step, data.option)
+    await _answered(update, context, call, data.attempt)
+
+
+async def rate_point(update: Update, context: BotContext, data: SurveyPoint) -> None:
+    """Answer a Likert question with the point pressed."""
+    profile = require_profile(context)
+    call = svc.rate(context.db, profile.telegram_id, data.attempt, data.step, data.point)
+    await _answered(update, context, call, data.attempt)
+
+
+async def confirm_ticks(update: Update, context: BotContext, data: SurveyDone) -> None:
+    """Answer a multiple-choice question with the options ticked."""
+    profile = require_profile(context)
+    call = svc.confirm_selection(context.db, profile.telegram_id, data.attempt, data.step)
+    await _answered(update, context, call, data.attempt)
+
+
+async def tick_option(update: Update, context: BotContext, data: SurveyTick) -> None:
+    """Tick or untick an option of a multiple-choice question and redraw its boxes."""
+    profile = require_profile(context)
+    try:
+        updated = await svc.tick(
+            context.db, profile.telegram_id, data.attempt, data.step, data.option, on=data.on
+        )
+    except ServiceError as exc:
+        await _refused(update, context, exc, data.attempt)
+        return
+    await toast(update, context)
+    try:
+        await safe_edit(update, _question_text(updated, context), _keyboard(updated, context))
+    except TelegramError:  # the tick is stored; the next tap edits the boxes again
+        logger.info("tick boxes not updated (update %s)", update.update_id)
+
+
+async def pass_info(update: Update, context: BotContext, data: SurveyContinue) -> None:
+    """Move on from an introduction or a note."""
+    profile = require_profile(context)
+    call = svc.pass_info(context.db, profile.telegram_id, data.attempt, data.step)
+    await _step(update, context, call, data.attempt, clear=True)
+
+
+async def skip_question(update: Update, context: BotContext, data: SurveySkip) -> None:
+    """Skip an optional question: it is marked skipped, and the next screen follows."""
+    profile = require_profile(context)
+    try:
+        skipped, screen = await svc.skip_item(
+            context.db, profile.telegram_id, data.attempt, data.step
+        )
+    except ServiceError as exc:
+        await _refused(update, context, exc, data.attempt)
+        return
+    await toast(update, context)
+    await _show_answered(update, context, skipped, None)
+    await show(update, context, screen)
+
+
+async def go_back(update: Update, context: BotContext, data: SurveyBack) -> None:
+    """Show the question before the step the Back button was under, to change its answer."""
+    profile = require_profile(context)
+    call = svc.back(context.db, profile.telegram_id, data.attempt, data.step)
+    await _step(update, context, call, data.attempt, clear=True)
+
+
+async def submit_attempt(update: Update, context: BotContext, data: SurveySubmit) -> None:
+    """Submit the attempt from its review, and show the result."""
+    profile = require_profile(context)
+    call = svc.submit(context.db, profile.telegram_id, data.attempt)
+    await _step(update, context, call, data.attempt, clear=True)
 
 
 # Refusals that leave the question on screen as it is: a short notice on the button is enough.
@@ -562,11 +684,9 @@ async def _refused(
     await toast(update, context, text)
     if exc.key in TOAST_ONLY:
         return
-    waiting = context.profile.awaiting if context.profile is not None else None
-    if context.profile is not None and (waiting or "").startswith(AWAITING_ROUTE + ":"):
-        context.profile = await user_service.set_awaiting(
-            context.db, context.profile.telegram_id, None, context.admin_ids
-        )
+    waiting = parse(require_profile(context).awaiting)
+    if waiting is not None and waiting[0] == AWAITING_ROUTE:
+        await _set_awaiting(context, None)
     await reply(update, context, context.t(exc.key, **exc.values))
 
 
@@ -576,12 +696,12 @@ async def _bring_back(update: Update, context: BotContext, attempt_id: int) -> b
     An old button pressed after a reply was lost (or after /cancel) is the user looking for
     where they are: answering it "out of date" only would leave them without a question.
     """
-    assert context.profile is not None
+    profile = require_profile(context)
     try:
-        screen = await svc.current_screen(context.db, context.profile.telegram_id, attempt_id)
+        screen = await svc.current_screen(context.db, profile.telegram_id, attempt_id)
     except ServiceError:  # someone else's attempt, or one that is over: nothing to show
         return False
-    if _on_screen(screen, context.profile.awaiting):
+    if _on_screen(screen, profile.awaiting):
         return False
     await toast(update, context, context.t.plain("surveys.shown_again"))
     await show(update, context, screen)
@@ -595,46 +715,6 @@ async def _remove_keyboard(update: Update) -> None:
             await query.edit_message_reply_markup(reply_markup=None)
         except Exception:  # already without buttons (a double tap): nothing to do
             return
-
-
-async def _answer_button(
-    update: Update,
-    context: BotContext,
-    action: str,
-    attempt_id: int,
-    index: int,
-    extra: int | None,
-    state: int | None = None,
-) -> None:
-    assert context.profile is not None
-    telegram_id = context.profile.telegram_id
-    db = context.db
-    choice = extra if extra is not None else -1
-    try:
-        if action == "t":
-            updated = await svc.tick(db, telegram_id, attempt_id, index, choice, on=state == 1)
-            await toast(update, context)
-            try:
-                await safe_edit(
-                    update, _question_text(updated, context), _keyboard(updated, context)
-                )
-            except TelegramError:  # the tick is stored; the next tap edits the boxes again
-                logger.info("tick boxes not updated (update %s)", update.update_id)
-            return
-        if action == "d":  # Done with a multiple-choice selection
-            screen, next_screen, value = await svc.confirm_selection(
-                db, telegram_id, attempt_id, index
-            )
-        else:
-            screen, next_screen, value = await svc.press(
-                db, telegram_id, attempt_id, index, action, choice
-            )
-    except ServiceError as exc:
-        await _refused(update, context, exc, attempt_id)
-        return
-    await toast(update, context)
-    await _show_answered(update, context, screen, value)
-    await show(update, context, next_screen)
 
 
 def _answered_text(screen: Screen, context: BotContext, value: object) -> str:
@@ -692,11 +772,13 @@ async def _attempt_over(update: Update, context: BotContext, exc: ServiceError) 
 
 async def save_typed(update: Update, context: BotContext, attempt_id: int) -> None:
     """Take a typed answer (number, text, date) to the item on screen."""
+    profile = require_profile(context)
     message = update.effective_message
-    assert message is not None and context.profile is not None
+    if message is None:
+        return
     t = context.t
-    telegram_id = context.profile.telegram_id
-    awaiting = context.profile.awaiting
+    telegram_id = profile.telegram_id
+    awaiting = profile.awaiting
     try:
         screen = await svc.current_screen(context.db, telegram_id, attempt_id)
     except ServiceError as exc:
@@ -723,8 +805,7 @@ async def save_typed(update: Update, context: BotContext, attempt_id: int) -> No
 
 async def typed_answer(update: Update, context: BotContext, _argument: str) -> None:
     """Route typed text to the attempt the stored `sv:<attempt>[:<step>[:<message>]]` names."""
-    assert context.profile is not None
-    shown = _shown(context.profile.awaiting)
+    shown = _shown(require_profile(context).awaiting)
     if shown is None:
         await reply(update, context, context.t("errors.not_understood"))
         return

@@ -51,16 +51,17 @@ def _registered_keys() -> set[str]:
 def _dynamic_families() -> dict[str, list[str]]:
     """Keys the code builds with f-strings, from the values it builds them of."""
     from bot.services.broadcasts import State
-    from bot.services.campaigns import WAVES
+    from bot.services.campaigns import WAVES, CampaignState
     from bot.services.exports import DATASETS
+    from handlers.campaigns import Asked
 
     return {
         "roles.": ["admin", "organizer", "coach", "juror", "student"],
         "countries.": ["KZ", "RU", "UZ"],
         "broadcasts.state_": [s.value for s in State],
         "campaigns.wave_": list(WAVES),
-        "campaigns.state_": ["scheduled", "open", "closed"],
-        "campaigns.ask_": ["wave", "close", "open"],
+        "campaigns.state_": [s.value for s in CampaignState],
+        "campaigns.ask_": [a.value for a in Asked],
         "exports.dataset.": list(DATASETS),
         "exports.choose.": list("dsucpf"),
     }

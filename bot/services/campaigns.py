@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import SurveyStart
 from bot.db import Sessionmaker
 from bot.services import InvalidInput, NotFound, PermissionDenied
 from bot.services.broadcasts import (
@@ -42,6 +44,32 @@ from models import Attempt, Campaign, Instrument, University, User, UserRole, ut
 WAVES = ("pre", "post", "main")
 CLOSE_CHOICES_DAYS = (7, 14, 30, 0)  # 0: no closing date
 REMIND_CHOICES_HOURS = (24, 72, 0)  # 0: no reminder
+
+
+class CampaignState(StrEnum):
+    """Where a campaign is in its life (`campaigns.state_<value>` names it)."""
+
+    DRAFT = "draft"  # still being composed: not published
+    SCHEDULED = "scheduled"  # published, opens later
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+def campaign_state(campaign: Campaign, now: datetime) -> CampaignState:
+    """The state of `campaign` at `now`."""
+    if campaign.published_at is None:
+        return CampaignState.DRAFT
+    if campaign.closed_at is not None:
+        return CampaignState.CLOSED
+    return CampaignState.OPEN if campaign.opens_at <= now else CampaignState.SCHEDULED
+
+
+class StepKind(StrEnum):
+    """A campaign's timed steps."""
+
+    INVITE = "invite"  # the invitations, when it opens
+    REMIND = "remind"  # the reminder before it closes, to those who have not finished
+    CLOSE = "close"  # the closing, and the notices it sends
 
 
 @dataclass(frozen=True)
@@ -85,7 +113,7 @@ class CampaignFigures:
     id: int
     title: dict[str, str]
     wave: str
-    state: str  # draft, scheduled, open, closed
+    state: CampaignState
     opens_at: datetime
     closes_at: datetime | None
     audience: int
@@ -100,11 +128,11 @@ class CampaignFigures:
 
 
 @dataclass(frozen=True)
-class Step:
-    """A timed step that has just been queued."""
+class CampaignStep:
+    """A timed step of a campaign that has just been queued, with the broadcasts it queued."""
 
     campaign_id: int
-    kind: str  # "invite", "remind" or "close"
+    kind: StepKind
     broadcast_ids: tuple[int, ...]
 
 
@@ -187,46 +215,53 @@ async def update_draft(
     actor_id: int,
     admin_ids: frozenset[int],
     draft_id: int,
-    **changes: Any,
+    *,
+    wave: str | None = None,
+    audience: tuple[str, str | None] | None = None,
+    opens_at: datetime | None = None,
+    closes_at: datetime | None = None,
+    close_days: int | None = None,
+    remind_hours: int | None = None,
 ) -> Draft:
-    """Change choices of a draft: wave, audience, opens_at, closes_at or close_days, reminder.
+    """Change the choices given (not None) of a draft.
+
+    `audience` is (kind, reference): ("all", None), ("university", "3"), ("country", "KZ").
+    The closing is a time (`closes_at`) or `close_days` after the opening (0: never);
+    `remind_hours` before it, those who have not finished are reminded (0: never).
 
     Raises:
         InvalidInput: a wave label not 1-32 characters, an unknown audience, an opening time
-            in the past, or a closing time not after the opening.
+            in the past, a closing time not after the opening, or days or hours that were
+            never offered.
     """
     async with db.begin() as session:
         campaign = await _own_draft(session, actor_id, admin_ids, draft_id)
-        if "wave" in changes:
-            campaign.wave = clean_wave(str(changes["wave"]))
-        if "opens_at" in changes:
-            opens_at = changes["opens_at"]
+        if wave is not None:
+            campaign.wave = clean_wave(wave)
+        if opens_at is not None:
             if opens_at <= utcnow():
                 raise InvalidInput("broadcasts.time_past")
             if campaign.closes_at is not None and campaign.closes_at <= opens_at:
                 raise InvalidInput("surveys.closes_before_opening")
             campaign.opens_at = opens_at
-        if "closes_at" in changes:
-            closes_at = changes["closes_at"]
+        if closes_at is not None:
             if closes_at <= max(utcnow(), campaign.opens_at):
                 raise InvalidInput("surveys.closes_before_opening")
             campaign.closes_at = closes_at
-        if "audience" in changes:
-            kind, ref = changes["audience"]
+        if audience is not None:
+            kind, ref = audience
             await check_audience(session, kind, ref)
             await _within_scope(session, actor_id, admin_ids, kind, ref)
             campaign.audience_kind, campaign.audience_ref = kind, ref
-        if "close_days" in changes:
-            days = int(changes["close_days"])
-            if days not in CLOSE_CHOICES_DAYS:
+        if close_days is not None:
+            if close_days not in CLOSE_CHOICES_DAYS:
                 raise InvalidInput("errors.stale_button")
             start = max(utcnow(), campaign.opens_at)
-            campaign.closes_at = start + timedelta(days=days) if days else None
-        if "remind_hours" in changes:
-            hours = int(changes["remind_hours"])
-            if hours not in REMIND_CHOICES_HOURS:
+            campaign.closes_at = start + timedelta(days=close_days) if close_days else None
+        if remind_hours is not None:
+            if remind_hours not in REMIND_CHOICES_HOURS:
                 raise InvalidInput("errors.stale_button")
-            campaign.remind_before_hours = hours or None
+            campaign.remind_before_hours = remind_hours or None
         return await _draft_view(session, campaign)
 
 
@@ -313,7 +348,7 @@ async def due_steps(
     translations: dict[str, Any],
     default_language: str,
     zone: ZoneInfo,
-) -> list[Step]:
+) -> list[CampaignStep]:
     """Queue every timed step that is due: invitations, reminders, closings (exactly once).
 
     Args:
@@ -323,7 +358,7 @@ async def due_steps(
         zone: the time zone closing times are shown in (the bot's TIMEZONE).
     """
     now = utcnow()
-    steps: list[Step] = []
+    steps: list[CampaignStep] = []
     async with db.begin() as session:
         campaigns = (
             await session.scalars(
@@ -338,7 +373,7 @@ async def due_steps(
             titles = dict(instrument.title)
             start = Button(
                 {lang: translations[lang].plain("surveys.start_button") for lang in translations},
-                data=f"s:c:{campaign.id}:0",
+                data=SurveyStart(campaign.id).pack(),
             )
             if campaign.closes_at is not None and campaign.closes_at <= now:
                 campaign.closed_at = now
@@ -395,7 +430,7 @@ async def due_steps(
                             narrow=_only(list(finished)),
                         )
                         closing = (*closing, ready)
-                steps.append(Step(campaign.id, "close", closing))
+                steps.append(CampaignStep(campaign.id, StepKind.CLOSE, closing))
                 continue
             remind_at = (
                 campaign.closes_at - timedelta(hours=campaign.remind_before_hours)
@@ -404,7 +439,7 @@ async def due_steps(
             )
             if campaign.invited_at is None and campaign.opens_at <= now:
                 campaign.invited_at = now
-                kind, key = "invite", "campaigns.invitation"
+                kind, key = StepKind.INVITE, "campaigns.invitation"
             elif (
                 campaign.reminded_at is None
                 and remind_at is not None
@@ -413,10 +448,10 @@ async def due_steps(
                 and remind_at > campaign.opens_at
             ):
                 campaign.reminded_at = now
-                kind, key = "remind", "campaigns.reminder"
+                kind, key = StepKind.REMIND, "campaigns.reminder"
             else:
                 continue
-            if kind == "invite" and campaign.closes_at is None:
+            if kind is StepKind.INVITE and campaign.closes_at is None:
                 key = "campaigns.invitation_open"  # "It closes: —" read like a missing date
             texts = {
                 lang: t(
@@ -438,7 +473,7 @@ async def due_steps(
                 narrow=_not_finished(campaign.id),
                 session=session,
             )
-            steps.append(Step(campaign.id, kind, (broadcast_id,)))
+            steps.append(CampaignStep(campaign.id, kind, (broadcast_id,)))
     return steps
 
 
@@ -525,19 +560,12 @@ async def figures(
                 UniversityFigures({"en": en, "ru": ru, "kk": kk}, n, s, d)
                 for en, ru, kk, n, s, d in rows
             ]
-            state = (
-                "closed"
-                if campaign.closed_at is not None
-                else "open"
-                if campaign.opens_at <= now
-                else "scheduled"
-            )
             result.append(
                 CampaignFigures(
                     id=campaign.id,
                     title=dict(instrument.title),
                     wave=campaign.wave,
-                    state=state,
+                    state=campaign_state(campaign, now),
                     opens_at=campaign.opens_at,
                     closes_at=campaign.closes_at,
                     audience=sum(u.audience for u in per_university),

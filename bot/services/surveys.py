@@ -395,10 +395,13 @@ async def _load(
     return attempt, reasons.get(attempt.state)
 
 
-Step = Callable[[AsyncSession, Attempt], Awaitable["Screen"]]
+# One step of an attempt, run inside its transaction (see `_in_attempt`).
+AttemptStep = Callable[[AsyncSession, Attempt], Awaitable["Screen"]]
 
 
-async def _in_attempt(db: Sessionmaker, telegram_id: int, attempt_id: int, step: Step) -> Screen:
+async def _in_attempt(
+    db: Sessionmaker, telegram_id: int, attempt_id: int, step: AttemptStep
+) -> Screen:
     """Run one step of an attempt in one transaction; refuse it if the attempt is over."""
     async with db.begin() as session:
         attempt, closed = await _load(session, telegram_id, attempt_id)
@@ -543,13 +546,43 @@ async def answer(
     return await _in_attempt(db, telegram_id, attempt_id, step)
 
 
-async def press(
-    db: Sessionmaker, telegram_id: int, attempt_id: int, index: int, kind: str, choice: int
+async def choose(
+    db: Sessionmaker, telegram_id: int, attempt_id: int, index: int, option: int
 ) -> tuple[Screen, Screen, Any]:
-    """Answer the item on screen with a button: an option (`kind` "o") or a point ("l").
+    """Answer the single-choice item on screen (`index`) with its `option` (a pack position).
+
+    Returns the screen that was answered, the next one, and the value stored.
+    """
+
+    def value(item: Item) -> Any:
+        if not 0 <= option < len(item.options):
+            raise AnswerError("errors.stale_button")
+        return choice_value(item, item.options[option].code)
+
+    return await _press(db, telegram_id, attempt_id, index, value)
+
+
+async def rate(
+    db: Sessionmaker, telegram_id: int, attempt_id: int, index: int, point: int
+) -> tuple[Screen, Screen, Any]:
+    """Answer the Likert item on screen (`index`) with a `point` of its scale.
+
+    Returns the screen that was answered, the next one, and the value stored.
+    """
+    return await _press(db, telegram_id, attempt_id, index, lambda item: likert_value(item, point))
+
+
+async def _press(
+    db: Sessionmaker,
+    telegram_id: int,
+    attempt_id: int,
+    index: int,
+    value_of: Callable[[Item], Any],
+) -> tuple[Screen, Screen, Any]:
+    """Store `value_of(item)` for the item on screen: the answer a button stands for.
 
     The button is checked against the item on screen inside the same transaction that stores
-    the answer. Returns the screen that was answered, the next one, and the value stored.
+    the answer.
     """
     done: list[tuple[Screen, Any]] = []
 
@@ -557,12 +590,7 @@ async def press(
         screen = await _screen(session, attempt)
         item = _current(screen, index)
         try:
-            if kind == "o" and 0 <= choice < len(item.options):
-                value: Any = choice_value(item, item.options[choice].code)
-            elif kind == "l":
-                value = likert_value(item, choice)
-            else:
-                raise InvalidInput("errors.stale_button")
+            value = value_of(item)
         except AnswerError as exc:
             raise InvalidInput(exc.key, **exc.values) from None
         await _store(session, attempt, item, value, screen)

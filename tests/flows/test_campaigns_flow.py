@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
+from bot.callbacks import CampaignClose, CampaignNew, SurveySubmit
 from bot.services import content as content_service
 from bot.services import surveys as svc
 from models import Attempt, Campaign, utcnow
@@ -114,9 +115,9 @@ async def test_students_cannot_publish_or_close(harness, i18n):
     for command in ("/publish", "/campaigns"):
         await student.send(command)
         assert student.last_text == t("errors.not_allowed")
-    await student.tap_data("cp:n:dlt_pre", student.last_message.message_id)
+    await student.tap_data(CampaignNew("dlt_pre").pack(), student.last_message.message_id)
     assert student.last_toast == t.plain("errors.not_allowed")
-    await student.tap_data("cp:x:1", student.last_message.message_id)
+    await student.tap_data(CampaignClose(1).pack(), student.last_message.message_id)
     assert student.last_toast == t.plain("errors.not_allowed")
 
 
@@ -149,7 +150,7 @@ async def test_pre_and_post_are_linked_without_any_code(harness, i18n):
     await svc.submit(db, 820, await take(pre, 2))
     attempt = await take(post, 4)
     # Submitting the post wave in chat shows the change since pre and a chart.
-    await student.tap_data(f"s:f:{attempt}:0", (await _any_message(student, harness)))
+    await student.tap_data(SurveySubmit(attempt).pack(), (await _any_message(student, harness)))
     assert "Change since" in student.messages[-2].text
     assert "2.0 → 4.0 of 5 (+2.0)" in student.messages[-2].text
     assert student.last_message.photo  # the chart

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
+from bot.callbacks import SurveyOption, SurveyPoint
 from bot.services import content as content_service
 from bot.services import surveys as svc
 from models import Answer, Attempt, utcnow
@@ -128,11 +129,11 @@ async def test_resume_after_a_restart_and_forged_buttons(harness, i18n):
     await bek.tap(t.plain("surveys.continue"))
     assert "Tools you use" in bek.last_text  # the same question, nothing lost
     # A stale button of an earlier question, and someone else's attempt, change nothing.
-    await bek.tap_data("s:o:1:1:0", question)
+    await bek.tap_data(SurveyOption(1, 1, 0).pack(), question)
     assert bek.last_toast == t.plain("errors.stale_button")
     eve = harness.user(704, "Eve", "en")
     await onboard(eve, i18n)
-    await eve.tap_data("s:l:1:4:5", eve.last_message.message_id)
+    await eve.tap_data(SurveyPoint(1, 4, 5).pack(), eve.last_message.message_id)
     assert eve.last_toast == t.plain("errors.stale_button")
     assert await _answers(harness) == {"year": "y1"}
 
