@@ -41,7 +41,7 @@ class ScaleScore:
 
 
 @dataclass(frozen=True)
-class Result:
+class ScoreResult:
     """Everything computed from one finished attempt."""
 
     scales: dict[str, ScaleScore] = field(default_factory=dict)
@@ -131,7 +131,7 @@ def scale_maximum(compiled: Compiled, scale: Scale) -> float | None:
     return math.fsum(maxima) if scale.method == "sum" else max(maxima)
 
 
-def score(compiled: Compiled, answers: Mapping[str, Any]) -> Result:
+def score(compiled: Compiled, answers: Mapping[str, Any]) -> ScoreResult:
     """Score a finished attempt."""
     pack = compiled.pack
     is_test = pack.kind == "test"
@@ -154,12 +154,12 @@ def score(compiled: Compiled, answers: Mapping[str, Any]) -> Result:
             scale.code, value, len(values), level_for(scale.levels, value)
         )
     if not is_test:
-        return Result(scales=scales)
+        return ScoreResult(scales=scales)
     scored = [i for i in shown if i.kind in ("single", "multiple")]
     points = math.fsum(item_value(i, applicable.get(i.code), True) or 0.0 for i in scored)
     maximum = math.fsum(max_value(i) for i in scored)
     percent = 100 * points / maximum if maximum else 0.0
-    return Result(
+    return ScoreResult(
         scales=scales,
         points=points,
         max_points=maximum,

@@ -28,7 +28,7 @@ from bot.content.engine import (
     parse_typed,
 )
 from bot.content.schema import Pack
-from bot.content.scoring import Result, item_value, score
+from bot.content.scoring import ScoreResult, item_value, score
 from bot.db import Sessionmaker
 from bot.services import InvalidInput, NotFound, ServiceError
 from bot.services.broadcasts import RESOLVERS
@@ -93,7 +93,7 @@ class Screen:
     draft: tuple[str, ...] = ()  # ticked options of a multiple-choice item
     can_go_back: bool = False
     answers: dict[str, Any] | None = None
-    result: Result | None = None
+    result: ScoreResult | None = None
     deadline_at: datetime | None = None
 
     @property
@@ -732,7 +732,7 @@ async def back(
     return await _in_attempt(db, telegram_id, attempt_id, step)
 
 
-def stored_result(result: Result) -> dict[str, Any]:
+def stored_result(result: ScoreResult) -> dict[str, Any]:
     """A scored attempt's result as stored in `attempt.result` (and read by the exports)."""
     return {
         "scales": {
