@@ -231,21 +231,23 @@ async def _audit(
 
 async def run_export(settings: Settings, args: argparse.Namespace) -> int:
     """Write a research dataset (pseudonymous unless `--identified`; the audit log records it)."""
+    from bot.jobs.background import relaxed_gc
     from bot.services import exports
     from bot.services.exports.common import options
 
     _warn_default_key(settings)
     folder, stem = _export_target(args.out, args.dataset)
     filters = export_filters(args)
-    written = await exports.export(
-        settings.database_url,
-        args.dataset,
-        args.format,
-        filters,
-        options(settings, args.labels, args.identified),
-        folder,
-        stem,
-    )
+    with relaxed_gc():  # this process does nothing else: collect less often
+        written = await exports.export(
+            settings.database_url,
+            args.dataset,
+            args.format,
+            filters,
+            options(settings, args.labels, args.identified),
+            folder,
+            stem,
+        )
     await _audit(settings, args.dataset, args.format, filters, args.identified, written.rows)
     for path in written.files:
         print(path)
@@ -255,20 +257,22 @@ async def run_export(settings: Settings, args: argparse.Namespace) -> int:
 
 async def run_analysis(settings: Settings, args: argparse.Namespace) -> int:
     """Analyse an instrument (or pre/post pair) into a workbook and charts; print a summary."""
+    from bot.jobs.background import relaxed_gc
     from bot.services.analysis import analyse
 
     _warn_default_key(settings)
     filters = export_filters(args)
     _folder(args.out)
-    outcome = await analyse(
-        settings.database_url,
-        args.instrument,
-        filters,
-        settings.pseudonym_key.get_secret_value(),
-        args.labels,
-        args.out,
-        (args.pre, args.post),
-    )
+    with relaxed_gc():  # this process does nothing else: collect less often
+        outcome = await analyse(
+            settings.database_url,
+            args.instrument,
+            filters,
+            settings.pseudonym_key.get_secret_value(),
+            args.labels,
+            args.out,
+            (args.pre, args.post),
+        )
     await _audit(settings, "analysis", "xlsx", filters, False, outcome.participants)
     waves = ", ".join(f"{w}: {n}" for w, n in outcome.by_wave.items())
     print(f"{outcome.title}: {outcome.participants} participants ({waves})")
@@ -313,6 +317,8 @@ def add_filters(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run it; returns the exit code."""
+    from bot.services.exports import DATASETS
+
     parser = OneLineParser(prog="python -m bot", description="Ortaq Telegram bot")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="run the bot (the sandbox if BOT_TOKEN is not set)")
@@ -324,9 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     content.add_argument("action", choices=["validate", "load"])
     content.add_argument("path", type=Path)
     export = sub.add_parser("export", help="write a pseudonymous research dataset")
-    export.add_argument(
-        "--dataset", choices=["answers", "wide", "scores", "swot"], default="answers"
-    )
+    # Every registered dataset (bot.services.exports.datasets), in the order chat offers them.
+    export.add_argument("--dataset", choices=list(DATASETS), default="answers")
     export.add_argument("--format", choices=["csv", "parquet", "xlsx", "sav"], default="csv")
     export.add_argument("--out", type=Path, required=True, help="a file name, or a folder")
     export.add_argument("--labels", choices=["kk", "ru", "en"], default="en")

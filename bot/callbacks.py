@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar, Self
 
+from bot.services.roles import Role
+
 CALLBACK_MAX_BYTES = 64
 SEPARATOR = ":"
 TEXT_FIELD = re.compile(r"[A-Za-z0-9_.\-+=/]{0,60}")
@@ -396,6 +398,170 @@ class CampaignClose(Button, prefix="cp:x"):
     """Close a published campaign now (/campaigns)."""
 
     campaign: int
+
+
+# --- exports: the /export form -------------------------------------------------------------
+# Each button carries the whole request (`bot.services.exports.request.Request.encode()`), with
+# one choice changed: the form keeps nothing between taps. The handler decodes the request and
+# treats one that does not decode (a removed dataset, impossible dates) as a stale button.
+
+
+class ExportField(StrEnum):
+    """A field of the export form, whose choices a menu lists."""
+
+    DATASET = "d"
+    SOURCE = "s"
+    UNIVERSITY = "u"
+    COUNTRY = "c"
+    PERIOD = "p"
+    FORMAT = "f"
+
+
+@dataclass(frozen=True, slots=True)
+class ExportShow(Button, prefix="ex:s"):
+    """Show the form for this request: a choice made, Back, or the identity switched."""
+
+    request: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExportMenu(Button, prefix="ex:m"):
+    """List the choices of one field of the form."""
+
+    request: str
+    field: ExportField
+
+
+@dataclass(frozen=True, slots=True)
+class ExportDates(Button, prefix="ex:d"):
+    """Ask for a typed period (the request waits on the user without its period)."""
+
+    request: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRun(Button, prefix="ex:go"):
+    """Write the export the request describes and send it."""
+
+    request: str
+
+
+# --- analysis ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisPick(Button, prefix="an"):
+    """Analyse an instrument (by id; a pre/post pair by its pre half)."""
+
+    instrument: int
+
+
+# --- invites: the three steps of /invite ---------------------------------------------------
+# Nothing here is trusted: the handler checks the presser may grant the role, and the service
+# checks it again, with the university, when the invite is created.
+
+
+@dataclass(frozen=True, slots=True)
+class InviteRole(Button, prefix="inv:r"):
+    """The role the invite grants; next, its university."""
+
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class InviteUniversity(Button, prefix="inv:u"):
+    """The invite's university (0: every university); next, how many may use it."""
+
+    role: Role
+    university: int
+
+
+@dataclass(frozen=True, slots=True)
+class InviteUses(Button, prefix="inv:n"):
+    """How many may use the invite: create it.
+
+    `uses` is the service's code (`invites.uses_code`), checked by `invites.parse_uses`: a
+    code of no offered choice (a forged -1 or a huge number) is refused with a message rather
+    than read as "unlimited".
+    """
+
+    role: Role
+    university: int
+    uses: str
+
+
+# --- broadcasts: composing, sending, the sender's report ------------------------------------
+# Every one carries the broadcast's id; the service re-checks that the presser owns it (or is an
+# admin, for Cancel and the failures file).
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastAudience(Button, prefix="bc:a"):
+    """Address the draft to an audience: its kind (`bot.services.audiences`) and reference.
+
+    The kind is a code rather than an enum: features register new kinds, and the service
+    answers an unknown one, or a reference naming nothing, with a clear message.
+    """
+
+    broadcast: int
+    audience: str
+    ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastUniversities(Button, prefix="bc:u"):
+    """List the universities, to choose one as the audience."""
+
+    broadcast: int
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastCountries(Button, prefix="bc:k"):
+    """List the countries, to choose one as the audience."""
+
+    broadcast: int
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastNoButtons(Button, prefix="bc:s"):
+    """Send the broadcast without link buttons: go on to the preview."""
+
+    broadcast: int
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastSend(Button, prefix="bc:go"):
+    """Confirm the previewed draft and send it now."""
+
+    broadcast: int
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastSchedule(Button, prefix="bc:t"):
+    """Confirm the previewed draft for later: ask for the time."""
+
+    broadcast: int
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastDiscard(Button, prefix="bc:d"):
+    """Throw the draft away (never a confirmed broadcast)."""
+
+    broadcast: int
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastCancel(Button, prefix="bc:x"):
+    """Stop a scheduled or sending broadcast (under its progress message)."""
+
+    broadcast: int
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastFailures(Button, prefix="bc:f"):
+    """Send the sender a file of the recipients the broadcast did not reach."""
+
+    broadcast: int
 
 
 def parse(data: str | None) -> Button | None:

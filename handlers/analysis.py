@@ -11,14 +11,24 @@ import tempfile
 from pathlib import Path
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler
 
 from bot import keyboards as kb
+from bot.callbacks import AnalysisPick
 from bot.context import BotContext
+from bot.errors import background_reporter
 from bot.features import Features
 from bot.i18n import Translator
 from bot.jobs.background import research_key
-from bot.replies import fit_lines, reply, send_file, shorten, status, toast
+from bot.replies import (
+    fit_lines,
+    reply,
+    require_profile,
+    send_file,
+    shorten,
+    stale_button,
+    status,
+    toast,
+)
 from bot.services import ServiceError
 from bot.services import analysis as svc
 from bot.services.exports import url_of
@@ -29,13 +39,12 @@ from bot.services.roles import Role
 def register(features: Features) -> None:
     """Add /analysis."""
     features.command("analysis", start_analysis)
-    features.handler(CallbackQueryHandler(analysis_button, pattern=r"^an:"))
+    features.button(AnalysisPick, analyse_instrument)
 
 
 async def start_analysis(update: Update, context: BotContext) -> None:
     """Ask which instrument to analyse (/analysis)."""
-    profile = context.profile
-    assert profile is not None
+    profile = require_profile(context)
     t = context.t
     if not profile.has(Role.ADMIN, Role.ORGANIZER):
         await reply(update, context, t("errors.not_allowed"))
@@ -43,7 +52,7 @@ async def start_analysis(update: Update, context: BotContext) -> None:
     choices = await instruments(context.db)
     codes = {c.code for c in choices}
     buttons = [
-        kb.button(shorten(c.label(t.language), 60), f"an:{c.id}")
+        kb.button(shorten(c.label(t.language), 60), AnalysisPick(c.id).pack())
         for c in choices
         # A pre/post pair is analysed as one: offered by its pre half.
         if not (c.pair_role == "post" and c.pair_with in codes)
@@ -99,42 +108,49 @@ def summary(t: Translator, outcome: svc.Outcome) -> str:
     return fit_lines(lines, lambda n: t("analysis.more", count=n))
 
 
-async def analysis_button(update: Update, context: BotContext) -> None:
+async def analyse_instrument(update: Update, context: BotContext, data: AnalysisPick) -> None:
     """Run the analysis of the chosen instrument and send its results."""
-    query = update.callback_query
-    assert query is not None and query.data is not None and context.profile is not None
+    profile = require_profile(context)
     t = context.t
-    if not context.profile.has(Role.ADMIN, Role.ORGANIZER):
+    if not profile.has(Role.ADMIN, Role.ORGANIZER):
         await toast(update, context, t.plain("errors.not_allowed"))
         return
-    parts = query.data.split(":")
-    number = kb.parse_int(parts[1]) if len(parts) == 2 else None
-    code = None
-    if number is not None:
-        code = next((c.code for c in await instruments(context.db) if c.id == number), None)
-    if code is None:
-        await toast(update, context, t.plain("errors.stale_button"))
+    choices = await instruments(context.db)
+    code = next((c.code for c in choices if c.id == data.instrument), None)
+    if code is None:  # no longer there, or a forged id
+        await stale_button(update, context)
         return
-    if not context.background.start(
-        research_key(context.profile.telegram_id), lambda: _run(update, context, code)
-    ):
+    key = research_key(profile.telegram_id)
+    started = context.background.start(
+        key,
+        lambda: _run(update, context, code),
+        on_error=background_reporter(update, context, key),
+        relax_gc=True,
+    )
+    if not started:
         await toast(update, context, t.plain("exports.busy"))
         return
     await toast(update, context, t.plain("analysis.working"))
 
 
 async def _run(update: Update, context: BotContext, code: str) -> None:
-    """Analyse in the background and send the summary, the charts and the workbook."""
+    """Analyse in the background and send the summary, the charts and the workbook.
+
+    A failure other than a refusal escapes to the background runner, whose report
+    (`bot.errors.background_reporter`) turns the status line into the apology.
+    """
     t = context.t
+    profile = require_profile(context)
     chat = update.effective_chat
-    assert chat is not None and context.profile is not None
+    if chat is None:
+        return
     await status(update, t("analysis.working_long", code=code))
     with tempfile.TemporaryDirectory() as folder:
         try:
             outcome = await svc.analyse_for_chat(
                 context.db,
                 url_of(context.db),
-                context.profile.telegram_id,
+                profile.telegram_id,
                 context.admin_ids,
                 code,
                 context.settings.pseudonym_key.get_secret_value(),
@@ -144,9 +160,6 @@ async def _run(update: Update, context: BotContext, code: str) -> None:
         except ServiceError as exc:
             await status(update, t(exc.key, **exc.values))
             return
-        except Exception:
-            await status(update, t("errors.internal"))
-            raise
         await status(update, summary(t, outcome))
         charts = outcome.charts
         if charts:

@@ -14,8 +14,9 @@ import logging
 from telegram import Document, Update
 
 from bot.context import BotContext
+from bot.errors import background_reporter
 from bot.features import Features
-from bot.replies import reply, shorten
+from bot.replies import reply, require_profile, shorten
 from bot.services import ServiceError
 from bot.services import content as content_service
 from bot.services.roles import Role
@@ -48,27 +49,34 @@ def work_key(telegram_id: int) -> str:
 
 async def receive_pack(update: Update, context: BotContext) -> None:
     """Start checking the pack file an organizer sent; the report follows when it is done."""
-    profile = context.profile
+    profile = require_profile(context)
     message = update.effective_message
-    assert profile is not None and message is not None and message.document is not None
+    document = message.document if message is not None else None
+    if document is None:  # `is_pack` let only documents through
+        return
     t = context.t
     if not profile.has(Role.ADMIN, Role.ORGANIZER):
         await reply(update, context, t("errors.not_allowed"))
         return
-    document = message.document
     if (document.file_size or 0) > content_service.UPLOAD_MAX_BYTES:
         await reply(update, context, t("content.too_large"))
         return
+    key = work_key(profile.telegram_id)
     if not context.background.start(
-        work_key(profile.telegram_id), lambda: _check(update, context, document)
+        key,
+        lambda: _check(update, context, document),
+        on_error=background_reporter(update, context, key),
     ):
         await reply(update, context, t("content.busy"))
 
 
 async def _check(update: Update, context: BotContext, document: Document) -> None:
-    """Download the pack, check it off the event loop, load it if valid, and report."""
-    profile = context.profile
-    assert profile is not None
+    """Download the pack, check it off the event loop, load it if valid, and report.
+
+    A failure other than a refusal escapes to the background runner, whose report
+    (`bot.errors.background_reporter`) apologises and alerts the admins.
+    """
+    profile = require_profile(context)
     t = context.t
     name = document.file_name or "pack"
     try:
@@ -86,9 +94,6 @@ async def _check(update: Update, context: BotContext, document: Document) -> Non
     except ServiceError as exc:
         await reply(update, context, t(exc.key, **exc.values))
         return
-    except Exception:
-        await reply(update, context, t("errors.internal"))
-        raise
     if not outcome.ok:
         # Each line cut short: a file name or a reason can be as long as the sender made it.
         errors = [shorten(str(error), ERROR_LINE) for error in outcome.errors]

@@ -1,7 +1,8 @@
 """/export: organizers choose a dataset, filters and a format, and receive the file(s) in chat.
 
 One message is the whole form: each button edits it in place and carries the complete request
-(see `bot.services.exports.request`), so nothing is kept between taps. A long export edits the
+(`bot.services.exports.request`) as a field of its `bot.callbacks.Export*` data, so nothing is
+kept between taps. A long export edits the
 message into a progress line every few seconds while a worker thread writes the file.
 """
 
@@ -13,15 +14,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import CallbackQueryHandler
 
 from bot import keyboards as kb
 from bot.awaiting import waiting_for
+from bot.callbacks import ExportDates, ExportField, ExportMenu, ExportRun, ExportShow
 from bot.context import BotContext
+from bot.errors import background_reporter
 from bot.features import Features
 from bot.i18n import Translator
 from bot.jobs.background import research_key
-from bot.replies import reply, safe_edit, send_file, shorten, status, toast
+from bot.replies import (
+    reply,
+    require_profile,
+    safe_edit,
+    send_file,
+    shorten,
+    stale_button,
+    status,
+    toast,
+)
 from bot.services import ServiceError, users
 from bot.services import campaigns as campaign_service
 from bot.services import exports as svc
@@ -31,20 +42,30 @@ from bot.services.roles import Role
 from bot.services.universities import list_universities
 
 DATES_ROUTE = "exd"
+PROGRESS_EVERY = 3.0  # seconds between progress edits
+FIELD_LABELS = {
+    ExportField.DATASET: "exports.field.dataset",
+    ExportField.SOURCE: "exports.field.source",
+    ExportField.UNIVERSITY: "exports.field.university",
+    ExportField.COUNTRY: "exports.field.country",
+    ExportField.PERIOD: "exports.field.period",
+    ExportField.FORMAT: "exports.field.format",
+}
 
 
 def register(features: Features) -> None:
     """Add /export."""
     features.command("export", start_export)
-    features.handler(CallbackQueryHandler(export_button, pattern=r"^ex:"))
+    features.button(ExportShow, show_form)
+    features.button(ExportMenu, open_menu)
+    features.button(ExportDates, ask_dates)
+    features.button(ExportRun, run_export)
     features.text(DATES_ROUTE, save_dates_route)
-
-PROGRESS_EVERY = 3.0  # seconds between progress edits
 
 
 async def _scope(context: BotContext) -> tuple[str, ...] | None:
-    assert context.profile is not None
-    _, scope = await svc.exporter_scope(context.db, context.profile.telegram_id, context.admin_ids)
+    profile = require_profile(context)
+    _, scope = await svc.exporter_scope(context.db, profile.telegram_id, context.admin_ids)
     return scope
 
 
@@ -63,8 +84,7 @@ async def _source_name(context: BotContext, source: str) -> str:
 async def _form(context: BotContext, request: req.Request) -> tuple[str, InlineKeyboardMarkup]:
     """The form's text and buttons for `request`."""
     t = context.t
-    profile = context.profile
-    assert profile is not None
+    profile = require_profile(context)
     scope = await _scope(context)
     unis = {u.id: u for u in await list_universities(context.db)}
     uni = unis.get(request.university)
@@ -74,7 +94,7 @@ async def _form(context: BotContext, request: req.Request) -> tuple[str, InlineK
         university = uni.name(t.language) if uni else t.plain("exports.all")
     text = t(
         "exports.form",
-        dataset=t.plain(f"exports.dataset.{request.dataset_name}"),
+        dataset=t.plain(request.dataset_entry.label),
         source=await _source_name(context, request.source),
         university=university,
         country=t.plain("exports.all") if request.country == "0" else request.country,
@@ -83,25 +103,20 @@ async def _form(context: BotContext, request: req.Request) -> tuple[str, InlineK
         identity=t.plain("exports.identified" if request.identified else "exports.pseudonymous"),
     )
     state = request.encode()
-    buttons = [
-        kb.button(t.plain("exports.field.dataset"), f"ex:{state}:m:d"),
-        kb.button(t.plain("exports.field.source"), f"ex:{state}:m:s"),
-    ]
+    fields = [ExportField.DATASET, ExportField.SOURCE]
     if scope is None:
-        buttons += [
-            kb.button(t.plain("exports.field.university"), f"ex:{state}:m:u"),
-            kb.button(t.plain("exports.field.country"), f"ex:{state}:m:c"),
-        ]
-    buttons += [
-        kb.button(t.plain("exports.field.period"), f"ex:{state}:m:p"),
-        kb.button(t.plain("exports.field.format"), f"ex:{state}:m:f"),
+        fields += [ExportField.UNIVERSITY, ExportField.COUNTRY]
+    fields += [ExportField.PERIOD, ExportField.FORMAT]
+    buttons = [
+        kb.button(t.plain(FIELD_LABELS[field]), ExportMenu(state, field).pack())
+        for field in fields
     ]
     layout = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     if profile.has(Role.ADMIN):
         flipped = request.but(identified=1 - request.identified).encode()
         key = "exports.make_pseudonymous" if request.identified else "exports.make_identified"
-        layout.append([kb.button(t.plain(key), f"ex:{flipped}:s")])
-    layout.append([kb.button(t.plain("exports.go"), f"ex:{state}:go")])
+        layout.append([kb.button(t.plain(key), ExportShow(flipped).pack())])
+    layout.append([kb.button(t.plain("exports.go"), ExportRun(state).pack())])
     return text, InlineKeyboardMarkup(layout)
 
 
@@ -116,37 +131,37 @@ def _period(t: Translator, request: req.Request) -> str:
 
 
 async def _menu(
-    context: BotContext, request: req.Request, field: str
-) -> tuple[str, InlineKeyboardMarkup] | None:
+    context: BotContext, request: req.Request, field: ExportField
+) -> tuple[str, InlineKeyboardMarkup]:
     """The choices for one field of the form; each button goes back to the form."""
     t = context.t
     choices: list[tuple[str, req.Request]] = []
-    if field == "d":
+    if field == ExportField.DATASET:
         choices = [
-            (t.plain(f"exports.dataset.{name}"), request.but(dataset=i))
-            for i, name in enumerate(req.DATASETS)
+            (t.plain(dataset.label), request.but(dataset=dataset.code))
+            for dataset in svc.DATASETS.values()
         ]
-    elif field == "s":
+    elif field == ExportField.SOURCE:
         choices = [(t.plain("exports.all"), request.but(source="0"))]
         for choice in await req.instruments(context.db):
             label = shorten(choice.label(t.language), 60)
             choices.append((label, request.but(source=f"i{choice.id}")))
-        assert context.profile is not None
+        profile = require_profile(context)
         for c in await campaign_service.figures(
-            context.db, context.profile.telegram_id, context.admin_ids, 12
+            context.db, profile.telegram_id, context.admin_ids, 12
         ):
             label = f"#{c.id} {c.title.get(t.language) or c.title['en']} · {c.wave}"
             choices.append((shorten(label, 60), request.but(source=f"c{c.id}")))
-    elif field == "u":
+    elif field == ExportField.UNIVERSITY:
         choices = [(t.plain("exports.all"), request.but(university=0))]
         choices += [
             (shorten(u.name(t.language), 60), request.but(university=u.id))
             for u in await list_universities(context.db)
         ]
-    elif field == "c":
+    elif field == ExportField.COUNTRY:
         choices = [(t.plain("exports.all"), request.but(country="0"))]
         choices += [(c, request.but(country=c)) for c in await req.countries(context.db)]
-    elif field == "p":
+    elif field == ExportField.PERIOD:
         choices = [
             (
                 t.plain("exports.period.days", days=d) if d else t.plain("exports.all"),
@@ -154,21 +169,21 @@ async def _menu(
             )
             for i, d in enumerate(req.PERIODS)
         ]
-    elif field == "f":
-        choices = [(f.upper(), request.but(fmt=i)) for i, f in enumerate(req.FORMATS)]
     else:
-        return None
-    buttons = [kb.button(label, f"ex:{choice.encode()}:s") for label, choice in choices]
-    if field == "p":
-        buttons.append(kb.button(t.plain("exports.period.type"), f"ex:{request.encode()}:d"))
-    buttons.append(kb.button(t.plain("exports.back"), f"ex:{request.encode()}:s"))
-    return t(f"exports.choose.{field}"), kb.rows(buttons, per_row=2 if field in "cpf" else 1)
+        choices = [(f.upper(), request.but(fmt=i)) for i, f in enumerate(req.FORMATS)]
+    buttons = [kb.button(label, ExportShow(choice.encode()).pack()) for label, choice in choices]
+    if field == ExportField.PERIOD:
+        buttons.append(
+            kb.button(t.plain("exports.period.type"), ExportDates(request.encode()).pack())
+        )
+    buttons.append(kb.button(t.plain("exports.back"), ExportShow(request.encode()).pack()))
+    per_row = 2 if field in (ExportField.COUNTRY, ExportField.PERIOD, ExportField.FORMAT) else 1
+    return t(f"exports.choose.{field.value}"), kb.rows(buttons, per_row=per_row)
 
 
 async def start_export(update: Update, context: BotContext) -> None:
     """Show the export form (/export)."""
-    profile = context.profile
-    assert profile is not None
+    profile = require_profile(context)
     if not profile.has(Role.ADMIN, Role.ORGANIZER):
         await reply(update, context, context.t("errors.not_allowed"))
         return
@@ -179,51 +194,77 @@ async def start_export(update: Update, context: BotContext) -> None:
     await reply(update, context, text, keyboard)
 
 
-async def export_button(update: Update, context: BotContext) -> None:
-    """A tap on the form: open a menu, apply a choice, or run the export."""
-    query = update.callback_query
-    assert query is not None and query.data is not None and context.profile is not None
+async def _pressed(update: Update, context: BotContext, state: str) -> req.Request | None:
+    """The request of a pressed form button, or None once the presser has been answered.
+
+    Refused: someone who is no longer an organizer, a request that does not decode (a stale
+    or forged button), and an identified export asked for by anyone but an admin.
+    """
+    profile = require_profile(context)
     t = context.t
-    if not context.profile.has(Role.ADMIN, Role.ORGANIZER):
+    if not profile.has(Role.ADMIN, Role.ORGANIZER):
         await toast(update, context, t.plain("errors.not_allowed"))
-        return
-    parts = query.data.split(":")
-    request = req.Request.decode(parts[1]) if len(parts) >= 3 else None
+        return None
+    request = req.Request.decode(state)
     if request is None:
-        await toast(update, context, t.plain("errors.stale_button"))
-        return
-    if request.identified and not context.profile.has(Role.ADMIN):
+        await stale_button(update, context)
+        return None
+    if request.identified and not profile.has(Role.ADMIN):
         await toast(update, context, t.plain("exports.identified_admins_only"))
+        return None
+    return request
+
+
+async def show_form(update: Update, context: BotContext, data: ExportShow) -> None:
+    """Show the form with a choice applied (or after Back)."""
+    request = await _pressed(update, context, data.request)
+    if request is None:
         return
-    action = parts[2:]
-    if action == ["s"]:
-        await toast(update, context)
-        await safe_edit(update, *await _form(context, request))
-    elif (
-        len(action) == 2
-        and action[0] == "m"
-        and (menu := await _menu(context, request, action[1]))
-    ):
-        await toast(update, context)
-        await safe_edit(update, *menu)
-    elif action == ["d"]:
-        await toast(update, context)
-        await users.set_awaiting(
-            context.db,
-            context.profile.telegram_id,
-            waiting_for(DATES_ROUTE, request.compact()),
-            context.admin_ids,
-        )
-        await safe_edit(update, t("exports.ask_dates"))
-    elif action == ["go"]:
-        if not context.background.start(
-            research_key(context.profile.telegram_id), lambda: _run(update, context, request)
-        ):
-            await toast(update, context, t.plain("exports.busy"))
-            return
-        await toast(update, context, t.plain("exports.working"))
-    else:
-        await toast(update, context, t.plain("errors.stale_button"))
+    await toast(update, context)
+    await safe_edit(update, *await _form(context, request))
+
+
+async def open_menu(update: Update, context: BotContext, data: ExportMenu) -> None:
+    """List the choices of one field of the form."""
+    request = await _pressed(update, context, data.request)
+    if request is None:
+        return
+    await toast(update, context)
+    await safe_edit(update, *await _menu(context, request, data.field))
+
+
+async def ask_dates(update: Update, context: BotContext, data: ExportDates) -> None:
+    """Ask for a typed period; the request waits on the user, in the database."""
+    request = await _pressed(update, context, data.request)
+    if request is None:
+        return
+    profile = require_profile(context)
+    await toast(update, context)
+    await users.set_awaiting(
+        context.db,
+        profile.telegram_id,
+        waiting_for(DATES_ROUTE, request.compact()),
+        context.admin_ids,
+    )
+    await safe_edit(update, context.t("exports.ask_dates"))
+
+
+async def run_export(update: Update, context: BotContext, data: ExportRun) -> None:
+    """Start writing the export in the background; its progress edits the form."""
+    request = await _pressed(update, context, data.request)
+    if request is None:
+        return
+    key = research_key(require_profile(context).telegram_id)
+    started = context.background.start(
+        key,
+        lambda: _run(update, context, request),
+        on_error=background_reporter(update, context, key),
+        relax_gc=True,
+    )
+    if not started:
+        await toast(update, context, context.t.plain("exports.busy"))
+        return
+    await toast(update, context, context.t.plain("exports.working"))
 
 
 async def save_dates_route(update: Update, context: BotContext, argument: str) -> None:
@@ -237,15 +278,16 @@ async def save_dates_route(update: Update, context: BotContext, argument: str) -
 
 async def save_dates(update: Update, context: BotContext, request: req.Request) -> None:
     """Take the typed period and show the form again with it."""
+    profile = require_profile(context)
     message = update.effective_message
-    assert message is not None and message.text is not None and context.profile is not None
+    text = message.text if message is not None and message.text is not None else ""
     t = context.t
     try:
-        since, until = req.parse_period(message.text)
+        since, until = req.parse_period(text)
     except ServiceError as exc:
         await reply(update, context, t(exc.key, **exc.values))
         return
-    await users.set_awaiting(context.db, context.profile.telegram_id, None, context.admin_ids)
+    await users.set_awaiting(context.db, profile.telegram_id, None, context.admin_ids)
     chosen = request.but(period=req.CUSTOM, since=since, until=until)
     try:
         await reply(update, context, *await _form(context, chosen))
@@ -254,12 +296,17 @@ async def save_dates(update: Update, context: BotContext, request: req.Request) 
 
 
 async def _run(update: Update, context: BotContext, request: req.Request) -> None:
-    """Write the export in a worker thread, showing progress, then send the file(s)."""
+    """Write the export in a worker thread, showing progress, then send the file(s).
+
+    A failure other than a refusal escapes to the background runner, whose report
+    (`bot.errors.background_reporter`) turns the progress line into the apology.
+    """
     t = context.t
-    profile = context.profile
+    profile = require_profile(context)
     chat = update.effective_chat
-    assert profile is not None and chat is not None
-    name = t.plain(f"exports.dataset.{request.dataset_name}")
+    if chat is None:
+        return
+    name = t.plain(request.dataset_entry.label)
     await status(update, t("exports.progress", dataset=name, rows=0))
     rows = [0]
     loop = asyncio.get_running_loop()
@@ -297,9 +344,6 @@ async def _run(update: Update, context: BotContext, request: req.Request) -> Non
         except ServiceError as exc:
             await status(update, t(exc.key, **exc.values))
             return
-        except Exception:
-            await status(update, t("errors.internal"))
-            raise
         finally:
             finished.set()
             await reporter
@@ -323,4 +367,4 @@ async def _run(update: Update, context: BotContext, request: req.Request) -> Non
 
 def _caption(t: Translator, request: req.Request, rows: int) -> str:
     key = "exports.caption_identified" if request.identified else "exports.caption"
-    return t(key, rows=rows, dataset=t.plain(f"exports.dataset.{request.dataset_name}"))
+    return t(key, rows=rows, dataset=t.plain(request.dataset_entry.label))

@@ -7,10 +7,10 @@ step; nothing is trusted from it: the service re-checks the inviter's rights at 
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler
 from telegram.helpers import create_deep_linked_url
 
 from bot import keyboards as kb
+from bot.callbacks import InviteRole, InviteUniversity, InviteUses
 from bot.context import BotContext
 from bot.features import Features
 from bot.replies import reply, require_profile, toast
@@ -24,7 +24,9 @@ from bot.services.roles import Role
 def register(features: Features) -> None:
     """Add /invite and the `/start i-<code>` links it makes."""
     features.command("invite", start_invite)
-    features.handler(CallbackQueryHandler(invite_step, pattern=r"^inv:"))
+    features.button(InviteRole, choose_university)
+    features.button(InviteUniversity, choose_uses)
+    features.button(InviteUses, create_link)
     features.deep_link("i", redeem_link)
     features.action("invite", start_invite)
     features.menu("invite", "menu.invite", "invite", (Role.ADMIN, Role.ORGANIZER), position=60)
@@ -56,43 +58,53 @@ def _granted_text(context: BotContext, invite: invite_service.InviteView) -> str
 
 async def start_invite(update: Update, context: BotContext) -> None:
     """Ask which role the invite link grants (/invite)."""
-    profile = context.profile
-    assert profile is not None
+    profile = require_profile(context)
     roles = invite_service.grantable_by(profile.roles)
     if not roles:
         await reply(update, context, context.t("errors.not_allowed"))
         return
     t = context.t
     keyboard = kb.rows(
-        (kb.button(t.plain(f"roles.{r.value}"), f"inv:r:{r.value}") for r in roles), per_row=2
+        (kb.button(t.plain(f"roles.{r.value}"), InviteRole(r).pack()) for r in roles), per_row=2
     )
     await reply(update, context, t("invites.choose_role"), keyboard)
 
 
-async def invite_step(update: Update, context: BotContext) -> None:
-    """Take the next choice of the invite being built, or create it after the last one."""
-    query = update.callback_query
-    assert query is not None and query.data is not None and context.profile is not None
-    t = context.t
-    pieces = query.data.split(":")
-    role = Role(pieces[2]) if len(pieces) >= 3 and pieces[2] in Role._value2member_map_ else None
-    if role is None or role not in invite_service.grantable_by(context.profile.roles):
-        await toast(update, context, t.plain("errors.not_allowed"))
+async def _may_grant(update: Update, context: BotContext, role: Role) -> bool:
+    """True if the presser may hand out `role`; otherwise they are told, and it is False."""
+    if role in invite_service.grantable_by(require_profile(context).roles):
+        return True
+    await toast(update, context, context.t.plain("errors.not_allowed"))
+    return False
+
+
+async def choose_university(update: Update, context: BotContext, data: InviteRole) -> None:
+    """Take the invite's role; ask for its university."""
+    if not await _may_grant(update, context, data.role):
         return
     await toast(update, context)
-    if pieces[1] == "r" and len(pieces) == 3:
-        await _ask_university(update, context, role)
-    elif pieces[1] == "u" and len(pieces) == 4 and kb.parse_int(pieces[3]) is not None:
-        await _ask_uses(update, context, role, pieces[3])
-    elif pieces[1] == "n" and len(pieces) == 5 and kb.parse_int(pieces[3]) is not None:
-        try:
-            uses = invite_service.parse_uses(pieces[4])
-        except ServiceError as exc:
-            await reply(update, context, t(exc.key, **exc.values))
-            return
-        await _create(update, context, role, kb.parse_int(pieces[3]) or None, uses)
-    else:
-        await reply(update, context, t("errors.stale_button"))
+    await _ask_university(update, context, data.role)
+
+
+async def choose_uses(update: Update, context: BotContext, data: InviteUniversity) -> None:
+    """Take the invite's university; ask how many may use it."""
+    if not await _may_grant(update, context, data.role):
+        return
+    await toast(update, context)
+    await _ask_uses(update, context, data.role, data.university)
+
+
+async def create_link(update: Update, context: BotContext, data: InviteUses) -> None:
+    """Take the number of uses and create the invite (a forged number is refused)."""
+    if not await _may_grant(update, context, data.role):
+        return
+    await toast(update, context)
+    try:
+        uses = invite_service.parse_uses(data.uses)
+    except ServiceError as exc:
+        await reply(update, context, context.t(exc.key, **exc.values))
+        return
+    await _create(update, context, data.role, data.university or None, uses)
 
 
 async def _ask_university(update: Update, context: BotContext, role: Role) -> None:
@@ -101,22 +113,23 @@ async def _ask_university(update: Update, context: BotContext, role: Role) -> No
     buttons = [
         kb.button(
             f"{kb.COUNTRY_FLAGS.get(u.country, '')} {u.name(t.language)}".strip(),
-            f"inv:u:{role.value}:{u.id}",
+            InviteUniversity(role, u.id).pack(),
         )
         for u in universities
     ]
     if role is not Role.STUDENT:
-        buttons.append(kb.button(t.plain("invites.all_universities"), f"inv:u:{role.value}:0"))
+        all_universities = InviteUniversity(role, 0).pack()
+        buttons.append(kb.button(t.plain("invites.all_universities"), all_universities))
     role_name = t.plain(f"roles.{role.value}")
     await reply(update, context, t("invites.choose_university", role=role_name), kb.rows(buttons))
 
 
-async def _ask_uses(update: Update, context: BotContext, role: Role, university: str) -> None:
+async def _ask_uses(update: Update, context: BotContext, role: Role, university: int) -> None:
     t = context.t
     buttons = [
         kb.button(
             str(n) if n else t.plain("invites.unlimited"),
-            f"inv:n:{role.value}:{university}:{invite_service.uses_code(n)}",
+            InviteUses(role, university, invite_service.uses_code(n)).pack(),
         )
         for n in invite_service.USES_CHOICES
     ]
@@ -127,10 +140,10 @@ async def _create(
     update: Update, context: BotContext, role: Role, university_id: int | None, uses: int | None
 ) -> None:
     t = context.t
-    assert context.profile is not None
+    profile = require_profile(context)
     try:
         invite = await invite_service.create_invite(
-            context.db, context.profile.telegram_id, context.admin_ids, role, university_id, uses
+            context.db, profile.telegram_id, context.admin_ids, role, university_id, uses
         )
     except ServiceError as exc:
         await reply(update, context, t(exc.key, **exc.values))

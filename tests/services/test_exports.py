@@ -512,15 +512,59 @@ async def test_wide_codes_hold_across_versions_negatives_and_clashing_names(
     assert not outcome.ok and "is a number question in vx version 1" in outcome.errors[0].reason
 
 
-def test_the_garbage_collector_is_relaxed_only_while_exports_run():
+async def test_an_export_leaves_the_garbage_collector_to_its_runner(
+    db, settings, tmp_path, monkeypatch
+):
+    """The collector's threshold is process-wide: the runner relaxes it, never the service.
+
+    Tried: the export service set it itself (`relaxed_gc` inside `in_thread`), so whatever
+    called it, a bot, a test, a notebook, had its collector changed.
+    """
     import gc
 
-    before = gc.get_threshold()
-    with exports.relaxed_gc():
-        with exports.relaxed_gc():  # two exports at once
-            assert gc.get_threshold()[0] >= 50_000
-        assert gc.get_threshold()[0] >= 50_000  # the other one still runs
-    assert gc.get_threshold() == before
+    changes: list[tuple[int, ...]] = []
+    monkeypatch.setattr(gc, "set_threshold", lambda *values: changes.append(values))
+    await _person(db, 1, "en", 0)
+    written = await _export(settings, "answers", "csv", tmp_path)
+    assert written.codebook.exists() and changes == []
+
+
+def test_each_dataset_keeps_its_code():
+    """Codes travel in buttons already sent and in requests waiting on users: never changed.
+
+    The first four are the positions requests used before datasets had codes.
+    """
+    from bot.services.exports.datasets import DATASETS, by_code
+    from bot.services.exports.request import Request
+
+    pinned = {"0": "answers", "1": "wide", "2": "scores", "3": "swot"}
+    assert {code: by_code(code).name for code in pinned} == pinned
+    assert {d.code: d.name for d in DATASETS.values()}.items() >= pinned.items()
+    for code, name in pinned.items():
+        assert Request.decode(f"{code}.0.0.0.0.1.0").dataset_name == name
+        assert Request.from_compact(f"{code}.0.0.0.1.0").dataset_name == name  # awaiting dates
+    for dataset in DATASETS.values():
+        assert dataset.label == f"exports.dataset.{dataset.name}"
+        assert set(dataset.description) == {"kk", "ru", "en"}
+
+
+def test_a_dataset_name_or_code_is_never_taken_twice():
+    from bot.services.exports.datasets import DATASETS, Dataset, register
+
+    answers = DATASETS["answers"]
+    for name, code in (("answers", "9z"), ("other", "0"), ("Bad name", "9z"), ("other", "x:y")):
+        with pytest.raises(ValueError):
+            register(Dataset(name, code, answers.build, answers.description))
+    assert "other" not in DATASETS and len({d.code for d in DATASETS.values()}) == len(DATASETS)
+
+
+async def test_the_codebook_describes_the_dataset(db, settings, tmp_path):
+    from bot.services.exports.datasets import DATASETS
+
+    await _person(db, 1, "en", 0)
+    written = await _export(settings, "scores", "csv", tmp_path)
+    book = json.loads(written.codebook.read_text(encoding="utf-8"))
+    assert book["dataset"] == "scores" and book["description"] == DATASETS["scores"].description
 
 
 async def test_answers_of_attempts_started_during_the_export_are_kept(

@@ -1,4 +1,4 @@
-"""Research exports: datasets (long, wide, scores, SWOT) in CSV, XLSX, Parquet or SPSS.
+"""Research exports: the registered datasets (`datasets`) in CSV, XLSX, Parquet or SPSS.
 
 Exports are pseudonymous: the participant is a keyed hash, never a Telegram id, name or
 username. An identified export (adds those three) is for admins only and, like every export,
@@ -13,11 +13,8 @@ to the file: the dataset is never held in memory twice.
 from __future__ import annotations
 
 import asyncio
-import gc
-import threading
 import zipfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,15 +27,17 @@ from sqlalchemy.orm import Session
 
 from bot.db import Sessionmaker
 from bot.services import InvalidInput, PermissionDenied
-from bot.services.exports import long, scores, swot, wide, writers
+from bot.services.exports import writers
 from bot.services.exports.common import Filters, Options, pseudonym
-from bot.services.exports.spec import Table, codebook_json
+from bot.services.exports.datasets import DATASETS, Dataset
+from bot.services.exports.spec import codebook_json
 from bot.services.roles import Role, require
 from models import ExportLog, University, User, UserRole
 
 __all__ = [
     "DATASETS",
     "FORMATS",
+    "Dataset",
     "Filters",
     "Options",
     "Written",
@@ -49,12 +48,6 @@ __all__ = [
 
 T = TypeVar("T")
 FORMATS = writers.FORMATS
-DATASETS: dict[str, Callable[[Session, Filters, Options], list[Table]]] = {
-    "answers": lambda s, f, o: [long.table(s, f, o)],
-    "wide": lambda s, f, o: [wide.table(s, f, o)],
-    "scores": lambda s, f, o: [scores.table(s, f, o)],
-    "swot": swot.tables,
-}
 ZIP_OVER = 45 * 1024 * 1024  # bots upload at most 50 MB: files past this are zipped
 PART_SIZE = 48 * 1024 * 1024  # ... and archives past it are split into numbered parts
 SUFFIX = {"csv": ".csv", "xlsx": ".xlsx", "parquet": ".parquet", "sav": ".sav"}
@@ -80,9 +73,11 @@ def _write(
     stem: str,
     progress: writers.Progress,
 ) -> Written:
-    tables = DATASETS[dataset](session, filters, opts)
+    entry = DATASETS[dataset]
+    tables = entry.build(session, filters, opts)
     meta = {
         "dataset": dataset,
+        "description": entry.description,
         "format": fmt,
         "filters": filters.describe(),
         "labels_language": opts.label_language,
@@ -118,42 +113,13 @@ def _write(
     return Written(files, codebook, done, counts)
 
 
-_gc_lock = threading.Lock()
-_gc_users = 0
-_gc_saved = gc.get_threshold()
-
-
-@contextmanager
-def relaxed_gc() -> Iterator[None]:
-    """Collect garbage less often while a large export runs.
-
-    An export allocates a row tuple per answer; with the default threshold (a collection every
-    700 allocations) the collector rescanned them over and over, a fifth of the export's time.
-    The threshold is process-wide, so for the duration the bot's cycles are collected every
-    50,000 allocations instead; it is restored when the last export ends.
-    """
-    global _gc_users, _gc_saved
-    with _gc_lock:
-        if _gc_users == 0:
-            _gc_saved = gc.get_threshold()
-            gc.set_threshold(max(_gc_saved[0], 50_000), *_gc_saved[1:])
-        _gc_users += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_users -= 1
-            if _gc_users == 0:
-                gc.set_threshold(*_gc_saved)
-
-
 def in_thread(url: str, work: Callable[[Session], T]) -> T:
-    """Run `work` with a session of its own, on this (worker) thread."""
-    with relaxed_gc():
-        return _in_thread(url, work)
+    """Run `work` with a session of its own, on this (worker) thread.
 
-
-def _in_thread(url: str, work: Callable[[Session], T]) -> T:
+    A large export allocates a row tuple per answer, and the garbage collector's default
+    threshold rescans them over and over; relaxing it is a process-wide decision, so it is the
+    runner's (`bot.jobs.background.relaxed_gc`, around the job or the command), not this one's.
+    """
     parsed = make_url(url)
     if parsed.drivername == "sqlite+aiosqlite":
         # pysqlite reads the same file directly; WAL lets it read while the bot writes.

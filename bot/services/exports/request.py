@@ -1,8 +1,11 @@
 """An export request as chosen in chat, carried whole in each button's callback data.
 
 Every button of the /export screen holds the full request (dataset, source, university,
-country, period, format, identity) with one choice changed, so the screen needs no server-side
-state: it works the same after a restart, and a forged or stale button decodes to nothing.
+country, period, format, identity) with one choice changed, as the `request` field of its
+`bot.callbacks.Export*` class, so the screen needs no server-side state: it works the same
+after a restart, and a forged or stale button decodes to nothing. The dataset travels as its
+registered code (`datasets.Dataset.code`), never as a position in a list, so datasets can be
+added in any order without changing what a sent button means.
 """
 
 from __future__ import annotations
@@ -16,15 +19,15 @@ from sqlalchemy import func, select
 from bot.db import Sessionmaker
 from bot.services import InvalidInput
 from bot.services.exports.common import Filters
+from bot.services.exports.datasets import Dataset, by_code
 from models import Campaign, Instrument, University
 
-DATASETS = ("answers", "wide", "scores", "swot")
 FORMATS = ("csv", "xlsx", "parquet", "sav")
 PERIODS = (0, 7, 30, 90, 365)  # days back; 0: all time
 CUSTOM = len(PERIODS)  # the period index of typed dates (`since`, `until`)
 FIRST_YEAR, LAST_YEAR = 2000, 2100  # typed dates outside these are typos
 _PATTERN = re.compile(
-    r"^(\d)\.(0|[ic]\d{1,9})\.(\d{1,9})\.(0|[A-Z]{2})\.(\d)\.(\d)\.([01])"
+    r"^([a-z0-9]{1,3})\.(0|[ic]\d{1,9})\.(\d{1,9})\.(0|[A-Z]{2})\.(\d)\.(\d)\.([01])"
     r"(?:\.(0|\d{8})\.(0|\d{8}))?$"
 )
 _DATE = re.compile(r"(\d{4}-\d{2}-\d{2})|(\d{1,2})\.(\d{1,2})\.(\d{4})")
@@ -34,7 +37,7 @@ _DATE = re.compile(r"(\d{4}-\d{2}-\d{2})|(\d{1,2})\.(\d{1,2})\.(\d{4})")
 class Request:
     """What to export, in compact form."""
 
-    dataset: int = 0
+    dataset: str = "0"  # the dataset's code (answers)
     source: str = "0"  # 0: everything; i<instrument id>; c<campaign id>
     university: int = 0  # university id; 0: all
     country: str = "0"  # ISO code; 0: all
@@ -45,7 +48,7 @@ class Request:
     until: int = 0
 
     def encode(self) -> str:
-        """The request as callback data (at most 53 bytes; 62 with `ex:` and an action)."""
+        """The request as callback data (at most 51 bytes; 58 in the longest button)."""
         dates = f".{self.since}.{self.until}" if self.period == CUSTOM else ""
         return (
             f"{self.dataset}.{self.source}.{self.university}.{self.country}."
@@ -89,13 +92,13 @@ class Request:
         if match is None:
             return None
         dataset, source, uni, country, period, fmt, identified, since, until = match.groups()
-        if int(dataset) >= len(DATASETS) or int(period) > CUSTOM or int(fmt) >= len(FORMATS):
+        if by_code(dataset) is None or int(period) > CUSTOM or int(fmt) >= len(FORMATS):
             return None
         custom = int(period) == CUSTOM
         if custom != (since is not None):
             return None
         request = cls(
-            int(dataset),
+            dataset,
             source,
             int(uni),
             country,
@@ -121,9 +124,17 @@ class Request:
         return replace(self, **changes)  # type: ignore[arg-type]
 
     @property
+    def dataset_entry(self) -> Dataset:
+        """The dataset's registry entry; KeyError for a code no dataset has (decode refuses it)."""
+        found = by_code(self.dataset)
+        if found is None:
+            raise KeyError(self.dataset)
+        return found
+
+    @property
     def dataset_name(self) -> str:
         """The dataset's name."""
-        return DATASETS[self.dataset]
+        return self.dataset_entry.name
 
     @property
     def format_name(self) -> str:

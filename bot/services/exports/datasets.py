@@ -1,0 +1,131 @@
+"""The export datasets: one registry entry per dataset, read by everything that lists them.
+
+An entry names the dataset (file names, the audit log, `python -m bot export --dataset`),
+gives it a short code (the export request in button data carries the code), says how to build
+its tables, and describes it for the codebook; its label in chat is the translation key
+`exports.dataset.<name>`. The chat form's menu, the request's button encoding and the command
+line's choices all read `DATASETS`, so a new dataset is one `register(Dataset(...))` (and its
+three translations), not an edit in each of them.
+
+A code is part of data that outlives a deploy: buttons already sent, and the request stored on
+a user who is typing a period. So a code never changes and is never given to another dataset,
+not even after its dataset is removed (list it in `RETIRED`). The first four codes are the
+positions those datasets had when requests named datasets by position; they keep that meaning.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from bot.services.exports import long, scores, swot, wide
+from bot.services.exports.common import Filters, Options
+from bot.services.exports.spec import Labels, Table
+
+Builder = Callable[[Session, Filters, Options], list[Table]]
+
+CODE = re.compile(r"[a-z0-9]{1,3}")  # fits the request's 64-byte budget with room to spare
+NAME = re.compile(r"[a-z][a-z0-9_]{0,23}")  # a file name, a CLI choice and part of a key
+# Codes of removed datasets: an old button or stored request must find nothing, not another.
+RETIRED: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One exportable dataset."""
+
+    name: str  # in file names (`ortaq-<name>`), the audit log and `--dataset`
+    code: str  # in button data; never changed, never reused (see the module's docstring)
+    build: Builder  # its tables, read on the export's worker thread
+    description: Labels  # the codebook's entry: what the dataset holds, what one row is
+
+    @property
+    def label(self) -> str:
+        """The translation key of its name in chat."""
+        return f"exports.dataset.{self.name}"
+
+
+DATASETS: dict[str, Dataset] = {}  # by name, in the order they are offered
+
+
+def register(dataset: Dataset) -> Dataset:
+    """Add `dataset` to the registry; ValueError if its name or code is bad or taken."""
+    if not NAME.fullmatch(dataset.name) or not CODE.fullmatch(dataset.code):
+        raise ValueError(f"bad dataset name or code: {dataset.name!r}, {dataset.code!r}")
+    if dataset.code in RETIRED:
+        raise ValueError(f"dataset code {dataset.code!r} was retired: choose another")
+    for other in DATASETS.values():
+        if dataset.name == other.name or dataset.code == other.code:
+            raise ValueError(f"dataset {dataset.name!r} ({dataset.code}) clashes with {other}")
+    DATASETS[dataset.name] = dataset
+    return dataset
+
+
+def by_code(code: str) -> Dataset | None:
+    """The dataset with this code, or None (an unknown, retired or forged code)."""
+    return next((d for d in DATASETS.values() if d.code == code), None)
+
+
+register(
+    Dataset(
+        "answers",
+        "0",
+        lambda s, f, o: [long.table(s, f, o)],
+        {
+            "kk": "Жауаптар, ұзын пішім: қатысушының әр жауабына бір жол, сұрақтың коды, "
+            "жауаптың коды мен мәтінімен",
+            "ru": "Ответы в длинном формате: одна строка на каждый ответ участника, с кодом "
+            "вопроса, кодом и текстом ответа",
+            "en": "Answers, long format: one row per answer a participant gave, with the "
+            "question's code and the answer's code and text",
+        },
+    )
+)
+register(
+    Dataset(
+        "wide",
+        "1",
+        lambda s, f, o: [wide.table(s, f, o)],
+        {
+            "kk": "Жауаптар, кең пішім: қатысушы мен толқынға бір жол, әр сұраққа бір баған, "
+            "шкала ұпайларымен",
+            "ru": "Ответы в широком формате: одна строка на участника и волну, столбец на "
+            "каждый вопрос, с баллами по шкалам",
+            "en": "Answers, wide format: one row per participant and wave, one column per "
+            "question, with the scale scores",
+        },
+    )
+)
+register(
+    Dataset(
+        "scores",
+        "2",
+        lambda s, f, o: [scores.table(s, f, o)],
+        {
+            "kk": "Шкала ұпайлары мен деңгейлер: тапсырылған әр әрекет пен шкалаға бір жол "
+            "(тесттерде жалпы ұпай да бар)",
+            "ru": "Баллы по шкалам и уровни: одна строка на каждую отправленную попытку и "
+            "шкалу (у тестов и итог)",
+            "en": "Scale scores and levels: one row per submitted attempt and scale (tests "
+            "add their total)",
+        },
+    )
+)
+register(
+    Dataset(
+        "swot",
+        "3",
+        swot.tables,
+        {
+            "kk": "SWOT: қатысушы жазған әр тармаққа бір жол, квадрант пен университет "
+            "бойынша, және олардың саны",
+            "ru": "SWOT: одна строка на каждый пункт, написанный участником, по квадрантам и "
+            "вузам, и их количество",
+            "en": "SWOT: one row per point a participant wrote, by quadrant and university, "
+            "and how many there are",
+        },
+    )
+)
