@@ -25,9 +25,11 @@ from bot.db import create_engine, make_sessionmaker
 from bot.errors import handle_error
 from bot.features import FeatureRegister
 from bot.floodguard import FloodGuard
-from bot.gateway import Clock, Gateway, RateLimiter
+from bot.gateway import Gateway
 from bot.i18n import I18n
+from bot.jobs import Jobs, start_jobs
 from bot.jobs.broadcasts import Broadcaster
+from bot.ratelimit import Clock, RateLimiter
 from bot.services.content import load_defaults_if_empty
 
 logger = logging.getLogger(__name__)
@@ -44,6 +46,7 @@ def build_application(
     base_file_url: str | None = None,
     clock: Clock | None = None,
     features: Sequence[FeatureRegister] | None = None,
+    autorun_jobs: bool = True,
 ) -> OrtaqApp:
     """Build the bot: settings, database, i18n, handlers, error handler, start-up hooks.
 
@@ -56,6 +59,8 @@ def build_application(
         base_file_url: overrides the file root derived from `BOT_API_URL`.
         clock: paces outbound messages (tests pass a virtual clock).
         features: the features to register (default `handlers.FEATURES`; tests add toys).
+        autorun_jobs: run the timed duties on their timers; tests pass False and run them
+            themselves (`bot.jobs.Jobs.run_all`), so nothing happens behind their back.
     """
     bot_token = token or (settings.bot_token.get_secret_value() if settings.bot_token else None)
     if not bot_token:
@@ -85,21 +90,21 @@ def build_application(
     data.i18n = I18n(settings.default_language)
     data.gateway = Gateway(app.bot, limiter)
     data.broadcaster = Broadcaster(data.gateway, data.db, data.i18n, settings)
+    data.jobs = Jobs(autorun=autorun_jobs)
     data.features = handlers.register(app, tuple(features or handlers.FEATURES))
     app.add_error_handler(handle_error)
     return app
 
 
 async def on_startup(app: OrtaqApp) -> None:
-    """Load default content, set the menus, resume broadcasts (before polling starts)."""
+    """Load default content, set the menus, start the timed duties (before polling starts)."""
     assert app.bot_data.db is not None
     await load_defaults_if_empty(app.bot_data.db)
     # matplotlib takes about a second to import: do it now, off the event loop, rather than
     # when the first student submits a survey and everyone waits for it.
     await asyncio.to_thread(importlib.import_module, "bot.services.charts")
     await set_command_menus(app)
-    assert app.bot_data.broadcaster is not None
-    await app.bot_data.broadcaster.resume(app.job_queue)
+    await start_jobs(app)
     logger.info("bot @%s is up", app.bot.username)
 
 

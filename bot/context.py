@@ -13,6 +13,7 @@ from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.i18n import pick_language
 from bot.jobs.background import Background
+from bot.jobs.duties import Jobs
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -37,6 +38,7 @@ class BotData:
     gateway: Gateway | None = None
     broadcaster: Broadcaster | None = None
     background: Background = field(default_factory=Background)
+    jobs: Jobs = field(default_factory=Jobs)  # timed duties (bot.jobs.start_jobs)
     features: Features | None = None
     # Monotonic time of the last error report per admin, for rate limiting.
     admin_alerts: dict[int, float] = field(default_factory=dict)
@@ -85,6 +87,11 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
     def background(self) -> Background:
         """Long work started from chat (exports, analyses)."""
         return self.bot_data.background
+
+    @property
+    def jobs(self) -> Jobs:
+        """Timed duties: run one now when a user's action made something due."""
+        return self.bot_data.jobs
 
     @property
     def admin_ids(self) -> frozenset[int]:

@@ -8,6 +8,9 @@ and retries (a few times), so the flow goes on instead of failing. A brief 5xx o
 is retried too, after a short back-off, as the gateway does; a read timeout of a call that posts
 a message is not, since Telegram may already have it. It leaves the gateway's calls alone,
 recognised by a context variable the gateway sets around them.
+
+It imports the limiter from `bot.ratelimit`, not from the gateway: the gateway imports this
+module (for `GATEWAY_CALL` and the error helpers), and the two must not import each other.
 """
 
 from __future__ import annotations
@@ -18,14 +21,13 @@ import logging
 import warnings
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
 
-if TYPE_CHECKING:
-    from bot.gateway import RateLimiter
+from bot.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
 

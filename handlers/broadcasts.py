@@ -1,53 +1,106 @@
 """/broadcast and /broadcasts: coaches and organizers write to an audience, see progress.
 
 The draft lives in the database (a `broadcast` row in state `draft`) and the input the bot
-waits for is the user's `awaiting` column (`bc_content:<id>`, `bc_buttons:<id>`,
-`bc_time:<id>`), so a restart in the middle of composing loses nothing. Callback data carries
-the draft id; the service re-checks that the presser owns it.
+waits for is the user's `awaiting` value (`bc_content:<id>`, `bc_buttons:<id>`,
+`bc_time:<id>`), so a restart in the middle of composing loses nothing. Every button is a
+`bot.callbacks` kind carrying the draft's id; the service re-checks that the presser owns it,
+and a refusal (not allowed, already sent) is answered on the button.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import TypeVar
 
 from telegram import Message, Update
-from telegram.ext import CallbackQueryHandler
 
 from bot import keyboards as kb
-from bot.awaiting import int_argument
+from bot.awaiting import int_argument, waiting_for
+from bot.callbacks import (
+    BroadcastAudience,
+    BroadcastCancel,
+    BroadcastCountries,
+    BroadcastDiscard,
+    BroadcastFailures,
+    BroadcastNoButtons,
+    BroadcastSchedule,
+    BroadcastSend,
+    BroadcastUniversities,
+    Button,
+)
 from bot.context import BotContext
-from bot.features import Features, InputRoute
-from bot.jobs.broadcasts import link_buttons, render_progress
-from bot.replies import reply, toast
+from bot.features import ButtonCallback, Features, InputRoute
+from bot.jobs.broadcasts import SCHEDULED, link_buttons, render_progress
+from bot.replies import reply, require_profile, toast
 from bot.services import ServiceError
 from bot.services import broadcasts as svc
 from bot.services import universities as university_service
 from bot.services import users as user_service
-from bot.services.broadcasts import Audience, BroadcastView, Content
+from bot.services.audiences import Audience
+from bot.services.broadcast_content import (
+    Content,
+    available_languages,
+    build_content,
+    parse_buttons,
+)
+from bot.services.broadcasts import BroadcastView
 from bot.services.roles import Role
 from bot.services.times import TIME_FORMAT, parse_local_time
 from bot.services.universities import COUNTRIES
 
 SENDERS = (Role.ADMIN, Role.ORGANIZER, Role.COACH)
 
+# What the bot waits for while composing; the argument is the draft's id.
+CONTENT_ROUTE = "bc_content"
+BUTTONS_ROUTE = "bc_buttons"
+TIME_ROUTE = "bc_time"
+
+B = TypeVar("B", bound=Button)
+
 
 def register(features: Features) -> None:
     """Add /broadcast and /broadcasts."""
     features.command("broadcast", start_broadcast)
     features.command("broadcasts", list_broadcasts)
-    features.handler(CallbackQueryHandler(broadcast_button, pattern=r"^bc:"))
-    features.file("bc_content", _with_draft(save_content))
-    features.text("bc_content", _with_draft(save_content))
-    features.text("bc_buttons", _with_draft(save_buttons))
-    features.text("bc_time", _with_draft(save_time))
+    features.button(BroadcastAudience, _refusals_toasted(choose_audience))
+    features.button(BroadcastUniversities, _refusals_toasted(ask_university))
+    features.button(BroadcastCountries, _refusals_toasted(ask_country))
+    features.button(BroadcastNoButtons, _refusals_toasted(skip_buttons))
+    features.button(BroadcastSend, _refusals_toasted(send_now))
+    features.button(BroadcastSchedule, _refusals_toasted(ask_time))
+    features.button(BroadcastDiscard, _refusals_toasted(discard))
+    features.button(BroadcastCancel, _refusals_toasted(cancel))
+    features.button(BroadcastFailures, _refusals_toasted(send_failures))
+    features.file(CONTENT_ROUTE, _with_draft(save_content))
+    features.text(CONTENT_ROUTE, _with_draft(save_content))
+    features.text(BUTTONS_ROUTE, _with_draft(save_buttons))
+    features.text(TIME_ROUTE, _with_draft(save_time))
     features.action("broadcast", start_broadcast)
     features.menu("broadcast", "menu.broadcast", "broadcast", SENDERS, position=50)
     features.help("help.coach", SENDERS)
 
 
-def _with_draft(step: object) -> InputRoute:
+def _refusals_toasted(callback: ButtonCallback[B]) -> ButtonCallback[B]:
+    """Answer the service's refusal of a button (not allowed, already sent) on the button."""
+
+    @functools.wraps(callback)
+    async def run(update: Update, context: BotContext, data: B) -> None:
+        try:
+            await callback(update, context, data)
+        except ServiceError as exc:
+            await toast(update, context, context.t.plain(exc.key, **exc.values))
+
+    return run
+
+
+DraftStep = Callable[[Update, BotContext, int], Awaitable[None]]
+
+
+def _with_draft(step: DraftStep) -> InputRoute:
     """Adapt a step taking the draft id to the route signature (the id is the argument)."""
 
     async def route(update: Update, context: BotContext, argument: str) -> None:
@@ -55,26 +108,22 @@ def _with_draft(step: object) -> InputRoute:
         if draft is None:
             await reply(update, context, context.t("errors.not_understood"))
             return
-        await step(update, context, draft)  # type: ignore[operator]
+        await step(update, context, draft)
 
     return route
 
 
-def _awaiting(kind: str, broadcast_id: int) -> str:
-    return f"bc_{kind}:{broadcast_id}"
-
-
 async def _wait_for(context: BotContext, value: str | None) -> None:
-    assert context.profile is not None
+    """Store what the bot waits for from the sender next (None: nothing)."""
+    profile = require_profile(context)
     context.profile = await user_service.set_awaiting(
-        context.db, context.profile.telegram_id, value, context.admin_ids
+        context.db, profile.telegram_id, value, context.admin_ids
     )
 
 
 async def start_broadcast(update: Update, context: BotContext) -> None:
     """Start composing a broadcast: ask for the audience (/broadcast)."""
-    profile = context.profile
-    assert profile is not None
+    profile = require_profile(context)
     t = context.t
     if not svc.can_broadcast(profile.roles):
         await reply(update, context, t("errors.not_allowed"))
@@ -82,69 +131,47 @@ async def start_broadcast(update: Update, context: BotContext) -> None:
     broadcast_id = await svc.create_draft(context.db, profile.telegram_id, context.admin_ids)
     keyboard = kb.rows(
         [
-            kb.button(t.plain("broadcasts.audience_all"), f"bc:a:{broadcast_id}:all"),
-            kb.button(t.plain("broadcasts.audience_university"), f"bc:u:{broadcast_id}"),
-            kb.button(t.plain("broadcasts.audience_country"), f"bc:k:{broadcast_id}"),
-            kb.button(t.plain("broadcasts.discard"), f"bc:d:{broadcast_id}"),
+            kb.button(
+                t.plain("broadcasts.audience_all"),
+                BroadcastAudience(broadcast_id, Audience.ALL.value).pack(),
+            ),
+            kb.button(
+                t.plain("broadcasts.audience_university"),
+                BroadcastUniversities(broadcast_id).pack(),
+            ),
+            kb.button(
+                t.plain("broadcasts.audience_country"), BroadcastCountries(broadcast_id).pack()
+            ),
+            kb.button(t.plain("broadcasts.discard"), BroadcastDiscard(broadcast_id).pack()),
         ]
     )
     await reply(update, context, t("broadcasts.choose_audience"), keyboard)
 
 
-async def broadcast_button(update: Update, context: BotContext) -> None:
-    """Handle every broadcast button: audience, skip, send, schedule, cancel, failures."""
-    query = update.callback_query
-    assert query is not None and query.data is not None and context.profile is not None
-    parts = query.data.split(":")
-    action = parts[1] if len(parts) > 2 else ""
-    broadcast_id = kb.parse_int(parts[2]) if len(parts) > 2 else None
-    routes = {
-        "a": _choose_audience,
-        "u": _ask_university,
-        "k": _ask_country,
-        "s": _skip_buttons,
-        "go": _send_now,
-        "t": _ask_time,
-        "d": _discard,
-        "x": _cancel,
-        "f": _failures,
-    }
-    route = routes.get(action)
-    if route is None or broadcast_id is None:
-        await toast(update, context, context.t.plain("errors.stale_button"))
-        return
-    try:
-        await route(update, context, broadcast_id, parts[3:])
-    except ServiceError as exc:
-        await toast(update, context, context.t.plain(exc.key, **exc.values))
-
-
-async def _ask_university(
-    update: Update, context: BotContext, broadcast_id: int, _rest: list[str]
-) -> None:
+async def ask_university(update: Update, context: BotContext, data: BroadcastUniversities) -> None:
+    """List the universities, to address the draft to one."""
     t = context.t
     universities = await university_service.list_universities(context.db)
     await toast(update, context)
     keyboard = kb.rows(
         kb.button(
             f"{kb.COUNTRY_FLAGS.get(u.country, '')} {u.name(t.language)}".strip(),
-            f"bc:a:{broadcast_id}:university:{u.id}",
+            BroadcastAudience(data.broadcast, Audience.UNIVERSITY.value, str(u.id)).pack(),
         )
         for u in universities
     )
     await reply(update, context, t("broadcasts.choose_university"), keyboard)
 
 
-async def _ask_country(
-    update: Update, context: BotContext, broadcast_id: int, _rest: list[str]
-) -> None:
+async def ask_country(update: Update, context: BotContext, data: BroadcastCountries) -> None:
+    """List the countries, to address the draft to one."""
     t = context.t
     await toast(update, context)
     keyboard = kb.rows(
         (
             kb.button(
                 f"{kb.COUNTRY_FLAGS[c]} {t.plain(f'countries.{c}')}",
-                f"bc:a:{broadcast_id}:country:{c}",
+                BroadcastAudience(data.broadcast, Audience.COUNTRY.value, c).pack(),
             )
             for c in COUNTRIES
         ),
@@ -154,6 +181,7 @@ async def _ask_country(
 
 
 async def _audience_label(context: BotContext, kind: str | None, ref: str | None) -> str:
+    """The audience as the sender reads it: a university's or country's name, or everyone."""
     t = context.t
     if kind == Audience.UNIVERSITY:
         for u in await university_service.list_universities(context.db, include_hidden=True):
@@ -164,20 +192,17 @@ async def _audience_label(context: BotContext, kind: str | None, ref: str | None
     return t.plain("broadcasts.audience_all")
 
 
-async def _choose_audience(
-    update: Update, context: BotContext, broadcast_id: int, rest: list[str]
-) -> None:
-    assert context.profile is not None
+async def choose_audience(update: Update, context: BotContext, data: BroadcastAudience) -> None:
+    """Address the draft to the chosen audience, then ask for the message."""
+    profile = require_profile(context)
     t = context.t
-    kind = rest[0] if rest else ""
-    ref = rest[1] if len(rest) > 1 else None
     count = await svc.set_audience(
-        context.db, context.profile.telegram_id, context.admin_ids, broadcast_id, kind, ref
+        context.db, profile.telegram_id, context.admin_ids, data.broadcast, data.audience, data.ref
     )
     await toast(update, context)
     await _remove_buttons(update)
-    label = await _audience_label(context, kind, ref)
-    await _wait_for(context, _awaiting("content", broadcast_id))
+    label = await _audience_label(context, data.audience, data.ref)
+    await _wait_for(context, waiting_for(CONTENT_ROUTE, data.broadcast))
     await reply(update, context, t("broadcasts.audience_set", audience=label, count=count))
     await reply(update, context, t("broadcasts.ask_content"))
 
@@ -196,31 +221,37 @@ def _content_of(message: Message) -> tuple[str, str | None, str | None, str | No
 
 async def save_content(update: Update, context: BotContext, broadcast_id: int) -> None:
     """Take the sender's message as the broadcast content, then ask for link buttons."""
+    profile = require_profile(context)
     message = update.effective_message
-    assert message is not None and context.profile is not None
+    if message is None:
+        return
     t = context.t
     kind, text, file_id, file_name = _content_of(message)
     try:
-        content = svc.build_content(kind, text, file_id, file_name)
+        content = build_content(kind, text, file_id, file_name)
         await svc.set_content(
-            context.db, context.profile.telegram_id, context.admin_ids, broadcast_id, content
+            context.db, profile.telegram_id, context.admin_ids, broadcast_id, content
         )
     except ServiceError as exc:
         await reply(update, context, t(exc.key, **exc.values))
         return
-    await _wait_for(context, _awaiting("buttons", broadcast_id))
-    keyboard = kb.rows([kb.button(t.plain("broadcasts.no_buttons"), f"bc:s:{broadcast_id}")])
+    await _wait_for(context, waiting_for(BUTTONS_ROUTE, broadcast_id))
+    keyboard = kb.rows(
+        [kb.button(t.plain("broadcasts.no_buttons"), BroadcastNoButtons(broadcast_id).pack())]
+    )
     await reply(update, context, t("broadcasts.ask_buttons"), keyboard)
 
 
 async def save_buttons(update: Update, context: BotContext, broadcast_id: int) -> None:
     """Take `Label | https://link` lines as the broadcast's buttons, then preview."""
+    profile = require_profile(context)
     message = update.effective_message
-    assert message is not None and context.profile is not None
+    if message is None:
+        return
     try:
-        buttons = svc.parse_buttons(message.text or "")
+        buttons = parse_buttons(message.text or "")
         await svc.set_buttons(
-            context.db, context.profile.telegram_id, context.admin_ids, broadcast_id, buttons
+            context.db, profile.telegram_id, context.admin_ids, broadcast_id, buttons
         )
     except ServiceError as exc:
         await reply(update, context, context.t(exc.key, **exc.values))
@@ -228,21 +259,19 @@ async def save_buttons(update: Update, context: BotContext, broadcast_id: int) -
     await _preview(update, context, broadcast_id)
 
 
-async def _skip_buttons(
-    update: Update, context: BotContext, broadcast_id: int, _rest: list[str]
-) -> None:
-    assert context.profile is not None
-    await svc.set_buttons(
-        context.db, context.profile.telegram_id, context.admin_ids, broadcast_id, ()
-    )
+async def skip_buttons(update: Update, context: BotContext, data: BroadcastNoButtons) -> None:
+    """Leave the broadcast without link buttons, then preview."""
+    profile = require_profile(context)
+    await svc.set_buttons(context.db, profile.telegram_id, context.admin_ids, data.broadcast, ())
     await toast(update, context)
-    await _preview(update, context, broadcast_id)
+    await _preview(update, context, data.broadcast)
 
 
 async def _send_sample(update: Update, context: BotContext, content: Content) -> None:
     """Show the message exactly as recipients in the sender's language will get it."""
     chat = update.effective_chat
-    assert chat is not None
+    if chat is None:
+        return
     text = content.text_for(context.t.language, context.settings.default_language)
     markup = link_buttons(content, context.t.language, context.settings.default_language)
     if content.kind == "photo":
@@ -258,22 +287,26 @@ async def _send_sample(update: Update, context: BotContext, content: Content) ->
 
 
 async def _preview(update: Update, context: BotContext, broadcast_id: int) -> None:
-    assert context.profile is not None
+    """Show the draft as it will arrive, its audience and count, and Send/Schedule/Discard."""
+    profile = require_profile(context)
     t = context.t
     await _wait_for(context, None)
     draft, count = await svc.get_draft(
-        context.db, context.profile.telegram_id, context.admin_ids, broadcast_id
+        context.db, profile.telegram_id, context.admin_ids, broadcast_id
     )
-    assert draft.content is not None
+    if draft.content is None:  # get_draft refuses a draft without content
+        return
     await reply(update, context, t("broadcasts.preview_intro"))
     await _send_sample(update, context, draft.content)
-    languages = ", ".join(svc.available_languages(draft.content)) or t.plain("broadcasts.one_text")
+    languages = ", ".join(available_languages(draft.content)) or t.plain("broadcasts.one_text")
     audience = await _audience_label(context, draft.audience_kind, draft.audience_ref)
     keyboard = kb.rows(
         [
-            kb.button(t.plain("broadcasts.send_now", count=count), f"bc:go:{broadcast_id}"),
-            kb.button(t.plain("broadcasts.schedule"), f"bc:t:{broadcast_id}"),
-            kb.button(t.plain("broadcasts.discard"), f"bc:d:{broadcast_id}"),
+            kb.button(
+                t.plain("broadcasts.send_now", count=count), BroadcastSend(broadcast_id).pack()
+            ),
+            kb.button(t.plain("broadcasts.schedule"), BroadcastSchedule(broadcast_id).pack()),
+            kb.button(t.plain("broadcasts.discard"), BroadcastDiscard(broadcast_id).pack()),
         ]
     )
     await reply(
@@ -284,25 +317,26 @@ async def _preview(update: Update, context: BotContext, broadcast_id: int) -> No
     )
 
 
-async def _send_now(
-    update: Update, context: BotContext, broadcast_id: int, _rest: list[str]
-) -> None:
-    assert context.profile is not None and update.effective_chat is not None
+async def send_now(update: Update, context: BotContext, data: BroadcastSend) -> None:
+    """Confirm the draft, show its progress message and start sending."""
+    profile = require_profile(context)
+    chat = update.effective_chat
+    if chat is None:
+        return
+    broadcast_id = data.broadcast
     view = await svc.confirm(
         context.db,
-        context.profile.telegram_id,
+        profile.telegram_id,
         context.admin_ids,
         broadcast_id,
         default_language=context.settings.default_language,
-        progress_chat_id=update.effective_chat.id,
+        progress_chat_id=chat.id,
     )
     await _wait_for(context, None)  # a Schedule pressed before no longer waits for a time
     await toast(update, context)
     await _remove_buttons(update)
     text, keyboard = render_progress(view, context.t)
-    progress = await context.bot.send_message(
-        update.effective_chat.id, text, reply_markup=keyboard
-    )
+    progress = await context.bot.send_message(chat.id, text, reply_markup=keyboard)
     await svc.set_progress_message(context.db, broadcast_id, progress.chat_id, progress.message_id)
     context.broadcaster.start(broadcast_id)
 
@@ -314,13 +348,12 @@ async def _remove_buttons(update: Update) -> None:
         await query.edit_message_reply_markup(reply_markup=None)
 
 
-async def _ask_time(
-    update: Update, context: BotContext, broadcast_id: int, _rest: list[str]
-) -> None:
-    assert context.profile is not None
-    await svc.get_draft(context.db, context.profile.telegram_id, context.admin_ids, broadcast_id)
+async def ask_time(update: Update, context: BotContext, data: BroadcastSchedule) -> None:
+    """Ask when to send the previewed draft."""
+    profile = require_profile(context)
+    await svc.get_draft(context.db, profile.telegram_id, context.admin_ids, data.broadcast)
     await toast(update, context)
-    await _wait_for(context, _awaiting("time", broadcast_id))
+    await _wait_for(context, waiting_for(TIME_ROUTE, data.broadcast))
     example = datetime.now(context.settings.tz).strftime(TIME_FORMAT)
     await reply(
         update,
@@ -331,29 +364,32 @@ async def _ask_time(
 
 async def save_time(update: Update, context: BotContext, broadcast_id: int) -> None:
     """Schedule the broadcast for the typed time."""
+    profile = require_profile(context)
     message = update.effective_message
-    assert message is not None and context.profile is not None
-    assert update.effective_chat is not None
+    chat = update.effective_chat
+    if message is None or chat is None:
+        return
     t = context.t
     try:
         when = parse_local_time(message.text or "", context.settings.tz)
         view = await svc.confirm(
             context.db,
-            context.profile.telegram_id,
+            profile.telegram_id,
             context.admin_ids,
             broadcast_id,
             default_language=context.settings.default_language,
             scheduled_at=when,
-            progress_chat_id=update.effective_chat.id,
+            progress_chat_id=chat.id,
         )
     except ServiceError as exc:
         await reply(update, context, t(exc.key, **exc.values))
         return
     await _wait_for(context, None)
-    assert view.scheduled_at is not None
-    context.broadcaster.schedule(broadcast_id, view.scheduled_at)
-    shown = view.scheduled_at.astimezone(context.settings.tz).strftime(TIME_FORMAT)
-    keyboard = kb.rows([kb.button(t.plain("broadcasts.cancel"), f"bc:x:{broadcast_id}")])
+    scheduled_at = view.scheduled_at or when
+    # The scheduled-broadcasts duty starts it; wake it at the very minute asked for.
+    context.jobs.wake(SCHEDULED, scheduled_at)
+    shown = scheduled_at.astimezone(context.settings.tz).strftime(TIME_FORMAT)
+    keyboard = kb.rows([kb.button(t.plain("broadcasts.cancel"), BroadcastCancel(view.id).pack())])
     await reply(
         update,
         context,
@@ -368,33 +404,32 @@ async def save_time(update: Update, context: BotContext, broadcast_id: int) -> N
     )
 
 
-async def _discard(
-    update: Update, context: BotContext, broadcast_id: int, _rest: list[str]
-) -> None:
-    assert context.profile is not None
-    await svc.discard(context.db, context.profile.telegram_id, context.admin_ids, broadcast_id)
+async def discard(update: Update, context: BotContext, data: BroadcastDiscard) -> None:
+    """Throw the draft away."""
+    profile = require_profile(context)
+    await svc.discard(context.db, profile.telegram_id, context.admin_ids, data.broadcast)
     await _wait_for(context, None)
     await toast(update, context)
     await _remove_buttons(update)
     await reply(update, context, context.t("broadcasts.discarded"))
 
 
-async def _cancel(
-    update: Update, context: BotContext, broadcast_id: int, _rest: list[str]
-) -> None:
-    assert context.profile is not None
-    await svc.cancel(context.db, context.profile.telegram_id, context.admin_ids, broadcast_id)
+async def cancel(update: Update, context: BotContext, data: BroadcastCancel) -> None:
+    """Stop a scheduled or sending broadcast; its report says what was sent."""
+    profile = require_profile(context)
+    await svc.cancel(context.db, profile.telegram_id, context.admin_ids, data.broadcast)
     await toast(update, context, context.t.plain("broadcasts.cancelled"))
-    await context.broadcaster.report(broadcast_id)
+    await context.broadcaster.report(data.broadcast)
 
 
-async def _failures(
-    update: Update, context: BotContext, broadcast_id: int, _rest: list[str]
-) -> None:
-    assert context.profile is not None and update.effective_chat is not None
-    rows = await svc.failures(
-        context.db, context.profile.telegram_id, context.admin_ids, broadcast_id
-    )
+async def send_failures(update: Update, context: BotContext, data: BroadcastFailures) -> None:
+    """Send the recipients the broadcast did not reach, as a spreadsheet file."""
+    profile = require_profile(context)
+    chat = update.effective_chat
+    if chat is None:
+        return
+    broadcast_id = data.broadcast
+    rows = await svc.failures(context.db, profile.telegram_id, context.admin_ids, broadcast_id)
     await toast(update, context)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -410,10 +445,10 @@ async def _failures(
             ]
         )
     # UTF-8 with BOM so Excel shows Kazakh and Russian names correctly.
-    data = buffer.getvalue().encode("utf-8-sig")
+    data_bytes = buffer.getvalue().encode("utf-8-sig")
     await context.bot.send_document(
-        update.effective_chat.id,
-        data,
+        chat.id,
+        data_bytes,
         filename=f"broadcast-{broadcast_id}-failures.csv",
         caption=context.t("broadcasts.failures_caption", id=broadcast_id, count=len(rows)),
     )
@@ -425,6 +460,7 @@ def _cell(value: str) -> str:
 
 
 def _summary_line(view: BroadcastView, context: BotContext) -> str:
+    """One line of /broadcasts: number, time, state and figures."""
     t = context.t
     when = view.started_at or view.scheduled_at
     shown = when.astimezone(context.settings.tz).strftime(TIME_FORMAT) if when else "—"
@@ -443,8 +479,7 @@ def _summary_line(view: BroadcastView, context: BotContext) -> str:
 
 async def list_broadcasts(update: Update, context: BotContext) -> None:
     """List recent broadcasts with their figures (/broadcasts)."""
-    profile = context.profile
-    assert profile is not None
+    profile = require_profile(context)
     t = context.t
     if not svc.can_broadcast(profile.roles):
         await reply(update, context, t("errors.not_allowed"))
@@ -455,7 +490,7 @@ async def list_broadcasts(update: Update, context: BotContext) -> None:
         return
     lines = [t("broadcasts.list_title")] + [_summary_line(v, context) for v in views]
     buttons = [
-        kb.button(t.plain("broadcasts.failures_of", id=v.id), f"bc:f:{v.id}")
+        kb.button(t.plain("broadcasts.failures_of", id=v.id), BroadcastFailures(v.id).pack())
         for v in views
         if v.counts.get("failed", 0) + v.counts.get("skipped", 0) + v.counts.get("uncertain", 0)
     ]

@@ -33,6 +33,7 @@ from bot.callbacks import (
 )
 from bot.context import BotContext
 from bot.features import Features, InputRoute
+from bot.jobs.campaigns import CAMPAIGN_STEPS
 from bot.replies import fit_lines, reply, require_profile, toast, wave_label
 from bot.services import InvalidInput, ServiceError
 from bot.services import campaigns as svc
@@ -401,7 +402,7 @@ async def publish(update: Update, context: BotContext, data: CampaignPublish) ->
     await toast(update, context)
     title = draft.title.get(t.language) or draft.title["en"]
     await reply(update, context, t("campaigns.published", title=title))
-    await context.broadcaster.run_campaign_steps()
+    await context.jobs.run(CAMPAIGN_STEPS)
 
 
 async def close_campaign(update: Update, context: BotContext, data: CampaignClose) -> None:
@@ -415,7 +416,7 @@ async def close_campaign(update: Update, context: BotContext, data: CampaignClos
         await _refused(update, context, exc)
         return
     await toast(update, context, context.t.plain("campaigns.closing"))
-    await context.broadcaster.run_campaign_steps()
+    await context.jobs.run(CAMPAIGN_STEPS)
 
 
 async def list_campaigns(update: Update, context: BotContext) -> None:

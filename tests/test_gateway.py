@@ -8,7 +8,8 @@ import itertools
 import pytest
 from telegram import Bot
 
-from bot.gateway import Gateway, Outcome, Outgoing, RateLimiter, VirtualClock
+from bot.gateway import Gateway, Outcome, Outgoing
+from bot.ratelimit import RateLimiter, VirtualClock
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.faults import Limits
 from bot.sandbox.request import BASE_FILE_URL, BASE_URL, EmulatorRequest

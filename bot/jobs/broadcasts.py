@@ -5,7 +5,12 @@ sends it, records the result, and claims the next; the limiter paces them, so th
 enough workers to keep Telegram's 30 messages/s flowing despite network latency. The sender's
 progress message is edited every few seconds with one query of counts; the final report
 replaces it. On start-up `resume` settles interrupted deliveries and restarts what was
-running or scheduled, so a restart continues every broadcast where it stopped.
+running, so a restart continues every broadcast where it stopped.
+
+Scheduled broadcasts are a timed duty (`duty`, started by `bot.jobs.start_jobs`): each pass
+moves the scheduled broadcasts whose time has come to sending, each exactly once
+(`bot.services.broadcasts.start_due`), and starts them. The pass runs on a timer, and also at
+each broadcast's own time (`Jobs.wake`), so it leaves on the minute it was scheduled for.
 """
 
 from __future__ import annotations
@@ -14,30 +19,34 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.ext import ContextTypes
 
 from bot import keyboards as kb
-from bot.config import LANGUAGES
-from bot.gateway import Gateway, Outcome, Outgoing, Result
+from bot.callbacks import BroadcastCancel, BroadcastFailures
+from bot.gateway import Gateway, Outcome, Outgoing, SendResult
 from bot.i18n import I18n, Translator
+from bot.jobs.duties import Duty
 from bot.services import broadcasts as svc
-from bot.services import campaigns as campaign_service
 from bot.services import users as user_service
-from bot.services.broadcasts import BroadcastView, Content, DeliveryState, State
+from bot.services.broadcast_content import Content
+from bot.services.broadcasts import BroadcastView, DeliveryState, State
 
 if TYPE_CHECKING:
     from bot.config import Settings
+    from bot.context import BotData
     from bot.db import Sessionmaker
 
 logger = logging.getLogger(__name__)
 
 WORKERS = 16
 PROGRESS_INTERVAL = 3.0
-CAMPAIGN_TICK = 60.0
 WORKER_BACKOFF = 1.0
+# Scheduled broadcasts are also woken at their own time: the timer only catches what a wake-up
+# missed (one scheduled on another replica, a wake-up lost to a restart).
+SCHEDULED = "scheduled-broadcasts"
+SCHEDULED_EVERY = 60.0
 
 _STATE_OF: dict[Outcome, DeliveryState] = {
     Outcome.SENT: DeliveryState.SENT,
@@ -108,15 +117,19 @@ def render_progress(view: BroadcastView, t: Translator) -> tuple[str, InlineKeyb
     }
     problems = failed + skipped + uncertain
     if view.state is State.SENDING:
-        cancel = kb.rows([kb.button(t.plain("broadcasts.cancel"), f"bc:x:{view.id}")])
+        cancel = kb.rows(
+            [kb.button(t.plain("broadcasts.cancel"), BroadcastCancel(view.id).pack())]
+        )
         return t("broadcasts.progress", **values), cancel
     key = "broadcasts.cancelled_report" if view.state is State.CANCELLED else "broadcasts.done"
-    failures = kb.rows([kb.button(t.plain("broadcasts.failures_file"), f"bc:f:{view.id}")])
+    failures = kb.rows(
+        [kb.button(t.plain("broadcasts.failures_file"), BroadcastFailures(view.id).pack())]
+    )
     return t(key, **values), failures if problems else None
 
 
 class Broadcaster:
-    """Starts, resumes, schedules and reports broadcasts of one application."""
+    """Starts, resumes, stops and reports the broadcasts of one application."""
 
     def __init__(
         self,
@@ -137,39 +150,26 @@ class Broadcaster:
         self.progress_interval = progress_interval
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self._stopping = False
-        self._job_queue: Any = None
 
     # --- life cycle ------------------------------------------------------------------------
 
-    async def resume(self, job_queue: Any) -> None:
-        """At start-up: settle interrupted deliveries, resume sending ones, re-schedule others."""
-        self._job_queue = job_queue
+    async def resume(self) -> list[datetime]:
+        """At start-up: settle interrupted deliveries, resume sending broadcasts.
+
+        Returns:
+            the times of the scheduled broadcasts, for their wake-ups (`Jobs.wake`).
+        """
         sending, scheduled = await svc.recover(self.db)
         for broadcast_id in sending:
             logger.info("resuming broadcast %s", broadcast_id)
             self.start(broadcast_id)
-        for broadcast_id, at in scheduled:
-            self.schedule(broadcast_id, at)
-        if job_queue is not None:
-            # Campaign steps are due at stored times; checking every minute keeps them within
-            # a minute of their time, and each is marked done when queued, so none repeats.
-            job_queue.run_repeating(
-                self._campaign_tick, interval=CAMPAIGN_TICK, first=1, name="campaign-steps"
-            )
+        return [at for _, at in scheduled]
 
-    async def run_campaign_steps(self) -> None:
-        """Queue and start whatever campaign step is due (invitations, reminders, closings)."""
-        translators = {language: self.i18n.translator(language) for language in LANGUAGES}
-        steps = await campaign_service.due_steps(
-            self.db, translators, self.settings.default_language, self.settings.tz
-        )
-        for step in steps:
-            logger.info("campaign %s: %s", step.campaign_id, step.kind)
-            for broadcast_id in step.broadcast_ids:
-                self.start(broadcast_id)
-
-    async def _campaign_tick(self, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self.run_campaign_steps()
+    async def start_due(self) -> None:
+        """Start every scheduled broadcast whose time has come (the scheduled duty's pass)."""
+        for broadcast_id in await svc.start_due(self.db):
+            await self.report(broadcast_id)
+            self.start(broadcast_id)
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop claiming; let in-flight sends finish and record, then cancel what is left."""
@@ -182,6 +182,19 @@ class Broadcaster:
             for task in pending:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+
+    async def abort(self) -> None:
+        """Stop at once, as a killed process would: sends die wherever they are, unrecorded.
+
+        For tests of crash recovery (the harness's `crash`); a real stop is `stop`.
+        """
+        self._stopping = True
+        tasks = list(self.tasks.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     def start(self, broadcast_id: int) -> None:
         """Run the broadcast unless it is already running in this process."""
@@ -198,21 +211,10 @@ class Broadcaster:
         if task is not None:
             await task
 
-    def schedule(self, broadcast_id: int, at: datetime) -> None:
-        """Start the broadcast at `at` (UTC); a time already past starts it now."""
-        if self._job_queue is None:
-            raise RuntimeError("the broadcaster has no job queue yet")
-        name = f"broadcast:{broadcast_id}"
-        for job in self._job_queue.get_jobs_by_name(name):
-            job.schedule_removal()
-        when = max(at, datetime.now(UTC))
-        self._job_queue.run_once(self._due, when=when, data=broadcast_id, name=name)
-
-    async def _due(self, context: ContextTypes.DEFAULT_TYPE) -> None:
-        broadcast_id = int(context.job.data)  # type: ignore[union-attr,arg-type]
-        if await svc.start_due(self.db, broadcast_id):
-            await self.report(broadcast_id)
-            self.start(broadcast_id)
+    async def idle(self) -> None:
+        """Wait until no broadcast runs in this process (tests, after running the duties)."""
+        while running := [task for task in self.tasks.values() if not task.done()]:
+            await asyncio.gather(*running)
 
     # --- sending ---------------------------------------------------------------------------
 
@@ -258,7 +260,7 @@ class Broadcaster:
                 logger.exception("broadcast %s: a send failed unexpectedly", broadcast_id)
                 await asyncio.sleep(WORKER_BACKOFF)
 
-    async def _record(self, delivery_id: int, result: Result) -> None:
+    async def _record(self, delivery_id: int, result: SendResult) -> None:
         await svc.record(
             self.db,
             delivery_id,
@@ -302,3 +304,10 @@ class Broadcaster:
             await svc.set_progress_message(
                 self.db, broadcast_id, view.progress_chat_id, result.message_id
             )
+
+
+def duty(data: BotData) -> Duty:
+    """The scheduled-broadcasts duty of one application."""
+    if data.broadcaster is None:
+        raise RuntimeError("the broadcaster is wired before the duties start")
+    return Duty(SCHEDULED, SCHEDULED_EVERY, data.broadcaster.start_due)

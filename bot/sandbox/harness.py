@@ -4,12 +4,14 @@ Each simulated user's action is handed straight to `Application.process_update`,
 `await alice.send(...)` returns the bot has finished answering: flow tests need no sleeps and
 no polling. `restart()` throws the application away and builds a new one on the same database
 and emulator, which is what a process restart looks like to a user.
+
+Timed duties (scheduled broadcasts, campaign steps) never run here on their own: the
+application is built with `autorun_jobs=False`, and a test runs them with `run_jobs()` at the
+moment it chooses, after moving the stored times, as the timer would have.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,7 +20,7 @@ from telegram import Update
 from bot.app import OrtaqApp, build_application
 from bot.config import Settings
 from bot.features import FeatureRegister
-from bot.gateway import VirtualClock
+from bot.ratelimit import VirtualClock
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.request import EmulatorRequest
 from bot.sandbox.users import SimulatedUser
@@ -67,6 +69,7 @@ class Harness:
             base_file_url=EmulatorRequest.BASE_FILE_URL,
             clock=self.clock,
             features=self.features,
+            autorun_jobs=False,  # tests run the timed duties themselves: `run_jobs`
         )
         app.add_error_handler(self._record_error)
         await app.initialize()
@@ -87,14 +90,15 @@ class Harness:
     async def crash(self) -> None:
         """Stop as a killed process would: running tasks die wherever they are."""
         if self.app is not None and self.app.bot_data.broadcaster is not None:
-            broadcaster = self.app.bot_data.broadcaster
-            broadcaster._stopping = True
-            for task in broadcaster.tasks.values():
-                task.cancel()
-            for task in broadcaster.tasks.values():
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await self.app.bot_data.broadcaster.abort()
         await self.stop()
+
+    async def run_jobs(self) -> None:
+        """Run every timed duty once, as its timer would, and wait for what it started."""
+        assert self.app is not None, "harness not started"
+        await self.app.bot_data.jobs.run_all()
+        if self.app.bot_data.broadcaster is not None:
+            await self.app.bot_data.broadcaster.idle()
 
     async def restart(self) -> None:
         """Stop and start again: everything the bot remembers must come from the database."""

@@ -1,4 +1,9 @@
-"""Broadcasts: drafting, audiences, the outbox of deliveries, progress, cancel and recovery.
+"""Broadcasts: drafting, confirming, the outbox of deliveries, progress, cancel and recovery.
+
+Who receives a broadcast is an audience of `bot.services.audiences`; what it says is parsed
+and checked by `bot.services.broadcast_content`. This module keeps the broadcast's life: a
+draft its sender fills in step by step, the confirmation that snapshots the recipients, and
+the outbox that the sending workers (`bot.jobs.broadcasts`) drain.
 
 The outbox protocol (DESIGN.md invariant 5):
 1. On confirmation every recipient becomes a `delivery` row (`pending`, or `skipped` when the
@@ -12,32 +17,40 @@ The outbox protocol (DESIGN.md invariant 5):
    asked. They become `uncertain` and are not sent again: a duplicate in thousands of
    students' chats is worse than an unconfirmed message, which the report lists by name so the
    sender can follow up. The window is one in-flight request per sending worker.
+
+A scheduled broadcast is a due row (`bot.services.due`): `start_due` moves each one whose time
+has come from `scheduled` to `sending` exactly once, whichever process gets there first.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, insert, literal, null, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import LANGUAGES
 from bot.db import Sessionmaker
-from bot.services import InvalidInput, NotFound, PermissionDenied
+from bot.services import InvalidInput, NotFound, PermissionDenied, audiences
+from bot.services.broadcast_content import Button, Content
+from bot.services.due import DueRows, run_due
 from bot.services.roles import Role, require
-from bot.services.universities import COUNTRIES, get_active
-from bot.text import clean_block, clean_line, is_blank
-from models import Broadcast, Delivery, University, User, UserRole, utcnow
+from models import Broadcast, Delivery, University, User, utcnow
 
-TEXT_LIMIT = 4096
-CAPTION_LIMIT = 1024
-BUTTONS_MAX = 6
-LABEL_MAX = 64
 SENDERS = (Role.ADMIN, Role.ORGANIZER, Role.COACH)
 
 
@@ -61,76 +74,6 @@ class DeliveryState(StrEnum):
     SKIPPED = "skipped"
     UNCERTAIN = "uncertain"
     CANCELLED = "cancelled"
-
-
-class Audience(StrEnum):
-    """Who a broadcast goes to. Features that own other audiences add resolvers below."""
-
-    ALL = "all"
-    UNIVERSITY = "university"
-    COUNTRY = "country"
-
-
-# An audience resolver narrows a select of users; `ref` is the audience's parameter.
-Resolver = Callable[[Select[Any], str | None], Select[Any]]
-
-
-def _everyone(stmt: Select[Any], ref: str | None) -> Select[Any]:
-    return stmt
-
-
-def _university(stmt: Select[Any], ref: str | None) -> Select[Any]:
-    university_id = int(ref) if ref and ref.isdigit() else -1
-    return stmt.where(User.university_id == university_id)
-
-
-def _country(stmt: Select[Any], ref: str | None) -> Select[Any]:
-    return stmt.join(University, University.id == User.university_id).where(
-        University.country == (ref or "")
-    )
-
-
-RESOLVERS: dict[str, Resolver] = {
-    Audience.ALL.value: _everyone,
-    Audience.UNIVERSITY.value: _university,
-    Audience.COUNTRY.value: _country,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Button:
-    """A button under a broadcast message: a link, or (bot-made messages) a callback."""
-
-    label: str | dict[str, str]  # one label, or one per language
-    url: str | None = None
-    data: str | None = None
-
-    def label_for(self, language: str, default: str) -> str:
-        """The label in `language`."""
-        if isinstance(self.label, str):
-            return self.label
-        return (
-            self.label.get(language) or self.label.get(default) or next(iter(self.label.values()))
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Content:
-    """What a broadcast says, in one or more languages."""
-
-    kind: str  # "text", "photo" or "document"
-    texts: dict[str, str]
-    file_id: str | None = None
-    file_name: str | None = None
-    buttons: tuple[Button, ...] = ()
-
-    def text_for(self, language: str, default: str) -> str:
-        """The text in `language`, else in the default language, else the first given."""
-        if not self.texts:
-            return ""
-        return (
-            self.texts.get(language) or self.texts.get(default) or next(iter(self.texts.values()))
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,24 +133,6 @@ def can_broadcast(roles: set[Role] | frozenset[Role]) -> bool:
     return bool(set(roles).intersection(SENDERS))
 
 
-async def sender_scope(session: AsyncSession, user: User, roles: set[Role]) -> int | None:
-    """The university a non-admin sender is limited to (None: the whole consortium)."""
-    if Role.ADMIN in roles:
-        return None
-    scopes = (
-        await session.scalars(
-            select(UserRole.university_id).where(
-                UserRole.user_id == user.id,
-                UserRole.role.in_([Role.ORGANIZER.value, Role.COACH.value]),
-            )
-        )
-    ).all()
-    # Any consortium-wide role lifts the limit; otherwise the one university of the role.
-    if not scopes or any(s is None for s in scopes):
-        return None
-    return scopes[0]
-
-
 async def _own_draft(
     session: AsyncSession, actor_id: int, admin_ids: frozenset[int], broadcast_id: int
 ) -> tuple[Broadcast, User, set[Role]]:
@@ -220,21 +145,6 @@ async def _own_draft(
     return broadcast, user, roles
 
 
-async def check_audience(session: AsyncSession, kind: str, ref: str | None) -> None:
-    """Refuse an unknown audience, or a university or country that does not exist.
-
-    `ref` comes from a button, so it is never trusted to be a number or a known code.
-    """
-    if kind not in RESOLVERS:
-        raise InvalidInput("broadcasts.unknown_audience")
-    if kind == Audience.UNIVERSITY:
-        if not ref or not ref.isdigit() or len(ref) > 12:
-            raise InvalidInput("broadcasts.unknown_audience")
-        await get_active(session, int(ref))
-    elif kind == Audience.COUNTRY and ref not in COUNTRIES:
-        raise InvalidInput("broadcasts.unknown_audience")
-
-
 async def create_draft(db: Sessionmaker, actor_id: int, admin_ids: frozenset[int]) -> int:
     """Start a new broadcast draft for the actor; returns its id."""
     async with db.begin() as session:
@@ -243,13 +153,6 @@ async def create_draft(db: Sessionmaker, actor_id: int, admin_ids: frozenset[int
         session.add(broadcast)
         await session.flush()
         return broadcast.id
-
-
-def _audience_stmt(kind: str, ref: str | None) -> Select[Any]:
-    resolver = RESOLVERS.get(kind)
-    if resolver is None:
-        raise InvalidInput("broadcasts.unknown_audience")
-    return resolver(select(User).where(User.onboarded_at.is_not(None)), ref)
 
 
 async def set_audience(
@@ -268,107 +171,16 @@ async def set_audience(
     """
     async with db.begin() as session:
         broadcast, user, roles = await _own_draft(session, actor_id, admin_ids, broadcast_id)
-        await check_audience(session, kind, ref)
-        scope = await sender_scope(session, user, roles)
-        if scope is not None and not (kind == Audience.UNIVERSITY and ref == str(scope)):
+        await audiences.check_audience(session, kind, ref)
+        scope = await audiences.sender_scope(session, user, roles)
+        if not audiences.within_scope(scope, kind, ref):
             raise PermissionDenied("broadcasts.own_university_only")
-        stmt = _audience_stmt(kind, ref)
-        count = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        count = await audiences.count(session, kind, ref)
         if count == 0:
             raise InvalidInput("broadcasts.nobody")
         broadcast.audience_kind = kind
         broadcast.audience_ref = ref
         return count
-
-
-_LANG_MARK = re.compile(r"^\[(kk|ru|en)\][ \t]*\n?", re.MULTILINE)
-_TAG = re.compile(r"<[^>]+>")
-
-
-def visible_length(html_text: str) -> int:
-    """Length of an HTML message as Telegram counts it (tags removed, entities decoded)."""
-    import html
-
-    return len(html.unescape(_TAG.sub("", html_text)))
-
-
-_TAG_PARTS = re.compile(r"<(/?)([a-zA-Z-]+)[^>]*>")
-
-
-def _shows_nothing(html_text: str) -> bool:
-    """True when the HTML text shows nothing: no visible character once tags are removed."""
-    import html
-
-    return is_blank(html.unescape(_TAG.sub("", html_text)))
-
-
-def _balanced(html_text: str) -> bool:
-    """True when every formatting tag opened in the text is closed in it, in order."""
-    stack: list[str] = []
-    for closing, name in _TAG_PARTS.findall(html_text):
-        if not closing:
-            stack.append(name)
-        elif not stack or stack.pop() != name:
-            return False
-    return not stack
-
-
-def split_languages(html_text: str) -> dict[str, str]:
-    """Split `[kk] ... [ru] ... [en] ...` sections; text without markers is for everyone.
-
-    Returns:
-        language -> text; the key "*" holds text given without any marker.
-    """
-    marks = list(_LANG_MARK.finditer(html_text))
-    if not marks:
-        return {"*": clean_block(html_text)}
-    texts: dict[str, str] = {}
-    lead = clean_block(html_text[: marks[0].start()])
-    if not _shows_nothing(lead):
-        texts["*"] = lead
-    for i, mark in enumerate(marks):
-        end = marks[i + 1].start() if i + 1 < len(marks) else len(html_text)
-        body = clean_block(html_text[mark.end() : end])
-        if not _shows_nothing(body):
-            texts[mark.group(1)] = body
-    return texts
-
-
-def build_content(
-    kind: str, html_text: str | None, file_id: str | None, file_name: str | None
-) -> Content:
-    """Validate a message the sender gave as broadcast content.
-
-    Raises:
-        InvalidInput: unsupported kind, empty content, text or caption over Telegram's limit.
-    """
-    if kind not in ("text", "photo", "document"):
-        raise InvalidInput("broadcasts.unsupported")
-    texts = split_languages(html_text) if html_text and not _shows_nothing(html_text) else {}
-    if kind == "text" and not texts:
-        raise InvalidInput("broadcasts.empty")
-    if kind != "text" and not file_id:
-        raise InvalidInput("broadcasts.unsupported")
-    limit = TEXT_LIMIT if kind == "text" else CAPTION_LIMIT
-    for language, text in texts.items():
-        length = visible_length(text)
-        if length > limit:
-            key = "broadcasts.text_too_long" if kind == "text" else "broadcasts.caption_too_long"
-            label = "" if language == "*" else f"[{language}] "
-            raise InvalidInput(key, limit=limit, length=length, section=label)
-        if _shows_nothing(text):
-            raise InvalidInput("broadcasts.empty")
-    for language, text in texts.items():
-        if not _balanced(text):
-            # Formatting that starts in one language's section and ends in another.
-            label = "" if language == "*" else f"[{language}] "
-            raise InvalidInput("broadcasts.formatting_across", section=label)
-    if "*" in texts and len(texts) > 1:
-        # Unmarked lead text next to marked sections: treat it as the default-language text
-        # only if that language has no section of its own; otherwise it is ambiguous.
-        raise InvalidInput("broadcasts.unmarked_text")
-    file_name = (clean_line(file_name) or None) if file_name else None
-    return Content(kind=kind, texts=texts, file_id=file_id, file_name=file_name)
 
 
 async def set_content(
@@ -385,31 +197,6 @@ async def set_content(
         broadcast.texts = dict(content.texts)
         broadcast.file_id = content.file_id
         broadcast.file_name = content.file_name
-
-
-def parse_buttons(text: str) -> tuple[Button, ...]:
-    """Parse one `Label | https://link` per line.
-
-    Raises:
-        InvalidInput: a line without `|`, a label too long, a link that is not http(s), too many.
-    """
-    buttons = []
-    for line in (clean_line(raw) for raw in text.splitlines()):
-        if not line:
-            continue
-        label, sep, url = (clean_line(part) for part in line.partition("|"))
-        if not sep or not label or not url:
-            raise InvalidInput("broadcasts.button_format", line=line[:80])
-        if len(label) > LABEL_MAX:
-            raise InvalidInput("broadcasts.button_label_long", limit=LABEL_MAX)
-        if not re.fullmatch(r"https?://[^\s]+\.[^\s]+", url) and not url.startswith("tg://"):
-            raise InvalidInput("broadcasts.button_url", url=url[:80])
-        buttons.append(Button(label=label, url=url))
-    if not buttons:
-        raise InvalidInput("broadcasts.button_format", line=text[:80])
-    if len(buttons) > BUTTONS_MAX:
-        raise InvalidInput("broadcasts.too_many_buttons", limit=BUTTONS_MAX)
-    return tuple(buttons)
 
 
 async def set_buttons(
@@ -477,7 +264,7 @@ async def create_system(
     )
     session.add(broadcast)
     await session.flush()
-    stmt = _audience_stmt(audience_kind, audience_ref)
+    stmt = audiences.members(audience_kind, audience_ref)
     if narrow is not None:
         stmt = narrow(stmt)
     recipients = stmt.subquery()
@@ -545,8 +332,7 @@ async def get_draft(
         broadcast, _, _ = await _own_draft(session, actor_id, admin_ids, broadcast_id)
         if broadcast.audience_kind is None or broadcast.content_kind is None:
             raise InvalidInput("broadcasts.incomplete")
-        stmt = _audience_stmt(broadcast.audience_kind, broadcast.audience_ref)
-        count = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        count = await audiences.count(session, broadcast.audience_kind, broadcast.audience_ref)
         return await _view(session, broadcast), count
 
 
@@ -587,7 +373,8 @@ async def confirm(
         )
         if moved.rowcount != 1:  # type: ignore[attr-defined]
             raise InvalidInput("broadcasts.already_confirmed")
-        recipients = _audience_stmt(broadcast.audience_kind, broadcast.audience_ref).subquery()
+        audience = audiences.members(broadcast.audience_kind, broadcast.audience_ref)
+        recipients = audience.subquery()
         language = func.coalesce(recipients.c.language, default_language)
         state = _reachable_state(recipients.c.reachable)
         await session.execute(
@@ -757,19 +544,27 @@ async def discard(
         broadcast.cancelled_at = utcnow()
 
 
-async def start_due(db: Sessionmaker, broadcast_id: int) -> bool:
-    """Move a scheduled broadcast whose time has come to sending; True if it moved."""
-    async with db.begin() as session:
-        result = await session.execute(
-            update(Broadcast)
-            .where(
-                Broadcast.id == broadcast_id,
-                Broadcast.state == State.SCHEDULED.value,
-                Broadcast.scheduled_at <= utcnow(),
-            )
-            .values(state=State.SENDING.value, started_at=utcnow())
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+def _scheduled_and_due(now: datetime) -> ColumnElement[bool]:
+    """A scheduled broadcast whose time has come (a cancelled one is no longer scheduled)."""
+    return and_(Broadcast.state == State.SCHEDULED.value, Broadcast.scheduled_at <= now)
+
+
+async def _start_sending(session: AsyncSession, broadcast: Broadcast, now: datetime) -> int:
+    """Settle a due scheduled broadcast: it is sending from now on (its deliveries wait)."""
+    broadcast.state = State.SENDING.value
+    broadcast.started_at = now
+    return broadcast.id
+
+
+SCHEDULED = DueRows(Broadcast, _scheduled_and_due, _start_sending)
+
+
+async def start_due(db: Sessionmaker, *, now: datetime | None = None) -> list[int]:
+    """Move every scheduled broadcast whose time has come to sending, each once; their ids.
+
+    Another replica, or a second pass of this one, finds them sending and starts nothing.
+    """
+    return await run_due(db, SCHEDULED, now=now)
 
 
 async def recover(db: Sessionmaker) -> tuple[list[int], list[tuple[int, datetime]]]:
@@ -841,8 +636,3 @@ async def failures(
             .order_by(Delivery.id)
         )
         return [Failure(*row) for row in rows.all()]
-
-
-def available_languages(content: Content) -> list[str]:
-    """Languages the content was given in (`*` means one text for everyone)."""
-    return [lang for lang in LANGUAGES if lang in content.texts]

@@ -22,14 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import SurveyStart
 from bot.db import Sessionmaker
 from bot.services import InvalidInput, NotFound, PermissionDenied
-from bot.services.broadcasts import (
-    RESOLVERS,
-    Audience,
-    Button,
-    check_audience,
-    create_system,
-    sender_scope,
-)
+from bot.services.audiences import RESOLVERS, Audience, check_audience, sender_scope
+from bot.services.broadcast_content import Button
+from bot.services.broadcasts import create_system
 from bot.services.roles import Role, require
 from bot.services.surveys import (
     CLOSED,

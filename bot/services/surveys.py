@@ -31,7 +31,7 @@ from bot.content.schema import Pack
 from bot.content.scoring import ScoreResult, item_value, score
 from bot.db import Sessionmaker
 from bot.services import InvalidInput, NotFound, ServiceError
-from bot.services.broadcasts import RESOLVERS
+from bot.services.audiences import RESOLVERS
 from bot.services.roles import Role, require
 from bot.text import clean_line
 from models import Answer, Attempt, Campaign, Instrument, User, utcnow

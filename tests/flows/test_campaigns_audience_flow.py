@@ -16,10 +16,7 @@ ADMINS = frozenset({ADMIN_ID})
 
 async def _drain(harness):
     """Run due campaign steps and wait for the messages they queued."""
-    broadcaster = harness.app.bot_data.broadcaster
-    await broadcaster.run_campaign_steps()
-    for task in list(broadcaster.tasks.values()):
-        await task
+    await harness.run_jobs()
 
 
 async def test_an_invitation_without_a_closing_date_says_so_plainly(harness, i18n):

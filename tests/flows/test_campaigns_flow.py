@@ -20,10 +20,7 @@ ADMINS = frozenset({ADMIN_ID})
 
 async def _drain(harness):
     """Run due campaign steps and wait for the messages they queued."""
-    broadcaster = harness.app.bot_data.broadcaster
-    await broadcaster.run_campaign_steps()
-    for task in list(broadcaster.tasks.values()):
-        await task
+    await harness.run_jobs()
 
 
 async def _complete(harness, user, t, answers):

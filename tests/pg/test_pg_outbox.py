@@ -2,7 +2,8 @@
 
 `claim_next` selects the next pending delivery `FOR UPDATE SKIP LOCKED`: on PostgreSQL a
 delivery that another replica is claiming is skipped, not waited for and never sent twice.
-SQLite has neither row locks nor a second writer, so only here is that tried for real.
+SQLite has neither row locks nor a second writer, so only here is that tried for real. The
+same holds for due rows (`bot.services.due`): a scheduled broadcast is started by one replica.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -17,9 +19,10 @@ from sqlalchemy import select
 from bot.db import Sessionmaker, create_engine, make_sessionmaker
 from bot.services import broadcasts as svc
 from bot.services import users
+from bot.services.broadcast_content import build_content
 from bot.services.broadcasts import DeliveryState, State
 from bot.services.universities import list_universities
-from models import Delivery
+from models import Broadcast, Delivery, utcnow
 
 ADMIN = 1
 ADMINS = frozenset({ADMIN})
@@ -47,8 +50,7 @@ async def sending(db) -> int:
     broadcast_id = await svc.create_draft(db, ADMIN, ADMINS)
     assert await svc.set_audience(db, ADMIN, ADMINS, broadcast_id, "all", None) == STUDENTS
     await svc.set_content(db, ADMIN, ADMINS, broadcast_id,
-                          svc.build_content("text", "[kk] Сәлем\n[ru] Привет\n[en] Hi", None,
-                                            None))
+                          build_content("text", "[kk] Сәлем\n[ru] Привет\n[en] Hi", None, None))
     view = await svc.confirm(db, ADMIN, ADMINS, broadcast_id, default_language="kk")
     assert view.state is State.SENDING and view.counts == {"pending": STUDENTS}
     return broadcast_id
@@ -108,3 +110,41 @@ async def test_a_delivery_locked_by_one_replica_is_skipped_by_the_other(db, repl
     assert again is not None and again.delivery_id == locked.id
     view = await svc.get(db, sending)
     assert view.counts == {"sending": 2, "pending": STUDENTS - 2}
+
+
+async def _scheduled(db, n: int) -> tuple[list[int], datetime]:
+    """`n` broadcasts scheduled for an hour from now; their ids and a time when all are due."""
+    at = utcnow() + timedelta(hours=1)
+    ids = []
+    for _ in range(n):
+        broadcast_id = await svc.create_draft(db, ADMIN, ADMINS)
+        await svc.set_audience(db, ADMIN, ADMINS, broadcast_id, "all", None)
+        await svc.set_content(db, ADMIN, ADMINS, broadcast_id,
+                              build_content("text", "Later", None, None))
+        await svc.confirm(db, ADMIN, ADMINS, broadcast_id, default_language="kk",
+                          scheduled_at=at)
+        ids.append(broadcast_id)
+    return ids, at + timedelta(seconds=1)
+
+
+async def test_two_replicas_start_each_scheduled_broadcast_once(db, replica, sending):
+    """The due-row pattern (bot.services.due): passes on two replicas at once share the rows."""
+    ids, later = await _scheduled(db, 6)
+    passes = await asyncio.gather(*(svc.start_due(factory, now=later)
+                                    for factory in (db, replica, db, replica)))
+    started = Counter(broadcast_id for one_pass in passes for broadcast_id in one_pass)
+    assert sorted(started) == ids and set(started.values()) == {1}
+    for broadcast_id in ids:
+        assert (await svc.get(replica, broadcast_id)).state is State.SENDING
+
+
+async def test_a_due_row_taken_by_one_replica_is_skipped_by_the_other(db, replica, sending):
+    ids, later = await _scheduled(db, 3)
+    async with db() as session, session.begin():
+        # Replica A is taking the first scheduled broadcast (its row is locked) ...
+        await session.scalar(select(Broadcast).where(Broadcast.id == ids[0]).with_for_update())
+        # ... replica B's pass does not wait for it: it takes the others at once.
+        assert await svc.start_due(replica, now=later) == ids[1:]
+    # A let it go without taking it: it is still due, and the next pass takes it.
+    assert await svc.start_due(replica, now=later) == [ids[0]]
+    assert await svc.start_due(db, now=later) == []

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from types import MappingProxyType
 
 import pytest
 from sqlalchemy import select
 
-from bot.services import InvalidInput, NotFound, PermissionDenied, users
+from bot.services import InvalidInput, NotFound, PermissionDenied, audiences, users
 from bot.services import broadcasts as svc
+from bot.services.broadcast_content import build_content, parse_buttons
 from bot.services.broadcasts import DeliveryState, State
 from bot.services.roles import Role, ensure_role
 from bot.services.universities import list_universities
-from models import Delivery, utcnow
+from models import Delivery, User, utcnow
 
 ADMIN = 1
 ADMINS = frozenset({ADMIN})
@@ -32,7 +34,7 @@ async def _draft(db, actor=ADMIN, kind="all", ref=None, text="Hello"):
     broadcast_id = await svc.create_draft(db, actor, ADMINS)
     count = await svc.set_audience(db, actor, ADMINS, broadcast_id, kind, ref)
     await svc.set_content(db, actor, ADMINS, broadcast_id,
-                          svc.build_content("text", text, None, None))
+                          build_content("text", text, None, None))
     return broadcast_id, count
 
 
@@ -61,6 +63,32 @@ async def test_audiences_count_onboarded_people(world):
     await users.seen(db, 999, first_name="new", username=None, telegram_language=None,
                      admin_ids=ADMINS)
     assert await svc.set_audience(db, ADMIN, ADMINS, broadcast_id, "all", None) == 6
+
+
+async def test_a_feature_adds_an_audience_kind_every_sender_can_address(world, monkeypatch):
+    """The registry of audiences: a new kind is resolved and checked by what registered it."""
+    db = world
+    monkeypatch.setattr(audiences, "_KINDS", dict(audiences._KINDS))
+    monkeypatch.setattr(audiences, "_RESOLVERS", dict(audiences._RESOLVERS))
+    monkeypatch.setattr(audiences, "RESOLVERS", MappingProxyType(audiences._RESOLVERS))
+
+    def first_three(stmt, ref):
+        return stmt.where(User.telegram_id.in_([100, 101, 102]))
+
+    async def known(session, ref):
+        if ref != "c1":
+            raise InvalidInput("broadcasts.unknown_audience")
+
+    audiences.register("learners", first_three, known)
+    assert "learners" in audiences.RESOLVERS and "learners" in audiences.kinds()
+    broadcast_id = await svc.create_draft(db, ADMIN, ADMINS)
+    assert await svc.set_audience(db, ADMIN, ADMINS, broadcast_id, "learners", "c1") == 3
+    with pytest.raises(InvalidInput, match="unknown_audience"):
+        await svc.set_audience(db, ADMIN, ADMINS, broadcast_id, "learners", "c2")
+    with pytest.raises(ValueError, match="twice"):
+        audiences.register("learners", first_three, known)
+    with pytest.raises(ValueError, match="bad audience kind"):
+        audiences.register("Bad Kind", first_three, known)
 
 
 async def test_an_empty_audience_is_refused(world):
@@ -105,37 +133,37 @@ async def test_students_and_jurors_cannot_broadcast_and_scoped_coaches_stay_home
 
 
 def test_content_rules():
-    assert svc.build_content("text", "Hi <b>all</b>", None, None).texts == {"*": "Hi <b>all</b>"}
-    multi = svc.build_content("text", "[kk]\nСәлем\n[ru]\nПривет\n[en] Hello", None, None)
+    assert build_content("text", "Hi <b>all</b>", None, None).texts == {"*": "Hi <b>all</b>"}
+    multi = build_content("text", "[kk]\nСәлем\n[ru]\nПривет\n[en] Hello", None, None)
     assert multi.texts == {"kk": "Сәлем", "ru": "Привет", "en": "Hello"}
     assert multi.text_for("ru", "kk") == "Привет"
-    only_ru = svc.build_content("text", "[ru] Привет", None, None)
+    only_ru = build_content("text", "[ru] Привет", None, None)
     assert only_ru.text_for("en", "kk") == "Привет"  # falls back to what exists
     with pytest.raises(InvalidInput, match="empty"):
-        svc.build_content("text", "   ", None, None)
+        build_content("text", "   ", None, None)
     with pytest.raises(InvalidInput, match="text_too_long") as exc:
-        svc.build_content("text", "x" * 4097, None, None)
+        build_content("text", "x" * 4097, None, None)
     assert exc.value.values["length"] == 4097
     # Tags do not count towards the limit, as in Telegram.
-    svc.build_content("text", "<b>" + "x" * 4096 + "</b>", None, None)
+    build_content("text", "<b>" + "x" * 4096 + "</b>", None, None)
     with pytest.raises(InvalidInput, match="caption_too_long"):
-        svc.build_content("photo", "y" * 1025, "file-id", None)
+        build_content("photo", "y" * 1025, "file-id", None)
     with pytest.raises(InvalidInput, match="unsupported"):
-        svc.build_content("sticker", None, "file-id", None)
+        build_content("sticker", None, "file-id", None)
     with pytest.raises(InvalidInput, match="unmarked_text"):
-        svc.build_content("text", "lead\n[ru] Привет", None, None)
-    photo = svc.build_content("photo", None, "file-id", None)
+        build_content("text", "lead\n[ru] Привет", None, None)
+    photo = build_content("photo", None, "file-id", None)
     assert photo.texts == {} and photo.text_for("kk", "kk") == ""
 
 
 def test_button_rules():
-    buttons = svc.parse_buttons("Course | https://example.kz/course\n\nForm | https://f.kz/x")
+    buttons = parse_buttons("Course | https://example.kz/course\n\nForm | https://f.kz/x")
     assert [b.label for b in buttons] == ["Course", "Form"]
     for bad, key in [("no separator", "button_format"), ("X | ftp://a.b", "button_url"),
                      ("x" * 65 + " | https://a.kz", "button_label_long"),
                      ("\n".join(f"b{i} | https://a.kz" for i in range(7)), "too_many_buttons")]:
         with pytest.raises(InvalidInput, match=key):
-            svc.parse_buttons(bad)
+            parse_buttons(bad)
 
 
 async def test_confirm_snapshots_recipients_once_and_skips_the_unreachable(world):
@@ -211,8 +239,25 @@ async def test_scheduling_starts_only_when_due(world):
                              scheduled_at=at)
     assert view.state is State.SCHEDULED and view.counts == {"pending": 6}
     assert await svc.claim_next(db, broadcast_id) is None
-    assert not await svc.start_due(db, broadcast_id)
+    assert await svc.start_due(db) == []
     assert (await svc.recover(db))[1] == [(broadcast_id, at)]
+    # Its time comes: the first pass starts it, a second pass (or replica) finds nothing.
+    later = at + timedelta(seconds=1)
+    assert await svc.start_due(db, now=later) == [broadcast_id]
+    assert await svc.start_due(db, now=later) == []
+    view = await svc.get(db, broadcast_id)
+    assert view.state is State.SENDING and view.started_at == later
+    assert await svc.claim_next(db, broadcast_id) is not None
+
+
+async def test_a_cancelled_scheduled_broadcast_never_falls_due(world):
+    db = world
+    broadcast_id, _ = await _draft(db)
+    at = utcnow() + timedelta(hours=2)
+    await svc.confirm(db, ADMIN, ADMINS, broadcast_id, default_language="kk", scheduled_at=at)
+    await svc.cancel(db, ADMIN, ADMINS, broadcast_id)
+    assert await svc.start_due(db, now=at + timedelta(hours=1)) == []
+    assert (await svc.get(db, broadcast_id)).state is State.CANCELLED
 
 
 async def test_deleting_a_user_removes_their_deliveries(world):
@@ -227,7 +272,7 @@ async def test_deleting_a_user_removes_their_deliveries(world):
 
 def test_formatting_across_language_sections_is_refused():
     with pytest.raises(InvalidInput, match="formatting_across") as exc:
-        svc.build_content("text", "[kk]\n<b>Сәлем\n[ru]\nПри</b>вет", None, None)
+        build_content("text", "[kk]\n<b>Сәлем\n[ru]\nПри</b>вет", None, None)
     assert exc.value.values == {"section": "[kk] "}
 
 
@@ -256,23 +301,23 @@ async def test_control_characters_in_broadcasts_are_removed(world):
     from bot.services import campaigns
 
     db = world
-    content = svc.build_content("document", "[kk] Сәлем\x00\n[ru] При\x1bвет", "file", "a\x00.pdf")
+    content = build_content("document", "[kk] Сәлем\x00\n[ru] При\x1bвет", "file", "a\x00.pdf")
     assert content.texts == {"kk": "Сәлем", "ru": "Привет"} and content.file_name == "a.pdf"
     broadcast_id = await svc.create_draft(db, ADMIN, ADMINS)
     await svc.set_audience(db, ADMIN, ADMINS, broadcast_id, "all", None)
     await svc.set_content(db, ADMIN, ADMINS, broadcast_id, content)
-    buttons = svc.parse_buttons("Cour\x00se | https://example.kz/c\x00ourse")
+    buttons = parse_buttons("Cour\x00se | https://example.kz/c\x00ourse")
     assert [(b.label, b.url) for b in buttons] == [("Course", "https://example.kz/course")]
     await svc.set_buttons(db, ADMIN, ADMINS, broadcast_id, buttons)
     draft, _ = await svc.get_draft(db, ADMIN, ADMINS, broadcast_id)
     assert draft.content is not None and draft.content.file_name == "a.pdf"
     with pytest.raises(InvalidInput, match="empty"):
-        svc.build_content("text", "\u200b\u200c", None, None)
+        build_content("text", "\u200b\u200c", None, None)
     # An invisible language section is no section, as a whitespace-only one already was.
-    only_ru = svc.build_content("text", "[kk] \u2060\n[ru] Привет", None, None)
+    only_ru = build_content("text", "[kk] \u2060\n[ru] Привет", None, None)
     assert only_ru.texts == {"ru": "Привет"}
     with pytest.raises(InvalidInput, match="button_format"):
-        svc.parse_buttons("\u200b | https://example.kz")
+        parse_buttons("\u200b | https://example.kz")
     draft_id = (await campaigns.new_draft(db, ADMIN, ADMINS, "swot_collaboration")).id
     updated = await campaigns.update_draft(db, ADMIN, ADMINS, draft_id, wave="pre\x00-2026")
     assert updated.wave == "pre-2026"

@@ -1,0 +1,91 @@
+"""The timed duties of one application: passes run on a timer, or by a test, never both.
+
+A `Duty` is one pass over the rows of one kind that are due (`bot.services.due`): the pass
+claims each due row once, queues its messages in the outbox and marks it done, then starts
+sending what it queued. Since every row is claimed once, a pass may run at any time and any
+number of times: on its timer, right after a user's action made something due (a campaign
+published now), at the exact time a row falls due (a scheduled broadcast), or on another
+replica at the same moment.
+
+`Jobs` holds the duties. In the running bot PTB's job queue runs each on its timer
+(`autorun=True`). Built with `autorun=False` (the test harness), nothing runs on its own:
+a test runs every duty once with `run_all()`, as the timer would have, after it has moved the
+clock or the stored times, so no test ever waits for a real timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+# The first pass waits this long after start-up, so polling starts first.
+FIRST_PASS = 1.0
+
+
+@dataclass(frozen=True)
+class Duty:
+    """One timed duty: `run` takes what is due once; it runs every `every` seconds."""
+
+    name: str
+    every: float
+    run: Callable[[], Awaitable[None]]
+
+
+class Jobs:
+    """The duties of one application, run by PTB's job queue or driven by tests."""
+
+    def __init__(self, *, autorun: bool = True):
+        """Hold duties; `autorun=False`: never run them on a timer (tests call `run_all`)."""
+        self.autorun = autorun
+        self.duties: dict[str, Duty] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._job_queue: Any = None
+
+    def add(self, duty: Duty) -> None:
+        """Add a duty; a name is taken once."""
+        if duty.name in self.duties:
+            raise ValueError(f"duty {duty.name!r} is added twice")
+        self.duties[duty.name] = duty
+
+    def start(self, job_queue: Any) -> None:
+        """Run every duty on its timer from now on (unless tests drive them, or no queue)."""
+        if not self.autorun or job_queue is None:
+            return
+        self._job_queue = job_queue
+        for duty in self.duties.values():
+            job_queue.run_repeating(
+                self._tick, interval=duty.every, first=FIRST_PASS, name=duty.name, data=duty.name
+            )
+
+    def wake(self, name: str, at: datetime) -> None:
+        """Also run the duty `name` at `at` (UTC), for a row due at a known time.
+
+        A time already past runs it at once. Without a timer (tests, or before `start`) it does
+        nothing: the duty's next pass takes the row anyway.
+        """
+        if self._job_queue is None:
+            return
+        when = max(at, datetime.now(UTC))
+        self._job_queue.run_once(self._tick, when=when, name=f"{name}:wake", data=name)
+
+    async def _tick(self, context: Any) -> None:
+        """Run the duty named by the job's data (PTB job callback)."""
+        await self.run(context.job.data)
+
+    async def run(self, name: str) -> None:
+        """Run one pass of the duty `name` now; passes of one duty never overlap."""
+        duty = self.duties[name]
+        lock = self._locks.setdefault(name, asyncio.Lock())
+        async with lock:
+            await duty.run()
+
+    async def run_all(self) -> None:
+        """Run one pass of every duty, in the order they were added (tests, the CLI)."""
+        for name in list(self.duties):
+            await self.run(name)

@@ -1,0 +1,140 @@
+"""Send slots at Telegram's limits, on a clock tests can replace.
+
+`RateLimiter` hands out send slots from two schedules: one global (default 30/s) and one per
+chat (default 1/s). Slots are reserved first come, first served, so senders are paced smoothly
+rather than in bursts that Telegram would answer with 429, and a chat's own backlog delays only
+that chat. Both outbound paths count in the same limiter: `bot.gateway` waits for a slot before
+each message the bot sends on its own, and `bot.floodguard` books a slot for each direct reply
+as it leaves (a person is waiting for it, so it is counted, not delayed).
+
+The clock is injectable: `VirtualClock` lets tests cross the limits without sleeping. This
+module depends on neither of its two users, so they can both import it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import time
+
+
+class Clock:
+    """Real time; tests substitute a virtual clock with the same two methods."""
+
+    def now(self) -> float:
+        """Monotonic seconds."""
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait `seconds`."""
+        await asyncio.sleep(seconds)
+
+
+class VirtualClock(Clock):
+    """A clock whose sleeps return at once and move time forward to their end.
+
+    Several tasks sleeping together move time to the latest of their ends, never back, so
+    anything paced by it is paced at least as slowly as in real time; nothing waits for real.
+    """
+
+    def __init__(self, start: float = 1000.0):
+        """Start at `start` seconds."""
+        self._now = start
+
+    def now(self) -> float:
+        """The virtual time."""
+        return self._now
+
+    async def sleep(self, seconds: float) -> None:
+        """Advance to the end of the sleep and let other tasks run."""
+        target = self._now + max(0.0, seconds)
+        self._now = max(self._now, target)
+        await asyncio.sleep(0)
+
+
+class RateLimiter:
+    """Send slots on a global schedule and a per-chat schedule.
+
+    The global schedule is a sorted list of booked send times at least `interval` apart, so the
+    overall rate never exceeds `per_second` in any window. A send whose chat is busy books the
+    first free global slot at or after the chat's own next slot: one chat's backlog (a student
+    tapping quickly through a survey) delays only that chat, and other chats go on using the
+    global slots before it.
+    """
+
+    def __init__(
+        self,
+        per_second: float = 30.0,
+        per_chat_per_second: float = 1.0,
+        clock: Clock | None = None,
+    ):
+        """Pace at `per_second` overall and `per_chat_per_second` per chat."""
+        if per_second <= 0 or per_chat_per_second <= 0:
+            raise ValueError("rates must be positive")
+        self.interval = 1.0 / per_second
+        self.chat_interval = 1.0 / per_chat_per_second
+        self.clock = clock or Clock()
+        self._booked: list[float] = []  # global send times, sorted, none in the past
+        self._chat_next: dict[int, float] = {}
+        self._paused_until = 0.0
+
+    def _book_global(self, earliest: float, now: float) -> float:
+        """Book the first global slot at or after `earliest` that keeps the spacing."""
+        booked = self._booked
+        # Slots more than one interval in the past no longer constrain anything.
+        drop = bisect.bisect_left(booked, now - self.interval)
+        if drop:
+            del booked[:drop]
+        slot = earliest
+        i = bisect.bisect_left(booked, slot)
+        if i > 0 and slot < booked[i - 1] + self.interval:
+            slot = booked[i - 1] + self.interval
+        # Walk forward over the bookings that leave no gap wide enough before them.
+        while i < len(booked) and booked[i] < slot + self.interval:
+            slot = max(slot, booked[i] + self.interval)
+            i += 1
+        booked.insert(i, slot)
+        return slot
+
+    def reserve(self, chat_id: int | None, *, global_slot: bool = True) -> float:
+        """Reserve the next free slot; returns the seconds to wait for it.
+
+        `chat_id=None` reserves a global slot only; `global_slot=False` only the chat's (for
+        a sender that already holds a global slot).
+        """
+        now = self.clock.now()
+        earliest = max(now, self._paused_until)
+        if chat_id is not None:
+            earliest = max(earliest, self._chat_next.get(chat_id, 0.0))
+        slot = self._book_global(earliest, now) if global_slot else earliest
+        if chat_id is not None:
+            self._chat_next[chat_id] = slot + self.chat_interval
+            if len(self._chat_next) > 10_000:
+                # Chats whose next slot has passed need no entry: keep memory flat in big runs.
+                self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
+        return slot - now
+
+    def record_reply(self, chat_id: int) -> None:
+        """Count a direct reply sent now (not waited for: a person is waiting for it).
+
+        It takes a global slot, since Telegram counts every message, and the chat's next
+        slot is one chat interval from now: the gateway's next message to this chat leaves
+        room for it, but replies never pile up a backlog of their own.
+        """
+        now = self.clock.now()
+        self._book_global(max(now, self._paused_until), now)
+        self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), now + self.chat_interval)
+
+    async def acquire(self, chat_id: int | None, *, global_slot: bool = True) -> None:
+        """Wait for a slot to send to `chat_id` (see `reserve`)."""
+        delay = self.reserve(chat_id, global_slot=global_slot)
+        if delay > 0:
+            await self.clock.sleep(delay)
+        # A 429 that arrived while we slept pauses everyone, slots reserved before included.
+        while (wait := self._paused_until - self.clock.now()) > 0:
+            await self.clock.sleep(wait)
+
+    def pause(self, seconds: float) -> None:
+        """Telegram asked to wait: nobody sends for `seconds` from now."""
+        until = self.clock.now() + seconds
+        self._paused_until = max(self._paused_until, until)
