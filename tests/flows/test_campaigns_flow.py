@@ -297,13 +297,14 @@ async def test_organizers_receive_the_export_and_students_are_refused(harness, i
     assert "860" not in cells and "Zhanna" not in text  # no Telegram id, no name
     await student.send("/export")
     assert student.last_text == t("errors.not_allowed")
-    await student.tap_data("ex:0.0.0.0.0.0.0:go", student.last_message.message_id)
+    await student.tap_data("ex:go:0.0.0.0.0.0.0", student.last_message.message_id)
     assert student.last_toast == t.plain("errors.not_allowed")
     # Forged and stale buttons decode to nothing and change nothing.
     for forged in (
-        "ex:9.0.0.0.0.0.0:go",
-        "ex:0.x1.0.0.0.0.0:s",
-        "ex:0.0.0.0.0.0.0:m:z",
+        "ex:go:9.0.0.0.0.0.0",  # no dataset has the code 9
+        "ex:s:0.x1.0.0.0.0.0",
+        "ex:m:0.0.0.0.0.0.0:z",
+        "ex:0.0.0.0.0.0.0:go",  # the request's wire format before typed buttons
         "ex:f:1:csv",
     ):
         await admin.tap_data(forged, form)
