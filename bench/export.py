@@ -1,8 +1,10 @@
 """Export speed and memory: N answers in SQLite, written by Ortaq and by a raw pandas baseline.
 
-Prepares a fresh SQLite file (migrations, the default content packs, six universities),
-then bulk-inserts students, one `dlt_pre` campaign, one submitted attempt per student and an
-answer to each of the survey's 27 items, until there are `--answers` answers. Then, each in a
+Prepares a fresh SQLite file (migrations, the default content packs, six universities, an
+admin who publishes one `dlt_pre` campaign through the campaign service), then bulk-inserts
+students, one submitted attempt per student and an answer to each of the survey's 27 items,
+until there are `--answers` answers (through the services a million answers would take hours;
+the export reads rows, however they were written). Then, each in a
 child process of its own so that its peak memory (ru_maxrss) is its own:
 
 - Ortaq's long answers export (`bot.services.exports.export`, the same call `/export` and
@@ -35,6 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+ADMIN = 900001  # publishes the campaign; takes no survey, so adds no rows
+
 BASELINE_SQL = """
 SELECT app_user.id AS user_id, university.code AS university, university.country AS country,
        app_user.language AS language, instrument.code AS instrument,
@@ -55,16 +59,23 @@ def prepare(path: Path, answers: int) -> int:
     """Create the database with `answers` answers; returns how many were written."""
     from bot.db import create_engine, make_sessionmaker, migrate
     from bot.services.content import load_defaults_if_empty
+    from tests import factories
 
     url = f"sqlite+aiosqlite:///{path}"
     migrate(url)
 
-    async def load() -> None:
+    async def load() -> int:
         engine = create_engine(url)
-        await load_defaults_if_empty(make_sessionmaker(engine))
-        await engine.dispose()
+        try:
+            db = make_sessionmaker(engine)
+            await load_defaults_if_empty(db)
+            admins = frozenset({ADMIN})
+            await factories.admin(db, ADMIN, admins)
+            return await factories.campaign(db, ADMIN, admins, "dlt_pre", "pre")
+        finally:
+            await engine.dispose()
 
-    asyncio.run(load())
+    campaign_id = asyncio.run(load())
     connection = sqlite3.connect(path)
     instrument_id, definition = connection.execute(
         "SELECT id, definition FROM instrument WHERE code = 'dlt_pre'"
@@ -79,12 +90,7 @@ def prepare(path: Path, answers: int) -> int:
     now = datetime(2026, 10, 1)
     stored = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores UTC times in SQLite
     stamp = now.strftime(stored)
-    connection.execute(
-        "INSERT INTO campaign (id, instrument_id, instrument_code, wave, audience_kind, "
-        "opens_at, published_at, created_at, updated_at) VALUES (1, ?, 'dlt_pre', 'pre', "
-        "'all', ?, ?, ?, ?)",
-        (instrument_id, stamp, stamp, stamp, stamp),
-    )
+    first_user = connection.execute("SELECT max(id) FROM app_user").fetchone()[0] + 1
     students = -(-answers // len(items))
     rng = random.Random(7)
     connection.executemany(
@@ -92,7 +98,7 @@ def prepare(path: Path, answers: int) -> int:
         "reachable, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, 1, ?, ?)",
         (
             (
-                i,
+                first_user + i - 1,
                 10_000_000 + i,
                 f"Student {i}",
                 rng.choice(("kk", "ru", "en")),
@@ -105,9 +111,12 @@ def prepare(path: Path, answers: int) -> int:
     )
     connection.executemany(
         "INSERT INTO attempt (id, campaign_id, user_id, instrument_id, number, state, language, "
-        "seed, passed, started_at, submitted_at) VALUES (?, 1, ?, ?, 1, 'submitted', 'kk', "
+        "seed, passed, started_at, submitted_at) VALUES (?, ?, ?, ?, 1, 'submitted', 'kk', "
         "'s', '[]', ?, ?)",
-        ((i, i, instrument_id, stamp, stamp) for i in range(1, students + 1)),
+        (
+            (i, campaign_id, first_user + i - 1, instrument_id, stamp, stamp)
+            for i in range(1, students + 1)
+        ),
     )
     written = 0
 

@@ -41,11 +41,10 @@ from bot.db import create_engine, make_sessionmaker, migrate  # noqa: E402
 from bot.i18n import I18n  # noqa: E402
 from bot.sandbox.emulator import Emulator, MessageRecord  # noqa: E402
 from bot.sandbox.users import SimulatedUser  # noqa: E402
-from bot.services import users as user_service  # noqa: E402
 from bot.services.content import load_defaults_if_empty  # noqa: E402
-from bot.services.surveys import create_campaign  # noqa: E402
 from bot.services.universities import list_universities  # noqa: E402
 from models import Campaign, utcnow  # noqa: E402
+from tests import factories  # noqa: E402  (people and the campaign, through the services)
 
 ADMIN = 900001
 FIRST_STUDENT = 10_000
@@ -81,21 +80,18 @@ async def prepare(url: str, students: int) -> int:
         if outcome is None or not outcome.ok:
             raise SystemExit(f"default content did not load: {outcome and outcome.errors}")
         admins = frozenset({ADMIN})
-        universities = await list_universities(db)
+        universities = len(await list_universities(db))
         people = [(ADMIN, "Admin")] + [
             (FIRST_STUDENT + i, f"U{i}") for i in range(students)
         ]
         for n, (telegram_id, name) in enumerate(people):
             # The same name and language the simulated user sends, so the bot's first
             # sight of them changes nothing.
-            await user_service.seen(db, telegram_id, first_name=name, username=None,
-                                    telegram_language="en", admin_ids=admins)
-            await user_service.set_language(db, telegram_id, "en", admins)
-            await user_service.set_consent(db, telegram_id, True, admins)
-            university = universities[n % len(universities)]
-            await user_service.set_university(db, telegram_id, university.id, admins)
-            await user_service.set_group(db, telegram_id, GROUP, admins)
-        campaign_id = await create_campaign(db, ADMIN, admins, "dlt_pre", "pre")
+            await factories.student(db, telegram_id, admins, university=n % universities,
+                                    language="en", group=GROUP, first_name=name,
+                                    telegram_language="en")
+        # Composed and published as an organizer's /publish does.
+        campaign_id = await factories.campaign(db, ADMIN, admins, "dlt_pre", "pre")
         # Invitations count as sent: the bot must not broadcast to the students meanwhile.
         async with db.begin() as session:
             await session.execute(

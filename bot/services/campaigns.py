@@ -269,9 +269,18 @@ async def get_draft(
 
 
 async def publish(
-    db: Sessionmaker, actor_id: int, admin_ids: frozenset[int], draft_id: int
+    db: Sessionmaker,
+    actor_id: int,
+    admin_ids: frozenset[int],
+    draft_id: int,
+    *,
+    even_if_nobody: bool = False,
 ) -> Draft:
-    """Publish the draft: it opens now, or at its opening time; invitations go out then."""
+    """Publish the draft: it opens now, or at its opening time; invitations go out then.
+
+    An audience nobody is in yet is refused, unless `even_if_nobody`: the sandbox's demo
+    opens before its first student has joined (whoever joins is in "everyone").
+    """
     async with db.begin() as session:
         campaign = await _own_draft(session, actor_id, admin_ids, draft_id)
         # Checked again at publishing: a new draft starts with "everyone".
@@ -281,7 +290,7 @@ async def publish(
         count = await session.scalar(
             select(func.count()).select_from(_audience(campaign).subquery())
         )
-        if not count:
+        if not count and not even_if_nobody:
             raise InvalidInput("broadcasts.nobody")
         now = utcnow()
         if campaign.closes_at is not None and campaign.closes_at <= now:

@@ -128,53 +128,21 @@ def clean_wave(text: str) -> str:
     return wave
 
 
-async def create_campaign(
-    db: Sessionmaker,
-    actor_id: int,
-    admin_ids: frozenset[int],
-    instrument_code: str,
-    wave: str,
-    *,
-    audience_kind: str = "all",
-    audience_ref: str | None = None,
-    opens_at: datetime | None = None,
-    closes_at: datetime | None = None,
-) -> int:
-    """Publish the latest version of an instrument as a campaign (organizers and admins)."""
-    wave = clean_wave(wave)
-    if audience_kind not in RESOLVERS:
-        raise InvalidInput("broadcasts.unknown_audience")
-    opens_at = opens_at or utcnow()
-    if closes_at is not None and closes_at <= opens_at:
-        raise InvalidInput("surveys.closes_before_opening")
-    async with db.begin() as session:
-        user, _ = await require(session, actor_id, admin_ids, Role.ADMIN, Role.ORGANIZER)
-        instrument = await latest_instrument(session, instrument_code)
-        campaign = Campaign(
-            instrument_id=instrument.id,
-            instrument_code=instrument.code,
-            wave=wave,
-            audience_kind=audience_kind,
-            audience_ref=audience_ref,
-            opens_at=opens_at,
-            closes_at=closes_at,
-            created_by_id=user.id,
-            published_at=utcnow(),
-        )
-        session.add(campaign)
-        await session.flush()
-        return campaign.id
-
-
 async def ensure_campaign(
     db: Sessionmaker, actor_id: int, admin_ids: frozenset[int], instrument_code: str, wave: str
 ) -> int | None:
-    """Publish an instrument for everyone in `wave` unless the actor already has such a campaign.
+    """Publish an instrument for everyone in `wave` unless the actor already published one.
 
-    The sandbox opens its demo survey this way on every start. Returns the new campaign's id,
-    or None when the actor had one (open or closed: a campaign they closed stays closed).
-    Check and creation are two transactions: the sandbox is one process per database.
+    The sandbox opens its demo survey this way on every start: composed and published
+    through the campaign service, as an organizer's /publish does (a draft, its wave, publish),
+    but before anyone has joined, so to an audience still empty. Returns the new campaign's
+    id, or None when the actor had published one (open or closed: a campaign they closed
+    stays closed); a draft left by a start interrupted before publishing does not count.
+    The check and the steps are separate transactions: the sandbox is one process per database.
     """
+    # The campaign service is built on this module: imported here, or the two would cycle.
+    from bot.services import campaigns
+
     async with db() as session:
         user, _ = await require(session, actor_id, admin_ids, Role.ADMIN, Role.ORGANIZER)
         existing = await session.scalar(
@@ -182,13 +150,17 @@ async def ensure_campaign(
             .where(
                 Campaign.created_by_id == user.id,
                 Campaign.instrument_code == instrument_code,
-                Campaign.wave == wave,
+                Campaign.wave == clean_wave(wave),
+                Campaign.published_at.is_not(None),
             )
             .limit(1)
         )
     if existing is not None:
         return None
-    return await create_campaign(db, actor_id, admin_ids, instrument_code, wave)
+    draft = await campaigns.new_draft(db, actor_id, admin_ids, instrument_code)
+    await campaigns.update_draft(db, actor_id, admin_ids, draft.id, wave=wave)
+    published = await campaigns.publish(db, actor_id, admin_ids, draft.id, even_if_nobody=True)
+    return published.id
 
 
 async def latest_instrument(session: AsyncSession, code: str) -> Instrument:
@@ -202,32 +174,6 @@ async def latest_instrument(session: AsyncSession, code: str) -> Instrument:
     if instrument is None:
         raise NotFound("surveys.no_instrument")
     return instrument
-
-
-async def close_campaign(
-    db: Sessionmaker, actor_id: int, admin_ids: frozenset[int], campaign_id: int
-) -> list[int]:
-    """Close a campaign: no new answers; attempts in progress are closed with answers kept.
-
-    Returns:
-        Telegram ids of people who were mid-way, to tell them.
-    """
-    async with db.begin() as session:
-        await require(session, actor_id, admin_ids, Role.ADMIN, Role.ORGANIZER)
-        campaign = await session.get(Campaign, campaign_id)
-        if campaign is None:
-            raise NotFound("surveys.no_campaign")
-        campaign.closed_at = campaign.closed_at or utcnow()
-        rows = (
-            await session.execute(
-                select(Attempt, User.telegram_id)
-                .join(User, User.id == Attempt.user_id)
-                .where(Attempt.campaign_id == campaign_id, Attempt.state == IN_PROGRESS)
-            )
-        ).all()
-        for attempt, _ in rows:
-            attempt.state = CLOSED
-        return [telegram_id for _, telegram_id in rows]
 
 
 async def _user(session: AsyncSession, telegram_id: int) -> User:

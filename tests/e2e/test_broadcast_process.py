@@ -11,8 +11,8 @@ from bot.sandbox.faults import Limits
 from bot.sandbox.server import EmulatorServer
 from bot.sandbox.users import SimulatedUser
 from bot.services import broadcasts as svc
-from bot.services import users
 from bot.services.universities import list_universities
+from tests import factories
 from tests.e2e.process import BotProcess, bot_env, wait_until
 
 ADMIN = 900001
@@ -28,18 +28,10 @@ async def _seed(db_path: Path, emulator: Emulator) -> list[int]:
     ids = [ADMIN] + [50_000 + i for i in range(RECIPIENTS)]
     for telegram_id in ids:
         emulator.add_user(telegram_id, f"U{telegram_id}")
-        await users.seen(
-            db,
-            telegram_id,
-            first_name=f"U{telegram_id}",
-            username=None,
-            telegram_language="en",
-            admin_ids=frozenset(),
+        await factories.student(
+            db, telegram_id, university=unis[0], first_name=f"U{telegram_id}",
+            telegram_language="en"
         )
-        await users.set_language(db, telegram_id, "en", frozenset())
-        await users.set_consent(db, telegram_id, True, frozenset())
-        await users.set_university(db, telegram_id, unis[0].id, frozenset())
-        await users.set_group(db, telegram_id, "G", frozenset())
     await engine.dispose()
     return ids[1:]
 

@@ -11,8 +11,8 @@ from bot.i18n import I18n
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.server import EmulatorServer
 from bot.sandbox.users import SimulatedUser
-from bot.services import content, surveys, users
-from bot.services.universities import list_universities
+from bot.services import content
+from tests import factories
 from tests.e2e.process import BotProcess, bot_env, wait_until
 
 ADMIN = 900001
@@ -24,21 +24,12 @@ async def _seed(db_path: Path, people: dict[int, str]) -> None:
     engine = create_engine(url)
     db = make_sessionmaker(engine)
     assert (await content.load_defaults_if_empty(db)).ok
-    unis = await list_universities(db)
+    admins = frozenset({ADMIN})
     for telegram_id, language in {ADMIN: "en", **people}.items():
-        await users.seen(
-            db,
-            telegram_id,
-            first_name="P",
-            username=None,
-            telegram_language=language,
-            admin_ids=frozenset(),
+        await factories.student(
+            db, telegram_id, admins, language=language, first_name="P", telegram_language=language
         )
-        await users.set_language(db, telegram_id, language, frozenset())
-        await users.set_consent(db, telegram_id, True, frozenset())
-        await users.set_university(db, telegram_id, unis[0].id, frozenset())
-        await users.set_group(db, telegram_id, "G", frozenset())
-    await surveys.create_campaign(db, ADMIN, frozenset({ADMIN}), "dlt_pre", "pre")
+    await factories.campaign(db, ADMIN, admins, "dlt_pre", "pre")
     await engine.dispose()
 
 

@@ -13,6 +13,7 @@ from bot.services.broadcasts import State
 from bot.services.roles import Role, ensure_role
 from bot.services.universities import list_universities
 from models import utcnow
+from tests import factories
 from tests.conftest import ADMIN_ID
 from tests.flows.helpers import onboard
 
@@ -29,12 +30,9 @@ async def _students(harness, n, start=2000):
     for i in range(n):
         telegram_id = start + i
         harness.emulator.add_user(telegram_id, f"S{i}", language_code="en")
-        await users.seen(db, telegram_id, first_name=f"S{i}", username=None,
-                         telegram_language="en", admin_ids=frozenset())
-        await users.set_language(db, telegram_id, LANGS[i % 3], frozenset())
-        await users.set_consent(db, telegram_id, True, frozenset())
-        await users.set_university(db, telegram_id, unis[i % len(unis)].id, frozenset())
-        await users.set_group(db, telegram_id, "G", frozenset())
+        await factories.student(db, telegram_id, university=unis[i % len(unis)],
+                                language=LANGS[i % 3], first_name=f"S{i}",
+                                telegram_language="en")
         ids.append(telegram_id)
     return ids
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from bot.services import content as content_service
 from bot.services import surveys as svc
 from bot.services.roles import Role, ensure_role
+from tests import factories
 from tests.conftest import ADMIN_ID
 from tests.flows.helpers import UNIVERSITY_EN, onboard
 
@@ -83,7 +84,7 @@ async def test_completion_counts_the_participants_not_the_staff(harness, i18n):
         await ensure_role(db, telegram_id, role)
     for telegram_id in (882, 883):
         await onboard(harness.user(telegram_id, "Student", "en"), i18n)
-    campaign = await svc.create_campaign(db, ADMIN_ID, ADMINS, "all_types", "pre")
+    campaign = await factories.campaign(db, ADMIN_ID, ADMINS, "all_types", "pre")
     for telegram_id in (880, 882, 883):
         await _take(db, telegram_id, campaign)
     await admin.send("/campaigns")

@@ -11,6 +11,7 @@ from bot.callbacks import CampaignClose, CampaignNew, SurveySubmit
 from bot.services import content as content_service
 from bot.services import surveys as svc
 from models import Attempt, Campaign, utcnow
+from tests import factories
 from tests.conftest import ADMIN_ID
 from tests.flows.helpers import onboard
 
@@ -123,8 +124,8 @@ async def test_pre_and_post_are_linked_without_any_code(harness, i18n):
     admin = harness.user(ADMIN_ID, "Admin", "en")
     await onboard(admin, i18n)
     db = harness.app.bot_data.db
-    pre = await svc.create_campaign(db, ADMIN_ID, ADMINS, "dlt_pre", "pre")
-    post = await svc.create_campaign(db, ADMIN_ID, ADMINS, "dlt_post", "post")
+    pre = await factories.campaign(db, ADMIN_ID, ADMINS, "dlt_pre", "pre")
+    post = await factories.campaign(db, ADMIN_ID, ADMINS, "dlt_post", "post")
     student = harness.user(820, "Aigerim", "en")
     await onboard(student, i18n)
 
@@ -172,7 +173,7 @@ async def test_results_shown_when_the_campaign_closes(harness, i18n, tmp_path):
     data["code"], data["settings"]["show_results"] = "later_test", "on_close"
     (tmp_path / "later.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
     assert (await content_service.load_path(db, tmp_path / "later.yaml")).ok
-    campaign = await svc.create_campaign(db, ADMIN_ID, ADMINS, "later_test", "main")
+    campaign = await factories.campaign(db, ADMIN_ID, ADMINS, "later_test", "main")
     async with db.begin() as session:  # no invitations in this test
         await session.execute(update(Campaign).values(invited_at=utcnow()))
     student = harness.user(830, "Dana", "en")
@@ -258,7 +259,7 @@ async def test_organizers_receive_the_export_and_students_are_refused(harness, i
     await onboard(admin, i18n)
     db = harness.app.bot_data.db
     assert (await content_service.load_path(db, PACKS / "all_types_pack.yaml")).ok
-    campaign = await svc.create_campaign(db, ADMIN_ID, ADMINS, "all_types", "pre")
+    campaign = await factories.campaign(db, ADMIN_ID, ADMINS, "all_types", "pre")
     async with db.begin() as session:
         await session.execute(update(Campaign).values(invited_at=utcnow()))
     student = harness.user(860, "Zhanna", "en")

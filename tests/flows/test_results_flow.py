@@ -9,7 +9,7 @@ from __future__ import annotations
 import yaml
 
 from bot.services import content as content_service
-from bot.services import surveys as svc
+from tests import factories
 from tests.conftest import ADMIN_ID
 from tests.flows.helpers import onboard
 
@@ -72,7 +72,7 @@ async def test_the_result_card_reads_one_decimal_of_the_scale_maximum(harness, i
     db = harness.app.bot_data.db
     (tmp_path / "teamwork.yaml").write_text(yaml.safe_dump(PACK, allow_unicode=True), "utf-8")
     assert (await content_service.load_path(db, tmp_path / "teamwork.yaml")).ok
-    pre = await svc.create_campaign(db, ADMIN_ID, ADMINS, "teamwork", "pre")
+    pre = await factories.campaign(db, ADMIN_ID, ADMINS, "teamwork", "pre")
     students = []
     for n, (language, card, _) in enumerate(EXPECTED):
         student = harness.user(830 + n, "S", language)
@@ -80,8 +80,8 @@ async def test_the_result_card_reads_one_decimal_of_the_scale_maximum(harness, i
         result = await _take(student, i18n, language, (1, 1, 2))  # a mean of 4/3
         assert card in result, result
         students.append(student)
-    await svc.close_campaign(db, ADMIN_ID, ADMINS, pre)
-    await svc.create_campaign(db, ADMIN_ID, ADMINS, "teamwork", "post")
+    await factories.close_campaign(db, ADMIN_ID, ADMINS, pre)
+    await factories.campaign(db, ADMIN_ID, ADMINS, "teamwork", "post")
     for student, (language, _, change) in zip(students, EXPECTED, strict=True):
         result = await _take(student, i18n, language, (2, 2, 3))  # 7/3: one point more
         assert change in result, result

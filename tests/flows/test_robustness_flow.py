@@ -11,12 +11,14 @@ from sqlalchemy import func, select
 from bot.callbacks import ConsentPick
 from bot.keyboards import LANGUAGE_LABELS
 from bot.services import users as user_service
-from bot.services.roles import Role, ensure_role
+from bot.services.roles import Role
 from bot.services.universities import list_universities
 from models import User
+from tests import factories
 from tests.conftest import ADMIN_ID
 from tests.flows.helpers import UNIVERSITY_EN, onboard
 
+ADMINS = frozenset({ADMIN_ID})
 _ids = itertools.count(10_000_000)
 
 
@@ -138,7 +140,8 @@ async def test_coaches_and_jurors_are_refused_privileged_commands(harness, i18n)
     for telegram_id, role in ((506, Role.COACH), (507, Role.JUROR)):
         user = harness.user(telegram_id, "Staff", "en")
         await onboard(user, i18n)
-        await ensure_role(harness.app.bot_data.db, telegram_id, role)
+        await factories.staff(harness.app.bot_data.db, telegram_id, role, ADMINS,
+                              onboarded=False, first_name="Staff")
         for command in ("/invite", "/universities"):
             await user.send(command)
             assert user.last_text == t("errors.not_allowed"), (role, command)
@@ -163,13 +166,11 @@ async def test_profile_buttons_from_before_a_deletion_wait_for_registration(harn
 
 
 async def test_a_long_swot_review_fits_and_can_be_submitted(harness, i18n):
-    from bot.services import surveys as svc
-
     t = i18n.translator("en")
     admin = harness.user(ADMIN_ID, "Admin", "en")
     await onboard(admin, i18n)
-    await svc.create_campaign(harness.app.bot_data.db, ADMIN_ID, frozenset({ADMIN_ID}),
-                              "swot_collaboration", "main")
+    await factories.campaign(harness.app.bot_data.db, ADMIN_ID, ADMINS, "swot_collaboration",
+                             "main")
     user = harness.user(520, "Long", "en")
     await onboard(user, i18n)
     await user.send("/surveys")
@@ -229,7 +230,6 @@ PACK = Path(__file__).resolve().parents[1] / "content" / "all_types_pack.yaml"
 
 async def test_a_double_tap_on_a_tick_box_leaves_it_ticked(harness, i18n):
     from bot.services import content as content_service
-    from bot.services import surveys as svc
 
     t = i18n.translator("en")
     admin = harness.user(ADMIN_ID, "Admin", "en")
@@ -237,7 +237,7 @@ async def test_a_double_tap_on_a_tick_box_leaves_it_ticked(harness, i18n):
     db = harness.app.bot_data.db
     pack = PACK
     assert (await content_service.load_path(db, pack)).ok
-    await svc.create_campaign(db, ADMIN_ID, frozenset({ADMIN_ID}), "all_types", "pre")
+    await factories.campaign(db, ADMIN_ID, ADMINS, "all_types", "pre")
     user = harness.user(530, "Tap", "en")
     await onboard(user, i18n)
     await user.send("/surveys")

@@ -9,8 +9,8 @@ from sqlalchemy import select, update
 
 from bot.callbacks import SurveyOption, SurveyPoint
 from bot.services import content as content_service
-from bot.services import surveys as svc
 from models import Answer, Attempt, utcnow
+from tests import factories
 from tests.conftest import ADMIN_ID
 from tests.flows.helpers import onboard
 
@@ -23,7 +23,7 @@ async def _campaign(harness, i18n, pack: str, code: str, wave: str = "pre") -> i
     await onboard(admin, i18n)
     db = harness.app.bot_data.db
     assert (await content_service.load_path(db, PACKS / pack)).ok
-    return await svc.create_campaign(db, ADMIN_ID, ADMINS, code, wave)
+    return await factories.campaign(db, ADMIN_ID, ADMINS, code, wave)
 
 
 async def _answers(harness, attempt_id=None):
@@ -177,7 +177,7 @@ async def test_closing_mid_way_keeps_answers_and_says_so(harness, i18n):
     await dana.tap("All types (pre)")
     await dana.tap(t.plain("surveys.continue"))
     await dana.tap("First year")
-    await svc.close_campaign(harness.app.bot_data.db, ADMIN_ID, ADMINS, campaign)
+    await factories.close_campaign(harness.app.bot_data.db, ADMIN_ID, ADMINS, campaign)
     await dana.tap("☐ Moodle")
     assert dana.last_text == t("surveys.campaign_closed")
     await dana.send("anything")  # no longer waiting for this survey

@@ -13,8 +13,8 @@ import yaml
 from sqlalchemy import select
 
 from bot.services import content as content_service
-from bot.services import surveys as svc
 from models import Answer, Attempt
+from tests import factories
 from tests.conftest import ADMIN_ID
 from tests.flows.helpers import onboard
 
@@ -28,7 +28,7 @@ async def _campaign(harness, i18n, pack: Path, code: str) -> int:
     db = harness.app.bot_data.db
     report = await content_service.load_path(db, pack)
     assert report.ok, report
-    return await svc.create_campaign(db, ADMIN_ID, ADMINS, code, "pre")
+    return await factories.campaign(db, ADMIN_ID, ADMINS, code, "pre")
 
 
 async def _answers(harness) -> dict:

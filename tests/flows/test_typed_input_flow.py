@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.services import content as content_service
-from bot.services import surveys as svc
 from models import Answer
+from tests import factories
 from tests.conftest import ADMIN_ID
 from tests.flows.helpers import onboard
 
@@ -32,7 +32,7 @@ async def test_invisible_answers_and_dates_out_of_range_keep_the_question(harnes
     await onboard(admin, i18n)
     db = harness.app.bot_data.db
     assert (await content_service.load_path(db, PACK)).ok
-    await svc.create_campaign(db, ADMIN_ID, frozenset({ADMIN_ID}), "all_types", "pre")
+    await factories.campaign(db, ADMIN_ID, frozenset({ADMIN_ID}), "all_types", "pre")
     aru = harness.user(720, "Aru", language)
     await onboard(aru, i18n, language=language, university=university)
     await aru.send("/surveys")

@@ -19,10 +19,10 @@ import pandas as pd
 import pytest
 
 from bot.db import Sessionmaker, create_engine, make_sessionmaker
-from bot.services import analysis, exports, surveys, users
+from bot.services import analysis, exports, surveys
 from bot.services import content as content_service
 from bot.services.exports import Filters, Options
-from bot.services.universities import list_universities
+from tests import factories
 from tests.study import seed_prepost
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "content" / "example_pack.yaml"
@@ -43,20 +43,16 @@ async def twin(migrated_template: Path, tmp_path: Path) -> AsyncIterator[tuple[s
 
 
 async def _person(db, telegram_id, language, university_index):
-    await users.seen(db, telegram_id, first_name=f"Аты{telegram_id}", username=f"u{telegram_id}",
-                     telegram_language=None, admin_ids=ADMINS)
-    await users.set_language(db, telegram_id, language, ADMINS)
-    await users.set_consent(db, telegram_id, True, ADMINS)
-    unis = await list_universities(db)
-    await users.set_university(db, telegram_id, unis[university_index].id, ADMINS)
-    await users.set_group(db, telegram_id, "G", ADMINS)
+    await factories.student(db, telegram_id, ADMINS, university=university_index,
+                            language=language, first_name=f"Аты{telegram_id}",
+                            username=f"u{telegram_id}")
 
 
 async def _seed(db) -> int:
     """Admin, the example test, a campaign; two people finish it, one stops half-way."""
     await _person(db, 1, "en", 0)
     assert (await content_service.load_path(db, EXAMPLE)).ok
-    campaign = await surveys.create_campaign(db, 1, ADMINS, "example_test", "pre")
+    campaign = await factories.campaign(db, 1, ADMINS, "example_test", "pre")
     for telegram_id, language, uni in ((5_100_000_001, "kk", 0), (5_100_000_002, "ru", 4)):
         await _person(db, telegram_id, language, uni)
         screen = await surveys.start(db, telegram_id, campaign, language)

@@ -23,6 +23,7 @@ from bot.services.broadcast_content import build_content
 from bot.services.broadcasts import DeliveryState, State
 from bot.services.universities import list_universities
 from models import Broadcast, Delivery, utcnow
+from tests import factories
 
 ADMIN = 1
 ADMINS = frozenset({ADMIN})
@@ -31,12 +32,9 @@ STUDENTS = 24
 
 
 async def _student(db, telegram_id, unis):
-    await users.seen(db, telegram_id, first_name=f"s{telegram_id}", username=None,
-                     telegram_language=None, admin_ids=ADMINS)
-    await users.set_language(db, telegram_id, ("kk", "ru", "en")[telegram_id % 3], ADMINS)
-    await users.set_consent(db, telegram_id, True, ADMINS)
-    await users.set_university(db, telegram_id, unis[telegram_id % len(unis)].id, ADMINS)
-    await users.set_group(db, telegram_id, "G-1", ADMINS)
+    await factories.student(db, telegram_id, ADMINS, university=unis[telegram_id % len(unis)],
+                            language=("kk", "ru", "en")[telegram_id % 3], group="G-1",
+                            first_name=f"s{telegram_id}")
 
 
 @pytest.fixture

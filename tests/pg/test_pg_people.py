@@ -17,6 +17,7 @@ from bot.services import surveys, users
 from bot.services.universities import list_universities
 from bot.services.users import Step
 from models import Answer, Attempt, User
+from tests import factories
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "content" / "example_pack.yaml"
 ADMIN = 8_100_000_001
@@ -24,14 +25,10 @@ ADMINS = frozenset({ADMIN})
 BIG = 7_912_345_678  # > 2**32 as well
 
 
-async def _onboard(db, telegram_id, name, language, university_index=0):
-    await users.seen(db, telegram_id, first_name=name, username=None, telegram_language="kk",
-                     admin_ids=ADMINS)
-    await users.set_language(db, telegram_id, language, ADMINS)
-    await users.set_consent(db, telegram_id, True, ADMINS)
-    unis = await list_universities(db)
-    await users.set_university(db, telegram_id, unis[university_index].id, ADMINS)
-    return await users.set_group(db, telegram_id, "ПО-21 Информатика", ADMINS)
+async def _onboard(db, telegram_id, name, language):
+    return await factories.student(db, telegram_id, ADMINS, language=language,
+                                   group="ПО-21 Информатика", first_name=name,
+                                   telegram_language="kk")
 
 
 async def test_onboarding_a_user_with_a_64_bit_telegram_id(db):
@@ -61,7 +58,7 @@ async def test_onboarding_a_user_with_a_64_bit_telegram_id(db):
 async def test_a_campaign_answered_in_two_languages_stores_one_data_set(db):
     await _onboard(db, ADMIN, "Admin", "en")
     assert (await content_service.load_path(db, EXAMPLE)).ok
-    campaign = await surveys.create_campaign(db, ADMIN, ADMINS, "example_test", "pre")
+    campaign = await factories.campaign(db, ADMIN, ADMINS, "example_test", "pre")
     attempts = {}
     for telegram_id, language in ((BIG, "kk"), (BIG + 1, "ru")):
         await _onboard(db, telegram_id, f"Студент {language}", language)

@@ -15,19 +15,15 @@ from bot.services.broadcasts import DeliveryState, State
 from bot.services.roles import Role, ensure_role
 from bot.services.universities import list_universities
 from models import Delivery, User, utcnow
+from tests import factories
 
 ADMIN = 1
 ADMINS = frozenset({ADMIN})
 
 
 async def _student(db, telegram_id, university_index=0, language="ru"):
-    await users.seen(db, telegram_id, first_name=f"s{telegram_id}", username=None,
-                     telegram_language=None, admin_ids=ADMINS)
-    await users.set_language(db, telegram_id, language, ADMINS)
-    await users.set_consent(db, telegram_id, True, ADMINS)
-    unis = await list_universities(db)
-    await users.set_university(db, telegram_id, unis[university_index].id, ADMINS)
-    await users.set_group(db, telegram_id, "G-1", ADMINS)
+    await factories.student(db, telegram_id, ADMINS, university=university_index,
+                            language=language, group="G-1", first_name=f"s{telegram_id}")
 
 
 async def _draft(db, actor=ADMIN, kind="all", ref=None, text="Hello"):

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from bot.services import content as content_service
-from bot.services import exports, surveys, users
+from bot.services import exports, surveys
 from bot.services.exports import Filters, Options, pseudonym
 from bot.services.universities import list_universities
+from tests import factories
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "content" / "example_pack.yaml"
 ADMINS = frozenset({1})
@@ -26,19 +27,9 @@ KEY = "export-test-key"
 
 
 async def _person(db, telegram_id, language, university_index):
-    await users.seen(
-        db,
-        telegram_id,
-        first_name=f"Name{telegram_id}",
-        username=f"u{telegram_id}",
-        telegram_language=None,
-        admin_ids=ADMINS,
-    )
-    await users.set_language(db, telegram_id, language, ADMINS)
-    await users.set_consent(db, telegram_id, True, ADMINS)
-    unis = await list_universities(db)
-    await users.set_university(db, telegram_id, unis[university_index].id, ADMINS)
-    await users.set_group(db, telegram_id, "G", ADMINS)
+    await factories.student(db, telegram_id, ADMINS, university=university_index,
+                            language=language, first_name=f"Name{telegram_id}",
+                            username=f"u{telegram_id}")
 
 
 async def _take(db, telegram_id, campaign, language):
@@ -74,7 +65,7 @@ def _read(path: Path) -> list[dict[str, str]]:
 async def test_long_export_is_pseudonymous_and_language_independent(db, settings, tmp_path):
     await _person(db, 1, "en", 0)
     assert (await content_service.load_path(db, EXAMPLE)).ok
-    campaign = await surveys.create_campaign(db, 1, ADMINS, "example_test", "pre")
+    campaign = await factories.campaign(db, 1, ADMINS, "example_test", "pre")
     await _person(db, 111111111, "kk", 0)
     await _person(db, 222222222, "ru", 4)
     await _take(db, 111111111, campaign, "kk")
@@ -127,7 +118,7 @@ async def test_parquet_and_xlsx_carry_the_same_rows(db, settings, tmp_path):
 
     await _person(db, 1, "en", 0)
     assert (await content_service.load_path(db, EXAMPLE)).ok
-    campaign = await surveys.create_campaign(db, 1, ADMINS, "example_test", "pre")
+    campaign = await factories.campaign(db, 1, ADMINS, "example_test", "pre")
     await _person(db, 333, "kk", 1)
     await _take(db, 333, campaign, "kk")
     csv_rows = tmp_path / "a.csv"
@@ -177,7 +168,7 @@ async def test_spss_file_reads_back_with_its_labels(db, settings, tmp_path):
 
     await _person(db, 1, "en", 0)
     assert (await content_service.load_path(db, EXAMPLE)).ok
-    campaign = await surveys.create_campaign(db, 1, ADMINS, "example_test", "pre")
+    campaign = await factories.campaign(db, 1, ADMINS, "example_test", "pre")
     await _person(db, 444, "ru", 2)
     await _take(db, 444, campaign, "ru")
     out = tmp_path / "a.sav"
@@ -198,7 +189,7 @@ async def test_spss_file_reads_back_with_its_labels(db, settings, tmp_path):
 async def _example_campaign(db):
     await _person(db, 1, "en", 0)
     assert (await content_service.load_path(db, EXAMPLE)).ok
-    return await surveys.create_campaign(db, 1, ADMINS, "example_test", "pre")
+    return await factories.campaign(db, 1, ADMINS, "example_test", "pre")
 
 
 async def _half(db, telegram_id, campaign):
@@ -276,7 +267,7 @@ async def test_wide_keeps_one_row_per_participant_and_wave(db, settings, tmp_pat
     campaign = await _example_campaign(db)
     await _person(db, 601, "en", 0)
     await _take(db, 601, campaign, "en")
-    post = await surveys.create_campaign(db, 1, ADMINS, "example_test", "post")
+    post = await factories.campaign(db, 1, ADMINS, "example_test", "post")
     await _take(db, 601, post, "en")
     written = await _export(settings, "wide", "csv", tmp_path, Filters(instrument="example_test"))
     rows = _read(written.files[0])
@@ -302,7 +293,7 @@ async def test_scores_dataset_has_scales_and_the_test_total(db, settings, tmp_pa
 
 async def test_swot_is_grouped_by_university_and_quadrant(db, settings, tmp_path):
     await _person(db, 1, "en", 0)
-    campaign = await surveys.create_campaign(db, 1, ADMINS, "swot_collaboration", "pre")
+    campaign = await factories.campaign(db, 1, ADMINS, "swot_collaboration", "pre")
     texts = {
         801: ("- Shared courses\n- Friendly staff", "Slow internet", None),
         802: ("1. Open data", "", "Funding cuts"),
@@ -476,15 +467,15 @@ async def test_wide_codes_hold_across_versions_negatives_and_clashing_names(
     await _person(db, 1, "en", 0)
     v1 = "\n".join([_option("x", "Ex"), _option("y", "Why")])
     assert (await _load(db, tmp_path, "v1", PACK.format(version=1, options=v1))).ok
-    first = await surveys.create_campaign(db, 1, ADMINS, "vx", "pre")
+    first = await factories.campaign(db, 1, ADMINS, "vx", "pre")
     await _person(db, 11, "en", 0)
     await _answer_vx(db, 11, first, "x", -1.0, '=HYPERLINK("http://x")')
     v2 = "\n".join([_option("z", "Zed"), _option("x", "Ex")])  # y gone, z first
     assert (await _load(db, tmp_path, "v2", PACK.format(version=2, options=v2))).ok
-    second = await surveys.create_campaign(db, 1, ADMINS, "vx", "post")
+    second = await factories.campaign(db, 1, ADMINS, "vx", "post")
     await _answer_vx(db, 11, second, "x", -3.0, "KZ")
     # The same person takes the example test in the pre wave too: a row of its own.
-    campaign = await surveys.create_campaign(db, 1, ADMINS, "example_test", "pre") if (
+    campaign = await factories.campaign(db, 1, ADMINS, "example_test", "pre") if (
         await content_service.load_path(db, EXAMPLE)).ok else None
     await _take(db, 11, campaign, "en")
     written = await _export(settings, "wide", "csv", tmp_path, Filters(instrument="vx"))

@@ -13,14 +13,14 @@ from bot.services.invites import InviteRefused
 from bot.services.roles import Role, ensure_role
 from bot.services.universities import list_universities
 from models import Invite, utcnow
+from tests import factories
 
 ADMIN = 1
 ADMINS = frozenset({ADMIN})
 
 
 async def _user(db, telegram_id):
-    return await users.seen(db, telegram_id, first_name=f"u{telegram_id}", username=None,
-                            telegram_language=None, admin_ids=ADMINS)
+    return await factories.person(db, telegram_id, ADMINS, first_name=f"u{telegram_id}")
 
 
 async def test_admin_creates_coach_invite_and_it_grants_role_and_university(db):

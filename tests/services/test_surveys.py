@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from bot.services import InvalidInput, NotFound, PermissionDenied, users
+from bot.services import InvalidInput, NotFound, PermissionDenied
 from bot.services import content as content_service
 from bot.services import surveys as svc
 from bot.services.surveys import AttemptClosed
 from bot.services.universities import list_universities
 from models import Answer, Attempt, utcnow
+from tests import factories
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "content" / "example_pack.yaml"
 ADMIN = 1
@@ -21,13 +22,8 @@ ADMINS = frozenset({ADMIN})
 
 
 async def _person(db, telegram_id, consent=True):
-    await users.seen(db, telegram_id, first_name="p", username=None, telegram_language=None,
-                     admin_ids=ADMINS)
-    await users.set_language(db, telegram_id, "kk", ADMINS)
-    await users.set_consent(db, telegram_id, consent, ADMINS)
-    unis = await list_universities(db)
-    await users.set_university(db, telegram_id, unis[0].id, ADMINS)
-    await users.set_group(db, telegram_id, "G", ADMINS)
+    await factories.student(db, telegram_id, ADMINS, language="kk", consent=consent,
+                            first_name="p")
 
 
 @pytest.fixture
@@ -35,7 +31,7 @@ async def example(db):
     await _person(db, ADMIN)
     outcome = await content_service.load_path(db, EXAMPLE)
     assert outcome.ok
-    campaign = await svc.create_campaign(db, ADMIN, ADMINS, "example_test", "pre")
+    campaign = await factories.campaign(db, ADMIN, ADMINS, "example_test", "pre")
     await _person(db, 10)
     return campaign
 
@@ -117,7 +113,7 @@ async def test_closing_a_campaign_mid_way_keeps_answers(db, example):
     screen = await svc.start(db, 10, example, "kk")
     screen = await svc.pass_info(db, 10, screen.attempt_id, screen.index)
     screen = await svc.answer(db, 10, screen.attempt_id, screen.index, "a")
-    assert await svc.close_campaign(db, ADMIN, ADMINS, example) == [10]
+    assert await factories.close_campaign(db, ADMIN, ADMINS, example) == [10]
     with pytest.raises(AttemptClosed, match="campaign_closed"):
         await svc.current_screen(db, 10, screen.attempt_id)
     with pytest.raises(AttemptClosed, match="campaign_closed"):
@@ -132,12 +128,13 @@ async def test_consent_audience_and_rights(db, example):
     with pytest.raises(InvalidInput, match="consent_needed"):
         await svc.start(db, 12, example, "kk")
     with pytest.raises(PermissionDenied):
-        await svc.create_campaign(db, 10, ADMINS, "example_test", "post")
+        await factories.campaign(db, 10, ADMINS, "example_test", "post")
     with pytest.raises(NotFound, match="no_instrument"):
-        await svc.create_campaign(db, ADMIN, ADMINS, "missing", "post")
+        await factories.campaign(db, ADMIN, ADMINS, "missing", "post")
     unis = await list_universities(db)
-    other = await svc.create_campaign(db, ADMIN, ADMINS, "example_test", "x",
-                                      audience_kind="university", audience_ref=str(unis[3].id))
+    await factories.student(db, 13, ADMINS, university=3)  # publishing needs an audience
+    other = await factories.campaign(db, ADMIN, ADMINS, "example_test", "x",
+                                     audience_kind="university", audience_ref=str(unis[3].id))
     with pytest.raises(NotFound):
         await svc.start(db, 10, other, "kk")
     assert [c.id for c in await svc.open_campaigns(db, 10)] == [example]
@@ -146,7 +143,7 @@ async def test_consent_audience_and_rights(db, example):
 async def test_the_default_pre_survey_end_to_end_in_codes(db):
     await _person(db, ADMIN)
     await _person(db, 20)
-    campaign = await svc.create_campaign(db, ADMIN, ADMINS, "dlt_pre", "pre")
+    campaign = await factories.campaign(db, ADMIN, ADMINS, "dlt_pre", "pre")
     screen = await svc.start(db, 20, campaign, "ru")
     while screen.kind == "item":
         item = screen.item
@@ -180,7 +177,7 @@ async def test_typed_answers_and_waves_are_stored_without_control_characters(db)
 
     await _person(db, ADMIN)
     assert (await content_service.load_path(db, ALL_TYPES)).ok
-    campaign = await svc.create_campaign(db, ADMIN, ADMINS, "all_types", "pre\x00-2026\u200b")
+    campaign = await factories.campaign(db, ADMIN, ADMINS, "all_types", "pre\x00-2026\u200b")
     await _person(db, 10)
     assert [c.wave for c in await svc.open_campaigns(db, 10)] == ["pre-2026"]
     screen = await svc.start(db, 10, campaign, "en")
@@ -208,7 +205,7 @@ async def test_ensure_campaign_publishes_once_and_respects_a_closing(db):
     assert first is not None
     assert await svc.ensure_campaign(db, ADMIN, ADMINS, "dlt_pre", "pre") is None
     assert [v.id for v in await svc.open_campaigns(db, 11)] == [first]
-    await svc.close_campaign(db, ADMIN, ADMINS, first)
+    await factories.close_campaign(db, ADMIN, ADMINS, first)
     assert await svc.ensure_campaign(db, ADMIN, ADMINS, "dlt_pre", "pre") is None
     assert await svc.open_campaigns(db, 11) == []
     with pytest.raises(NotFound):

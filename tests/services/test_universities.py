@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.services import InvalidInput, PermissionDenied, users
+from bot.services import InvalidInput, PermissionDenied
 from bot.services import universities as svc
+from tests import factories
 
 ADMINS = frozenset({1})
 
@@ -20,8 +21,7 @@ async def test_consortium_is_seeded_in_three_countries_and_three_languages(db):
 
 
 async def test_admin_adds_hides_and_shows(db):
-    await users.seen(db, 1, first_name="A", username=None, telegram_language=None,
-                     admin_ids=ADMINS)
+    await factories.admin(db, 1, ADMINS, onboarded=False, first_name="A")
     added = await svc.add_university(db, 1, ADMINS, "kz | Abai University | Университет Абая")
     assert added.country == "KZ" and added.name("ru") == "Университет Абая"
     assert added.name("kk") == "Abai University"
@@ -46,8 +46,7 @@ async def test_admin_adds_hides_and_shows(db):
     ],
 )
 async def test_bad_descriptions_are_refused(db, text, key):
-    await users.seen(db, 1, first_name="A", username=None, telegram_language=None,
-                     admin_ids=ADMINS)
+    await factories.admin(db, 1, ADMINS, onboarded=False, first_name="A")
     with pytest.raises(InvalidInput) as exc:
         await svc.add_university(db, 1, ADMINS, text)
     assert exc.value.key == key
@@ -55,8 +54,7 @@ async def test_bad_descriptions_are_refused(db, text, key):
 
 
 async def test_non_admin_cannot_change_universities(db):
-    await users.seen(db, 5, first_name="S", username=None, telegram_language=None,
-                     admin_ids=ADMINS)
+    await factories.person(db, 5, ADMINS, first_name="S")
     with pytest.raises(PermissionDenied):
         await svc.add_university(db, 5, ADMINS, "KZ | New")
     with pytest.raises(PermissionDenied):
@@ -66,8 +64,7 @@ async def test_non_admin_cannot_change_universities(db):
 async def test_names_typed_with_control_or_invisible_characters(db):
     """A NUL in a typed university name failed on PostgreSQL only; a name of zero-width
     characters was accepted as a name. Now the NUL is removed and the blank name refused."""
-    await users.seen(db, 1, first_name="A", username=None, telegram_language=None,
-                     admin_ids=ADMINS)
+    await factories.admin(db, 1, ADMINS, onboarded=False, first_name="A")
     added = await svc.add_university(db, 1, ADMINS, "KZ | Abai\x00 University | \u200b | Абай\x1b")
     assert added.names == {"en": "Abai University", "ru": "Abai University", "kk": "Абай"}
     with pytest.raises(InvalidInput) as exc:

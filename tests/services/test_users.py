@@ -11,15 +11,15 @@ from bot.services.roles import Role
 from bot.services.universities import list_universities
 from bot.services.users import Step
 from models import User, UserRole
+from tests import factories
 
 ADMINS = frozenset({1})
 
 
 async def _new(db, telegram_id=42, language=None):
-    return await svc.seen(
-        db, telegram_id, first_name="Aru", username="aru", telegram_language=language,
-        admin_ids=ADMINS,
-    )
+    """Aru's first message to the bot (the step these tests start from)."""
+    return await factories.person(db, telegram_id, ADMINS, first_name="Aru", username="aru",
+                                  telegram_language=language)
 
 
 async def test_first_contact_creates_user_and_steps_follow_the_stored_columns(db):
