@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.services import content as content_service
-from bot.services import surveys as svc
 from bot.services.roles import Role, ensure_role
 from tests import factories
 from tests.conftest import ADMIN_ID
@@ -49,22 +48,7 @@ async def test_an_invitation_without_a_closing_date_says_so_plainly(harness, i18
 
 async def _take(db, telegram_id: int, campaign: int) -> None:
     """Answer every question with its first option, point 3, or a skip, and submit."""
-    screen = await svc.start(db, telegram_id, campaign, "en")
-    while screen.kind == "item":
-        item, attempt, index = screen.item, screen.attempt_id, screen.index
-        if item.kind == "info":
-            screen = await svc.pass_info(db, telegram_id, attempt, index)
-        elif item.kind == "single":
-            screen = await svc.answer(db, telegram_id, attempt, index, item.options[0].code)
-        elif item.kind == "multiple":
-            screen = await svc.answer(db, telegram_id, attempt, index, (item.options[0].code,))
-        elif item.kind == "likert":
-            screen = await svc.answer(db, telegram_id, attempt, index, 3)
-        elif item.kind == "number":
-            screen = await svc.answer(db, telegram_id, attempt, index, 5)
-        else:
-            screen = await svc.skip(db, telegram_id, attempt, index)
-    await svc.submit(db, telegram_id, screen.attempt_id)
+    await factories.attempt(db, telegram_id, campaign, factories.first_options(point=3, number=5))
 
 
 async def test_completion_counts_the_participants_not_the_staff(harness, i18n):

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from bot.db import Sessionmaker, create_engine, make_sessionmaker
-from bot.services import analysis, exports, surveys
+from bot.services import analysis, exports
 from bot.services import content as content_service
 from bot.services.exports import Filters, Options
 from tests import factories
@@ -55,17 +55,10 @@ async def _seed(db) -> int:
     campaign = await factories.campaign(db, 1, ADMINS, "example_test", "pre")
     for telegram_id, language, uni in ((5_100_000_001, "kk", 0), (5_100_000_002, "ru", 4)):
         await _person(db, telegram_id, language, uni)
-        screen = await surveys.start(db, telegram_id, campaign, language)
-        screen = await surveys.pass_info(db, telegram_id, screen.attempt_id, screen.index)
-        screen = await surveys.answer(db, telegram_id, screen.attempt_id, screen.index, "a")
-        screen = await surveys.answer(db, telegram_id, screen.attempt_id, screen.index,
-                                      ("moodle", "canvas"))
-        screen = await surveys.answer(db, telegram_id, screen.attempt_id, screen.index, 7)
-        await surveys.submit(db, telegram_id, screen.attempt_id)
+        await factories.attempt(db, telegram_id, campaign, ["a", ("moodle", "canvas"), 7],
+                                language=language)
     await _person(db, 5_100_000_003, "en", 1)
-    screen = await surveys.start(db, 5_100_000_003, campaign, "en")
-    screen = await surveys.pass_info(db, 5_100_000_003, screen.attempt_id, screen.index)
-    await surveys.answer(db, 5_100_000_003, screen.attempt_id, screen.index, "b")
+    await factories.attempt(db, 5_100_000_003, campaign, ["b"], submit=False)
     return campaign
 
 

@@ -33,14 +33,8 @@ async def _person(db, telegram_id, language, university_index):
 
 
 async def _take(db, telegram_id, campaign, language):
-    screen = await surveys.start(db, telegram_id, campaign, language)
-    screen = await surveys.pass_info(db, telegram_id, screen.attempt_id, screen.index)
-    screen = await surveys.answer(db, telegram_id, screen.attempt_id, screen.index, "a")
-    screen = await surveys.answer(
-        db, telegram_id, screen.attempt_id, screen.index, ("moodle", "canvas")
-    )
-    screen = await surveys.answer(db, telegram_id, screen.attempt_id, screen.index, 7)
-    await surveys.submit(db, telegram_id, screen.attempt_id)
+    await factories.attempt(db, telegram_id, campaign, ["a", ("moodle", "canvas"), 7],
+                            language=language)
 
 
 async def _export(settings, dataset, fmt, folder, filters=None, language="en", **kw):
@@ -194,9 +188,7 @@ async def _example_campaign(db):
 
 async def _half(db, telegram_id, campaign):
     """Answer q1 with the wrong option (which hides q3) and stop before q2."""
-    screen = await surveys.start(db, telegram_id, campaign, "en")
-    screen = await surveys.pass_info(db, telegram_id, screen.attempt_id, screen.index)
-    await surveys.answer(db, telegram_id, screen.attempt_id, screen.index, "b")
+    await factories.attempt(db, telegram_id, campaign, ["b"], submit=False)
 
 
 async def test_wide_has_a_row_per_participant_with_items_scores_and_missing_codes(

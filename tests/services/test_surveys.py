@@ -144,24 +144,9 @@ async def test_the_default_pre_survey_end_to_end_in_codes(db):
     await _person(db, ADMIN)
     await _person(db, 20)
     campaign = await factories.campaign(db, ADMIN, ADMINS, "dlt_pre", "pre")
-    screen = await svc.start(db, 20, campaign, "ru")
-    while screen.kind == "item":
-        item = screen.item
-        if item.kind == "info":
-            screen = await svc.pass_info(db, 20, screen.attempt_id, screen.index)
-        elif item.kind == "single":
-            first = item.options[0].code
-            screen = await svc.answer(db, 20, screen.attempt_id, screen.index, first)
-        elif item.kind == "multiple":
-            screen = await svc.answer(db, 20, screen.attempt_id, screen.index,
-                                      (item.options[0].code,))
-        elif item.kind == "likert":
-            screen = await svc.answer(db, 20, screen.attempt_id, screen.index, 4)
-        elif item.kind == "number":
-            screen = await svc.answer(db, 20, screen.attempt_id, screen.index, 10)
-        else:
-            screen = await svc.skip(db, 20, screen.attempt_id, screen.index)
-    done = await svc.submit(db, 20, screen.attempt_id)
+    # First options, 4 on every scale, 10 for numbers, the rest skipped; then submitted.
+    done = await factories.attempt(db, 20, campaign, factories.first_options(point=4, number=10),
+                                   language="ru")
     assert done.result.scales["cooperation"].value == 4.0
     assert set(done.result.scales) >= {"cooperation", "communication", "coordination",
                                        "creativity", "platforms", "safety_ethics"}
