@@ -2,7 +2,7 @@
 """Set up and run Ortaq with nothing but Python 3.11+.
 
     python3 dev.py run [ARGS]    create .venv if needed, install, then `python -m bot ARGS`
-    python3 dev.py test [ARGS]   create .venv if needed, install, then ruff, mypy and the whole
+    python3 dev.py test [ARGS]   create .venv if needed, install, then ruff (lint and format), mypy and the whole
                                  test suite (pytest ARGS); `--fast` leaves out the end-to-end
                                  and PostgreSQL tests
 
@@ -101,6 +101,7 @@ def main(argv: list[str]) -> int:
     chooses = any(arg == "-m" or arg.startswith("-m") for arg in rest)
     markers = [] if fast or chooses else ["-m", ""]
     lint = subprocess.call([str(PYTHON), "-m", "ruff", "check", "."])
+    lint |= subprocess.call([str(PYTHON), "-m", "ruff", "format", "--check", "."])
     types = subprocess.call([str(PYTHON), "-m", "mypy"])
     tests = subprocess.call([str(PYTHON), "-m", "pytest", *markers, *rest])
     # pytest's own summary stays the last line of the output; lint and types still fail the run.

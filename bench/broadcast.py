@@ -45,8 +45,9 @@ def seed(db_path: Path, recipients: int) -> list[int]:
     now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
     con = sqlite3.connect(db_path)
     ids = [100_000 + i for i in range(recipients)]
-    rows = [(ADMIN, "Admin", "en")] + [(i, f"S{i}", random.choice(["kk", "ru", "en"]))
-                                       for i in ids]
+    rows = [(ADMIN, "Admin", "en")] + [
+        (i, f"S{i}", random.choice(["kk", "ru", "en"])) for i in ids
+    ]
     con.executemany(
         "INSERT INTO app_user (telegram_id, first_name, language, consent, university_id,"
         " group_name, onboarded_at, reachable, created_at, updated_at)"
@@ -94,8 +95,14 @@ async def start_bot(env: dict[str, str], workdir: Path, run: int) -> asyncio.sub
     """Start `python -m bot` with its output in a log file."""
     log = (workdir / f"bot-{run}.log").open("wb")
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", cwd=workdir, env=env, stdin=asyncio.subprocess.DEVNULL,
-        stdout=log, stderr=log,
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=workdir,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
     )
     log.close()
     return proc
@@ -121,17 +128,22 @@ async def main() -> None:
         ids = await asyncio.to_thread(seed, db_path, args.recipients)
         # Telegram tolerates short bursts in one chat (a reply and the next question), so the
         # per-chat bucket holds a few messages; the 1/s average is enforced all the same.
-        emulator = Emulator(limits=Limits(global_per_second=30, per_chat_per_second=1,
-                                          per_chat_burst=4))
+        emulator = Emulator(
+            limits=Limits(global_per_second=30, per_chat_per_second=1, per_chat_burst=4)
+        )
         for i in ids:
             emulator.add_user(i, f"S{i}")
         admin = SimulatedUser(emulator, ADMIN, "Admin", "en")
         async with EmulatorServer(emulator) as server:
             env = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
             env.update(
-                BOT_TOKEN=emulator.token, BOT_API_URL=str(server.url), ADMIN_IDS=str(ADMIN),
-                DATABASE_URL=f"sqlite+aiosqlite:///{db_path}", PSEUDONYM_KEY="bench-key-123",
-                LOG_LEVEL="INFO", PYTHONPATH=str(ROOT),
+                BOT_TOKEN=emulator.token,
+                BOT_API_URL=str(server.url),
+                ADMIN_IDS=str(ADMIN),
+                DATABASE_URL=f"sqlite+aiosqlite:///{db_path}",
+                PSEUDONYM_KEY="bench-key-123",
+                LOG_LEVEL="INFO",
+                PYTHONPATH=str(ROOT),
             )
             proc = await start_bot(env, workdir, 1)
             await emulator.wait_polling(timeout=120)
@@ -170,7 +182,9 @@ async def main() -> None:
         state = counts(db_path)
     times = emulator.stats.all_send_times
     recipient_times = sorted(
-        ts for chat, stamps in emulator.stats.send_times.items() if chat in set(ids)
+        ts
+        for chat, stamps in emulator.stats.send_times.items()
+        if chat in set(ids)
         for ts in stamps
     )
     copies = {i: len(emulator.stats.send_times.get(i, [])) for i in ids}
@@ -180,14 +194,17 @@ async def main() -> None:
         before = [x for x in recipient_times if x <= kill_at]
         after = [x for x in recipient_times if x > restarted]
         sending_time = (before[-1] - before[0] if len(before) > 1 else 0) + (
-            after[-1] - after[0] if len(after) > 1 else 0)
+            after[-1] - after[0] if len(after) > 1 else 0
+        )
         gap = (after[0] - before[-1]) if before and after else 0.0
     else:
         sending_time = recipient_times[-1] - recipient_times[0]
         gap = 0.0
     rate = (len(recipient_times) - (2 if kill_at else 1)) / sending_time
-    print(f"recipients: {args.recipients} students (+ the sender), limit 30 msg/s, "
-          f"{args.latency * 1000:.0f} ms per API call, {os.cpu_count()} cores")
+    print(
+        f"recipients: {args.recipients} students (+ the sender), limit 30 msg/s, "
+        f"{args.latency * 1000:.0f} ms per API call, {os.cpu_count()} cores"
+    )
     if kill_at is not None:
         print(f"SIGKILL: at {kill_at - started:.1f} s, restart gap {gap:.1f} s")
     else:

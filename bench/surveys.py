@@ -81,15 +81,20 @@ async def prepare(url: str, students: int) -> int:
             raise SystemExit(f"default content did not load: {outcome and outcome.errors}")
         admins = frozenset({ADMIN})
         universities = len(await list_universities(db))
-        people = [(ADMIN, "Admin")] + [
-            (FIRST_STUDENT + i, f"U{i}") for i in range(students)
-        ]
+        people = [(ADMIN, "Admin")] + [(FIRST_STUDENT + i, f"U{i}") for i in range(students)]
         for n, (telegram_id, name) in enumerate(people):
             # The same name and language the simulated user sends, so the bot's first
             # sight of them changes nothing.
-            await factories.student(db, telegram_id, admins, university=n % universities,
-                                    language="en", group=GROUP, first_name=name,
-                                    telegram_language="en")
+            await factories.student(
+                db,
+                telegram_id,
+                admins,
+                university=n % universities,
+                language="en",
+                group=GROUP,
+                first_name=name,
+                telegram_language="en",
+            )
         # Composed and published as an organizer's /publish does.
         campaign_id = await factories.campaign(db, ADMIN, admins, "dlt_pre", "pre")
         # Invitations count as sent: the bot must not broadcast to the students meanwhile.
@@ -124,9 +129,11 @@ async def until(
 
 def newer_than(user: SimulatedUser, message_id: int) -> Callable[[], bool]:
     """A bot message newer than `message_id` is the newest one."""
+
     def check() -> bool:
         last = user.last_message
         return last is not None and last.message_id > message_id
+
     return check
 
 
@@ -175,12 +182,19 @@ async def take_survey(
         updates[user.user_id] += 1
 
     last_id = user.last_message.message_id if user.last_message else 0
-    await act("/surveys", user.send("/surveys"), lambda: newer_than(user, last_id)()
-              and any(CAMPAIGN.casefold() in b.casefold() for b in user.last_buttons))
+    await act(
+        "/surveys",
+        user.send("/surveys"),
+        lambda: (
+            newer_than(user, last_id)()
+            and any(CAMPAIGN.casefold() in b.casefold() for b in user.last_buttons)
+        ),
+    )
     assert user.last_message is not None
     last_id = user.last_message.message_id
-    await act("open the campaign", user.tap(CAMPAIGN, message_id=last_id),
-              newer_than(user, last_id))
+    await act(
+        "open the campaign", user.tap(CAMPAIGN, message_id=last_id), newer_than(user, last_id)
+    )
     for _ in range(MAX_SCREENS):
         message = user.last_message
         assert message is not None
@@ -188,8 +202,7 @@ async def take_survey(
         buttons = SimulatedUser.buttons_of(message)
         kind = screen_of(message)
         if kind == "info":
-            await act("intro: Continue", user.tap(CONTINUE, message_id=mid),
-                      newer_than(user, mid))
+            await act("intro: Continue", user.tap(CONTINUE, message_id=mid), newer_than(user, mid))
         elif kind == "single":
             first = next(b for b in buttons if b not in (BACK, SKIP))
             await act("single choice", user.tap(first, message_id=mid), newer_than(user, mid))
@@ -197,14 +210,17 @@ async def take_survey(
         elif kind == "multiple":
             tick = next(b for b in buttons if b.startswith("☐ "))
             edits = message.edited
-            await act("multiple: tick", user.tap(tick, message_id=mid),
-                      lambda message=message, edits=edits: message.edited > edits
-                      and any(b.startswith("☑ ") for b in message.buttons))
+            await act(
+                "multiple: tick",
+                user.tap(tick, message_id=mid),
+                lambda message=message, edits=edits: (
+                    message.edited > edits and any(b.startswith("☑ ") for b in message.buttons)
+                ),
+            )
             await act("multiple: Done", user.tap(DONE, message_id=mid), newer_than(user, mid))
             answered[user.user_id] += 1
         elif kind == "likert":
-            await act("agreement scale: 4", user.tap("4", message_id=mid),
-                      newer_than(user, mid))
+            await act("agreement scale: 4", user.tap("4", message_id=mid), newer_than(user, mid))
             answered[user.user_id] += 1
         elif kind == "typed":
             await act("typed: 5", user.send("5"), newer_than(user, mid))
@@ -214,22 +230,35 @@ async def take_survey(
             # the update is complete with the chart; the thanks is timed on the way.
             start = time.perf_counter()
             await user.tap(SUBMIT, message_id=mid)
-            await until(emulator, user, lambda mid=mid: any(
-                m.message_id > mid and THANKS in (m.content or "") for m in user.messages),
-                "Submit")
+            await until(
+                emulator,
+                user,
+                lambda mid=mid: any(
+                    m.message_id > mid and THANKS in (m.content or "") for m in user.messages
+                ),
+                "Submit",
+            )
             steps["Submit: until the thanks"].append(time.perf_counter() - start)
-            await until(emulator, user, lambda mid=mid: any(
-                m.message_id > mid and m.photo for m in user.messages), "Submit (chart)")
+            await until(
+                emulator,
+                user,
+                lambda mid=mid: any(m.message_id > mid and m.photo for m in user.messages),
+                "Submit (chart)",
+            )
             elapsed = time.perf_counter() - start
             latencies.append(elapsed)
             steps["Submit: until the chart"].append(elapsed)
             updates[user.user_id] += 1
             return
         else:
-            raise Stalled(f"user {user.user_id}: unexpected screen ({kind}): {user.last_text!r}"
-                          f", buttons {buttons}")
-    raise Stalled(f"user {user.user_id}: the survey did not end after {MAX_SCREENS} screens; "
-                  f"last bot message: {user.last_text!r}")
+            raise Stalled(
+                f"user {user.user_id}: unexpected screen ({kind}): {user.last_text!r}"
+                f", buttons {buttons}"
+            )
+    raise Stalled(
+        f"user {user.user_id}: the survey did not end after {MAX_SCREENS} screens; "
+        f"last bot message: {user.last_text!r}"
+    )
 
 
 async def echo_round(emulator: Emulator, user: SimulatedUser, latencies: list[float]) -> None:
@@ -271,14 +300,18 @@ def verify(db_path: Path, campaign_id: int, students: int, answered: dict[int, i
     doubled = [tid for tid, counts in submitted.items() if len(counts) > 1]
     counts = sorted({c for cs in submitted.values() for c in cs})
     mismatched = [tid for tid, cs in submitted.items() if cs[-1] != answered.get(tid)]
-    print(f"database: {len(expected) - len(missing)}/{len(expected)} students have a submitted "
-          f"attempt ({len(rows)} attempts in all, other states: {dict(other_states) or 'none'}, "
-          f"users with more than one: {len(doubled)})")
-    print(f"database: answers per submitted attempt: "
-          f"{', '.join(str(c) for c in counts) or 'none'}"
-          f"{' (equal for every attempt)' if len(counts) == 1 else ' (NOT equal)'}; "
-          f"matching the questions each user answered in chat: "
-          f"{len(submitted) - len(mismatched)}/{len(submitted)}")
+    print(
+        f"database: {len(expected) - len(missing)}/{len(expected)} students have a submitted "
+        f"attempt ({len(rows)} attempts in all, other states: {dict(other_states) or 'none'}, "
+        f"users with more than one: {len(doubled)})"
+    )
+    print(
+        f"database: answers per submitted attempt: "
+        f"{', '.join(str(c) for c in counts) or 'none'}"
+        f"{' (equal for every attempt)' if len(counts) == 1 else ' (NOT equal)'}; "
+        f"matching the questions each user answered in chat: "
+        f"{len(submitted) - len(mismatched)}/{len(submitted)}"
+    )
     return not missing and not doubled and len(counts) == 1 and not mismatched
 
 
@@ -287,8 +320,11 @@ def log_problems(path: Path) -> list[str]:
     if not path.exists():
         return []
     lines = path.read_text(errors="replace").splitlines()
-    return [line for line in lines
-            if " ERROR " in line or " CRITICAL " in line or line.startswith("Traceback")]
+    return [
+        line
+        for line in lines
+        if " ERROR " in line or " CRITICAL " in line or line.startswith("Traceback")
+    ]
 
 
 async def main() -> None:
@@ -315,44 +351,74 @@ async def main() -> None:
         campaign_id = await prepare(url, args.users)
         seeding = time.perf_counter() - seeding
         ortaq_env = {**base_env, "DATABASE_URL": url, "ADMIN_IDS": str(ADMIN)}
-        print(f"{args.users} users, {args.latency * 1000:.0f} ms per Bot API call, "
-              f"python {sys.version.split()[0]}, {os.cpu_count()} cores "
-              f"(database prepared in {seeding:.1f} s)")
+        print(
+            f"{args.users} users, {args.latency * 1000:.0f} ms per Bot API call, "
+            f"python {sys.version.split()[0]}, {os.cpu_count()} cores "
+            f"(database prepared in {seeding:.1f} s)"
+        )
         steps: dict[str, list[float]] = defaultdict(list)
         updates: dict[int, int] = defaultdict(int)
         answered: dict[int, int] = defaultdict(int)
-        survey = functools.partial(take_survey, steps=steps, updates=updates,
-                                   answered=answered)
+        survey = functools.partial(take_survey, steps=steps, updates=updates, answered=answered)
         ortaq = await run_phase(
-            "ortaq", [sys.executable, "-m", "bot"], ortaq_env, args.users, args.latency,
-            survey, workdir, first_user=FIRST_STUDENT, also_known=(ADMIN,))
+            "ortaq",
+            [sys.executable, "-m", "bot"],
+            ortaq_env,
+            args.users,
+            args.latency,
+            survey,
+            workdir,
+            first_user=FIRST_STUDENT,
+            also_known=(ADMIN,),
+        )
         ok = verify(db_path, campaign_id, args.users, answered)
         per_user = "/".join(str(c) for c in sorted(set(updates.values())))
         results = {f"ortaq (pre survey, {per_user} updates/user)": ortaq}
         results["bare PTB echo bot, sequential (default)"] = await run_phase(
-            "echo", [sys.executable, str(ROOT / "bench" / "echo_bot.py")], base_env,
-            args.users, args.latency, echo_round, workdir, first_user=FIRST_STUDENT)
+            "echo",
+            [sys.executable, str(ROOT / "bench" / "echo_bot.py")],
+            base_env,
+            args.users,
+            args.latency,
+            echo_round,
+            workdir,
+            first_user=FIRST_STUDENT,
+        )
         results["bare PTB echo bot, concurrent_updates=32"] = await run_phase(
-            "echo32", [sys.executable, str(ROOT / "bench" / "echo_bot.py")],
-            {**base_env, "ECHO_CONCURRENT": "32"}, args.users, args.latency,
-            echo_round, workdir, first_user=FIRST_STUDENT)
+            "echo32",
+            [sys.executable, str(ROOT / "bench" / "echo_bot.py")],
+            {**base_env, "ECHO_CONCURRENT": "32"},
+            args.users,
+            args.latency,
+            echo_round,
+            workdir,
+            first_user=FIRST_STUDENT,
+        )
         problems = log_problems(workdir / "ortaq.log")
-    print(f"{'run':45} {'updates':>8} {'upd/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'bot CPU ms/upd':>15} {'emulator CPU ms/upd':>20}")
+    print(
+        f"{'run':45} {'updates':>8} {'upd/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'bot CPU ms/upd':>15} {'emulator CPU ms/upd':>20}"
+    )
     for name, r in results.items():
-        print(f"{name:45} {r['updates']:8.0f} {r['updates_per_s']:8.1f} "
-              f"{r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['bot_cpu_ms']:15.1f} "
-              f"{r['harness_cpu_ms']:20.1f}")
+        print(
+            f"{name:45} {r['updates']:8.0f} {r['updates_per_s']:8.1f} "
+            f"{r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['bot_cpu_ms']:15.1f} "
+            f"{r['harness_cpu_ms']:20.1f}"
+        )
     print()
     print(f"{'ortaq step':45} {'count':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for step, values in steps.items():
         values.sort()
-        print(f"{step:45} {len(values):8d} {statistics.median(values) * 1000:8.1f} "
-              f"{percentile(values, 0.99) * 1000:8.1f} {values[-1] * 1000:8.1f}")
+        print(
+            f"{step:45} {len(values):8d} {statistics.median(values) * 1000:8.1f} "
+            f"{percentile(values, 0.99) * 1000:8.1f} {values[-1] * 1000:8.1f}"
+        )
     print()
     print(f"updates per user: {per_user} ({len(updates)} users)")
-    print(f"bot log: {len(problems)} ERROR/CRITICAL/traceback line(s)"
-          + (f"; first: {problems[0]}" if problems else ""))
+    print(
+        f"bot log: {len(problems)} ERROR/CRITICAL/traceback line(s)"
+        + (f"; first: {problems[0]}" if problems else "")
+    )
     if not ok:
         raise SystemExit("the database check failed")
 

@@ -58,24 +58,40 @@ async def onboard(emulator: Emulator, user: SimulatedUser, latencies: list[float
     yes = t.plain("onboarding.consent_yes")
     ask_group = "faculty and group"
     menu = t.plain("menu.profile")
-    await timed(latencies, user.send("/start"),
-                until(emulator, user, lambda: "English" in " ".join(user.last_buttons)))
-    await timed(latencies, user.tap("English"),
-                until(emulator, user, lambda: yes in user.last_buttons))
-    await timed(latencies, user.tap(yes),
-                until(emulator, user, lambda: any(UNIVERSITY in b for b in user.last_buttons)))
-    await timed(latencies, user.tap(UNIVERSITY),
-                until(emulator, user, lambda: ask_group in (user.last_text or "")))
-    await timed(latencies, user.send("Pedagogy, PO-21"),
-                until(emulator, user, lambda: menu in user.last_buttons))
+    await timed(
+        latencies,
+        user.send("/start"),
+        until(emulator, user, lambda: "English" in " ".join(user.last_buttons)),
+    )
+    await timed(
+        latencies, user.tap("English"), until(emulator, user, lambda: yes in user.last_buttons)
+    )
+    await timed(
+        latencies,
+        user.tap(yes),
+        until(emulator, user, lambda: any(UNIVERSITY in b for b in user.last_buttons)),
+    )
+    await timed(
+        latencies,
+        user.tap(UNIVERSITY),
+        until(emulator, user, lambda: ask_group in (user.last_text or "")),
+    )
+    await timed(
+        latencies,
+        user.send("Pedagogy, PO-21"),
+        until(emulator, user, lambda: menu in user.last_buttons),
+    )
 
 
 async def echo_round(emulator: Emulator, user: SimulatedUser, latencies: list[float]) -> None:
     """One user's five messages to the echo bot, each timed until its echo."""
     for i in range(5):
         text = f"hello {user.user_id} {i}"
-        await timed(latencies, user.send(text),
-                    until(emulator, user, lambda text=text: user.last_text == text))
+        await timed(
+            latencies,
+            user.send(text),
+            until(emulator, user, lambda text=text: user.last_text == text),
+        )
 
 
 async def run_phase(
@@ -102,8 +118,12 @@ async def run_phase(
         env = {**env, "BOT_TOKEN": emulator.token, "BOT_API_URL": str(server.url)}
         log = (workdir / f"{name}.log").open("wb")
         proc = await asyncio.create_subprocess_exec(
-            *command, cwd=workdir, env=env, stdin=asyncio.subprocess.DEVNULL,
-            stdout=log, stderr=log,
+            *command,
+            cwd=workdir,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
         )
         try:
             await emulator.wait_polling(timeout=120)
@@ -127,7 +147,8 @@ async def run_phase(
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     own = resource.getrusage(resource.RUSAGE_SELF)
     bot_cpu = (children.ru_utime + children.ru_stime) - (
-        children_before.ru_utime + children_before.ru_stime)
+        children_before.ru_utime + children_before.ru_stime
+    )
     harness_cpu = (own.ru_utime + own.ru_stime) - (self_before.ru_utime + self_before.ru_stime)
     latencies.sort()
     return {
@@ -160,26 +181,49 @@ async def main() -> None:
         workdir = Path(keep or tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         ortaq_env = {**base_env, "DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/bench.db"}
-        print(f"{args.users} users, {args.latency * 1000:.0f} ms per Bot API call, "
-              f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
+        print(
+            f"{args.users} users, {args.latency * 1000:.0f} ms per Bot API call, "
+            f"python {sys.version.split()[0]}, {os.cpu_count()} cores"
+        )
         results = {
             "ortaq (onboarding, 5 updates/user)": await run_phase(
-                "ortaq", [sys.executable, "-m", "bot"], ortaq_env, args.users, args.latency,
-                onboard, workdir),
+                "ortaq",
+                [sys.executable, "-m", "bot"],
+                ortaq_env,
+                args.users,
+                args.latency,
+                onboard,
+                workdir,
+            ),
             "bare PTB echo bot, sequential (default)": await run_phase(
-                "echo", [sys.executable, str(ROOT / "bench" / "echo_bot.py")], base_env,
-                args.users, args.latency, echo_round, workdir),
+                "echo",
+                [sys.executable, str(ROOT / "bench" / "echo_bot.py")],
+                base_env,
+                args.users,
+                args.latency,
+                echo_round,
+                workdir,
+            ),
             "bare PTB echo bot, concurrent_updates=32": await run_phase(
-                "echo32", [sys.executable, str(ROOT / "bench" / "echo_bot.py")],
-                {**base_env, "ECHO_CONCURRENT": "32"}, args.users, args.latency,
-                echo_round, workdir),
+                "echo32",
+                [sys.executable, str(ROOT / "bench" / "echo_bot.py")],
+                {**base_env, "ECHO_CONCURRENT": "32"},
+                args.users,
+                args.latency,
+                echo_round,
+                workdir,
+            ),
         }
-    print(f"{'run':45} {'updates':>8} {'upd/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'bot CPU ms/upd':>15} {'emulator CPU ms/upd':>20}")
+    print(
+        f"{'run':45} {'updates':>8} {'upd/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'bot CPU ms/upd':>15} {'emulator CPU ms/upd':>20}"
+    )
     for name, r in results.items():
-        print(f"{name:45} {r['updates']:8.0f} {r['updates_per_s']:8.1f} "
-              f"{r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['bot_cpu_ms']:15.1f} "
-              f"{r['harness_cpu_ms']:20.1f}")
+        print(
+            f"{name:45} {r['updates']:8.0f} {r['updates_per_s']:8.1f} "
+            f"{r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['bot_cpu_ms']:15.1f} "
+            f"{r['harness_cpu_ms']:20.1f}"
+        )
 
 
 if __name__ == "__main__":

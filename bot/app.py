@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 OrtaqApp = Application[Any, Any, Any, Any, BotData, Any]
 
+
 def build_application(
     settings: Settings,
     *,
@@ -120,9 +121,7 @@ async def set_command_menus(app: OrtaqApp) -> None:
             commands = [BotCommand(c, t.plain(f"commands.{c}")) for c in menu]
             await app.bot.set_my_commands(commands, language_code=language)
         t = i18n.translator(settings.default_language)
-        await app.bot.set_my_commands(
-            [BotCommand(c, t.plain(f"commands.{c}")) for c in menu]
-        )
+        await app.bot.set_my_commands([BotCommand(c, t.plain(f"commands.{c}")) for c in menu])
     except TelegramError:
         # A menu is a convenience: the bot still works without it.
         logger.warning("could not set the command menus", exc_info=True)

@@ -95,9 +95,7 @@ async def _onboard(
     """The onboarding steps, in the order the chat asks them."""
     await users.set_language(db, telegram_id, language, admin_ids)
     await users.set_consent(db, telegram_id, consent, admin_ids)
-    await users.set_university(
-        db, telegram_id, await _university_id(db, university), admin_ids
-    )
+    await users.set_university(db, telegram_id, await _university_id(db, university), admin_ids)
     return await users.set_group(db, telegram_id, group, admin_ids)
 
 

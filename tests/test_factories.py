@@ -31,8 +31,14 @@ async def test_people_are_onboarded_and_staff_hold_their_role_and_scope(db):
     # Scoped by its invite: it publishes to its own university only.
     with pytest.raises(PermissionDenied):
         await factories.campaign(db, 15, ADMINS, "dlt_pre")
-    assert await factories.campaign(db, 15, ADMINS, "dlt_pre", audience_kind="university",
-                                    audience_ref=str(profile.university.id))
+    assert await factories.campaign(
+        db,
+        15,
+        ADMINS,
+        "dlt_pre",
+        audience_kind="university",
+        audience_ref=str(profile.university.id),
+    )
     added = await factories.university(db, "KZ | Abai University", ADMINS)
     assert await factories.student(db, 16, university=added)
 
@@ -63,8 +69,12 @@ async def test_attempts_stop_where_the_answers_run_out_and_closing_tells_those_m
     assert second.kind == "item" and second.position == 2  # the year answered, no more
     assert await factories.close_campaign(db, ADMIN, ADMINS, campaign) == [21, 22]
     async with db() as session:
-        texts = (await session.scalars(
-            select(Broadcast.texts).join(Delivery, Delivery.broadcast_id == Broadcast.id)
-            .where(Delivery.chat_id == 21))).all()
+        texts = (
+            await session.scalars(
+                select(Broadcast.texts)
+                .join(Delivery, Delivery.broadcast_id == Broadcast.id)
+                .where(Delivery.chat_id == 21)
+            )
+        ).all()
     assert len(texts) == 1 and set(texts[0]) == {"kk", "ru", "en"}
     assert await surveys.open_campaigns(db, 20) == []

@@ -18,10 +18,15 @@ from bot.sandbox.request import BASE_FILE_URL, BASE_URL, EmulatorRequest
 @pytest.fixture
 async def setup():
     clock = VirtualClock()
-    emulator = Emulator(limits=Limits(global_per_second=30, per_chat_per_second=1),
-                        clock=clock.now)
-    bot = Bot(emulator.token, base_url=BASE_URL, base_file_url=BASE_FILE_URL,
-              request=EmulatorRequest(emulator))
+    emulator = Emulator(
+        limits=Limits(global_per_second=30, per_chat_per_second=1), clock=clock.now
+    )
+    bot = Bot(
+        emulator.token,
+        base_url=BASE_URL,
+        base_file_url=BASE_FILE_URL,
+        request=EmulatorRequest(emulator),
+    )
     async with bot:
         gateway = Gateway(bot, RateLimiter(30, 1, clock), backoff=0.5)
         yield emulator, gateway, clock
@@ -127,8 +132,9 @@ async def test_photo_and_document_by_file_id(setup):
     (chat,) = _users(emulator, 1)
     update = emulator.post_document(chat, "plan.pdf", b"%PDF-1.4 x", "application/pdf")
     file_id = update["message"]["document"]["file_id"]
-    result = await gateway.send(Outgoing(chat, kind="document", text="<b>Plan</b>",
-                                         file_id=file_id))
+    result = await gateway.send(
+        Outgoing(chat, kind="document", text="<b>Plan</b>", file_id=file_id)
+    )
     assert result.outcome is Outcome.SENT
     last = emulator.bot_messages(chat)[-1]
     assert last.document["file_id"] == file_id and last.caption == "Plan"

@@ -193,9 +193,7 @@ class Console:
                 await watcher
 
 
-async def open_demo_survey(
-    db: Sessionmaker, organizer_id: int, admin_ids: frozenset[int]
-) -> bool:
+async def open_demo_survey(db: Sessionmaker, organizer_id: int, admin_ids: frozenset[int]) -> bool:
     """Publish the demo survey as the organizer on the first start; True if it was opened now."""
     try:
         opened = await ensure_campaign(db, organizer_id, admin_ids, DEMO_INSTRUMENT, DEMO_WAVE)

@@ -29,8 +29,11 @@ async def _seed(db_path: Path, emulator: Emulator) -> list[int]:
     for telegram_id in ids:
         emulator.add_user(telegram_id, f"U{telegram_id}")
         await factories.student(
-            db, telegram_id, university=unis[0], first_name=f"U{telegram_id}",
-            telegram_language="en"
+            db,
+            telegram_id,
+            university=unis[0],
+            first_name=f"U{telegram_id}",
+            telegram_language="en",
         )
     await engine.dispose()
     return ids[1:]

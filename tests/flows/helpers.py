@@ -9,8 +9,13 @@ from bot.sandbox.users import SimulatedUser
 UNIVERSITY_EN = "M.Kh. Dulaty Taraz Regional University"
 
 
-async def onboard(user: SimulatedUser, i18n: I18n, language: str = "en",
-                  university: str | None = UNIVERSITY_EN, group: str = "Pedagogy, PO-21") -> None:
+async def onboard(
+    user: SimulatedUser,
+    i18n: I18n,
+    language: str = "en",
+    university: str | None = UNIVERSITY_EN,
+    group: str = "Pedagogy, PO-21",
+) -> None:
     """Take `user` through the whole onboarding."""
     t = i18n.translator(language)
     await user.send("/start")

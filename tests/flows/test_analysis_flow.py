@@ -35,10 +35,12 @@ async def test_admin_gets_the_analysis_of_a_pre_post_pair(harness, i18n):
     documents = [m for m in admin.messages if m.document]
     assert len(photos) == 2 and len(documents) == 1
     assert documents[0].document["file_name"] == "ortaq-analysis-dlt_pre.xlsx"
-    book = load_workbook(io.BytesIO(await _download(harness, documents[0].document)),
-                         read_only=True)
+    book = load_workbook(
+        io.BytesIO(await _download(harness, documents[0].document)), read_only=True
+    )
     assert {"summary", "prepost", "reliability", "by_university_tests", "efa", "labels"} <= set(
-        book.sheetnames)
+        book.sheetnames
+    )
 
 
 async def test_students_are_refused_and_forged_buttons_do_nothing(harness, i18n):

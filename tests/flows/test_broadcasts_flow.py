@@ -30,9 +30,14 @@ async def _students(harness, n, start=2000):
     for i in range(n):
         telegram_id = start + i
         harness.emulator.add_user(telegram_id, f"S{i}", language_code="en")
-        await factories.student(db, telegram_id, university=unis[i % len(unis)],
-                                language=LANGS[i % 3], first_name=f"S{i}",
-                                telegram_language="en")
+        await factories.student(
+            db,
+            telegram_id,
+            university=unis[i % len(unis)],
+            language=LANGS[i % 3],
+            first_name=f"S{i}",
+            telegram_language="en",
+        )
         ids.append(telegram_id)
     return ids
 
@@ -44,8 +49,9 @@ async def _send_formatted(harness, sender, text, bold_words):
     for word in bold_words:
         start = text.index(word)
         offset = len(text[:start].encode("utf-16-le")) // 2
-        entities.append({"type": "bold", "offset": offset,
-                         "length": len(word.encode("utf-16-le")) // 2})
+        entities.append(
+            {"type": "bold", "offset": offset, "length": len(word.encode("utf-16-le")) // 2}
+        )
     update["message"]["entities"] = entities
     await harness.deliver(update)
 
@@ -132,8 +138,9 @@ async def test_faults_are_survived_and_reported(harness, i18n):
     file_path = (await harness.app.bot.get_file(document.document["file_id"])).file_path
     content = harness.emulator.download(file_path.rsplit("/", 1)[-1]) or b""
     if not content:
-        content = await (await harness.app.bot.get_file(
-            document.document["file_id"])).download_as_bytearray()
+        content = await (
+            await harness.app.bot.get_file(document.document["file_id"])
+        ).download_as_bytearray()
     lines = bytes(content).decode("utf-8-sig").splitlines()
     assert lines[0] == "telegram_id,first_name,university,state,reason"
     assert {line.split(",")[0] for line in lines[1:]} == {str(blocked), str(deleted)}
@@ -161,9 +168,15 @@ async def test_bad_content_and_audiences_get_clear_messages(harness, i18n):
     message = sticker["message"]
     del message["text"]
     message.pop("entities", None)
-    message["sticker"] = {"file_id": "CAACAgI", "file_unique_id": "AgAD", "type": "regular",
-                          "width": 512, "height": 512, "is_animated": False,
-                          "is_video": False}
+    message["sticker"] = {
+        "file_id": "CAACAgI",
+        "file_unique_id": "AgAD",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+    }
     await harness.deliver(sticker)
     assert admin.last_text == t("broadcasts.unsupported")
     await admin.send("x" * 4100)
@@ -186,8 +199,9 @@ async def test_documents_with_captions_are_broadcast_by_file_id(harness, i18n):
     students = await _students(harness, 4)
     await admin.send("/broadcast")
     await admin.tap(t.plain("broadcasts.audience_all"))
-    await admin.upload("timetable.pdf", b"%PDF-1.4 timetable", "application/pdf",
-                       caption="Timetable for December")
+    await admin.upload(
+        "timetable.pdf", b"%PDF-1.4 timetable", "application/pdf", caption="Timetable for December"
+    )
     await admin.tap(t.plain("broadcasts.no_buttons"))
     await admin.tap(t.plain("broadcasts.send_now", count=5))
     await harness.app.bot_data.broadcaster.wait(await _latest_id(harness))
@@ -263,9 +277,7 @@ async def _start_paused(harness, i18n, limit, after_send=False):
 
 
 def _copies(harness, chats):
-    copies = {
-        chat: sum(m.text == "Once only" for m in _received(harness, chat)) for chat in chats
-    }
+    copies = {chat: sum(m.text == "Once only" for m in _received(harness, chat)) for chat in chats}
     if ADMIN_ID in copies:
         copies[ADMIN_ID] -= 1  # the sender's preview is not a delivery
     return copies
@@ -350,8 +362,11 @@ async def test_scheduled_broadcast_survives_a_restart(harness, i18n):
     from models import Broadcast
 
     async with db.begin() as session:
-        await session.execute(update(Broadcast).where(Broadcast.id == broadcast_id)
-                              .values(scheduled_at=utcnow() - timedelta(seconds=1)))
+        await session.execute(
+            update(Broadcast)
+            .where(Broadcast.id == broadcast_id)
+            .values(scheduled_at=utcnow() - timedelta(seconds=1))
+        )
     await harness.run_jobs()
     for chat in students:
         assert [m.text for m in _received(harness, chat)] == ["Webinar tomorrow"]

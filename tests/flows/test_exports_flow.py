@@ -37,9 +37,16 @@ def test_requests_survive_their_encodings():
     assert ExportMenu(data, ExportField.PERIOD).pack() and ExportRun(data).pack()  # <= 64 bytes
     assert len("exd:" + request.compact()) <= 32
     assert Request.from_compact(request.compact()) == request.but(period=0, since=0, until=0)
-    for forged in ("9.0.0.0.0.0.0", "0.0.0.0.5.0.0", "0.0.0.0.5.0.0.20261301.0",
-                   "0.0.0.0.5.0.0.20261231.20260901", "0.0.0.kz.0.0.0", "0.0.0.0.0.4.0",
-                   "0.0.0.0.5.0.0.20260901.99991231", "0.0.0.0.5.0.0.0.0"):
+    for forged in (
+        "9.0.0.0.0.0.0",
+        "0.0.0.0.5.0.0",
+        "0.0.0.0.5.0.0.20261301.0",
+        "0.0.0.0.5.0.0.20261231.20260901",
+        "0.0.0.kz.0.0.0",
+        "0.0.0.0.0.4.0",
+        "0.0.0.0.5.0.0.20260901.99991231",
+        "0.0.0.0.5.0.0.0.0",
+    ):
         assert Request.decode(forged) is None, forged
     assert Request.from_compact("x") is None and Request.from_compact("0.0.zz!.0.0.0") is None
 
@@ -48,8 +55,13 @@ def test_typed_periods():
     assert parse_period("2026-09-01 2026-12-31") == (20260901, 20261231)
     assert parse_period("с 01.09.2026 по 31.12.2026") == (20260901, 20261231)
     assert parse_period("2026-09-01") == (20260901, 0)
-    for bad in ("yesterday", "2026-12-31 2026-09-01", "2026-02-30", "1.1.2026 2.1.2026 3.1.2026",
-                "2026-09-01 9999-12-31"):
+    for bad in (
+        "yesterday",
+        "2026-12-31 2026-09-01",
+        "2026-02-30",
+        "1.1.2026 2.1.2026 3.1.2026",
+        "2026-09-01 9999-12-31",
+    ):
         with pytest.raises(Exception, match="bad_dates"):
             parse_period(bad)
 
@@ -114,8 +126,9 @@ async def test_identities_are_for_admins_only(harness, i18n):
     await admin.tap(t.plain("exports.field.format"))
     await admin.tap("CSV")
     await admin.tap(t.plain("exports.go"))
-    data = next(m for m in admin.messages if m.document and m.document["file_name"].endswith(
-        ".csv"))
+    data = next(
+        m for m in admin.messages if m.document and m.document["file_name"].endswith(".csv")
+    )
     assert "IDENTIFIED" in data.caption
     text = (await _download(harness, data.document)).decode("utf-8-sig")
     assert "telegram_id,first_name,username" in text.splitlines()[0] and ",5000," in text

@@ -55,13 +55,16 @@ async def test_admin_invites_each_role(harness, i18n, role, university):
         await newcomer.tap("English")
         await newcomer.tap(t.plain("onboarding.consent_yes"))
         assert newcomer.last_text == t("onboarding.ask_group").replace("<i>", "").replace(
-            "</i>", "")
+            "</i>", ""
+        )
     # Single use: a second person is refused with a clear message.
     other = harness.user(301, "Olzhas", "en")
     await other.send(f"/start {payload}")
     assert any(t.plain("invites.used_up") in x for x in other.texts)
-    assert not (await user_service.get_profile(harness.app.bot_data.db, 301, frozenset())).has(
-        role) or role is Role.STUDENT
+    assert (
+        not (await user_service.get_profile(harness.app.bot_data.db, 301, frozenset())).has(role)
+        or role is Role.STUDENT
+    )
 
 
 async def test_organizer_invites_coaches_but_not_organizers(harness, i18n):

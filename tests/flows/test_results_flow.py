@@ -40,8 +40,11 @@ PACK = {
             "text": {"kk": "Топта", "ru": "В группе", "en": "In a group"},
             "likert": "agree5",
             "items": [
-                {"code": f"c{n}", "text": {"kk": f"к{n}", "ru": f"р{n}", "en": f"e{n}"},
-                 "scale": "coop"}
+                {
+                    "code": f"c{n}",
+                    "text": {"kk": f"к{n}", "ru": f"р{n}", "en": f"e{n}"},
+                    "scale": "coop",
+                }
                 for n in (1, 2, 3)
             ],
         }

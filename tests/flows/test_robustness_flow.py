@@ -107,16 +107,18 @@ async def test_blocking_the_bot_is_recorded_and_writing_again_undoes_it(harness,
     await onboard(user, i18n)
     member = {"id": 505, "is_bot": False, "first_name": "Dana"}
     bot_user = harness.emulator.bot_user
-    await harness.deliver({
-        "update_id": next(_ids),
-        "my_chat_member": {
-            "chat": _chat(505),
-            "from": member,
-            "date": int(time.time()),
-            "old_chat_member": {"status": "member", "user": bot_user},
-            "new_chat_member": {"status": "kicked", "user": bot_user, "until_date": 0},
-        },
-    })
+    await harness.deliver(
+        {
+            "update_id": next(_ids),
+            "my_chat_member": {
+                "chat": _chat(505),
+                "from": member,
+                "date": int(time.time()),
+                "old_chat_member": {"status": "member", "user": bot_user},
+                "new_chat_member": {"status": "kicked", "user": bot_user, "until_date": 0},
+            },
+        }
+    )
     assert (await _profile(harness, 505)).reachable is False
     await user.send("/help")
     assert (await _profile(harness, 505)).reachable is True
@@ -140,8 +142,9 @@ async def test_coaches_and_jurors_are_refused_privileged_commands(harness, i18n)
     for telegram_id, role in ((506, Role.COACH), (507, Role.JUROR)):
         user = harness.user(telegram_id, "Staff", "en")
         await onboard(user, i18n)
-        await factories.staff(harness.app.bot_data.db, telegram_id, role, ADMINS,
-                              onboarded=False, first_name="Staff")
+        await factories.staff(
+            harness.app.bot_data.db, telegram_id, role, ADMINS, onboarded=False, first_name="Staff"
+        )
         for command in ("/invite", "/universities"):
             await user.send(command)
             assert user.last_text == t("errors.not_allowed"), (role, command)
@@ -169,8 +172,9 @@ async def test_a_long_swot_review_fits_and_can_be_submitted(harness, i18n):
     t = i18n.translator("en")
     admin = harness.user(ADMIN_ID, "Admin", "en")
     await onboard(admin, i18n)
-    await factories.campaign(harness.app.bot_data.db, ADMIN_ID, ADMINS, "swot_collaboration",
-                             "main")
+    await factories.campaign(
+        harness.app.bot_data.db, ADMIN_ID, ADMINS, "swot_collaboration", "main"
+    )
     user = harness.user(520, "Long", "en")
     await onboard(user, i18n)
     await user.send("/surveys")
@@ -198,7 +202,8 @@ async def test_crafted_audience_and_option_data_is_refused_politely(harness, i18
     await admin.send("/publish")
     await admin.tap("SWOT")
     cp_draft = admin.last_message.reply_markup["inline_keyboard"][0][0]["callback_data"].split(
-        ":")[2]
+        ":"
+    )[2]
     await admin.tap_data(f"cp:a:{cp_draft}:university:abc", admin.last_message.message_id)
     assert admin.last_toast == t.plain("broadcasts.unknown_audience")
     await admin.tap_data("s:o:1:999:999", admin.last_message.message_id)
@@ -245,8 +250,12 @@ async def test_a_double_tap_on_a_tick_box_leaves_it_ticked(harness, i18n):
     await user.tap(t.plain("surveys.continue"))
     await user.tap("First year")
     question = user.last_message
-    zoom = next(b["callback_data"] for row in question.reply_markup["inline_keyboard"]
-                for b in row if b["text"] == "☐ Zoom")
+    zoom = next(
+        b["callback_data"]
+        for row in question.reply_markup["inline_keyboard"]
+        for b in row
+        if b["text"] == "☐ Zoom"
+    )
     await user.tap_data(zoom, question.message_id)
     await user.tap_data(zoom, question.message_id)  # the second tap of a double tap
     assert "☑ Zoom" in user.last_buttons

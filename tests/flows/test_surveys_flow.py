@@ -91,8 +91,14 @@ async def test_every_question_type_with_bad_input_back_and_review(harness, i18n)
     assert aru.last_message.photo and "your scores by scale" in aru.last_message.caption
     answers = await _answers(harness)
     assert answers == {
-        "year": "y2", "tools": ["other"], "tools_other": "Padlet", "enjoy": 4,
-        "views_1": 3, "views_2": 2, "hours": 12, "since": None,
+        "year": "y2",
+        "tools": ["other"],
+        "tools_other": "Padlet",
+        "enjoy": 4,
+        "views_1": 3,
+        "views_2": 2,
+        "hours": 12,
+        "since": None,
     }
 
 
@@ -220,15 +226,20 @@ async def test_many_users_answering_at_once_keep_their_own_answers(harness, i18n
         await person.tap(str(point))
 
     # Updates of different users interleave through the real update processor.
-    await asyncio.gather(*(
-        take(p, "First year" if i % 2 else "Second year", 1 + i % 5)
-        for i, p in enumerate(people)
-    ))
+    await asyncio.gather(
+        *(
+            take(p, "First year" if i % 2 else "Second year", 1 + i % 5)
+            for i, p in enumerate(people)
+        )
+    )
     async with harness.app.bot_data.db() as session:
-        rows = (await session.execute(
-            select(Attempt.user_id, Answer.item_code, Answer.value)
-            .join(Answer, Answer.attempt_id == Attempt.id)
-        )).all()
+        rows = (
+            await session.execute(
+                select(Attempt.user_id, Answer.item_code, Answer.value).join(
+                    Answer, Answer.attempt_id == Attempt.id
+                )
+            )
+        ).all()
     by_attempt: dict[int, dict] = {}
     for user_id, code, value in rows:
         by_attempt.setdefault(user_id, {})[code] = value

@@ -32,8 +32,10 @@ async def test_onboarding_in_each_language(harness: Harness, i18n, language):
     aru = harness.user(101, "Aru", telegram_code)
     await aru.send("/start")
     # The language question is asked in all three languages, Telegram's one preselected.
-    assert all(i18n.translator(x).plain("onboarding.choose_language") in aru.last_text
-               for x in ("kk", "ru", "en"))
+    assert all(
+        i18n.translator(x).plain("onboarding.choose_language") in aru.last_text
+        for x in ("kk", "ru", "en")
+    )
     assert "✓ " + LANGUAGE_LABELS[language] in aru.last_buttons
     await aru.tap(LANGUAGE_LABELS[language])
     assert _strip(t("onboarding.consent")).split("\n")[0] in aru.last_text

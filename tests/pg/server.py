@@ -73,8 +73,9 @@ def _candidates() -> list[tuple[Path, str]]:
     pg_config = shutil.which("pg_config")
     if pg_config:
         with contextlib.suppress(OSError, subprocess.SubprocessError):
-            out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True,
-                                 timeout=30, check=True).stdout.strip()
+            out = subprocess.run(
+                [pg_config, "--bindir"], capture_output=True, text=True, timeout=30, check=True
+            ).stdout.strip()
             found.append((Path(out), "pg_config --bindir"))
     debian = Path("/usr/lib/postgresql")
     if debian.is_dir():
@@ -115,8 +116,7 @@ def _run_as() -> RunAs | None:
         entry = pwd.getpwnam("nobody")
     except KeyError as exc:
         raise RuntimeError(
-            "running as root, and PostgreSQL refuses root; there is no 'nobody' user to run "
-            "it as"
+            "running as root, and PostgreSQL refuses root; there is no 'nobody' user to run it as"
         ) from exc
     return RunAs(entry.pw_name, entry.pw_uid, entry.pw_gid)
 
@@ -177,8 +177,11 @@ class Server:
         """Stop the server at once (its data is thrown away) and delete the folder."""
         try:
             if (self.data / "postmaster.pid").exists():
-                _run(self, ["pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop"],
-                     check=False)
+                _run(
+                    self,
+                    ["pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop"],
+                    check=False,
+                )
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 
@@ -204,9 +207,17 @@ def _run(
     # inherit the pipe and keep it open.
     with (server.root / "commands.log").open("a+", encoding="utf-8", errors="replace") as out:
         start = out.seek(0, os.SEEK_END)
-        done = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=out,
-                              stderr=subprocess.STDOUT, env=env, cwd=server.root,
-                              timeout=timeout, check=False, **kwargs)  # type: ignore[call-overload]
+        done = subprocess.run(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=server.root,
+            timeout=timeout,
+            check=False,
+            **kwargs,
+        )  # type: ignore[call-overload]
         out.seek(start)
         output = out.read()
     result = subprocess.CompletedProcess(command, done.returncode, output, "")
@@ -232,8 +243,12 @@ def _reachable_bindir(server: Server) -> Path:
     prefix = server.bindir.parent
     package = prefix.parent
     copy = server.root / "pgcopy"
-    shutil.copytree(prefix, copy / package.name / prefix.name, symlinks=True,
-                    ignore=shutil.ignore_patterns("include", "doc", "man"))
+    shutil.copytree(
+        prefix,
+        copy / package.name / prefix.name,
+        symlinks=True,
+        ignore=shutil.ignore_patterns("include", "doc", "man"),
+    )
     for libs in package.parent.glob(f"{package.name}.libs"):
         shutil.copytree(libs, copy / libs.name, symlinks=True)
     for path in (copy, *copy.rglob("*")):
@@ -258,17 +273,44 @@ def start(bindir: Path | None = None, origin: str = "given") -> Server:
     try:
         server.bindir = _reachable_bindir(server)
         server.version = _run(server, ["postgres", "-V"]).stdout.strip()
-        _run(server, ["initdb", "-D", str(server.data), "-U", SUPERUSER, "--auth=trust",
-                      "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions"])
+        _run(
+            server,
+            [
+                "initdb",
+                "-D",
+                str(server.data),
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+                "--no-instructions",
+            ],
+        )
         settings = dict(SERVER_SETTINGS, unix_socket_directories=f"'{root.as_posix()}'")
         with (server.data / "postgresql.conf").open("a", encoding="utf-8") as conf:
             conf.write("\n# tests/pg/server.py\n")
             conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
         for _ in range(3):  # another process may take the free port before the server does
             server.port = _free_port()
-            started = _run(server, ["pg_ctl", "-D", str(server.data), "-l", str(server.log),
-                                    "-o", f"-p {server.port}", "-w", "-t", str(START_TIMEOUT),
-                                    "start"], check=False)
+            started = _run(
+                server,
+                [
+                    "pg_ctl",
+                    "-D",
+                    str(server.data),
+                    "-l",
+                    str(server.log),
+                    "-o",
+                    f"-p {server.port}",
+                    "-w",
+                    "-t",
+                    str(START_TIMEOUT),
+                    "start",
+                ],
+                check=False,
+            )
             if started.returncode == 0:
                 return server
             if "could not bind" not in server.log_tail(200):

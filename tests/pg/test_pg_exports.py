@@ -30,7 +30,6 @@ ADMINS = frozenset({1})
 KEY = "pg-export-key"
 
 
-
 @pytest.fixture
 async def twin(migrated_template: Path, tmp_path: Path) -> AsyncIterator[tuple[str, Sessionmaker]]:
     """A SQLite database migrated with the same content: the reference to compare with."""
@@ -43,9 +42,15 @@ async def twin(migrated_template: Path, tmp_path: Path) -> AsyncIterator[tuple[s
 
 
 async def _person(db, telegram_id, language, university_index):
-    await factories.student(db, telegram_id, ADMINS, university=university_index,
-                            language=language, first_name=f"Аты{telegram_id}",
-                            username=f"u{telegram_id}")
+    await factories.student(
+        db,
+        telegram_id,
+        ADMINS,
+        university=university_index,
+        language=language,
+        first_name=f"Аты{telegram_id}",
+        username=f"u{telegram_id}",
+    )
 
 
 async def _seed(db) -> int:
@@ -55,8 +60,9 @@ async def _seed(db) -> int:
     campaign = await factories.campaign(db, 1, ADMINS, "example_test", "pre")
     for telegram_id, language, uni in ((5_100_000_001, "kk", 0), (5_100_000_002, "ru", 4)):
         await _person(db, telegram_id, language, uni)
-        await factories.attempt(db, telegram_id, campaign, ["a", ("moodle", "canvas"), 7],
-                                language=language)
+        await factories.attempt(
+            db, telegram_id, campaign, ["a", ("moodle", "canvas"), 7], language=language
+        )
     await _person(db, 5_100_000_003, "en", 1)
     await factories.attempt(db, 5_100_000_003, campaign, ["b"], submit=False)
     return campaign
@@ -74,8 +80,9 @@ async def _export_both(pg_url, twin_url, tmp_path, dataset, fmt="csv", language=
     for name, url in (("pg", pg_url), ("sqlite", twin_url)):
         folder = tmp_path / name / dataset / fmt
         folder.mkdir(parents=True)
-        written[name] = await exports.export(url, dataset, fmt, Filters(), Options(KEY, language),
-                                             folder, stem=dataset)
+        written[name] = await exports.export(
+            url, dataset, fmt, Filters(), Options(KEY, language), folder, stem=dataset
+        )
     return written["pg"], written["sqlite"]
 
 
@@ -95,8 +102,7 @@ async def test_an_export_writes_the_same_rows_as_on_sqlite(db, pg_url, twin, tmp
     times = [v for row in rows_with_times for k, v in row.items() if k.endswith("_at") and v]
     now = datetime.now(UTC).replace(tzinfo=None)
     assert times and all(
-        abs(datetime.strptime(v, "%Y-%m-%d %H:%M:%S") - now) < timedelta(minutes=10)
-        for v in times
+        abs(datetime.strptime(v, "%Y-%m-%d %H:%M:%S") - now) < timedelta(minutes=10) for v in times
     ), times
 
 
@@ -106,10 +112,12 @@ async def test_the_wide_dataset_in_every_format(db, pg_url, twin, tmp_path, fmt)
     campaign = await _seed(db)
     await _seed(twin_db)
     filters = Filters(campaign_id=campaign)
-    pg = await exports.export(pg_url, "wide", fmt, filters, Options(KEY, "kk"), tmp_path,
-                              stem="pg")
-    sqlite = await exports.export(twin_url, "wide", fmt, filters, Options(KEY, "kk"), tmp_path,
-                                  stem="sqlite")
+    pg = await exports.export(
+        pg_url, "wide", fmt, filters, Options(KEY, "kk"), tmp_path, stem="pg"
+    )
+    sqlite = await exports.export(
+        twin_url, "wide", fmt, filters, Options(KEY, "kk"), tmp_path, stem="sqlite"
+    )
     assert pg.rows == sqlite.rows == 3
 
     def frame(path: Path) -> pd.DataFrame:
@@ -133,14 +141,14 @@ async def test_the_pre_post_analysis_reports_the_same_figures(db, pg_url, twin, 
     (tmp_path / "pg").mkdir()
     (tmp_path / "sqlite").mkdir()
     pg = await analysis.analyse(pg_url, "dlt_pre", Filters(), KEY, "en", tmp_path / "pg")
-    sqlite = await analysis.analyse(twin_url, "dlt_pre", Filters(), KEY, "en",
-                                    tmp_path / "sqlite")
+    sqlite = await analysis.analyse(twin_url, "dlt_pre", Filters(), KEY, "en", tmp_path / "sqlite")
     assert pg.participants == sqlite.participants == 45
     assert pg.by_wave == {"pre": 45, "post": 45} and pg.pairs == 45
     assert (pg.pre_wave, pg.post_wave) == ("pre", "post")
     assert pg.notes == sqlite.notes
-    pd.testing.assert_frame_equal(pd.DataFrame(map(asdict, pg.lines)),
-                                  pd.DataFrame(map(asdict, sqlite.lines)))  # NaN == NaN here
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(map(asdict, pg.lines)), pd.DataFrame(map(asdict, sqlite.lines))
+    )  # NaN == NaN here
     assert [p.name for p in pg.charts] == [p.name for p in sqlite.charts]
     pg_sheets = pd.read_excel(pg.workbook, sheet_name=None)
     sqlite_sheets = pd.read_excel(sqlite.workbook, sheet_name=None)

@@ -19,11 +19,19 @@ async def _inspect(url: str) -> tuple[list[object], set[str], str | None]:
     engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:
-            diff = await conn.run_sync(lambda sync: compare_metadata(
-                MigrationContext.configure(sync, opts={"compare_type": True}),
-                models.Base.metadata))
-            tables = set((await conn.scalars(text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))).all())
+            diff = await conn.run_sync(
+                lambda sync: compare_metadata(
+                    MigrationContext.configure(sync, opts={"compare_type": True}),
+                    models.Base.metadata,
+                )
+            )
+            tables = set(
+                (
+                    await conn.scalars(
+                        text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+                    )
+                ).all()
+            )
             revision = None
             if "alembic_version" in tables:
                 revision = await conn.scalar(text("SELECT version_num FROM alembic_version"))

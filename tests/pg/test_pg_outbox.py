@@ -32,23 +32,35 @@ STUDENTS = 24
 
 
 async def _student(db, telegram_id, unis):
-    await factories.student(db, telegram_id, ADMINS, university=unis[telegram_id % len(unis)],
-                            language=("kk", "ru", "en")[telegram_id % 3], group="G-1",
-                            first_name=f"s{telegram_id}")
+    await factories.student(
+        db,
+        telegram_id,
+        ADMINS,
+        university=unis[telegram_id % len(unis)],
+        language=("kk", "ru", "en")[telegram_id % 3],
+        group="G-1",
+        first_name=f"s{telegram_id}",
+    )
 
 
 @pytest.fixture
 async def sending(db) -> int:
     """A confirmed broadcast to STUDENTS students, sending."""
-    await users.seen(db, ADMIN, first_name="Admin", username=None, telegram_language=None,
-                     admin_ids=ADMINS)
+    await users.seen(
+        db, ADMIN, first_name="Admin", username=None, telegram_language=None, admin_ids=ADMINS
+    )
     unis = await list_universities(db)
     for n in range(STUDENTS):
         await _student(db, FIRST + n, unis)
     broadcast_id = await svc.create_draft(db, ADMIN, ADMINS)
     assert await svc.set_audience(db, ADMIN, ADMINS, broadcast_id, "all", None) == STUDENTS
-    await svc.set_content(db, ADMIN, ADMINS, broadcast_id,
-                          build_content("text", "[kk] Сәлем\n[ru] Привет\n[en] Hi", None, None))
+    await svc.set_content(
+        db,
+        ADMIN,
+        ADMINS,
+        broadcast_id,
+        build_content("text", "[kk] Сәлем\n[ru] Привет\n[en] Hi", None, None),
+    )
     view = await svc.confirm(db, ADMIN, ADMINS, broadcast_id, default_language="kk")
     assert view.state is State.SENDING and view.counts == {"pending": STUDENTS}
     return broadcast_id
@@ -61,8 +73,9 @@ async def replica(pg_settings) -> AsyncIterator[Sessionmaker]:
     A lock wait is bounded (lock_timeout): were SKIP LOCKED missing, a claim would fail after
     five seconds instead of hanging the test.
     """
-    engine = create_engine(pg_settings.database_url,
-                           connect_args={"server_settings": {"lock_timeout": "5s"}})
+    engine = create_engine(
+        pg_settings.database_url, connect_args={"server_settings": {"lock_timeout": "5s"}}
+    )
     yield make_sessionmaker(engine)
     await engine.dispose()
 
@@ -76,8 +89,9 @@ async def test_two_replicas_share_a_broadcast_and_send_each_delivery_once(db, re
             await svc.record(factory, task.delivery_id, DeliveryState.SENT, message_id=1)
 
     # Four workers per replica, as the broadcaster runs several: all claim at once.
-    await asyncio.gather(*(worker(f"a{i}", db) for i in range(4)),
-                         *(worker(f"b{i}", replica) for i in range(4)))
+    await asyncio.gather(
+        *(worker(f"a{i}", db) for i in range(4)), *(worker(f"b{i}", replica) for i in range(4))
+    )
     chats = Counter(chat for _, chat in claimed)
     assert sorted(chats) == [FIRST + n for n in range(STUDENTS)]
     assert set(chats.values()) == {1}, "a delivery was claimed twice"
@@ -92,15 +106,20 @@ async def test_a_delivery_locked_by_one_replica_is_skipped_by_the_other(db, repl
     async with db() as session, session.begin():
         # Replica A is in the middle of claiming the first delivery (its row is locked) ...
         locked = await session.scalar(
-            select(Delivery).where(Delivery.broadcast_id == sending)
-            .order_by(Delivery.id).limit(1).with_for_update()
+            select(Delivery)
+            .where(Delivery.broadcast_id == sending)
+            .order_by(Delivery.id)
+            .limit(1)
+            .with_for_update()
         )
         # ... replica B does not wait for it: it takes the next one at once.
         task = await svc.claim_next(replica, sending)
         assert task is not None and task.delivery_id != locked.id
         assert task.delivery_id == min(
-            d for d in (await session.scalars(
-                select(Delivery.id).where(Delivery.broadcast_id == sending))).all()
+            d
+            for d in (
+                await session.scalars(select(Delivery.id).where(Delivery.broadcast_id == sending))
+            ).all()
             if d != locked.id
         )
     # Once A's transaction is over (here without claiming), the first one is claimable again.
@@ -117,10 +136,10 @@ async def _scheduled(db, n: int) -> tuple[list[int], datetime]:
     for _ in range(n):
         broadcast_id = await svc.create_draft(db, ADMIN, ADMINS)
         await svc.set_audience(db, ADMIN, ADMINS, broadcast_id, "all", None)
-        await svc.set_content(db, ADMIN, ADMINS, broadcast_id,
-                              build_content("text", "Later", None, None))
-        await svc.confirm(db, ADMIN, ADMINS, broadcast_id, default_language="kk",
-                          scheduled_at=at)
+        await svc.set_content(
+            db, ADMIN, ADMINS, broadcast_id, build_content("text", "Later", None, None)
+        )
+        await svc.confirm(db, ADMIN, ADMINS, broadcast_id, default_language="kk", scheduled_at=at)
         ids.append(broadcast_id)
     return ids, at + timedelta(seconds=1)
 
@@ -128,8 +147,9 @@ async def _scheduled(db, n: int) -> tuple[list[int], datetime]:
 async def test_two_replicas_start_each_scheduled_broadcast_once(db, replica, sending):
     """The due-row pattern (bot.services.due): passes on two replicas at once share the rows."""
     ids, later = await _scheduled(db, 6)
-    passes = await asyncio.gather(*(svc.start_due(factory, now=later)
-                                    for factory in (db, replica, db, replica)))
+    passes = await asyncio.gather(
+        *(svc.start_due(factory, now=later) for factory in (db, replica, db, replica))
+    )
     started = Counter(broadcast_id for one_pass in passes for broadcast_id in one_pass)
     assert sorted(started) == ids and set(started.values()) == {1}
     for broadcast_id in ids:

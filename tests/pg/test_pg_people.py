@@ -26,14 +26,26 @@ BIG = 7_912_345_678  # > 2**32 as well
 
 
 async def _onboard(db, telegram_id, name, language):
-    return await factories.student(db, telegram_id, ADMINS, language=language,
-                                   group="ПО-21 Информатика", first_name=name,
-                                   telegram_language="kk")
+    return await factories.student(
+        db,
+        telegram_id,
+        ADMINS,
+        language=language,
+        group="ПО-21 Информатика",
+        first_name=name,
+        telegram_language="kk",
+    )
 
 
 async def test_onboarding_a_user_with_a_64_bit_telegram_id(db):
-    profile = await users.seen(db, BIG, first_name="Әйгерім Қожахметова", username="aigerim",
-                               telegram_language="kk", admin_ids=ADMINS)
+    profile = await users.seen(
+        db,
+        BIG,
+        first_name="Әйгерім Қожахметова",
+        username="aigerim",
+        telegram_language="kk",
+        admin_ids=ADMINS,
+    )
     assert profile.telegram_id == BIG and profile.next_step is Step.LANGUAGE
     await users.set_language(db, BIG, "kk", ADMINS)
     await users.set_consent(db, BIG, True, ADMINS)
@@ -67,8 +79,9 @@ async def test_a_campaign_answered_in_two_languages_stores_one_data_set(db):
         screen = await surveys.pass_info(db, telegram_id, screen.attempt_id, screen.index)
         screen = await surveys.answer(db, telegram_id, screen.attempt_id, screen.index, "a")
         screen = await surveys.tick(db, telegram_id, screen.attempt_id, screen.index, 0, on=True)
-        screen = await surveys.answer(db, telegram_id, screen.attempt_id, screen.index,
-                                      ("moodle", "canvas"))
+        screen = await surveys.answer(
+            db, telegram_id, screen.attempt_id, screen.index, ("moodle", "canvas")
+        )
         if language == "kk":
             screen = await surveys.answer(db, telegram_id, screen.attempt_id, screen.index, 7)
         else:
@@ -80,9 +93,15 @@ async def test_a_campaign_answered_in_two_languages_stores_one_data_set(db):
     assert attempts["kk"][1].points == 3.0 and attempts["kk"][1].level == "high"
     async with db() as session:
         stored = {
-            language: dict((await session.execute(
-                select(Answer.item_code, Answer.value).where(Answer.attempt_id == attempt_id)
-            )).all())
+            language: dict(
+                (
+                    await session.execute(
+                        select(Answer.item_code, Answer.value).where(
+                            Answer.attempt_id == attempt_id
+                        )
+                    )
+                ).all()
+            )
             for language, (attempt_id, _) in attempts.items()
         }
         attempt = await session.get(Attempt, attempts["kk"][0])
@@ -93,6 +112,7 @@ async def test_a_campaign_answered_in_two_languages_stores_one_data_set(db):
     assert attempt.state == "submitted" and attempt.result["percent"] == 100.0
     assert attempt.started_at <= attempt.submitted_at
     now = datetime.now(UTC)
-    assert all(t.utcoffset() == timedelta(0) and abs(t - now) < timedelta(minutes=5)
-               for t in times)
+    assert all(
+        t.utcoffset() == timedelta(0) and abs(t - now) < timedelta(minutes=5) for t in times
+    )
     assert await surveys.unfinished(db, BIG) == []

@@ -35,8 +35,9 @@ def _scale_scores(generated: pd.DataFrame) -> pd.DataFrame:
 
 async def test_a_pre_post_analysis_matches_scipy_and_pandas(db, settings, tmp_path):
     generated = await seed_prepost(db, 90)
-    outcome = await analysis.analyse(settings.database_url, "dlt_pre", Filters(), KEY, "ru",
-                                     tmp_path)
+    outcome = await analysis.analyse(
+        settings.database_url, "dlt_pre", Filters(), KEY, "ru", tmp_path
+    )
     assert outcome.participants == 90 and outcome.by_wave == {"post": 90, "pre": 90}
     assert (outcome.pre_wave, outcome.post_wave) == ("pre", "post") and outcome.pairs == 90
     sheets = pd.read_excel(outcome.workbook, sheet_name=None)
@@ -64,7 +65,8 @@ async def test_a_pre_post_analysis_matches_scipy_and_pandas(db, settings, tmp_pa
     assert table.loc[first, "p_t"] < 0.001
     # Reliability: Cronbach's alpha of the first scale in the pre wave, from its definition.
     items = generated[(generated["wave"] == "pre") & (generated["scale"] == first)].pivot(
-        index="n", columns="item", values="value")
+        index="n", columns="item", values="value"
+    )
     k = items.shape[1]
     alpha = k / (k - 1) * (1 - items.var(ddof=1).sum() / items.sum(axis=1).var(ddof=1))
     reliability = sheets["reliability"].set_index("scale")
@@ -97,8 +99,9 @@ async def test_choice_questions_get_their_distribution(db, settings, tmp_path):
     from tests.study import seed_test
 
     seeded = await seed_test(db, 40)
-    outcome = await analysis.analyse(settings.database_url, "digital_competence_test",
-                                     Filters(), KEY, "ru", tmp_path)
+    outcome = await analysis.analyse(
+        settings.database_url, "digital_competence_test", Filters(), KEY, "ru", tmp_path
+    )
     choices = pd.read_excel(outcome.workbook, sheet_name="choices")
     expected = seeded.explode("chosen").dropna().value_counts(["item", "chosen"])
     got = choices.set_index(["item", "option"])["count"]
@@ -116,28 +119,31 @@ async def test_analysis_in_chat_is_scoped_audited_and_refused_to_students(db, se
     await seed_prepost(db, 30)
     unis = await list_universities(db)
     link = await invites.create_invite(db, 1, ADMINS, Role.ORGANIZER, unis[0].id, 1)
-    await users.seen(db, 77, first_name="Org", username=None, telegram_language=None,
-                     admin_ids=ADMINS)
+    await users.seen(
+        db, 77, first_name="Org", username=None, telegram_language=None, admin_ids=ADMINS
+    )
     await invites.redeem(db, 77, link.payload)
     url = exports.url_of(db)
-    outcome = await analysis.analyse_for_chat(db, url, 77, ADMINS, "dlt_post", KEY, "en",
-                                              tmp_path)
+    outcome = await analysis.analyse_for_chat(db, url, 77, ADMINS, "dlt_post", KEY, "en", tmp_path)
     assert outcome.participants == 10  # their university's students only
     assert [p.name for p in outcome.charts] == ["prepost.png"]  # one university: no comparison
     async with db() as session:
         (log,) = (await session.scalars(select(ExportLog))).all()
     assert (log.dataset, log.filters["scope"]) == ("analysis", [unis[0].code])
-    await users.seen(db, 78, first_name="Student", username=None, telegram_language=None,
-                     admin_ids=ADMINS)
+    await users.seen(
+        db, 78, first_name="Student", username=None, telegram_language=None, admin_ids=ADMINS
+    )
     with pytest.raises(PermissionDenied):
         await analysis.analyse_for_chat(db, url, 78, ADMINS, "dlt_pre", KEY, "en", tmp_path)
 
 
 async def test_an_instrument_without_answers_says_so(db, settings, tmp_path):
-    await users.seen(db, 1, first_name="Admin", username=None, telegram_language=None,
-                     admin_ids=ADMINS)
-    outcome = await analysis.analyse(settings.database_url, "digital_competence_test",
-                                     Filters(), KEY, "kk", tmp_path)
+    await users.seen(
+        db, 1, first_name="Admin", username=None, telegram_language=None, admin_ids=ADMINS
+    )
+    outcome = await analysis.analyse(
+        settings.database_url, "digital_competence_test", Filters(), KEY, "kk", tmp_path
+    )
     assert outcome.participants == 0 and outcome.charts == [] and outcome.lines == []
     assert outcome.workbook.exists()
 
@@ -146,8 +152,9 @@ async def test_a_test_gets_difficulty_and_discrimination(db, settings, tmp_path)
     from tests.study import seed_test
 
     earned = await seed_test(db, 60)
-    outcome = await analysis.analyse(settings.database_url, "digital_competence_test",
-                                     Filters(), KEY, "en", tmp_path)
+    outcome = await analysis.analyse(
+        settings.database_url, "digital_competence_test", Filters(), KEY, "en", tmp_path
+    )
     assert outcome.participants == 60 and outcome.pre_wave is None
     table = pd.read_excel(outcome.workbook, sheet_name="item_analysis").set_index("item")
     points = earned.pivot(index="n", columns="item", values="points")
@@ -169,8 +176,9 @@ async def test_the_paired_t_runs_on_unrounded_scale_scores(db, settings, tmp_pat
     issue saw 4.391634 for 4.391550, and a mean difference of exactly 1 as 0.999983).
     """
     generated = await seed_prepost(db, 90)
-    outcome = await analysis.analyse(settings.database_url, "dlt_pre", Filters(), KEY, "en",
-                                     tmp_path)
+    outcome = await analysis.analyse(
+        settings.database_url, "dlt_pre", Filters(), KEY, "en", tmp_path
+    )
     table = pd.read_excel(outcome.workbook, sheet_name="prepost").set_index("scale")
     scores = _scale_scores(generated)
     pre = scores.xs("pre", level="wave").droplevel("university")

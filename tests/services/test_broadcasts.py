@@ -22,22 +22,29 @@ ADMINS = frozenset({ADMIN})
 
 
 async def _student(db, telegram_id, university_index=0, language="ru"):
-    await factories.student(db, telegram_id, ADMINS, university=university_index,
-                            language=language, group="G-1", first_name=f"s{telegram_id}")
+    await factories.student(
+        db,
+        telegram_id,
+        ADMINS,
+        university=university_index,
+        language=language,
+        group="G-1",
+        first_name=f"s{telegram_id}",
+    )
 
 
 async def _draft(db, actor=ADMIN, kind="all", ref=None, text="Hello"):
     broadcast_id = await svc.create_draft(db, actor, ADMINS)
     count = await svc.set_audience(db, actor, ADMINS, broadcast_id, kind, ref)
-    await svc.set_content(db, actor, ADMINS, broadcast_id,
-                          build_content("text", text, None, None))
+    await svc.set_content(db, actor, ADMINS, broadcast_id, build_content("text", text, None, None))
     return broadcast_id, count
 
 
 @pytest.fixture
 async def world(db):
-    await users.seen(db, ADMIN, first_name="Admin", username=None, telegram_language=None,
-                     admin_ids=ADMINS)
+    await users.seen(
+        db, ADMIN, first_name="Admin", username=None, telegram_language=None, admin_ids=ADMINS
+    )
     for i in range(6):
         await _student(db, 100 + i, university_index=i % 6)
     return db
@@ -49,15 +56,17 @@ async def test_audiences_count_onboarded_people(world):
     broadcast_id = await svc.create_draft(db, ADMIN, ADMINS)
     assert await svc.set_audience(db, ADMIN, ADMINS, broadcast_id, "all", None) == 6
     assert await svc.set_audience(db, ADMIN, ADMINS, broadcast_id, "country", "KZ") == 4
-    assert await svc.set_audience(db, ADMIN, ADMINS, broadcast_id, "university",
-                                  str(unis[5].id)) == 1
+    assert (
+        await svc.set_audience(db, ADMIN, ADMINS, broadcast_id, "university", str(unis[5].id)) == 1
+    )
     with pytest.raises(InvalidInput, match="unknown_audience"):
         await svc.set_audience(db, ADMIN, ADMINS, broadcast_id, "galaxy", None)
     with pytest.raises(InvalidInput, match="unknown_audience"):
         await svc.set_audience(db, ADMIN, ADMINS, broadcast_id, "country", "FR")
     # An unfinished registration is nobody's audience yet.
-    await users.seen(db, 999, first_name="new", username=None, telegram_language=None,
-                     admin_ids=ADMINS)
+    await users.seen(
+        db, 999, first_name="new", username=None, telegram_language=None, admin_ids=ADMINS
+    )
     assert await svc.set_audience(db, ADMIN, ADMINS, broadcast_id, "all", None) == 6
 
 
@@ -90,8 +99,9 @@ async def test_a_feature_adds_an_audience_kind_every_sender_can_address(world, m
 async def test_an_empty_audience_is_refused(world):
     db = world
     unis = await list_universities(db)
-    added = await users.seen(db, 2, first_name="x", username=None, telegram_language=None,
-                             admin_ids=ADMINS)
+    added = await users.seen(
+        db, 2, first_name="x", username=None, telegram_language=None, admin_ids=ADMINS
+    )
     assert added
     from bot.services.universities import add_university
 
@@ -105,8 +115,9 @@ async def test_an_empty_audience_is_refused(world):
 async def test_students_and_jurors_cannot_broadcast_and_scoped_coaches_stay_home(world):
     db = world
     for role in (None, Role.JUROR):
-        await users.seen(db, 50, first_name="x", username=None, telegram_language=None,
-                         admin_ids=ADMINS)
+        await users.seen(
+            db, 50, first_name="x", username=None, telegram_language=None, admin_ids=ADMINS
+        )
         if role:
             await ensure_role(db, 50, role)
         with pytest.raises(PermissionDenied):
@@ -115,14 +126,14 @@ async def test_students_and_jurors_cannot_broadcast_and_scoped_coaches_stay_home
     from bot.services import invites
 
     invite = await invites.create_invite(db, ADMIN, ADMINS, Role.COACH, unis[0].id, 1)
-    await users.seen(db, 60, first_name="coach", username=None, telegram_language=None,
-                     admin_ids=ADMINS)
+    await users.seen(
+        db, 60, first_name="coach", username=None, telegram_language=None, admin_ids=ADMINS
+    )
     await invites.redeem(db, 60, invite.payload)
     broadcast_id = await svc.create_draft(db, 60, ADMINS)
     with pytest.raises(PermissionDenied, match="own_university_only"):
         await svc.set_audience(db, 60, ADMINS, broadcast_id, "all", None)
-    assert await svc.set_audience(db, 60, ADMINS, broadcast_id, "university",
-                                  str(unis[0].id)) == 1
+    assert await svc.set_audience(db, 60, ADMINS, broadcast_id, "university", str(unis[0].id)) == 1
     # Someone else's draft is invisible.
     with pytest.raises(NotFound):
         await svc.set_audience(db, ADMIN, ADMINS, broadcast_id, "all", None)
@@ -155,9 +166,12 @@ def test_content_rules():
 def test_button_rules():
     buttons = parse_buttons("Course | https://example.kz/course\n\nForm | https://f.kz/x")
     assert [b.label for b in buttons] == ["Course", "Form"]
-    for bad, key in [("no separator", "button_format"), ("X | ftp://a.b", "button_url"),
-                     ("x" * 65 + " | https://a.kz", "button_label_long"),
-                     ("\n".join(f"b{i} | https://a.kz" for i in range(7)), "too_many_buttons")]:
+    for bad, key in [
+        ("no separator", "button_format"),
+        ("X | ftp://a.b", "button_url"),
+        ("x" * 65 + " | https://a.kz", "button_label_long"),
+        ("\n".join(f"b{i} | https://a.kz" for i in range(7)), "too_many_buttons"),
+    ]:
         with pytest.raises(InvalidInput, match=key):
             parse_buttons(bad)
 
@@ -184,8 +198,9 @@ async def test_outbox_claim_record_finish(world):
     while (task := await svc.claim_next(db, broadcast_id)) is not None:
         seen_chats.append(task.chat_id)
         state = DeliveryState.SENT if task.chat_id != 102 else DeliveryState.SKIPPED
-        await svc.record(db, task.delivery_id, state, message_id=7,
-                         unreachable=state is DeliveryState.SKIPPED)
+        await svc.record(
+            db, task.delivery_id, state, message_id=7, unreachable=state is DeliveryState.SKIPPED
+        )
     assert sorted(seen_chats) == [100, 101, 102, 103, 104, 105]
     done = await svc.finish_if_done(db, broadcast_id)
     assert done is not None and done.state is State.DONE
@@ -228,11 +243,18 @@ async def test_scheduling_starts_only_when_due(world):
     db = world
     broadcast_id, _ = await _draft(db)
     with pytest.raises(InvalidInput, match="time_past"):
-        await svc.confirm(db, ADMIN, ADMINS, broadcast_id, default_language="kk",
-                          scheduled_at=utcnow() - timedelta(minutes=1))
+        await svc.confirm(
+            db,
+            ADMIN,
+            ADMINS,
+            broadcast_id,
+            default_language="kk",
+            scheduled_at=utcnow() - timedelta(minutes=1),
+        )
     at = utcnow() + timedelta(hours=2)
-    view = await svc.confirm(db, ADMIN, ADMINS, broadcast_id, default_language="kk",
-                             scheduled_at=at)
+    view = await svc.confirm(
+        db, ADMIN, ADMINS, broadcast_id, default_language="kk", scheduled_at=at
+    )
     assert view.state is State.SCHEDULED and view.counts == {"pending": 6}
     assert await svc.claim_next(db, broadcast_id) is None
     assert await svc.start_due(db) == []
@@ -278,16 +300,18 @@ async def test_a_university_organizer_publishes_only_there(world):
     db = world
     unis = await list_universities(db)
     invite = await invites.create_invite(db, ADMIN, ADMINS, Role.ORGANIZER, unis[0].id, 1)
-    await users.seen(db, 61, first_name="org", username=None, telegram_language=None,
-                     admin_ids=ADMINS)
+    await users.seen(
+        db, 61, first_name="org", username=None, telegram_language=None, admin_ids=ADMINS
+    )
     await invites.redeem(db, 61, invite.payload)
     draft = await campaigns.new_draft(db, 61, ADMINS, "swot_collaboration")
     with pytest.raises(PermissionDenied, match="own_university_only"):
         await campaigns.publish(db, 61, ADMINS, draft.id)  # a new draft starts with everyone
     with pytest.raises(PermissionDenied, match="own_university_only"):
         await campaigns.update_draft(db, 61, ADMINS, draft.id, audience=("country", "KZ"))
-    await campaigns.update_draft(db, 61, ADMINS, draft.id,
-                                 audience=("university", str(unis[0].id)))
+    await campaigns.update_draft(
+        db, 61, ADMINS, draft.id, audience=("university", str(unis[0].id))
+    )
     assert (await campaigns.publish(db, 61, ADMINS, draft.id)).audience_ref == str(unis[0].id)
 
 

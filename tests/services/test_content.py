@@ -26,8 +26,10 @@ def _write(folder: Path, name: str, data: dict) -> Path:
 async def _versions(db, code):
     async with db() as session:
         rows = await session.execute(
-            select(Instrument.version, Instrument.definition).where(Instrument.code == code)
-            .order_by(Instrument.version))
+            select(Instrument.version, Instrument.definition)
+            .where(Instrument.code == code)
+            .order_by(Instrument.version)
+        )
         return rows.all()
 
 
@@ -36,7 +38,8 @@ async def test_load_once_then_unchanged_then_new_version(db, tmp_path):
     path = _write(tmp_path, "pack.yaml", data)
     first = await svc.load_path(db, path)
     assert first.ok and [(x.code, x.version, x.status) for x in first.loaded] == [
-        ("example_test", 1, "created")]
+        ("example_test", 1, "created")
+    ]
     again = await svc.load_path(db, path)
     assert [x.status for x in again.loaded] == ["unchanged"]
     data["questions"][1]["text"]["en"] = "What is a learning management system?"
@@ -71,8 +74,9 @@ async def test_a_pair_partner_must_exist(db, tmp_path):
 
 async def test_uploads_are_for_organizers_and_admins(db):
     data = EXAMPLE.read_bytes()
-    await users.seen(db, 5, first_name="s", username=None, telegram_language=None,
-                     admin_ids=ADMINS)
+    await users.seen(
+        db, 5, first_name="s", username=None, telegram_language=None, admin_ids=ADMINS
+    )
     with pytest.raises(PermissionDenied):
         await svc.load_upload(db, 5, ADMINS, data, "example.yaml")
     await ensure_role(db, 6, Role.ORGANIZER)
@@ -104,12 +108,16 @@ async def test_uploads_with_yaml_aliases_are_refused(db):
 async def test_a_pair_loaded_together_keeps_its_question_types(db, tmp_path):
     """Two halves of a pair in one batch, q1 a choice in one and a number in the other."""
     head = "kind: survey\nversion: 1\ntitle: {kk: T, ru: T, en: T}\n"
-    pre = (head + "code: zz_pre\npair: {role: pre, with: zz_post}\nquestions:\n"
-           "  - type: single\n    code: q1\n    text: {kk: Q, ru: Q, en: Q}\n    options:\n"
-           "      - {code: a, text: {kk: A, ru: A, en: A}}\n"
-           "      - {code: b, text: {kk: B, ru: B, en: B}}\n")
-    post = (head + "code: zz_post\npair: {role: post, with: zz_pre}\nquestions:\n"
-            "  - type: number\n    code: q1\n    text: {kk: Q, ru: Q, en: Q}\n")
+    pre = (
+        head + "code: zz_pre\npair: {role: pre, with: zz_post}\nquestions:\n"
+        "  - type: single\n    code: q1\n    text: {kk: Q, ru: Q, en: Q}\n    options:\n"
+        "      - {code: a, text: {kk: A, ru: A, en: A}}\n"
+        "      - {code: b, text: {kk: B, ru: B, en: B}}\n"
+    )
+    post = (
+        head + "code: zz_post\npair: {role: post, with: zz_pre}\nquestions:\n"
+        "  - type: number\n    code: q1\n    text: {kk: Q, ru: Q, en: Q}\n"
+    )
     (tmp_path / "a_pre.yaml").write_text(pre, encoding="utf-8")
     (tmp_path / "b_post.yaml").write_text(post, encoding="utf-8")
     outcome = await svc.load_path(db, tmp_path)

@@ -27,14 +27,21 @@ KEY = "export-test-key"
 
 
 async def _person(db, telegram_id, language, university_index):
-    await factories.student(db, telegram_id, ADMINS, university=university_index,
-                            language=language, first_name=f"Name{telegram_id}",
-                            username=f"u{telegram_id}")
+    await factories.student(
+        db,
+        telegram_id,
+        ADMINS,
+        university=university_index,
+        language=language,
+        first_name=f"Name{telegram_id}",
+        username=f"u{telegram_id}",
+    )
 
 
 async def _take(db, telegram_id, campaign, language):
-    await factories.attempt(db, telegram_id, campaign, ["a", ("moodle", "canvas"), 7],
-                            language=language)
+    await factories.attempt(
+        db, telegram_id, campaign, ["a", ("moodle", "canvas"), 7], language=language
+    )
 
 
 async def _export(settings, dataset, fmt, folder, filters=None, language="en", **kw):
@@ -218,8 +225,9 @@ async def test_wide_has_a_row_per_participant_with_items_scores_and_missing_code
         )
         assert row["q3"] == "7.0" and row["points"] == "3.0" and row["percent"] == "100.0"
         assert row["level"] == "2" and row["sc_knowledge"] != ""
-    half, _ = sorted((r for r in rows if r["attempt_state"] == "in_progress"),
-                     key=lambda r: r["q1"] == "")
+    half, _ = sorted(
+        (r for r in rows if r["attempt_state"] == "in_progress"), key=lambda r: r["q1"] == ""
+    )
     assert half["q1"] == "2" and half["q2__moodle"] == "" and half["sc_knowledge"] == ""
     # SPSS keeps why a cell is empty: q3 hidden by q1's condition, q2 not reached.
     sav = await _export(settings, "wide", "sav", tmp_path, Filters(campaign_id=campaign), "ru")
@@ -355,6 +363,7 @@ async def test_identified_export_is_for_admins_and_every_export_is_audited(db, s
             db, url, 902, ADMINS, "answers", "csv", Filters(), identified, tmp_path / "x"
         )
     assert not (tmp_path / "x").exists()  # nothing written
+
     async def organizer_rows(folder: str, filters: Filters) -> list[dict[str, str]]:
         (tmp_path / folder).mkdir()
         files, _ = await exports.export_for_chat(
@@ -467,22 +476,30 @@ async def test_wide_codes_hold_across_versions_negatives_and_clashing_names(
     second = await factories.campaign(db, 1, ADMINS, "vx", "post")
     await _answer_vx(db, 11, second, "x", -3.0, "KZ")
     # The same person takes the example test in the pre wave too: a row of its own.
-    campaign = await factories.campaign(db, 1, ADMINS, "example_test", "pre") if (
-        await content_service.load_path(db, EXAMPLE)).ok else None
+    campaign = (
+        await factories.campaign(db, 1, ADMINS, "example_test", "pre")
+        if (await content_service.load_path(db, EXAMPLE)).ok
+        else None
+    )
     await _take(db, 11, campaign, "en")
     written = await _export(settings, "wide", "csv", tmp_path, Filters(instrument="vx"))
     rows = _read(written.files[0])
-    assert [(r["wave"], r["pick"], r["temp"]) for r in rows] == [("pre", "2", "-1.0"),
-                                                                ("post", "2", "-3.0")]
-    assert rows[0]["q_country"] == "'=HYPERLINK(\"http://x\")" and rows[0]["country"] == "KZ"
+    assert [(r["wave"], r["pick"], r["temp"]) for r in rows] == [
+        ("pre", "2", "-1.0"),
+        ("post", "2", "-3.0"),
+    ]
+    assert rows[0]["q_country"] == '\'=HYPERLINK("http://x")' and rows[0]["country"] == "KZ"
     sav = await _export(settings, "wide", "sav", tmp_path, Filters(instrument="vx"), stem="v")
     frame, meta = pyreadstat.read_sav(str(sav.files[0]), user_missing=True)
     assert frame["temp"].tolist() == [-1.0, -3.0]  # real answers, not missing values
     assert meta.variable_value_labels["pick"] == {
-        1.0: "Zed [z]", 2.0: "Ex [x]", 3.0: "Why [y]",
+        1.0: "Zed [z]",
+        2.0: "Ex [x]",
+        3.0: "Why [y]",
         -1.0: "skipped: an optional question the participant chose not to answer",
         -2.0: "not shown: hidden by a condition, or not part of this version",
-        -3.0: "not reached: the attempt was not finished"}
+        -3.0: "not reached: the attempt was not finished",
+    }
     assert meta.missing_ranges["temp"][0]["lo"] == -999999999.0
     both = await _export(settings, "wide", "csv", tmp_path, Filters(wave="pre"), stem="both")
     assert sorted(r["instrument"] for r in _read(both.files[0])) == ["example_test", "vx"]
@@ -569,15 +586,20 @@ async def test_answers_of_attempts_started_during_the_export_are_kept(
         with sqlite3.connect(path) as other:
             (user,) = other.execute("SELECT id FROM app_user WHERE telegram_id = 42").fetchone()
             (instrument,) = other.execute(
-                "SELECT instrument_id FROM campaign WHERE id = ?", (campaign,)).fetchone()
+                "SELECT instrument_id FROM campaign WHERE id = ?", (campaign,)
+            ).fetchone()
             stamp = "2026-11-26 10:00:00.000000"
             attempt = other.execute(
                 "INSERT INTO attempt (campaign_id, user_id, instrument_id, number, state, "
                 "language, seed, passed, started_at) VALUES (?, ?, ?, 1, 'in_progress', 'ru', "
-                "'s', '[]', ?)", (campaign, user, instrument, stamp)).lastrowid
+                "'s', '[]', ?)",
+                (campaign, user, instrument, stamp),
+            ).lastrowid
             other.execute(
                 "INSERT INTO answer (attempt_id, item_code, value, numeric, answered_at) "
-                "VALUES (?, 'q1', ?, 0, ?)", (attempt, '"b"', stamp))
+                "VALUES (?, 'q1', ?, 0, ?)",
+                (attempt, '"b"', stamp),
+            )
         yield from original(session, stmt)
 
     monkeypatch.setattr(long, "_column_chunks", racing)
@@ -602,9 +624,7 @@ async def test_wide_scale_scores_are_not_rounded(db, settings, tmp_path):
         settings, "wide", "parquet", tmp_path, Filters(instrument="dlt_pre", wave="pre")
     )
     frame = pd.read_parquet(written.files[0])
-    means = (
-        generated[generated["wave"] == "pre"].groupby(["n", "scale"])["value"].mean().unstack()
-    )
+    means = generated[generated["wave"] == "pre"].groupby(["n", "scale"])["value"].mean().unstack()
     scales = list(means.columns)
     got = frame[[f"sc_{s}" for s in scales]].to_numpy()
     expected = means.to_numpy()

@@ -68,9 +68,7 @@ async def test_forged_expired_and_revoked_codes_are_refused(db):
     with pytest.raises(InviteRefused, match="expired"):
         await svc.redeem(db, 60, invite.payload)
     async with db.begin() as session:
-        await session.execute(
-            update(Invite).values(expires_at=None, revoked_at=utcnow())
-        )
+        await session.execute(update(Invite).values(expires_at=None, revoked_at=utcnow()))
     with pytest.raises(InviteRefused, match="revoked"):
         await svc.redeem(db, 60, invite.payload)
 

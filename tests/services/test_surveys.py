@@ -22,8 +22,9 @@ ADMINS = frozenset({ADMIN})
 
 
 async def _person(db, telegram_id, consent=True):
-    await factories.student(db, telegram_id, ADMINS, language="kk", consent=consent,
-                            first_name="p")
+    await factories.student(
+        db, telegram_id, ADMINS, language="kk", consent=consent, first_name="p"
+    )
 
 
 @pytest.fixture
@@ -65,8 +66,13 @@ async def test_a_whole_test_with_back_and_skip(db, example):
     assert done.kind == "done" and done.result.points == 3.0 and done.result.level == "high"
     async with db() as session:
         attempt = await session.get(Attempt, screen.attempt_id)
-        stored = dict((await session.execute(
-            select(Answer.item_code, Answer.value).where(Answer.attempt_id == attempt.id))).all())
+        stored = dict(
+            (
+                await session.execute(
+                    select(Answer.item_code, Answer.value).where(Answer.attempt_id == attempt.id)
+                )
+            ).all()
+        )
     assert attempt.state == "submitted" and attempt.result["percent"] == 100.0
     assert stored == {"q1": "a", "q2": ["moodle", "canvas"], "q3": None}
 
@@ -133,8 +139,15 @@ async def test_consent_audience_and_rights(db, example):
         await factories.campaign(db, ADMIN, ADMINS, "missing", "post")
     unis = await list_universities(db)
     await factories.student(db, 13, ADMINS, university=3)  # publishing needs an audience
-    other = await factories.campaign(db, ADMIN, ADMINS, "example_test", "x",
-                                     audience_kind="university", audience_ref=str(unis[3].id))
+    other = await factories.campaign(
+        db,
+        ADMIN,
+        ADMINS,
+        "example_test",
+        "x",
+        audience_kind="university",
+        audience_ref=str(unis[3].id),
+    )
     with pytest.raises(NotFound):
         await svc.start(db, 10, other, "kk")
     assert [c.id for c in await svc.open_campaigns(db, 10)] == [example]
@@ -145,11 +158,18 @@ async def test_the_default_pre_survey_end_to_end_in_codes(db):
     await _person(db, 20)
     campaign = await factories.campaign(db, ADMIN, ADMINS, "dlt_pre", "pre")
     # First options, 4 on every scale, 10 for numbers, the rest skipped; then submitted.
-    done = await factories.attempt(db, 20, campaign, factories.first_options(point=4, number=10),
-                                   language="ru")
+    done = await factories.attempt(
+        db, 20, campaign, factories.first_options(point=4, number=10), language="ru"
+    )
     assert done.result.scales["cooperation"].value == 4.0
-    assert set(done.result.scales) >= {"cooperation", "communication", "coordination",
-                                       "creativity", "platforms", "safety_ethics"}
+    assert set(done.result.scales) >= {
+        "cooperation",
+        "communication",
+        "coordination",
+        "creativity",
+        "platforms",
+        "safety_ethics",
+    }
 
 
 ALL_TYPES = Path(__file__).resolve().parents[1] / "content" / "all_types_pack.yaml"

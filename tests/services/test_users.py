@@ -18,8 +18,9 @@ ADMINS = frozenset({1})
 
 async def _new(db, telegram_id=42, language=None):
     """Aru's first message to the bot (the step these tests start from)."""
-    return await factories.person(db, telegram_id, ADMINS, first_name="Aru", username="aru",
-                                  telegram_language=language)
+    return await factories.person(
+        db, telegram_id, ADMINS, first_name="Aru", username="aru", telegram_language=language
+    )
 
 
 async def test_first_contact_creates_user_and_steps_follow_the_stored_columns(db):
@@ -71,8 +72,9 @@ async def test_unknown_or_hidden_university_is_refused(db):
 
 
 async def test_admin_role_comes_from_admin_ids(db):
-    profile = await svc.seen(db, 1, first_name="Admin", username=None, telegram_language=None,
-                             admin_ids=ADMINS)
+    profile = await svc.seen(
+        db, 1, first_name="Admin", username=None, telegram_language=None, admin_ids=ADMINS
+    )
     assert profile.has(Role.ADMIN) and profile.has(Role.STUDENT)
     assert not (await _new(db)).has(Role.ADMIN)
 
@@ -96,15 +98,24 @@ async def test_control_characters_in_names_are_removed_the_same_on_every_databas
     """A NUL typed into the faculty/group (and one in a Telegram name) was stored as is on
     SQLite and failed with "something went wrong" on PostgreSQL; now both keep the text
     without it (tests/pg/test_pg_suite_users.py runs this on PostgreSQL)."""
-    profile = await svc.seen(db, 42, first_name="Aru\x00\x1b", username="aru",
-                             telegram_language=None, admin_ids=ADMINS)
+    profile = await svc.seen(
+        db, 42, first_name="Aru\x00\x1b", username="aru", telegram_language=None, admin_ids=ADMINS
+    )
     assert profile.first_name == "Aru"
     profile = await svc.set_group(db, 42, "Math\x00, M-1\x7f\x85", ADMINS)
     assert profile.group_name == "Math, M-1"
     assert (await svc.get_profile(db, 42, ADMINS)).group_name == "Math, M-1"
     # The same name again is no change: nothing is written for it.
-    assert (await svc.seen(db, 42, first_name="Aru\x00\x1b", username="aru",
-                           telegram_language=None, admin_ids=ADMINS)).first_name == "Aru"
+    assert (
+        await svc.seen(
+            db,
+            42,
+            first_name="Aru\x00\x1b",
+            username="aru",
+            telegram_language=None,
+            admin_ids=ADMINS,
+        )
+    ).first_name == "Aru"
 
 
 @pytest.mark.parametrize("text", ["\u200b", "\u200b\u200c\u200d\u2060\ufeff", " \u200b\n\u3164"])

@@ -159,7 +159,6 @@ def table(session: Session, filters: c.Filters, opts: c.Options) -> Table:
             filters,
         )
 
-
         def add_heads(stmt: Select[Any]) -> None:
             for aid, *person, iid, cid, wave, state in session.execute(stmt):
                 known = instruments.get(iid)
