@@ -2,9 +2,9 @@
 """Set up and run Ortaq with nothing but Python 3.11+.
 
     python3 dev.py run [ARGS]    create .venv if needed, install, then `python -m bot ARGS`
-    python3 dev.py test [ARGS]   create .venv if needed, install, then ruff (lint and format), mypy and the whole
-                                 test suite (pytest ARGS); `--fast` leaves out the end-to-end
-                                 and PostgreSQL tests
+    python3 dev.py test [ARGS]   create .venv if needed, install, then ruff (lint and format),
+                                 mypy and the whole test suite (pytest ARGS); `--fast` leaves
+                                 out the end-to-end and PostgreSQL tests
 
 The virtual environment is reinstalled only when pyproject.toml changes (a hash stamp).
 Ctrl-C stops quietly: `run` becomes the bot process itself (exec), so the interrupt reaches
@@ -37,7 +37,9 @@ def _stamp() -> Path:
 def _has_pip() -> bool:
     if not PYTHON.exists():
         return False
-    check = subprocess.run([str(PYTHON), "-m", "pip", "--version"], capture_output=True)
+    check = subprocess.run(
+        [str(PYTHON), "-m", "pip", "--version"], capture_output=True, check=False
+    )
     return check.returncode == 0
 
 

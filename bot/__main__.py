@@ -413,7 +413,7 @@ def _one_shot(verb: str, run: Any, *args: Any) -> int:
         result: int = run(*args)
     except (CliError, NotFound):
         raise
-    except Exception as exc:  # any: one line is the contract of the command line
+    except Exception as exc:  # noqa: BLE001 - one line is the contract of the command line
         raise _one_line(exc, verb) from None
     return result
 

@@ -81,9 +81,7 @@ class Settings(BaseSettings):
     @classmethod
     def _check_db_url(cls, value: str) -> str:
         value = value.strip()
-        if not (
-            value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")
-        ):
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError(
                 "expected sqlite+aiosqlite:///path/to/file.db or postgresql+asyncpg://user:pw@host/db"
             )

@@ -122,7 +122,7 @@ async def _language_of(context: BotContext, update: Update) -> str:
         return default
     try:
         profile = await user_service.get_profile(context.db, user.id, context.admin_ids)
-    except Exception:  # the database may be what failed: fall back to Telegram's language
+    except Exception:  # noqa: BLE001 - the database may be what failed: Telegram's language
         return pick_language(user.language_code, default)
     return profile.language or pick_language(profile.telegram_language, default)
 

@@ -357,7 +357,8 @@ def _change_lines(view: svc.ResultView, context: BotContext) -> list[str]:
 
 async def _send_chart(update: Update, context: BotContext, view: svc.ResultView) -> None:
     """A bar chart of the scales (paired with the pre wave when linked)."""
-    from bot.services.charts import ScaleBar, render_scales_async
+    # matplotlib takes a second to import: loaded off the event loop at start-up (bot.app).
+    from bot.services.charts import ScaleBar, render_scales_async  # noqa: PLC0415
 
     chat = update.effective_chat
     if chat is None:
@@ -713,7 +714,7 @@ async def _remove_keyboard(update: Update) -> None:
     if query is not None and query.message is not None:
         try:
             await query.edit_message_reply_markup(reply_markup=None)
-        except Exception:  # already without buttons (a double tap): nothing to do
+        except TelegramError:  # already without buttons (a double tap): nothing to do
             return
 
 

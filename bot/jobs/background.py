@@ -23,6 +23,7 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +38,16 @@ def research_key(telegram_id: int) -> str:
     return f"research:{telegram_id}"
 
 
-_gc_lock = threading.Lock()
-_gc_users = 0
-_gc_saved = gc.get_threshold()
+@dataclass
+class _Collector:
+    """The jobs that asked for a relaxed collector, and the threshold to restore after them."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    users: int = 0
+    saved: tuple[int, ...] = field(default_factory=gc.get_threshold)
+
+
+_COLLECTOR = _Collector()
 
 
 @contextmanager
@@ -52,19 +60,19 @@ def relaxed_gc() -> Iterator[None]:
     50,000 allocations instead; it is restored when the last relaxed job ends. Only runners
     (this module's `Background`, the command line) use it, never a service.
     """
-    global _gc_users, _gc_saved
-    with _gc_lock:
-        if _gc_users == 0:
-            _gc_saved = gc.get_threshold()
-            gc.set_threshold(max(_gc_saved[0], RELAXED_THRESHOLD), *_gc_saved[1:])
-        _gc_users += 1
+    state = _COLLECTOR
+    with state.lock:
+        if state.users == 0:
+            state.saved = gc.get_threshold()
+            gc.set_threshold(max(state.saved[0], RELAXED_THRESHOLD), *state.saved[1:])
+        state.users += 1
     try:
         yield
     finally:
-        with _gc_lock:
-            _gc_users -= 1
-            if _gc_users == 0:
-                gc.set_threshold(*_gc_saved)
+        with state.lock:
+            state.users -= 1
+            if state.users == 0:
+                gc.set_threshold(*state.saved)
 
 
 class Background:
@@ -123,7 +131,7 @@ class Background:
                     await job()
         except asyncio.CancelledError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure is reported, none is lost
             await self._failed(key, exc, on_error)
         finally:
             self.tasks.pop(key, None)

@@ -28,6 +28,7 @@ from bot.callbacks import BroadcastCancel, BroadcastFailures
 from bot.gateway import Gateway, Outcome, Outgoing, SendResult
 from bot.i18n import I18n, Translator
 from bot.jobs.duties import Duty
+from bot.services import NotFound
 from bot.services import broadcasts as svc
 from bot.services import users as user_service
 from bot.services.broadcast_content import Content
@@ -281,7 +282,7 @@ class Broadcaster:
     async def _sender_translator(self, chat_id: int) -> Translator:
         try:
             profile = await user_service.get_profile(self.db, chat_id, frozenset())
-        except Exception:
+        except NotFound:  # the sender deleted their data meanwhile
             return self.i18n.translator(self.settings.default_language)
         return self.i18n.translator(profile.language)
 

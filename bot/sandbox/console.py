@@ -30,8 +30,8 @@ from bot.db import Sessionmaker
 from bot.sandbox.emulator import Emulator, MessageRecord
 from bot.sandbox.server import EmulatorServer
 from bot.services import NotFound
+from bot.services.campaigns import ensure_campaign
 from bot.services.roles import Role, ensure_role
-from bot.services.surveys import ensure_campaign
 
 
 @dataclass(frozen=True)

@@ -476,19 +476,20 @@ def _to_int(name: str, value: str) -> int | str:
 def _coerce(params: dict[str, Any]) -> dict[str, Any]:
     """Bring form-encoded strings back to the JSON types in-process calls already have."""
     out: dict[str, Any] = {}
-    for name, value in params.items():
-        if value is None:
+    for name, raw in params.items():
+        if raw is None:
             continue
-        if isinstance(value, str):
+        value = raw
+        if isinstance(raw, str):
             if name in _INT_PARAMS:
-                value = _to_int(name, value)
+                value = _to_int(name, raw)
             elif name in _JSON_PARAMS:
                 try:
-                    value = json.loads(value)
+                    value = json.loads(raw)
                 except ValueError:
                     raise ApiError(400, f"Bad Request: can't parse {name} JSON object") from None
             elif name in _BOOL_PARAMS:
-                value = value.lower() in ("true", "1")
+                value = raw.lower() in ("true", "1")
         out[name] = value
     return out
 

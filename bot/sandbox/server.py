@@ -367,7 +367,7 @@ class EmulatorServer:
         fields = ("global_per_second", "per_chat_per_second", "global_burst", "per_chat_burst")
         values = {name: body.get(name) for name in fields}
         self.emulator.limits = Limits(**values) if any(values.values()) else None
-        return web.json_response({name: value for name, value in values.items()})
+        return web.json_response(dict(values))
 
     async def _set_latency(self, request: web.Request) -> web.StreamResponse:
         body = await self._json(request)

@@ -198,7 +198,7 @@ def load(
         frame[value] = frame[value].apply(pd.to_numeric, errors="coerce").astype("float64")
     present = sorted(set(scales["wave"]))
     pre, post = waves if all(waves) else _waves(session, codes, present)
-    from bot.services.analysis_stats import StudyData
+    from bot.services.analysis_stats import StudyData  # noqa: PLC0415 - scipy: on first use
 
     data = StudyData(
         items=items,
@@ -272,8 +272,9 @@ def _run(
     waves: tuple[str | None, str | None],
     labels: dict[str, str],
 ) -> Outcome:
-    from bot.services import analysis_charts as charts
-    from bot.services import analysis_stats as stats
+    # scipy, statsmodels and matplotlib load when an analysis first runs, not with the bot.
+    from bot.services import analysis_charts as charts  # noqa: PLC0415
+    from bot.services import analysis_stats as stats  # noqa: PLC0415
 
     study = load(session, code, filters, key, language, waves)
     data = study.data

@@ -304,7 +304,7 @@ async def _counts(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
         .where(Delivery.broadcast_id == broadcast_id)
         .group_by(Delivery.state)
     )
-    return {state: count for state, count in rows.all()}
+    return {str(state): int(count) for state, count in rows.all()}
 
 
 async def _view(session: AsyncSession, broadcast: Broadcast) -> BroadcastView:

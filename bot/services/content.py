@@ -250,7 +250,7 @@ async def in_daemon_thread(function: Callable[[], T], name: str) -> T:
     def run() -> None:
         try:
             outcome: tuple[T | None, BaseException | None] = (function(), None)
-        except BaseException as exc:  # handed to the waiter, which re-raises it
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiter, which re-raises it
             outcome = (None, exc)
         # A closed loop (the bot stopped while this ran) has no one left to tell.
         with contextlib.suppress(RuntimeError):

@@ -32,7 +32,6 @@ from bot.content.scoring import ScoreResult, item_value, score
 from bot.db import Sessionmaker
 from bot.services import InvalidInput, NotFound, ServiceError
 from bot.services.audiences import RESOLVERS
-from bot.services.roles import Role, require
 from bot.text import clean_line
 from models import Answer, Attempt, Campaign, Instrument, User, utcnow
 
@@ -126,41 +125,6 @@ def clean_wave(text: str) -> str:
     if not 1 <= len(wave) <= 32:
         raise InvalidInput("surveys.bad_wave")
     return wave
-
-
-async def ensure_campaign(
-    db: Sessionmaker, actor_id: int, admin_ids: frozenset[int], instrument_code: str, wave: str
-) -> int | None:
-    """Publish an instrument for everyone in `wave` unless the actor already published one.
-
-    The sandbox opens its demo survey this way on every start: composed and published
-    through the campaign service, as an organizer's /publish does (a draft, its wave, publish),
-    but before anyone has joined, so to an audience still empty. Returns the new campaign's
-    id, or None when the actor had published one (open or closed: a campaign they closed
-    stays closed); a draft left by a start interrupted before publishing does not count.
-    The check and the steps are separate transactions: the sandbox is one process per database.
-    """
-    # The campaign service is built on this module: imported here, or the two would cycle.
-    from bot.services import campaigns
-
-    async with db() as session:
-        user, _ = await require(session, actor_id, admin_ids, Role.ADMIN, Role.ORGANIZER)
-        existing = await session.scalar(
-            select(Campaign.id)
-            .where(
-                Campaign.created_by_id == user.id,
-                Campaign.instrument_code == instrument_code,
-                Campaign.wave == clean_wave(wave),
-                Campaign.published_at.is_not(None),
-            )
-            .limit(1)
-        )
-    if existing is not None:
-        return None
-    draft = await campaigns.new_draft(db, actor_id, admin_ids, instrument_code)
-    await campaigns.update_draft(db, actor_id, admin_ids, draft.id, wave=wave)
-    published = await campaigns.publish(db, actor_id, admin_ids, draft.id, even_if_nobody=True)
-    return published.id
 
 
 async def latest_instrument(session: AsyncSession, code: str) -> Instrument:

@@ -17,7 +17,8 @@ TIME_FORMAT = "%Y-%m-%d %H:%M"
 def parse_local_time(text: str, zone: tzinfo) -> datetime:
     """A `YYYY-MM-DD HH:MM` time in `zone`, as an aware datetime."""
     try:
-        naive = datetime.strptime(" ".join(visible(text).split()), TIME_FORMAT)
+        typed = " ".join(visible(text).split())
+        naive = datetime.strptime(typed, TIME_FORMAT)  # noqa: DTZ007 - the zone is set below
     except ValueError:
         raise InvalidInput("broadcasts.bad_time", example="2026-12-01 18:30") from None
     return naive.replace(tzinfo=zone)

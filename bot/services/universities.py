@@ -78,7 +78,7 @@ def parse_new_university(text: str) -> tuple[str, str, str, str]:
     if country not in COUNTRIES:
         # Only countries every interface language can name; a new one needs its translations.
         raise InvalidInput("universities.bad_country", value=parts[0])
-    names = [p for p in parts[1:]]
+    names = list(parts[1:])
     en = names[0]
     ru = names[1] if len(names) > 1 and names[1] else en
     kk = names[2] if len(names) > 2 and names[2] else en

@@ -44,8 +44,10 @@ def test_a_wrong_setting_stops_the_bot_with_one_line(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "configuration error: ADMIN_IDS: expected comma-separated numeric Telegram user ids, "
-        "e.g. 12345,67890"
+        (
+            "configuration error: ADMIN_IDS: expected comma-separated numeric Telegram user ids, "
+            "e.g. 12345,67890"
+        )
     ]
     assert not (tmp_path / "x.db").exists()  # nothing was started
 

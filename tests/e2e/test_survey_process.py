@@ -58,7 +58,7 @@ async def _take_the_survey(user: SimulatedUser, emulator: Emulator, language: st
             return
         if labels["continue"] in buttons:
             await user.tap(labels["continue"])
-        elif any(b.startswith("☐") or b.startswith("☑") for b in buttons):
+        elif any(b.startswith(("☐", "☑")) for b in buttons):
             await user.tap(next(b for b in buttons if b.startswith("☐")))
             await wait_until(
                 user, emulator, lambda: any(b.startswith("☑") for b in user.last_buttons), 30

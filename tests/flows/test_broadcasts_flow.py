@@ -72,7 +72,7 @@ async def _latest_id(harness):
 
 
 def _received(harness, chat_id):
-    return [m for m in harness.emulator.bot_messages(chat_id)]
+    return list(harness.emulator.bot_messages(chat_id))
 
 
 async def test_broadcast_reaches_everyone_once_in_their_language(harness, i18n):

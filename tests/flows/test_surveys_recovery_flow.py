@@ -42,7 +42,7 @@ async def _attempt(harness) -> Attempt:
 
 
 def _text(language_texts: str) -> dict[str, str]:
-    return {language: language_texts for language in ("kk", "ru", "en")}
+    return dict.fromkeys(("kk", "ru", "en"), language_texts)
 
 
 async def _all_types_up_to_views(harness, i18n, user_id: int):

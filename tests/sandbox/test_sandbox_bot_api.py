@@ -257,8 +257,10 @@ ERRORS: list[tuple[str, Call, type[TelegramError], str]] = [
         "unescaped MarkdownV2",
         lambda b, e: _send(b, e, text="Score: 4.5", parse_mode="MarkdownV2"),
         BadRequest,
-        "Bad Request: can't parse entities: Character '.' is reserved and must be escaped "
-        "with the preceding '\\'",
+        (
+            "Bad Request: can't parse entities: Character '.' is reserved and must be escaped "
+            "with the preceding '\\'"
+        ),
     ),
     ("edit missing", _edit_missing, BadRequest, "Bad Request: message to edit not found"),
     ("delete missing", _delete_missing, BadRequest, "Bad Request: message to delete not found"),

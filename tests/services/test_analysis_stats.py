@@ -41,7 +41,7 @@ pytestmark = pytest.mark.filterwarnings(
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 A_ITEMS = [f"a{j}" for j in range(4)]
 B_ITEMS = [f"b{j}" for j in range(4)]
-ITEM_SCALE = {item: "A" for item in A_ITEMS} | {item: "B" for item in B_ITEMS}
+ITEM_SCALE = dict.fromkeys(A_ITEMS, "A") | dict.fromkeys(B_ITEMS, "B")
 
 
 def likert(values: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from bot.services import InvalidInput, NotFound, PermissionDenied
+from bot.services import InvalidInput, NotFound, PermissionDenied, campaigns
 from bot.services import content as content_service
 from bot.services import surveys as svc
 from bot.services.surveys import AttemptClosed
@@ -206,14 +206,14 @@ async def test_ensure_campaign_publishes_once_and_respects_a_closing(db):
     """
     await _person(db, ADMIN)
     await _person(db, 11)
-    first = await svc.ensure_campaign(db, ADMIN, ADMINS, "dlt_pre", "pre")
+    first = await campaigns.ensure_campaign(db, ADMIN, ADMINS, "dlt_pre", "pre")
     assert first is not None
-    assert await svc.ensure_campaign(db, ADMIN, ADMINS, "dlt_pre", "pre") is None
+    assert await campaigns.ensure_campaign(db, ADMIN, ADMINS, "dlt_pre", "pre") is None
     assert [v.id for v in await svc.open_campaigns(db, 11)] == [first]
     await factories.close_campaign(db, ADMIN, ADMINS, first)
-    assert await svc.ensure_campaign(db, ADMIN, ADMINS, "dlt_pre", "pre") is None
+    assert await campaigns.ensure_campaign(db, ADMIN, ADMINS, "dlt_pre", "pre") is None
     assert await svc.open_campaigns(db, 11) == []
     with pytest.raises(NotFound):
-        await svc.ensure_campaign(db, ADMIN, ADMINS, "no_such_survey", "pre")
+        await campaigns.ensure_campaign(db, ADMIN, ADMINS, "no_such_survey", "pre")
     with pytest.raises(PermissionDenied):
-        await svc.ensure_campaign(db, 11, ADMINS, "dlt_pre", "post")
+        await campaigns.ensure_campaign(db, 11, ADMINS, "dlt_pre", "post")

@@ -82,7 +82,7 @@ def tables(session: Session, filters: c.Filters, opts: c.Options) -> list[Table]
         "SWOT quadrant",
         "Квадрант SWOT",
         "SWOT квадранты",
-        values={code: labels for code, labels in QUADRANTS.items()},
+        values=dict(QUADRANTS),
     )
     title = c._v(
         "quadrant_title",

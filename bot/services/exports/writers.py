@@ -92,8 +92,8 @@ def write_csv(table: Table, out: Path, progress: Progress) -> int:
 
 def write_parquet(table: Table, out: Path, progress: Progress) -> int:
     """One table as Parquet, a row group per chunk, with typed columns."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow as pa  # noqa: PLC0415 - loaded on first use
+    import pyarrow.parquet as pq  # noqa: PLC0415 - loaded on first use
 
     types = {
         "string": pa.string(),
@@ -134,7 +134,7 @@ def write_parquet(table: Table, out: Path, progress: Progress) -> int:
 
 def _text_array(column: tuple[Any, ...]) -> Any:
     """A string column for Arrow; values are text already, except now and then a number."""
-    import pyarrow as pa
+    import pyarrow as pa  # noqa: PLC0415 - loaded on first use
 
     try:
         return pa.array(column, type=pa.string())
@@ -153,7 +153,7 @@ def write_xlsx(tables: list[Table], out: Path, language: str, progress: Progress
     write-only mode was measured five times slower). Participants' text is never taken for a
     formula or a link. Past Excel's row limit a table goes on in a new sheet (`answers_2`, ...).
     """
-    import xlsxwriter
+    import xlsxwriter  # noqa: PLC0415 - loaded on first use
 
     book = xlsxwriter.Workbook(
         str(out),
@@ -199,8 +199,8 @@ def write_sav(table: Table, out: Path, language: str, progress: Progress) -> int
     gathered column by column and each column is converted as its list is dropped, so the
     table is never held twice. Parquet suits the largest exports better.
     """
-    import pandas as pd
-    import pyreadstat
+    import pandas as pd  # noqa: PLC0415 - loaded on first use
+    import pyreadstat  # noqa: PLC0415 - loaded on first use
 
     columns: list[list[Any]] = [[] for _ in table.variables]
     count = 0
