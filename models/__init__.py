@@ -2,6 +2,7 @@
 
 from models.base import Base, utcnow
 from models.broadcast import Broadcast, Delivery
+from models.course import Certificate, CheckAnswer, Course, Enrolment, LessonProgress
 from models.export_log import ExportLog
 from models.invite import Invite, InviteUse
 from models.survey import Answer, Attempt, Campaign, Instrument
@@ -14,11 +15,16 @@ __all__ = [
     "Base",
     "Broadcast",
     "Campaign",
+    "Certificate",
+    "CheckAnswer",
+    "Course",
     "Delivery",
+    "Enrolment",
     "ExportLog",
     "Instrument",
     "Invite",
     "InviteUse",
+    "LessonProgress",
     "University",
     "User",
     "UserRole",
