@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from bot.services.exports import long, scores, swot, wide
+from bot.services.exports import course, long, scores, swot, wide
 from bot.services.exports.common import Filters, Options
 from bot.services.exports.spec import Labels, Table
 
@@ -126,6 +126,36 @@ register(
             "вузам, и их количество",
             "en": "SWOT: one row per point a participant wrote, by quadrant and university, "
             "and how many there are",
+        },
+    )
+)
+register(
+    Dataset(
+        "course_progress",
+        "4",
+        lambda s, f, o: [course.progress_table(s, f, o)],
+        {
+            "kk": "Курс үлгерімі: қатысушы мен сабаққа бір жол (курс нұсқасының әр сабағы, "
+            "жетпегендері де), жеткізілген, ашылған және аяқталған уақыттарымен",
+            "ru": "Прогресс по курсу: одна строка на участника и урок (каждый урок его версии "
+            "курса, и недошедшие тоже), с временем доставки, открытия и завершения",
+            "en": "Course progress: one row per learner and lesson (every lesson of their course "
+            "version, reached or not), with the times it was delivered, opened and completed",
+        },
+    )
+)
+register(
+    Dataset(
+        "course_checks",
+        "5",
+        lambda s, f, o: [course.checks_table(s, f, o)],
+        {
+            "kk": "Курстың тексеру сұрақтары: әр жауапқа бір жол, сабақпен, сұрақ кодымен, "
+            "таңдалған нұсқалармен және дұрыстығымен",
+            "ru": "Проверочные вопросы курса: одна строка на каждый ответ, с уроком, кодом "
+            "вопроса, выбранными вариантами и верностью",
+            "en": "Course check questions: one row per answer, with the lesson, the question's "
+            "code, the options chosen and whether it was correct",
         },
     )
 )
