@@ -5,6 +5,14 @@ errors. Field rules come from the schema; the checks here look across the pack: 
 codes, references to Likert scales and scoring scales, conditions that read a later or unknown
 question, tests without correct answers, level tables with gaps or overlaps. A pack with any
 error is refused whole: nothing half-loaded.
+
+A document with `kind: course` is a course pack (`bot.content.course_schema`), read with the
+same loader (depth limit, duplicate keys refused) and reported the same way. Its checks across
+the pack: lesson codes unique in the whole course, option codes unique per check, and media
+given by `file:` present in the pack's folder (no escaping it, within the Bot API's upload
+size). A pack sent in chat has no folder, so its media must be given by `url:`. Whether the
+instruments named as `pre_test`/`post_test` exist is known only at loading
+(`course_reference_errors`).
 """
 
 from __future__ import annotations
@@ -21,6 +29,13 @@ import yaml
 from pydantic import ValidationError
 
 from bot.content import conditions
+from bot.content.course_schema import (
+    MEDIA_MAX_BYTES,
+    PHOTO_MAX_BYTES,
+    STEP_TYPES,
+    CoursePack,
+    MediaStep,
+)
 from bot.content.schema import (
     ChoiceQuestion,
     InfoScreen,
@@ -58,14 +73,25 @@ class Report:
     pack: Pack | None = None
     errors: list[ContentError] = field(default_factory=list)
     checksum: str | None = None
+    course: CoursePack | None = None  # set instead of `pack` for a valid course pack
 
     @property
     def ok(self) -> bool:
         """True when the pack can be loaded."""
-        return self.pack is not None and not self.errors
+        return (self.pack is not None or self.course is not None) and not self.errors
 
     def summary(self) -> str:
         """One line about a valid pack: code, version, kind and what it holds."""
+        if self.course is not None:
+            course = self.course
+            lessons = course.lessons()
+            checks = sum(1 for flat in lessons if flat.lesson.check is not None)
+            return (
+                f"{self.file}: {course.code} v{course.version} (course), "
+                f"{len(course.modules)} modules, {len(lessons)} lessons, {checks} checks"
+                + (f", pre-test {course.pre_test}" if course.pre_test else "")
+                + (f", post-test {course.post_test}" if course.post_test else "")
+            )
         if self.pack is None:
             return f"{self.file}: {len(self.errors)} error(s)"
         pack = self.pack
@@ -101,11 +127,13 @@ def _path(loc: Iterable[Any]) -> str:
             parts.append(f"[{item}]")
         elif (
             i >= 2
-            and items[i - 2] == "questions"
             and isinstance(items[i - 1], int)
-            and (item in QUESTION_TYPES)
+            and (
+                (items[i - 2] == "questions" and item in QUESTION_TYPES)
+                or (items[i - 2] == "steps" and item in STEP_TYPES)
+            )
         ):
-            continue  # the discriminator pydantic adds after a question's index
+            continue  # the discriminator pydantic adds after a question's or a step's index
         else:
             parts.append(("." if parts else "") + str(item))
     return "".join(parts)
@@ -113,6 +141,13 @@ def _path(loc: Iterable[Any]) -> str:
 
 def _reason(error: dict[str, Any]) -> str:
     kind = error.get("type", "")
+    loc = tuple(error.get("loc", ()))
+    in_steps = len(loc) >= 2 and loc[-2] == "steps"
+    if kind == "union_tag_invalid" and in_steps:
+        tag = error.get("input", {}).get("type") if isinstance(error.get("input"), dict) else None
+        return f"unknown step type {tag!r}; expected one of {', '.join(STEP_TYPES)}"
+    if kind == "union_tag_not_found" and in_steps:
+        return "a step needs a type: " + ", ".join(STEP_TYPES)
     if kind == "union_tag_invalid":
         tag = error.get("input", {}).get("type") if isinstance(error.get("input"), dict) else None
         return f"unknown question type {tag!r}; expected one of {', '.join(QUESTION_TYPES)}"
@@ -129,12 +164,14 @@ def _reason(error: dict[str, Any]) -> str:
     return str(error.get("msg", "invalid")).removeprefix("Value error, ")
 
 
-def check_data(data: Any, file: str) -> Report:
-    """Check an already parsed pack."""
+def check_data(data: Any, file: str, folder: Path | None = None) -> Report:
+    """Check an already parsed pack; `folder` is where a course's media files are (None: none)."""
     report = Report(file=file)
     if not isinstance(data, dict):
         report.errors.append(ContentError(file, "", "a pack is a mapping (code:, title:, ...)"))
         return report
+    if data.get("kind") == "course":
+        return _check_course(data, file, folder)
     try:
         pack = Pack.model_validate(data)
     except ValidationError as exc:
@@ -245,8 +282,14 @@ def _line(mark: yaml.Mark | None) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
 
 
-def check_text(text: str, file: str, *, aliases: bool = True) -> Report:
-    """Parse and check the YAML text of one pack (`aliases=False` for packs sent in chat)."""
+def check_text(
+    text: str, file: str, *, aliases: bool = True, folder: Path | None = None
+) -> Report:
+    """Parse and check the YAML text of one pack (`aliases=False` for packs sent in chat).
+
+    `folder` is the pack's folder, where a course's `file:` media are; None for a pack sent in
+    chat, which has none.
+    """
     loader = PackLoader(text, aliases=aliases)
     try:
         data = loader.get_single_data()
@@ -260,7 +303,7 @@ def check_text(text: str, file: str, *, aliases: bool = True) -> Report:
         return Report(file=file, errors=[error])
     finally:
         loader.dispose()
-    return check_data(data, file)
+    return check_data(data, file, folder)
 
 
 def check_file(path: Path) -> Report:
@@ -272,7 +315,7 @@ def check_file(path: Path) -> Report:
         return Report(file=name, errors=[ContentError(name, "", f"cannot read: {exc.strerror}")])
     except UnicodeDecodeError:
         return Report(file=name, errors=[ContentError(name, "", "not UTF-8 text")])
-    return check_text(text, name)
+    return check_text(text, name, folder=path.parent)
 
 
 def pack_files(path: Path) -> list[Path]:
@@ -410,4 +453,96 @@ def _cross_checks(pack: Pack, file: str) -> list[ContentError]:
             earlier.update(item.code for item in question.items)
         elif not isinstance(question, InfoScreen):
             earlier.add(question.code)
+    return errors
+
+
+def _check_course(data: dict[str, Any], file: str, folder: Path | None) -> Report:
+    """Check a course pack: the schema, then the checks across it and its media files."""
+    report = Report(file=file)
+    try:
+        course = CoursePack.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            report.errors.append(ContentError(file, _path(error["loc"]), _reason(dict(error))))
+        return report
+    report.errors.extend(_course_checks(course, file, folder))
+    if not report.errors:
+        report.course = course
+        report.checksum = checksum(data)
+    return report
+
+
+def _course_checks(course: CoursePack, file: str, folder: Path | None) -> list[ContentError]:
+    """Codes unique where they must be, and every `file:` medium usable."""
+    errors: list[ContentError] = []
+    for code in _duplicates(module.code for module in course.modules):
+        errors.append(ContentError(file, "modules", f"module code {code!r} is used twice"))
+    lesson_codes = [flat.lesson.code for flat in course.lessons()]
+    for code in _duplicates(lesson_codes):
+        errors.append(
+            ContentError(file, "modules", f"lesson code {code!r} is used twice in the course")
+        )
+    check_codes = [f.lesson.check.code for f in course.lessons() if f.lesson.check is not None]
+    for code in _duplicates(check_codes):
+        errors.append(
+            ContentError(file, "modules", f"check code {code!r} is used twice in the course")
+        )
+    for m, module in enumerate(course.modules):
+        for n, lesson in enumerate(module.lessons):
+            where = f"modules[{m}].lessons[{n}]"
+            if lesson.check is not None:
+                for code in _duplicates(option.code for option in lesson.check.options):
+                    errors.append(
+                        ContentError(
+                            file, f"{where}.check.options", f"option code {code!r} is used twice"
+                        )
+                    )
+            for s, step in enumerate(lesson.steps):
+                if isinstance(step, MediaStep) and step.file is not None:
+                    reason = media_problem(step.file, step.type, folder)
+                    if reason:
+                        errors.append(ContentError(file, f"{where}.steps[{s}].file", reason))
+    return errors
+
+
+def media_problem(name: str, kind: str, folder: Path | None) -> str | None:
+    """Why the medium `name` of a step of `kind` cannot be sent from `folder`, or None."""
+    if folder is None:
+        return (
+            "a pack sent in chat has no folder for files: give the medium by url: "
+            "(or load the pack with its files from the server)"
+        )
+    relative = Path(name)
+    if relative.is_absolute() or name.startswith(("/", "\\")) or ":" in name:
+        return f"{name!r} must be a path relative to the pack's folder"
+    base = folder.resolve()
+    target = (base / relative).resolve()
+    if not target.is_relative_to(base):
+        return f"{name!r} leads outside the pack's folder"
+    if not target.is_file():
+        return f"no file {name!r} in the pack's folder ({folder})"
+    limit = PHOTO_MAX_BYTES if kind == "photo" else MEDIA_MAX_BYTES
+    size = target.stat().st_size
+    if size > limit:
+        return (
+            f"{name!r} is {size / 1024 / 1024:.1f} MB; a {kind} may be at most "
+            f"{limit // 1024 // 1024} MB (Telegram's upload limit)"
+        )
+    return None
+
+
+def course_reference_errors(reports: Iterable[Report], known: set[str]) -> list[ContentError]:
+    """`pre_test`/`post_test` naming an instrument not in `known` (loaded or in the batch)."""
+    errors: list[ContentError] = []
+    for report in reports:
+        course = report.course
+        if course is None:
+            continue
+        for field_name, code in (("pre_test", course.pre_test), ("post_test", course.post_test)):
+            if code is not None and code not in known:
+                errors.append(
+                    ContentError(
+                        report.file, field_name, f"no instrument {code!r} is loaded or given"
+                    )
+                )
     return errors
