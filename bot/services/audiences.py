@@ -10,9 +10,12 @@ messages or an event's reminders. Each kind is registered here once, with
   they are never trusted to be a number or a known code.
 
 The built-in kinds are everyone, a university (`ref` is its id) and a country (`ref` is its
-code). A feature that defines a new "who" (the learners of a course, the registrants of an
-event) adds a member to `Audience` and calls `register` below, next to the others; broadcasts,
-campaigns and every other feature can then address it without knowing how it is resolved.
+code); the course adds its learners (`course`: all of them, `course_open`: those who have not
+finished; `ref` is the id of the course's first loaded version, which names the course across
+versions in a few digits: a course code may be longer than the 32-character column). A
+feature that defines a new "who" (the registrants of an event) adds a member to `Audience` and
+calls `register` below, next to the others; broadcasts, campaigns and every other feature
+can then address it without knowing how it is resolved.
 """
 
 from __future__ import annotations
@@ -27,10 +30,11 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import Sessionmaker
 from bot.services import InvalidInput
 from bot.services.roles import Role
 from bot.services.universities import COUNTRIES, get_active
-from models import University, User, UserRole
+from models import Course, Enrolment, University, User, UserRole
 
 
 class Audience(StrEnum):
@@ -39,6 +43,8 @@ class Audience(StrEnum):
     ALL = "all"
     UNIVERSITY = "university"
     COUNTRY = "country"
+    COURSE = "course"  # the learners of a course
+    COURSE_OPEN = "course_open"  # ... who have not finished it
 
 
 # An audience resolver narrows a select of users; `ref` is the audience's parameter.
@@ -174,3 +180,77 @@ async def _known_country(session: AsyncSession, ref: str | None) -> None:
 register(Audience.ALL.value, _everyone, _any_reference)
 register(Audience.UNIVERSITY.value, _university, _existing_university)
 register(Audience.COUNTRY.value, _country, _known_country)
+
+
+# --- the learners of a course -----------------------------------------------------------------
+
+# The label of each course kind as a sender reads it; `{course}` is the course's title.
+COURSE_LABELS: dict[str, str] = {
+    Audience.COURSE.value: "broadcasts.audience_course",
+    Audience.COURSE_OPEN.value: "broadcasts.audience_course_open",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CourseAudience:
+    """A course a sender may address, with the reference its two audience kinds take."""
+
+    code: str
+    title: dict[str, str]  # of its newest version
+    ref: str
+
+
+def _course_id(ref: str | None) -> int:
+    """The course version id a reference names (-1, matching nothing, for a bad one)."""
+    return int(ref) if ref and ref.isascii() and ref.isdigit() and len(ref) <= 12 else -1
+
+
+def _learners(stmt: Select[Any], ref: str | None, unfinished: bool) -> Select[Any]:
+    """The people enrolled in the course `ref` names (any version); `unfinished`: not done."""
+    code = select(Course.code).where(Course.id == _course_id(ref)).scalar_subquery()
+    enrolled = select(Enrolment.user_id).where(Enrolment.course_code == code)
+    if unfinished:
+        enrolled = enrolled.where(Enrolment.finished_at.is_(None))
+    return stmt.where(User.id.in_(enrolled))
+
+
+def _course_learners(stmt: Select[Any], ref: str | None) -> Select[Any]:
+    """Everyone enrolled in the course."""
+    return _learners(stmt, ref, unfinished=False)
+
+
+def _course_unfinished(stmt: Select[Any], ref: str | None) -> Select[Any]:
+    """Everyone enrolled in the course who has not finished it."""
+    return _learners(stmt, ref, unfinished=True)
+
+
+async def _existing_course(session: AsyncSession, ref: str | None) -> None:
+    """Refuse a reference that is not the id of a loaded course version."""
+    course_id = _course_id(ref)
+    if course_id < 0 or await session.get(Course, course_id) is None:
+        raise InvalidInput(UNKNOWN)
+
+
+async def course_ref(session: AsyncSession, code: str) -> str | None:
+    """The audience reference of the course `code` (None: no such course)."""
+    first = await session.scalar(select(func.min(Course.id)).where(Course.code == code))
+    return None if first is None else str(first)
+
+
+async def course_audiences(db: Sessionmaker) -> list[CourseAudience]:
+    """Every loaded course, by code, with its newest title and its audience reference."""
+    async with db() as session:
+        rows = (
+            await session.execute(
+                select(Course.code, Course.id, Course.title).order_by(Course.code, Course.id)
+            )
+        ).all()
+    found: dict[str, CourseAudience] = {}
+    for code, course_id, title in rows:
+        first = found.get(code)
+        found[code] = CourseAudience(code, dict(title), first.ref if first else str(course_id))
+    return list(found.values())
+
+
+register(Audience.COURSE.value, _course_learners, _existing_course)
+register(Audience.COURSE_OPEN.value, _course_unfinished, _existing_course)

@@ -15,8 +15,10 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
+from bot.services import InvalidInput, PermissionDenied, audiences, broadcasts
 from bot.services.exports import Filters, Options, export
 from bot.services.exports.datasets import DATASETS, by_code
 from bot.services.universities import list_universities
@@ -294,3 +296,56 @@ async def test_an_identified_course_export_names_the_learners(db, settings, tmp_
     await _export(settings, "course_checks", "csv", tmp_path, identified=True)
     rows = _read(tmp_path / "course_checks.csv")
     assert {r["telegram_id"] for r in rows} == {"111111111", "222222222"}
+
+
+# --- the audience ------------------------------------------------------------------------
+
+
+async def _telegram_ids(db, kind: str, ref: str | None) -> set[int]:
+    async with db() as session:
+        return {u.telegram_id for u in await session.scalars(audiences.members(kind, ref))}
+
+
+async def test_the_learners_of_a_course_are_an_audience(db):
+    """All learners, or those not finished; a later version and other courses handled."""
+    await seeded(db)
+    await factories.student(db, 444, ADMINS)  # enrolled in another course only
+    await factories.student(db, 555, ADMINS)  # enrolled in version 2 of the course
+    other = await add_course(db, "other_course")
+    await enrol(db, 444, other, code="other_course")
+    second = await add_course(db, "dlt_course", version=2)
+    await enrol(db, 555, second)
+    (course, other_entry) = await audiences.course_audiences(db)
+    assert course.code == "dlt_course" and other_entry.code == "other_course"
+    async with db() as session:
+        assert await audiences.course_ref(session, "dlt_course") == course.ref
+        assert await audiences.course_ref(session, "nope") is None
+    assert course.ref != str(second)  # the first version names the course
+    assert await _telegram_ids(db, "course", course.ref) == {111111111, 222222222, 333, 555}
+    assert await _telegram_ids(db, "course_open", course.ref) == {222222222, 333, 555}
+    assert await _telegram_ids(db, "course", other_entry.ref) == {444}
+    async with db() as session:
+        assert await audiences.count(session, "course_open", str(second)) == 3
+        await audiences.check_audience(session, "course", course.ref)
+        for bad in (None, "", "x1", "99999", "1" * 40, "١"):  # forged or naming nothing
+            with pytest.raises(InvalidInput):
+                await audiences.check_audience(session, "course_open", bad)
+    assert await _telegram_ids(db, "course", "x") == set()
+    assert len(f"bc:a:{2**40}:course_open:{course.ref}".encode()) <= 64
+    assert audiences.COURSE_LABELS["course_open"] == "broadcasts.audience_course_open"
+
+
+async def test_a_broadcast_and_a_campaign_address_the_learners(db):
+    """The services that address people accept the course kinds; scoped senders do not."""
+    unis, _ = await seeded(db)
+    (course,) = await audiences.course_audiences(db)
+    draft = await broadcasts.create_draft(db, 1, ADMINS)
+    assert await broadcasts.set_audience(db, 1, ADMINS, draft, "course_open", course.ref) == 2
+    campaign = await factories.campaign(
+        db, 1, ADMINS, "dlt_pre", audience_kind="course", audience_ref=course.ref
+    )
+    assert campaign
+    await factories.organizer(db, 77, ADMINS, university=unis[0])
+    scoped_draft = await broadcasts.create_draft(db, 77, ADMINS)
+    with pytest.raises(PermissionDenied):
+        await broadcasts.set_audience(db, 77, ADMINS, scoped_draft, "course", course.ref)
