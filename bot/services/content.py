@@ -3,6 +3,10 @@
 A pack is loaded only when every pack of the batch is valid. Loading the same content again
 changes nothing; loading changed content under the same code adds the next version, so
 answers given to the earlier version keep pointing at what was shown to them.
+
+Course packs (`kind: course`) load the same way, as `Course` rows: a changed course is the next
+version (ours, counted per code), the same content is not loaded again, and the instruments a
+course names as pre- and post-test must be loaded already or come in the same batch.
 """
 
 from __future__ import annotations
@@ -22,10 +26,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.engine import compile_pack
 from bot.content.schema import Pack
-from bot.content.validate import ContentError, Report, check_path, check_text, pack_files
+from bot.content.validate import (
+    ContentError,
+    Report,
+    check_path,
+    check_text,
+    course_reference_errors,
+    pack_files,
+)
 from bot.db import PROJECT_ROOT, Sessionmaker
 from bot.services.roles import Role, require
-from models import Instrument
+from models import Course, Instrument
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +52,7 @@ class Loaded:
     version: int
     status: str  # "created" (first version), "new_version", or "unchanged"
     source: str
+    kind: str = "instrument"  # or "course"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +102,44 @@ async def _store(session: AsyncSession, report: Report, loaded_by_id: int | None
     )
     await session.flush()
     return Loaded(pack.code, version, "created" if latest is None else "new_version", report.file)
+
+
+async def _store_course(session: AsyncSession, report: Report, loaded_by_id: int | None) -> Loaded:
+    """Store a course pack as its next version, or nothing when the latest has its checksum."""
+    course = report.course
+    assert course is not None and report.checksum is not None
+    latest = await session.scalar(
+        select(Course).where(Course.code == course.code).order_by(Course.version.desc()).limit(1)
+    )
+    if latest is not None and latest.checksum == report.checksum:
+        return Loaded(course.code, latest.version, "unchanged", report.file, "course")
+    version = (latest.version + 1) if latest is not None else 1
+    session.add(
+        Course(
+            code=course.code,
+            version=version,
+            pack_version=course.version,
+            title=course.title.model_dump(),
+            pre_test=course.pre_test,
+            post_test=course.post_test,
+            definition=course.model_dump(mode="json", exclude_none=True),
+            checksum=report.checksum,
+            source=report.file[-200:],
+            loaded_by_id=loaded_by_id,
+        )
+    )
+    await session.flush()
+    status = "created" if latest is None else "new_version"
+    return Loaded(course.code, version, status, report.file, "course")
+
+
+async def _course_errors(session: AsyncSession, reports: list[Report]) -> list[ContentError]:
+    """A course's pre- and post-test must be an instrument loaded already or in this batch."""
+    if not any(report.course is not None for report in reports):
+        return []
+    batch = {r.pack.code for r in reports if r.pack}
+    known = set((await session.scalars(select(Instrument.code).distinct())).all())
+    return course_reference_errors(reports, batch | known)
 
 
 async def _pair_errors(session: AsyncSession, reports: list[Report]) -> list[ContentError]:
@@ -171,15 +221,25 @@ async def load_reports(
     """Load a batch of checked packs in one transaction, or nothing if any has an error."""
     if not reports or not all(report.ok for report in reports):
         return LoadOutcome(reports, [])
+    instruments = [report for report in reports if report.pack is not None]
     async with db.begin() as session:
-        errors = await _pair_errors(session, reports) + await _kind_errors(session, reports)
+        errors = (
+            await _pair_errors(session, instruments)
+            + await _kind_errors(session, instruments)
+            + await _course_errors(session, reports)
+        )
         if errors:
             for error in errors:
                 report = next(r for r in reports if r.file == error.file)
                 report.errors.append(error)
-                report.pack = None
+                report.pack = report.course = None
             return LoadOutcome(reports, [])
-        loaded = [await _store(session, report, loaded_by_id) for report in reports]
+        loaded = [
+            await (_store if report.pack is not None else _store_course)(
+                session, report, loaded_by_id
+            )
+            for report in reports
+        ]
     for item in loaded:
         logger.info("content %s v%s: %s (%s)", item.code, item.version, item.status, item.source)
     return LoadOutcome(reports, loaded)
@@ -194,14 +254,29 @@ async def load_path(db: Sessionmaker, path: Path) -> LoadOutcome:
 async def load_defaults_if_empty(
     db: Sessionmaker, folder: Path = CONTENT_DIR
 ) -> LoadOutcome | None:
-    """At first start, load the packs shipped in `content/`; later starts leave content alone."""
+    """At first start, load the packs shipped in `content/`; later starts leave content alone.
+
+    Instruments and courses count apart: with instruments but no course yet (a database from
+    before courses existed), only the shipped courses are loaded, and the instruments they
+    name are looked up among those loaded; the instrument packs are not re-read into new
+    versions.
+    """
     async with db() as session:
-        count = await session.scalar(select(func.count(Instrument.id)))
-    if count or not await asyncio.to_thread(folder.is_dir):
+        instruments = await session.scalar(select(func.count(Instrument.id)))
+        courses = await session.scalar(select(func.count(Course.id)))
+    if (instruments and courses) or not await asyncio.to_thread(folder.is_dir):
         return None
     if not await asyncio.to_thread(pack_files, folder):
         return None
-    outcome = await load_path(db, folder)
+    reports = await asyncio.to_thread(check_path, folder)
+    if instruments:
+        # Only the courses, and any report that failed (it might have been one).
+        reports = [r for r in reports if r.course is not None or not r.ok]
+    elif courses:
+        reports = [r for r in reports if r.course is None]
+    if not reports:
+        return None
+    outcome = await load_reports(db, reports)
     if not outcome.ok:
         for error in outcome.errors:
             logger.error("default content: %s", error)
