@@ -12,17 +12,28 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from bot.services import InvalidInput, PermissionDenied, audiences, broadcasts
+from bot.services import InvalidInput, NotFound, PermissionDenied, audiences, broadcasts
+from bot.services.course_stats import course_stats, render_course_chart, render_course_chart_async
 from bot.services.exports import Filters, Options, export
 from bot.services.exports.datasets import DATASETS, by_code
 from bot.services.universities import list_universities
-from models import CheckAnswer, Course, Enrolment, LessonProgress, User
+from models import (
+    Attempt,
+    Campaign,
+    CheckAnswer,
+    Course,
+    Enrolment,
+    Instrument,
+    LessonProgress,
+    User,
+)
 from tests import factories
 
 ADMINS = frozenset({1})
@@ -349,3 +360,95 @@ async def test_a_broadcast_and_a_campaign_address_the_learners(db):
     scoped_draft = await broadcasts.create_draft(db, 77, ADMINS)
     with pytest.raises(PermissionDenied):
         await broadcasts.set_audience(db, 77, ADMINS, scoped_draft, "course", course.ref)
+
+
+# --- /course_stats -----------------------------------------------------------------------
+
+
+async def _scores(db, telegram_id: int, code: str, platforms: float) -> None:
+    """A submitted attempt of instrument `code` whose `platforms` scale scored `platforms`."""
+    async with db.begin() as session:
+        user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
+        instrument = await session.scalar(
+            select(Instrument).where(Instrument.code == code).order_by(Instrument.id.desc())
+        )
+        campaign = Campaign(
+            instrument_id=instrument.id,
+            instrument_code=code,
+            wave=code.removeprefix("dlt_"),
+            opens_at=T0,
+        )
+        session.add(campaign)
+        await session.flush()
+        session.add(
+            Attempt(
+                campaign_id=campaign.id,
+                user_id=user.id,
+                instrument_id=instrument.id,
+                language="en",
+                seed="s",
+                state="submitted",
+                started_at=T0,
+                submitted_at=T0 + timedelta(minutes=3),
+                passed=[],
+                result={"scales": {"platforms": {"value": platforms, "items": 3}}},
+            )
+        )
+
+
+async def test_course_stats_on_seeded_data(db):
+    """Enrolled, active, finished, the funnel, check accuracy, pre->post and universities."""
+    unis, _ = await seeded(db)
+    await _scores(db, 111111111, "dlt_pre", 2.0)
+    await _scores(db, 111111111, "dlt_post", 3.5)
+    await _scores(db, 222222222, "dlt_pre", 1.0)  # no post yet: not a pair
+    stats = await course_stats(db, 1, ADMINS, "dlt_course", now=T0 + timedelta(days=3))
+    assert (stats.enrolled, stats.active, stats.finished, stats.scope) == (3, 2, 1, None)
+    assert [(f.code, f.delivered, f.opened, f.completed) for f in stats.funnel] == [
+        ("lms", 2, 2, 2),
+        ("boards", 2, 2, 1),
+        ("video", 1, 1, 1),
+    ]
+    assert [(c.question, c.answered, c.correct) for c in stats.checks] == [
+        ("lms_q", 2, 2),
+        ("boards_q", 1, 0),
+    ]
+    assert stats.checks[1].percent == 0.0 and stats.checks[0].percent == 100.0
+    (platforms,) = stats.prepost
+    assert (platforms.scale, platforms.pairs, platforms.mean_pre, platforms.mean_post) == (
+        "platforms",
+        1,
+        2.0,
+        3.5,
+    )
+    assert platforms.change == 1.5 and set(platforms.title) == {"kk", "ru", "en"}
+    assert [(u.university, u.enrolled, u.active, u.finished) for u in stats.universities] == [
+        (unis[0].code, 2, 2, 1),
+        (unis[4].code, 1, 0, 0),
+    ]
+    assert (stats.universities[0].answered, stats.universities[0].correct) == (3, 2)
+    later = await course_stats(db, 1, ADMINS, "dlt_course", now=T0 + timedelta(days=30))
+    assert later.active == 0
+    png = await render_course_chart_async(stats, "kk")
+    assert png.startswith(b"\x89PNG")
+    empty = await course_stats(db, 1, ADMINS, "dlt_course", now=T0)
+    assert render_course_chart(replace(empty, funnel=[], prepost=[])).startswith(b"\x89PNG")
+
+
+async def test_course_stats_are_scoped_for_organizers(db):
+    """An organizer or coach of one university sees its learners; students see nothing."""
+    unis, _ = await seeded(db)
+    await factories.organizer(db, 71, ADMINS, university=unis[4])
+    await factories.coach(db, 72, ADMINS, university=unis[0])
+    await factories.organizer(db, 73, ADMINS)  # consortium-wide
+    theirs = await course_stats(db, 71, ADMINS, "dlt_course", now=T0 + timedelta(days=3))
+    assert (theirs.enrolled, theirs.finished, theirs.scope) == (1, 0, (unis[4].code,))
+    assert [f.delivered for f in theirs.funnel] == [0, 0, 0] and theirs.checks == []
+    assert [u.university for u in theirs.universities] == [unis[4].code]
+    coach = await course_stats(db, 72, ADMINS, "dlt_course", now=T0 + timedelta(days=3))
+    assert (coach.enrolled, coach.finished, len(coach.checks)) == (2, 1, 2)
+    assert (await course_stats(db, 73, ADMINS, "dlt_course")).enrolled == 3
+    with pytest.raises(PermissionDenied):
+        await course_stats(db, 333, ADMINS, "dlt_course")
+    with pytest.raises(NotFound):
+        await course_stats(db, 1, ADMINS, "no_such_course")
