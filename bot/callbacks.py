@@ -564,6 +564,24 @@ class BroadcastFailures(Button, prefix="bc:f"):
     broadcast: int
 
 
+# --- course ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LessonOpen(Button, prefix="c:o"):
+    """Open a lesson at its first step (a scheduled lesson's message, the progress list)."""
+
+    enrolment: int
+    lesson: int  # the lesson's position in the course
+
+
+@dataclass(frozen=True, slots=True)
+class LessonContinue(Button, prefix="c:c"):
+    """Continue the course where the learner stopped (under a nudge)."""
+
+    enrolment: int
+
+
 def parse(data: str | None) -> Button | None:
     """Whatever kind of button `data` is, or None (used where any button may arrive)."""
     if not isinstance(data, str):

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     # Telegram's limits for messages the bot sends on its own initiative (broadcasts).
     broadcast_rate: float = Field(default=30.0, gt=0, le=1000)
     broadcast_chat_rate: float = Field(default=1.0, gt=0, le=30)
+    # Days without course activity after which a learner gets one reminder (one per period).
+    course_nudge_days: int = Field(default=3, ge=1, le=365)
 
     @field_validator("bot_token", mode="before")
     @classmethod

@@ -10,6 +10,7 @@ import pytest
 from bot.jobs import DUTIES, Duty, Jobs
 from bot.jobs.broadcasts import SCHEDULED
 from bot.jobs.campaigns import CAMPAIGN_STEPS
+from bot.jobs.course import COURSE_LESSONS, COURSE_NUDGES
 from bot.sandbox.harness import Harness
 
 
@@ -71,7 +72,7 @@ async def test_passes_of_one_duty_never_overlap():
 async def test_the_application_starts_every_duty(settings):
     async with Harness(settings) as harness:
         jobs = harness.app.bot_data.jobs
-        assert list(jobs.duties) == [SCHEDULED, CAMPAIGN_STEPS]
+        assert list(jobs.duties) == [SCHEDULED, CAMPAIGN_STEPS, COURSE_LESSONS, COURSE_NUDGES]
         assert len(jobs.duties) == len(DUTIES)
         assert not jobs.autorun  # the harness drives them: nothing runs behind a test's back
         await harness.run_jobs()  # nothing is due: a pass does nothing, twice

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bot.jobs import broadcasts, campaigns
+from bot.jobs import broadcasts, campaigns, course
 from bot.jobs.duties import Duty, Jobs
 
 if TYPE_CHECKING:
@@ -36,6 +36,8 @@ __all__ = ["DUTIES", "Duty", "Jobs", "start_jobs"]
 DUTIES: tuple[Callable[[BotData], Duty], ...] = (
     broadcasts.duty,
     campaigns.duty,
+    course.lesson_duty,
+    course.nudge_duty,
 )
 
 

@@ -1,0 +1,70 @@
+"""The course's timed duties: scheduled lessons at the learner's hour, and nudges.
+
+Both are "a due row, claimed once, done once" (`bot.services.due`): the enrolment is the row.
+The lesson duty (`course.lesson_due` rows: `next_due_at` has come) queues the lesson's message
+with its Open button in the outbox and schedules the next slot, in one commit per learner; the
+nudge duty queues one reminder with a Continue button for a learner inactive for
+`COURSE_NUDGE_DAYS` days. Each pass then starts sending what it queued. Lessons fall due on the
+minute, so the lesson duty runs every 30 seconds; nudges are counted in days, so once an hour
+is plenty. The catch-up rule after downtime is in `bot.services.course_pacing`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from bot.config import LANGUAGES
+from bot.jobs.duties import Duty
+from bot.services import course_pacing
+
+if TYPE_CHECKING:
+    from bot.context import BotData
+
+logger = logging.getLogger(__name__)
+
+COURSE_LESSONS = "course-lessons"
+COURSE_NUDGES = "course-nudges"
+LESSONS_EVERY = 30.0
+NUDGES_EVERY = 3600.0
+
+
+def lesson_duty(data: BotData) -> Duty:
+    """The scheduled-lessons duty of one application."""
+    broadcaster, db, i18n, settings = data.broadcaster, data.db, data.i18n, data.settings
+    if broadcaster is None or db is None or i18n is None or settings is None:
+        raise RuntimeError("the application is wired before the duties start")
+
+    async def run() -> None:
+        """Queue the lesson of every learner whose slot has come, then start sending them."""
+        translators = {language: i18n.translator(language) for language in LANGUAGES}
+        delivered = await course_pacing.deliver_due_lessons(
+            db, translators, settings.default_language, settings.tz
+        )
+        for item in delivered:
+            if item.broadcast_id is not None:
+                broadcaster.start(item.broadcast_id)
+        if delivered:
+            logger.info("course lessons: %d learners due", len(delivered))
+
+    return Duty(COURSE_LESSONS, LESSONS_EVERY, run)
+
+
+def nudge_duty(data: BotData) -> Duty:
+    """The nudges duty of one application."""
+    broadcaster, db, i18n, settings = data.broadcaster, data.db, data.i18n, data.settings
+    if broadcaster is None or db is None or i18n is None or settings is None:
+        raise RuntimeError("the application is wired before the duties start")
+
+    async def run() -> None:
+        """Queue a reminder for every learner inactive long enough, then start sending them."""
+        translators = {language: i18n.translator(language) for language in LANGUAGES}
+        queued = await course_pacing.send_nudges(
+            db, translators, settings.default_language, settings.course_nudge_days
+        )
+        for broadcast_id in queued:
+            broadcaster.start(broadcast_id)
+        if queued:
+            logger.info("course nudges: %d learners reminded", len(queued))
+
+    return Duty(COURSE_NUDGES, NUDGES_EVERY, run)
