@@ -224,9 +224,13 @@ class Broadcaster:
         if view is None or view.content is None:
             return
         progress = asyncio.create_task(self._progress_loop(broadcast_id))
+        # Each worker waits for a global send slot before it claims a delivery: more workers
+        # than deliveries would book slots nobody uses (a one-person lesson message took 16),
+        # and thousands of such small broadcasts would crawl far below the gateway's rate.
+        workers = max(1, min(self.workers, view.remaining))
         try:
             await asyncio.gather(
-                *(self._worker(broadcast_id, view.content) for _ in range(self.workers))
+                *(self._worker(broadcast_id, view.content) for _ in range(workers))
             )
         finally:
             progress.cancel()
