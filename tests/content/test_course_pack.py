@@ -401,3 +401,20 @@ def test_the_default_course_refers_to_the_default_instruments():
     assert all(report.ok for report in reports), [str(e) for r in reports for e in r.errors]
     instruments = {report.pack.code for report in reports if report.pack is not None}
     assert course_reference_errors(reports, instruments) == []
+
+
+def test_the_cli_validates_courses(course, folder, capsys):
+    """`content validate`: a course's summary, a note for absent instruments, one-line errors."""
+    from bot.__main__ import validate_content
+
+    path = folder / "course.yaml"
+    path.write_text(yaml.safe_dump(course, allow_unicode=True), encoding="utf-8")
+    assert validate_content(path) == 0
+    out = capsys.readouterr().out
+    assert f"{path}: mini_course v1 (course), 2 modules, 3 lessons, 2 checks" in out
+    assert "note: pre_test 'dlt_pre' is not among these packs" in out
+    (folder / "media" / "pic.png").unlink()
+    assert validate_content(path) == 1
+    out = capsys.readouterr().out
+    assert f"{path}: INVALID" in out
+    assert f"  {path}: modules[0].lessons[0].steps[1].file: no file 'media/pic.png'" in out

@@ -197,3 +197,20 @@ async def test_default_course_added_to_a_database_with_instruments_only(db):
     assert outcome is not None and outcome.ok
     assert [(x.code, x.kind) for x in outcome.loaded] == [("dlt_course", "course")]
     assert {code for code, _, _ in await svc.latest_versions(db)} == {"dlt_pre", "dlt_post"}
+
+
+async def test_the_cli_loads_courses(db, settings, tmp_path, capsys):
+    """`content load`: a course loads and says so; one naming an unknown test loads nothing."""
+    from bot.__main__ import load_content
+
+    await _clear(db)
+    await _load_instruments(db)
+    path = _write(tmp_path, "c.yaml", _course())
+    assert await load_content(settings, path) == 0
+    assert f"{path}: tiny_course (course) v1 created" in capsys.readouterr().out
+    path = _write(tmp_path, "c.yaml", _course(pre="nowhere"))
+    assert await load_content(settings, path) == 1
+    out = capsys.readouterr().out
+    assert f"{path}: pre_test: no instrument 'nowhere' is loaded or given" in out
+    assert "nothing was loaded" in out
+    assert [c.version for c in await _courses(db)] == [1]
