@@ -1,5 +1,8 @@
 """Content packs sent in chat: an organizer sends a YAML file and gets the validation report.
 
+Survey, test and course packs alike; a course sent in chat has no folder, so its media are
+given by `url:` (a `file:` is refused with its path).
+
 The check runs as background work (`bot.jobs.background`), not inside the update: a 1 MB
 pack takes seconds to parse, and updates of one user are handled in order, so the uploader's
 next messages waited for it; and PTB's stop waits for every update in progress, so SIGTERM
