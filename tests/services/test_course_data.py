@@ -45,7 +45,7 @@ def _text(word: str) -> dict[str, str]:
     return {"kk": f"{word} kk", "ru": f"{word} ru", "en": word}
 
 
-def definition(code: str = "dlt_course") -> dict:
+def definition(code: str = "demo_course") -> dict:
     """A course as its validated pack dumps it: two modules, three lessons, two checks."""
 
     def lesson(code: str, check: str | None) -> dict:
@@ -86,7 +86,7 @@ def definition(code: str = "dlt_course") -> dict:
     }
 
 
-async def add_course(db, code: str = "dlt_course", version: int = 1) -> int:
+async def add_course(db, code: str = "demo_course", version: int = 1) -> int:
     """A course version as the loader stores it; returns its id."""
     async with db.begin() as session:
         course = Course(
@@ -98,7 +98,7 @@ async def add_course(db, code: str = "dlt_course", version: int = 1) -> int:
             post_test="dlt_post",
             definition=definition(code),
             checksum="0" * 64,
-            source="content/dlt_course.yaml",
+            source="content/demo_course.yaml",
         )
         session.add(course)
         await session.flush()
@@ -115,7 +115,7 @@ async def enrol(
     answers: dict[str, tuple[list[str], bool]] | None = None,
     finished: bool = False,
     active: datetime | None = None,
-    code: str = "dlt_course",
+    code: str = "demo_course",
 ) -> int:
     """Enrol a person: `done` lessons completed, then `opened` more opened (course order)."""
     lessons = ["lms", "boards", "video"]
@@ -240,7 +240,7 @@ async def test_progress_has_every_lesson_of_every_learner_and_no_identity(db, se
     assert [r["module"] for r in first] == ["m1", "m2", "m2"]
     assert first[0]["university"] == unis[0].code and first[0]["language"] == "kk"
     assert third[0]["university"] == unis[4].code and third[0]["language"] == "en"
-    assert first[0]["course"] == "dlt_course" and first[0]["course_version"] == "1"
+    assert first[0]["course"] == "demo_course" and first[0]["course_version"] == "1"
     assert first[0]["delivered_at"] == "2026-03-02 09:00:00"
     assert first[0]["opened_at"] == "2026-03-02 09:05:00"
     assert first[0]["completed_at"] == "2026-03-02 09:09:00"
@@ -324,12 +324,13 @@ async def test_the_learners_of_a_course_are_an_audience(db):
     await factories.student(db, 555, ADMINS)  # enrolled in version 2 of the course
     other = await add_course(db, "other_course")
     await enrol(db, 444, other, code="other_course")
-    second = await add_course(db, "dlt_course", version=2)
+    second = await add_course(db, "demo_course", version=2)
     await enrol(db, 555, second)
-    (course, other_entry) = await audiences.course_audiences(db)
-    assert course.code == "dlt_course" and other_entry.code == "other_course"
+    listed = {entry.code: entry for entry in await audiences.course_audiences(db)}
+    course, other_entry = listed["demo_course"], listed["other_course"]  # and the default one
+    assert course.code == "demo_course" and other_entry.code == "other_course"
     async with db() as session:
-        assert await audiences.course_ref(session, "dlt_course") == course.ref
+        assert await audiences.course_ref(session, "demo_course") == course.ref
         assert await audiences.course_ref(session, "nope") is None
     assert course.ref != str(second)  # the first version names the course
     assert await _telegram_ids(db, "course", course.ref) == {111111111, 222222222, 333, 555}
@@ -349,7 +350,7 @@ async def test_the_learners_of_a_course_are_an_audience(db):
 async def test_a_broadcast_and_a_campaign_address_the_learners(db):
     """The services that address people accept the course kinds; scoped senders do not."""
     unis, _ = await seeded(db)
-    (course,) = await audiences.course_audiences(db)
+    (course,) = [e for e in await audiences.course_audiences(db) if e.code == "demo_course"]
     draft = await broadcasts.create_draft(db, 1, ADMINS)
     assert await broadcasts.set_audience(db, 1, ADMINS, draft, "course_open", course.ref) == 2
     campaign = await factories.campaign(
@@ -402,7 +403,7 @@ async def test_course_stats_on_seeded_data(db):
     await _scores(db, 111111111, "dlt_pre", 2.0)
     await _scores(db, 111111111, "dlt_post", 3.5)
     await _scores(db, 222222222, "dlt_pre", 1.0)  # no post yet: not a pair
-    stats = await course_stats(db, 1, ADMINS, "dlt_course", now=T0 + timedelta(days=3))
+    stats = await course_stats(db, 1, ADMINS, "demo_course", now=T0 + timedelta(days=3))
     assert (stats.enrolled, stats.active, stats.finished, stats.scope) == (3, 2, 1, None)
     assert [(f.code, f.delivered, f.opened, f.completed) for f in stats.funnel] == [
         ("lms", 2, 2, 2),
@@ -427,11 +428,11 @@ async def test_course_stats_on_seeded_data(db):
         (unis[4].code, 1, 0, 0),
     ]
     assert (stats.universities[0].answered, stats.universities[0].correct) == (3, 2)
-    later = await course_stats(db, 1, ADMINS, "dlt_course", now=T0 + timedelta(days=30))
+    later = await course_stats(db, 1, ADMINS, "demo_course", now=T0 + timedelta(days=30))
     assert later.active == 0
     png = await render_course_chart_async(stats, "kk")
     assert png.startswith(b"\x89PNG")
-    empty = await course_stats(db, 1, ADMINS, "dlt_course", now=T0)
+    empty = await course_stats(db, 1, ADMINS, "demo_course", now=T0)
     assert render_course_chart(replace(empty, funnel=[], prepost=[])).startswith(b"\x89PNG")
 
 
@@ -441,14 +442,14 @@ async def test_course_stats_are_scoped_for_organizers(db):
     await factories.organizer(db, 71, ADMINS, university=unis[4])
     await factories.coach(db, 72, ADMINS, university=unis[0])
     await factories.organizer(db, 73, ADMINS)  # consortium-wide
-    theirs = await course_stats(db, 71, ADMINS, "dlt_course", now=T0 + timedelta(days=3))
+    theirs = await course_stats(db, 71, ADMINS, "demo_course", now=T0 + timedelta(days=3))
     assert (theirs.enrolled, theirs.finished, theirs.scope) == (1, 0, (unis[4].code,))
     assert [f.delivered for f in theirs.funnel] == [0, 0, 0] and theirs.checks == []
     assert [u.university for u in theirs.universities] == [unis[4].code]
-    coach = await course_stats(db, 72, ADMINS, "dlt_course", now=T0 + timedelta(days=3))
+    coach = await course_stats(db, 72, ADMINS, "demo_course", now=T0 + timedelta(days=3))
     assert (coach.enrolled, coach.finished, len(coach.checks)) == (2, 1, 2)
-    assert (await course_stats(db, 73, ADMINS, "dlt_course")).enrolled == 3
+    assert (await course_stats(db, 73, ADMINS, "demo_course")).enrolled == 3
     with pytest.raises(PermissionDenied):
-        await course_stats(db, 333, ADMINS, "dlt_course")
+        await course_stats(db, 333, ADMINS, "demo_course")
     with pytest.raises(NotFound):
         await course_stats(db, 1, ADMINS, "no_such_course")
