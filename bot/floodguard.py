@@ -24,7 +24,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from telegram.error import NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
 
 from bot.ratelimit import RateLimiter
@@ -47,6 +47,18 @@ def retry_after_seconds(error: RetryAfter) -> float:
 def never_sent(error: TimedOut) -> bool:
     """A connect or pool timeout: the request never left this process, so retrying is safe."""
     return isinstance(error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
+
+
+def may_have_arrived(error: NetworkError) -> bool:
+    """True when the connection broke after the request left: Telegram may have it.
+
+    A reset or a protocol error may come after Telegram took the request; a 5xx answer (no
+    transport cause) or a connect or pool failure means it did not.
+    """
+    cause = error.__cause__
+    if cause is None:
+        return False
+    return not isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
 # Methods that post a new message: they count against Telegram's per-chat and overall limits.
@@ -122,6 +134,9 @@ class FloodGuard(BaseRateLimiter[dict[str, Any]]):
                     raise
                 logger.info("flood control on %s: waiting %.0f s", endpoint, wait)
                 await self._sleep(wait)
+            except BadRequest:
+                # A 400 is Telegram's final word (PTB makes it a NetworkError): never retried.
+                raise
             except TimedOut as exc:
                 # A post that timed out after leaving may have arrived: never risk a duplicate.
                 if sends and not never_sent(exc):
@@ -131,7 +146,10 @@ class FloodGuard(BaseRateLimiter[dict[str, Any]]):
                     raise
                 await self._sleep(self.backoff * 2 ** (failures - 1))
             except NetworkError as exc:
-                # 5xx answers and dropped connections: Telegram did not take the request.
+                # 5xx answers and failed connections: Telegram did not take the request. A post
+                # whose connection broke after it left may have arrived: not sent twice.
+                if sends and may_have_arrived(exc):
+                    raise
                 failures += 1
                 if failures > self.network_retries:
                     raise

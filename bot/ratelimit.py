@@ -78,8 +78,14 @@ class RateLimiter:
         self._chat_next: dict[int, float] = {}
         self._paused_until = 0.0
 
-    def _book_global(self, earliest: float, now: float) -> float:
-        """Book the first global slot at or after `earliest` that keeps the spacing."""
+    def _book_global(
+        self, earliest: float, now: float, within: float | None = None
+    ) -> float | None:
+        """Book the first global slot at or after `earliest` that keeps the spacing.
+
+        With `within`, book only a slot less than `within` seconds after `earliest`, else
+        nothing (None).
+        """
         booked = self._booked
         # Slots more than one interval in the past no longer constrain anything.
         drop = bisect.bisect_left(booked, now - self.interval)
@@ -93,6 +99,8 @@ class RateLimiter:
         while i < len(booked) and booked[i] < slot + self.interval:
             slot = max(slot, booked[i] + self.interval)
             i += 1
+            if within is not None and slot - earliest >= within:
+                return None
         booked.insert(i, slot)
         return slot
 
@@ -106,33 +114,48 @@ class RateLimiter:
         earliest = max(now, self._paused_until)
         if chat_id is not None:
             earliest = max(earliest, self._chat_next.get(chat_id, 0.0))
-        slot = self._book_global(earliest, now) if global_slot else earliest
+        booked = self._book_global(earliest, now) if global_slot else None
+        slot = earliest if booked is None else booked
         if chat_id is not None:
             self._chat_next[chat_id] = slot + self.chat_interval
-            if len(self._chat_next) > 10_000:
-                # Chats whose next slot has passed need no entry: keep memory flat in big runs.
-                self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
+            self._prune_chats(now)
         return slot - now
+
+    def _prune_chats(self, now: float) -> None:
+        if len(self._chat_next) > 10_000:
+            # Chats whose next slot has passed need no entry: keep memory flat in big runs.
+            self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
 
     def record_reply(self, chat_id: int) -> None:
         """Count a direct reply sent now (not waited for: a person is waiting for it).
 
-        It takes a global slot, since Telegram counts every message, and the chat's next
-        slot is one chat interval from now: the gateway's next message to this chat leaves
-        room for it, but replies never pile up a backlog of their own.
+        It takes a free global slot of the present (within one interval of now), since
+        Telegram counts every message; when replies alone run above the rate there is none,
+        and nothing is booked: the reply has left already, and booking future slots for it
+        would push every broadcast back by the whole excess (minutes in a busy hour). The
+        chat's next slot is one chat interval from now: the gateway's next message to this
+        chat leaves room for it, but replies never pile up a backlog of their own.
         """
         now = self.clock.now()
-        self._book_global(max(now, self._paused_until), now)
+        self._book_global(max(now, self._paused_until), now, within=self.interval)
         self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), now + self.chat_interval)
+        self._prune_chats(now)
 
     async def acquire(self, chat_id: int | None, *, global_slot: bool = True) -> None:
         """Wait for a slot to send to `chat_id` (see `reserve`)."""
         delay = self.reserve(chat_id, global_slot=global_slot)
         if delay > 0:
             await self.clock.sleep(delay)
-        # A 429 that arrived while we slept pauses everyone, slots reserved before included.
+        # A 429 that arrived while we slept pauses everyone, slots reserved before included;
+        # after the pause each waiter books a new slot, so they do not all leave at once.
+        paused = False
         while (wait := self._paused_until - self.clock.now()) > 0:
             await self.clock.sleep(wait)
+            paused = True
+        if paused:
+            delay = self.reserve(chat_id, global_slot=global_slot)
+            if delay > 0:
+                await self.clock.sleep(delay)
 
     def pause(self, seconds: float) -> None:
         """Telegram asked to wait: nobody sends for `seconds` from now."""

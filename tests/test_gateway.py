@@ -198,7 +198,46 @@ def test_direct_replies_count_globally_but_build_no_backlog():
     limiter = RateLimiter(30, 1, clock)
     for _ in range(40):
         limiter.record_reply(111)
-    # The 40 replies took 40 global slots (the rate holds): the next send waits for the
-    # first free one, 40/30 s away, not for a 40-second pile-up of the chat's own.
-    assert limiter.reserve(111) == pytest.approx(40 / 30)
-    assert limiter.reserve(222) == pytest.approx(41 / 30)
+    # The replies took the present's free slot (the others had left already: booking future
+    # slots for them would only delay broadcasts); the chat's next slot is a second away, not
+    # a 40-second pile-up of its own, and another chat is not held up at all.
+    assert limiter.reserve(111) == pytest.approx(1.0)
+    assert limiter.reserve(222) == pytest.approx(1 / 30)
+
+
+def test_replies_above_the_rate_book_no_future_slots():
+    """Review: 40 replies/s for minutes booked the schedule 400 s ahead, and every broadcast
+    waited behind replies that had long left. Replies take free slots of the present only."""
+    clock = VirtualClock(start=0.0)
+    limiter = RateLimiter(30, 1, clock)
+    for second in range(300):
+        for i in range(40):
+            limiter.record_reply(10_000 + second * 40 + i)
+        clock._now = second + 1.0
+    assert limiter.reserve(None) < 0.1  # a broadcast's next slot is still now
+    assert len(limiter._booked) <= 31 and len(limiter._chat_next) <= 10_001
+
+
+async def test_after_a_flood_wait_the_waiters_leave_paced_not_in_a_burst():
+    """Review: every sender waiting out a 429 woke at the same instant and sent together.
+
+    The virtual clock runs sleeps to their end at once, so the slots each sender books are
+    what is checked: after the pause they are one interval apart again.
+    """
+    clock = VirtualClock(start=0.0)
+    limiter = RateLimiter(10, 1, clock)
+    slots: list[float] = []
+    reserve = limiter.reserve
+
+    def spy(chat_id, *, global_slot=True):
+        delay = reserve(chat_id, global_slot=global_slot)
+        slots.append(clock.now() + delay)
+        return delay
+
+    limiter.reserve = spy
+    tasks = [asyncio.create_task(limiter.acquire(c)) for c in range(5)]
+    limiter.pause(5)
+    await asyncio.gather(*tasks)
+    after = sorted(s for s in slots if s >= 5.0)
+    assert len(after) == 5
+    assert all(b - a >= 0.1 - 1e-9 for a, b in itertools.pairwise(after))

@@ -18,6 +18,7 @@ import json
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
+import httpx
 from telegram.error import NetworkError
 from telegram.request import BaseRequest, RequestData
 
@@ -80,7 +81,9 @@ class EmulatorRequest(BaseRequest):
         try:
             status, body = await self.emulator.call(token, api_method, params, files)
         except NetworkFault as fault:
-            raise NetworkError(str(fault)) from fault
+            # The fault fires before the method runs, like a connection that never opened:
+            # chained as httpx's connect error, as PTB's real transport would report it.
+            raise NetworkError(str(fault)) from httpx.ConnectError(str(fault))
         # Serialised like a real answer so PTB's own JSON parsing and error mapping run.
         return status, json.dumps(body).encode()
 

@@ -46,3 +46,18 @@ async def test_two_502s_and_a_dropped_connection_on_a_reply_are_retried(harness,
     assert t.plain("menu.profile") in user.last_buttons
     assert t("errors.internal") not in user.texts
     assert sum("Main menu" in text for text in user.texts) == 1
+
+
+async def test_a_refused_edit_is_not_retried(harness, i18n):
+    """Review: PTB makes BadRequest a NetworkError, so a double tap's "message is not
+    modified" was retried three times (1.75 s and four calls) before being ignored."""
+    user = harness.user(603, "Dana", "en")
+    await onboard(user, i18n)
+    await user.send("/language")
+    message = user.last_message.message_id
+    await user.tap_data("lang:en", message)
+    calls = harness.emulator.stats.calls["editMessageText"]
+    began = harness.clock.now()
+    await user.tap_data("lang:en", message)  # the same edit again: 400 "not modified"
+    assert harness.emulator.stats.calls["editMessageText"] - calls == 1
+    assert harness.clock.now() - began < 0.25
