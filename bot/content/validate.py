@@ -254,6 +254,23 @@ class PackLoader(yaml.SafeLoader):
                 path += f".{name}" if path else str(name)
         return path
 
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        """Build one value; a scalar YAML cannot turn into its type is a report line.
+
+        PyYAML raises plain Python errors for such values (`2026-13-45`, `!!int 'abc'`, a
+        5,000-digit number past Python's int limit, `!!bool 'maybe'`), which would otherwise
+        escape the check as "something went wrong".
+        """
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
+            shown = str(getattr(node, "value", ""))[:40]
+            raise RefusedYAML(
+                f"not valid YAML: {shown!r} cannot be read as {node.tag.rsplit(':', 1)[-1]} "
+                f"({type(exc).__name__})",
+                node.start_mark,
+            ) from None
+
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         """Build a mapping, refusing a key given twice (YAML would keep the last silently)."""
         if isinstance(node, yaml.MappingNode):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.content import validate
-from bot.content.validate import MAX_DEPTH, check_file
+from bot.content.validate import MAX_DEPTH, check_file, check_text
 from bot.services import content as svc
 from bot.services.roles import Role, ensure_role
 
@@ -167,3 +167,21 @@ async def test_an_oversized_version_loads_nothing(db):
     assert not outcome.ok and not outcome.loaded
     assert [error.path for error in outcome.errors] == ["version"]
     assert "example_test" not in {code for code, _, _ in await svc.latest_versions(db)}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-13-45",  # a date YAML recognises, that does not exist
+        "2026-02-30 10:00:00",
+        "!!int 'abc'",
+        "!!float 'abc'",
+        "!!bool 'maybe'",
+        "9" * 5000,  # past Python's limit for converting digits to int
+    ],
+)
+def test_values_yaml_cannot_read_are_report_lines(value):
+    """Review: these raised ValueError/KeyError out of the check ("something went wrong")."""
+    report = check_text(f"kind: survey\ncode: x\nversion: {value}\n", "bad.yaml")
+    assert report.errors and "line 3" in str(report.errors[0])
+    assert "not valid YAML" in str(report.errors[0])
