@@ -169,8 +169,13 @@ class Broadcaster:
     async def start_due(self) -> None:
         """Start every scheduled broadcast whose time has come (the scheduled duty's pass)."""
         for broadcast_id in await svc.start_due(self.db):
-            await self.report(broadcast_id)
+            # Started first: the broadcast is "sending" now, and a pass never takes it again,
+            # so a failing progress report must not leave it without a task until a restart.
             self.start(broadcast_id)
+            try:
+                await self.report(broadcast_id)
+            except Exception:  # noqa: BLE001 - the report is a convenience; sending goes on
+                logger.exception("broadcast %s: progress report failed", broadcast_id)
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop claiming; let in-flight sends finish and record, then cancel what is left."""

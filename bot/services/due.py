@@ -21,6 +21,7 @@ with the values `settle` returned: see `bot.jobs`, where each duty runs a pass o
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Sessionmaker
 from models import utcnow
+
+logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
 
@@ -65,14 +68,19 @@ async def run_due(
         ).all()
     settled: list[R] = []
     for row_id in ids:
-        async with db.begin() as session:
-            row = await session.scalar(
-                select(model)
-                .where(model.id == row_id, rows.is_due(now))
-                .with_for_update(skip_locked=True)
-            )
-            if row is None:
-                continue  # another replica has it, or it was done or cancelled meanwhile
-            value = await rows.settle(session, row, now)
+        try:
+            async with db.begin() as session:
+                row = await session.scalar(
+                    select(model)
+                    .where(model.id == row_id, rows.is_due(now))
+                    .with_for_update(skip_locked=True)
+                )
+                if row is None:
+                    continue  # another replica has it, or it was done or cancelled meanwhile
+                value = await rows.settle(session, row, now)
+        except Exception:  # noqa: BLE001 - one bad row must not hold back every later one
+            # Rolled back: the row stays due and is tried again at the next pass.
+            logger.exception("%s %s: could not be settled", model.__tablename__, row_id)
+            continue
         settled.append(value)  # committed: the row is done
     return settled
