@@ -174,7 +174,7 @@ class Broadcaster:
             self.start(broadcast_id)
             try:
                 await self.report(broadcast_id)
-            except Exception:  # noqa: BLE001 - the report is a convenience; sending goes on
+            except Exception:  # the report is a convenience; the sending goes on
                 logger.exception("broadcast %s: progress report failed", broadcast_id)
 
     async def stop(self, grace: float = 10.0) -> None:

@@ -78,7 +78,7 @@ async def run_due(
                 if row is None:
                     continue  # another replica has it, or it was done or cancelled meanwhile
                 value = await rows.settle(session, row, now)
-        except Exception:  # noqa: BLE001 - one bad row must not hold back every later one
+        except Exception:  # one bad row must not hold back every later one
             # Rolled back: the row stays due and is tried again at the next pass.
             logger.exception("%s %s: could not be settled", model.__tablename__, row_id)
             continue
