@@ -115,8 +115,16 @@ async def toast(update: Update, context: BotContext, text: str | None = None) ->
 
 
 async def stale_button(update: Update, context: BotContext) -> None:
-    """Answer a button whose data no handler accepts (old, forged or malformed)."""
+    """Answer a button whose data no handler accepts (old, forged or malformed).
+
+    Someone still registering is shown their step again: a button from before an upgrade
+    (its data in an older format) must not leave them with nothing to press.
+    """
     await toast(update, context, context.t.plain("errors.stale_button"))
+    profile = context.profile
+    resume = context.features.actions.get("onboarding")
+    if profile is not None and profile.next_step is not None and resume is not None:
+        await resume(update, context)
 
 
 def require_profile(context: BotContext) -> Profile:

@@ -259,3 +259,18 @@ async def test_a_double_tap_on_a_tick_box_leaves_it_ticked(harness, i18n):
     await user.tap_data(zoom, question.message_id)
     await user.tap_data(zoom, question.message_id)  # the second tap of a double tap
     assert "☑ Zoom" in user.last_buttons
+
+
+async def test_an_old_format_consent_button_shows_the_step_again(harness, i18n):
+    """Review: consent buttons were `cons:y`/`cons:n` before typed buttons; a student midway
+    through onboarding at the upgrade pressed one and got only "no longer active"."""
+    t = i18n.translator("en")
+    user = harness.user(590, "Old", "en")
+    await user.send("/start")
+    await user.tap("English")
+    consent_message = user.last_message.message_id
+    await user.tap_data("cons:y", consent_message)
+    assert user.last_toast == t.plain("errors.stale_button")
+    assert t.plain("onboarding.consent_yes") in user.last_buttons  # the step, shown again
+    await user.tap(t.plain("onboarding.consent_yes"))
+    assert t.plain("onboarding.consent_yes") not in user.last_buttons
