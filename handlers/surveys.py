@@ -24,7 +24,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 
 from bot import keyboards as kb
 from bot.awaiting import int_argument, parse, waiting_for
@@ -286,11 +286,14 @@ async def show(
         sent = await context.bot.send_message(
             chat.id, text, reply_markup=keyboard, protect_content=protect
         )
-    except Forbidden:
+    except (Forbidden, BadRequest):
+        # Blocked, or refused for good (a text Telegram will not take): the error handler
+        # apologises and alerts the admins; marking it undelivered would retry it forever.
         raise
-    except TelegramError:
-        # Still failing after bot.floodguard's retries. The answer before it is stored; the
-        # user's next update (typed text, an old button) shows this step again.
+    except NetworkError:
+        # Still failing after bot.floodguard's retries (a 5xx, a broken connection, a
+        # timeout). The answer before it is stored; the user's next update (typed text, an
+        # old button) shows this step again.
         logger.warning("survey step not delivered to chat %s", chat.id, exc_info=True)
         await _set_awaiting(
             context, waiting_for(AWAITING_ROUTE, f"{screen.attempt_id}:{NOT_DELIVERED}")
