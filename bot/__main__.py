@@ -3,6 +3,7 @@
 python -m bot            run: poll the Bot API with BOT_TOKEN, or the sandbox without one
 python -m bot migrate    upgrade the database schema and exit
 python -m bot sandbox    run against the embedded Bot API emulator with a console chat
+python -m bot verify CODE  say whom a certificate was issued to (exit 1 for an unknown code)
 
 Every error of the command line (a wrong argument, an output that cannot be written, a database
 that cannot be opened) is one line on stderr and a non-zero exit, never a traceback; with
@@ -189,6 +190,30 @@ async def load_content(settings: Settings, path: Path) -> int:
     return 0
 
 
+async def verify_certificate(settings: Settings, code: str) -> int:
+    """Print who, what, when and where of the certificate `code`; unknown: one line, exit 1."""
+    from bot.db import create_engine, make_sessionmaker
+    from bot.services.certificates import verify
+
+    engine = create_engine(settings.database_url)
+    try:
+        found = await verify(make_sessionmaker(engine), code)
+    finally:
+        await engine.dispose()
+    if found is None:
+        print(f"unknown certificate code {code.strip()[:40]!r}", file=sys.stderr)
+        return 1
+    title = found.course_title
+    course = title.get("en") or next(iter(title.values()), found.course_code)
+    issued = found.issued_at.astimezone(settings.tz)
+    print(f"certificate {found.code}: genuine")
+    print(f"name: {found.name}")
+    print(f"course: {course} ({found.course_code})")
+    print(f"issued: {issued:%Y-%m-%d} ({settings.tz.key})")
+    print(f"university: {found.university or '-'}")
+    return 0
+
+
 def _date(text: str) -> date:
     try:
         day = date.fromisoformat(text)
@@ -338,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     content = sub.add_parser("content", help="check or load content packs")
     content.add_argument("action", choices=["validate", "load"])
     content.add_argument("path", type=Path)
+    verify = sub.add_parser("verify", help="check a certificate's verification code")
+    verify.add_argument("code", help="the code printed on the certificate")
     export = sub.add_parser("export", help="write a pseudonymous research dataset")
     # Every registered dataset (bot.services.exports.datasets), in the order chat offers them.
     export.add_argument("--dataset", choices=list(DATASETS), default="answers")
@@ -393,6 +420,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _one_shot("write", asyncio.run, run_analysis(settings, args))
         except NotFound:
             raise CliError(f"no instrument {args.instrument!r}") from None
+    if command == "verify":
+        return _one_shot("read", asyncio.run, verify_certificate(settings, args.code))
     if command == "content":
         if not args.path.exists():
             raise CliError(f"{args.path}: no such file or folder")

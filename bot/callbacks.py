@@ -582,6 +582,34 @@ class LessonContinue(Button, prefix="c:c"):
     enrolment: int
 
 
+@dataclass(frozen=True, slots=True)
+class CertificateGet(Button, prefix="c:cg"):
+    """Get the certificate of a finished course: asks the name, or sends the issued one again."""
+
+    enrolment: int
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateConfirm(Button, prefix="c:ck"):
+    """Print the certificate with the name shown in the message (the learner confirmed it)."""
+
+    enrolment: int
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateChange(Button, prefix="c:cx"):
+    """Type the name for the certificate again."""
+
+    enrolment: int
+
+
+@dataclass(frozen=True, slots=True)
+class CourseStatsPick(Button, prefix="c:st"):
+    """Show /course_stats of one course (by the id of its newest version when listed)."""
+
+    course: int
+
+
 def parse(data: str | None) -> Button | None:
     """Whatever kind of button `data` is, or None (used where any button may arrive)."""
     if not isinstance(data, str):

@@ -310,3 +310,43 @@ def test_outputs_in_missing_folders_are_created_and_a_folder_named_like_a_file_i
     result = _bot(tmp_path, env, "export", "--out", str(folder))
     assert result.returncode == 0, result.stderr
     assert (folder / "ortaq-answers.csv").exists()
+
+
+def test_verify_a_certificate_from_the_command_line(tmp_path):
+    """Tried: `verify` with the code of a certificate issued through the services (typed in
+    lower case with a dash: who, what, when, where, exit 0) and with a made-up code (one line
+    on stderr, exit 1)."""
+    import asyncio
+
+    from bot.db import create_engine, make_sessionmaker
+    from bot.services import certificates
+    from tests import factories
+    from tests.flows.test_certificates_flow import finish_course
+
+    db = tmp_path / "ortaq.db"
+    env = bot_env(db, None, None)
+    assert _bot(tmp_path, env, "migrate").returncode == 0
+
+    async def issue() -> certificates.CertificateView:
+        engine = create_engine(f"sqlite+aiosqlite:///{db}")
+        try:
+            sessions = make_sessionmaker(engine)
+            await factories.student(sessions, 7401)
+            enrolment = await finish_course(sessions, 7401)
+            issued = await certificates.issue(sessions, 7401, enrolment, "Әлия Ғалымқызы")
+            return issued.certificate
+        finally:
+            await engine.dispose()
+
+    cert = asyncio.run(issue())
+    typed = f"{cert.code[:5].lower()}-{cert.code[5:].lower()}"
+    result = _bot(tmp_path, env, "verify", typed)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == f"certificate {cert.code}: genuine"
+    assert "name: Әлия Ғалымқызы" in lines and "course: Course mini (mini)" in lines
+    assert any(line.startswith("issued: 20") for line in lines)
+    assert f"university: {cert.university}" in lines
+    result = _bot(tmp_path, env, "verify", "ZZZZZZZZZZ")
+    assert result.returncode == 1 and not result.stdout
+    assert result.stderr.strip().splitlines() == ["unknown certificate code 'ZZZZZZZZZZ'"]
