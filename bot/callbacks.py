@@ -583,6 +583,102 @@ class LessonContinue(Button, prefix="c:c"):
 
 
 @dataclass(frozen=True, slots=True)
+class CourseEnrol(Button, prefix="c:e"):
+    """Enrol in a course (the list under /course)."""
+
+    course: str  # the course code
+
+
+@dataclass(frozen=True, slots=True)
+class CourseView(Button, prefix="c:v"):
+    """Show the learner's progress in a course (back from the settings)."""
+
+    enrolment: int
+
+
+@dataclass(frozen=True, slots=True)
+class LessonNext(Button, prefix="c:n"):
+    """Show the next step of an open lesson; the step it asks for makes an older one stale."""
+
+    enrolment: int
+    lesson: int
+    step: int
+
+
+@dataclass(frozen=True, slots=True)
+class CheckPick(Button, prefix="c:a"):
+    """Answer a single-choice check question with one option (its place in the pack)."""
+
+    enrolment: int
+    lesson: int
+    option: int
+
+
+@dataclass(frozen=True, slots=True)
+class CheckTick(Button, prefix="c:t"):
+    """Tick boxes of a multiple-choice check: the button carries the ticks it sets (bits)."""
+
+    enrolment: int
+    lesson: int
+    ticks: int
+
+
+@dataclass(frozen=True, slots=True)
+class CheckDone(Button, prefix="c:d"):
+    """Answer a multiple-choice check with the options ticked (bits of their places)."""
+
+    enrolment: int
+    lesson: int
+    ticks: int
+
+
+@dataclass(frozen=True, slots=True)
+class PaceOpen(Button, prefix="c:p"):
+    """Open the pace settings of an enrolment."""
+
+    enrolment: int
+
+
+@dataclass(frozen=True, slots=True)
+class PaceSet(Button, prefix="c:s"):
+    """Choose self-paced (False) or one lesson a day at the learner's hour (True)."""
+
+    enrolment: int
+    scheduled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PaceHour(Button, prefix="c:h"):
+    """Ask for the hour of the daily lesson (typed)."""
+
+    enrolment: int
+
+
+@dataclass(frozen=True, slots=True)
+class PaceDays(Button, prefix="c:w"):
+    """Set the weekdays of the daily lesson: the button carries the days it sets (bit 0 Monday)."""
+
+    enrolment: int
+    weekdays: int
+
+
+@dataclass(frozen=True, slots=True)
+class PacePause(Button, prefix="c:z"):
+    """Pause (True) or resume (False) the scheduled lessons and the reminders."""
+
+    enrolment: int
+    pause: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PaceNudges(Button, prefix="c:r"):
+    """Turn the reminders after inactivity on (True) or off (False)."""
+
+    enrolment: int
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
 class CertificateGet(Button, prefix="c:cg"):
     """Get the certificate of a finished course: asks the name, or sends the issued one again."""
 
