@@ -10,7 +10,8 @@ from sqlalchemy import select, update
 
 from bot.callbacks import CheckPick, LessonNext
 from bot.services import course as course_service
-from models import Enrolment, utcnow
+from bot.services import course_pacing
+from models import Course, Enrolment, utcnow
 from tests.flows.helpers import onboard
 
 COURSE = "dlt_course"
@@ -215,3 +216,89 @@ async def test_start_offers_to_continue(harness, i18n):
     assert offer in gulnar.texts
     await gulnar.tap(t.plain("course.continue_button"))
     assert "learning management system" in gulnar.last_text
+
+
+async def _take(harness, telegram_id: int, enrolment_id: int, upto: int) -> None:
+    """Take lessons 1..`upto` through the services (each check answered with option a)."""
+    db = harness.app.bot_data.db
+    lessons = await _lessons(harness)
+    for lesson in lessons[:upto]:
+        await course_service.open_lesson(db, telegram_id, enrolment_id, lesson.position)
+        for step in range(1, len(lesson.steps) + 1):
+            await course_service.next_step(db, telegram_id, enrolment_id, lesson.position, step)
+        if lesson.check is not None:
+            code = next(o.code for o in lesson.check.options if o.correct)
+            await course_service.check_answer(
+                db, telegram_id, enrolment_id, lesson.position, [code]
+            )
+
+
+async def test_photo_from_the_course_folder_and_a_missing_file(harness, i18n, tmp_path, caplog):
+    """A photo step sends the pack's file with its caption; when the file is gone at send time
+    the step goes without it (caption and Next kept), and the lesson goes on.
+    """
+    t = i18n.translator("en")
+    aigerim = harness.user(806, "Aigerim", "en")
+    await onboard(aigerim, i18n)
+    await aigerim.send(f"/start c-{COURSE}")
+    enrolment = await _enrolment(harness)
+    await _take(harness, 806, enrolment.id, 7)
+    await aigerim.send("/course")
+    await aigerim.tap(t.plain("course.open_lesson_button", number=8, lesson="Learning analytics"))
+    assert "Learning analytics" in aigerim.texts[-2]
+    await aigerim.tap(t.plain("course.next"))
+    photo = aigerim.last_message
+    assert photo.photo is not None and "drop in week 5" in photo.caption
+    assert t.plain("course.next") in aigerim.last_buttons
+    # The pack's folder without its media: the same step is sent as its caption alone.
+    async with harness.app.bot_data.db.begin() as session:
+        await session.execute(update(Course).values(source=str(tmp_path / "dlt_course.yaml")))
+    await aigerim.send("/course")  # the open lesson starts again from the progress view
+    await aigerim.tap(t.plain("course.open_lesson_button", number=8, lesson="Learning analytics"))
+    await aigerim.tap(t.plain("course.next"))
+    assert aigerim.last_message.photo is None
+    assert "drop in week 5" in aigerim.last_text
+    assert "course media file missing" in caplog.text  # logged for the organizers
+    await aigerim.tap(t.plain("course.next"))
+    assert "Data shows what happens" in aigerim.last_text
+
+
+async def test_nudge_continue_and_next_lesson_time_when_scheduled(harness, i18n):
+    """An inactive learner gets one nudge whose Continue opens the lesson; finishing a lesson on
+    a schedule says when the next one comes and offers it now; another's button is refused.
+    """
+    t = i18n.translator("en")
+    marat = harness.user(807, "Marat", "en")
+    await onboard(marat, i18n)
+    await marat.send(f"/start c-{COURSE}")
+    enrolment = await _enrolment(harness)
+    async with harness.app.bot_data.db.begin() as session:
+        await session.execute(
+            update(Enrolment).values(
+                last_active_at=utcnow() - timedelta(days=10),
+                created_at=utcnow() - timedelta(days=10),
+            )
+        )
+    await harness.run_jobs()
+    assert marat.last_text == _visible(t("course.nudge", course="Digital learning technologies"))
+    await harness.run_jobs()  # one nudge per period
+    assert sum(1 for x in marat.texts if x.startswith("Hello!")) == 1
+    await marat.tap(t.plain("course.continue_button"))
+    assert "learning management system" in marat.last_text
+    db = harness.app.bot_data.db
+    await course_pacing.set_pace(
+        db, 807, enrolment.id, course_service.Pace.SCHEDULED, harness.settings.tz
+    )
+    lessons = await _lessons(harness)
+    for _ in lessons[0].steps:
+        await marat.tap(t.plain("course.next"))
+    right = next(o for o in lessons[0].check.options if o.correct)
+    await marat.tap(right.text["en"])
+    assert "Your next lesson comes on" in marat.last_text
+    await marat.tap(t.plain("course.open_now_button"))
+    assert "Lesson 2/10" in marat.texts[-2]
+    # Someone else's enrolment in a forged button: refused, nothing opened.
+    other = harness.user(808, "Other", "en")
+    await onboard(other, i18n)
+    await other.tap_data(LessonNext(enrolment.id, 1, 1).pack(), other.last_message.message_id)
+    assert other.last_toast == t.plain("course.not_enrolled")
