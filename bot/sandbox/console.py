@@ -9,7 +9,10 @@ API, whose `/sandbox/...` control routes let programs play the users.
 So that a newcomer has something real to answer at once, the sandbox opens a demo campaign of
 the default pre survey for everyone, published by the organizer identity through the same
 service an organizer's /publish uses; only on the first start, so a restart (or the organizer
-closing it) is respected.
+closing it) is respected. The default course (`dlt_course`, loaded with the default content)
+is open to every student from the start: the console says so, and `/course` enrols. Its
+pre-test is the same dlt_pre, so a student who answered the demo survey goes straight to the
+first lesson.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from bot.sandbox.emulator import Emulator, MessageRecord
 from bot.sandbox.server import EmulatorServer
 from bot.services import NotFound
 from bot.services.campaigns import ensure_campaign
+from bot.services.course import CourseSummary, list_courses
 from bot.services.roles import Role, ensure_role
 
 
@@ -53,6 +57,8 @@ IDENTITIES = {
 # The default content's pre survey, open in the sandbox from the start.
 DEMO_INSTRUMENT = "dlt_pre"
 DEMO_WAVE = "pre"
+# The default course, loaded with the default content and open to every student.
+DEMO_COURSE = "dlt_course"
 
 HELP = """\
 Type a message and press Enter to send it to the bot. Buttons are shown as [1], [2], ...:
@@ -180,7 +186,8 @@ class Console:
         """Read lines until `:quit` or end of input."""
         self.say(HELP)
         self.say(
-            f"— chatting as {self.identity.first_name} (student); try /start, then /surveys —"
+            f"— chatting as {self.identity.first_name} (student); try /start, then /surveys "
+            "or /course —"
         )
         watcher = asyncio.create_task(self.watch())
         try:
@@ -200,6 +207,11 @@ async def open_demo_survey(db: Sessionmaker, organizer_id: int, admin_ids: froze
     except NotFound:
         return False  # a database without the default content: nothing to open
     return opened is not None
+
+
+async def demo_course(db: Sessionmaker) -> CourseSummary | None:
+    """The default course if it is loaded (it is open to every student: nothing to publish)."""
+    return next((c for c in await list_courses(db) if c.code == DEMO_COURSE), None)
 
 
 def _row_labels(row: list[dict[str, object]]) -> list[str]:
@@ -269,6 +281,14 @@ async def run_sandbox(
                 print(
                     f"demo: the survey {DEMO_INSTRUMENT} ({DEMO_WAVE}) is open to everyone; "
                     "as the student, /start and then /surveys",
+                    file=out,
+                    flush=True,
+                )
+            course = await demo_course(app.bot_data.db)
+            if course is not None:
+                print(
+                    f"demo: the course {course.code} ({course.title.get('en', course.code)}, "
+                    f"{course.lessons} lessons) is open; as the student, /start and then /course",
                     file=out,
                     flush=True,
                 )
