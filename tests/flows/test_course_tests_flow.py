@@ -7,6 +7,8 @@ Start button, and answered through the surveys services (tests/factories.py).
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from bot.callbacks import SurveyStart
 from bot.services import course as svc
 from bot.services import course_tests
@@ -64,3 +66,24 @@ async def test_pre_and_post_tests_run_as_the_course_campaigns(harness, i18n):
     await factories.attempt(db, LEARNER, post.campaign_id)
     assert (await svc.offer_next(db, LEARNER, enrolment)).kind is OfferKind.FINISHED
     assert await course_tests.due_test(db, LEARNER, enrolment) is None
+
+
+async def test_enrolling_in_chat_hands_over_the_pre_test_start_button(harness, i18n):
+    """Tried: a learner enrols with the course's link (?start=c-tested): the course's offer
+    is followed by the dlt_pre Start button of the course's pre campaign (the course.tests
+    action), and pressing it opens the survey."""
+    db = harness.app.bot_data.db
+    t = i18n.translator("en")
+    await add_course(db, definition("tested", 1, pre_test="dlt_pre", post_test="dlt_post"))
+    await factories.student(db, LEARNER)
+    learner = harness.user(LEARNER, "Aliya", "en")
+    await learner.send("/start c-tested")
+    start = t.plain("surveys.start_button")
+    offered = [m for m in learner.messages if start in m.buttons]
+    assert len(offered) == 1 and offered[0].text.startswith("📝 What I know")
+    async with db() as session:
+        campaign = await session.scalar(select(Campaign).where(Campaign.wave == "pre"))
+    data = offered[0].inline_keyboard[0][0]["callback_data"]
+    assert data == SurveyStart(campaign.id).pack() and campaign.audience_kind == "course"
+    await learner.tap(start, message_id=offered[0].message_id)
+    assert learner.last_buttons
