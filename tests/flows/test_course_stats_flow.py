@@ -18,10 +18,11 @@ ADMINS = frozenset({ADMIN_ID})
 
 async def test_a_scoped_organizer_sees_their_university_and_a_student_is_refused(harness, i18n):
     """Tried: two learners at university 0 (one finished the 2-lesson course, one enrolled
-    only) and one at university 1 (opened the first lesson); an organizer scoped to university 0 picks the
-    course in Russian: 2 enrolled, 1 finished, the funnel, the check 1 of 1 right, their
-    university only, decimal commas, and a chart; a student's /course_stats and a forged pick
-    are refused; a pick of an unknown course id is a stale button."""
+    only) and one at university 1 (opened the first lesson); an organizer scoped to
+    university 0 picks the course in Russian: 2 enrolled, 1 finished, the funnel, the check
+    1 of 1 right, their university only, decimal commas, and a chart; a student's
+    /course_stats and a forged pick are refused; a pick of an unknown course id is a stale
+    button."""
     db = harness.app.bot_data.db
     t = i18n.translator("ru")
     await factories.admin(db, ADMIN_ID, ADMINS)
