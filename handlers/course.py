@@ -436,8 +436,9 @@ async def _send_media(
         elif step.kind is StepKind.VIDEO:
             await bot.send_video(chat_id, source, caption=caption or None, reply_markup=keyboard)
         else:
+            name = step.file.name if step.file is not None else None
             await bot.send_document(
-                chat_id, source, caption=caption or None, reply_markup=keyboard
+                chat_id, source, caption=caption or None, reply_markup=keyboard, filename=name
             )
     except BadRequest:
         # A URL Telegram cannot fetch: the step goes as text, with the link.
