@@ -19,7 +19,9 @@ rather than straight on PTB's `Application` gives every feature the same shape:
 - `menu(...)` and `help(...)`: the main-menu button and the `/help` paragraph, per role;
 - `welcome(callback)`: something to offer a registered user who sends /start (an unfinished
   survey to continue);
-- `deep_link("i", callback)`: what a `/start i-<code>` link does (invites, and next courses).
+- `deep_link("i", callback)`: what a `/start i-<code>` link does (invites, and next courses);
+- `after_submit(callback)`: what to do after a survey or test was submitted in chat and its
+  result shown (the course goes on after its pre-test and finishes after its post-test).
 
 The dispatchers that read this registry (typed text, files, menu entries, `/help`) live in
 `handlers.common`, added after every feature so they are tried last.
@@ -48,6 +50,7 @@ Action = Callable[[Update, "BotContext"], Coroutine[Any, Any, None]]
 ButtonCallback = Callable[[Update, "BotContext", B], Coroutine[Any, Any, None]]
 InputRoute = Callable[[Update, "BotContext", str], Coroutine[Any, Any, None]]
 FilePredicate = Callable[[Update], bool]
+SubmitHook = Callable[[Update, "BotContext", "Submitted"], Coroutine[Any, Any, None]]
 
 FeatureRegister = Callable[["Features"], None]  # a feature module's `register`
 
@@ -74,6 +77,14 @@ class HelpEntry:
     roles: frozenset[Role] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """A survey or test attempt just submitted in chat: its id and its instrument's code."""
+
+    attempt_id: int
+    instrument_code: str
+
+
 @dataclass
 class Features:
     """What the features registered, in the order they registered it."""
@@ -90,6 +101,7 @@ class Features:
     commands: list[str] = field(default_factory=list)
     welcomes: list[Action] = field(default_factory=list)
     deep_links: dict[str, InputRoute] = field(default_factory=dict)
+    submit_hooks: list[SubmitHook] = field(default_factory=list)
 
     def command(self, name: str, callback: Action, *, menu: int | None = None) -> None:
         """Answer `/name` in private chats; `menu` is its place in Telegram's command menu.
@@ -166,6 +178,10 @@ class Features:
         if not prefix.isalnum() or not prefix.isascii():
             raise ValueError(f"bad deep-link prefix {prefix!r}")
         _add(self.deep_links, prefix, callback, "deep link")
+
+    def after_submit(self, callback: SubmitHook) -> None:
+        """Run `callback(update, context, submitted)` after an attempt's result was shown."""
+        self.submit_hooks.append(callback)
 
     def help(self, key: str, roles: Iterable[Role] | None = None) -> None:
         """Add the `/help` paragraph `key` for `roles` (None: everyone)."""

@@ -12,7 +12,10 @@ so nothing is written until the answer.
 
 The course's pre- and post-test and its certificate belong to other features: when the service
 offers them, the named actions `course.tests` (pre-/post-test) and `certificates.mine` are
-opened if registered.
+opened if registered. After a survey or test is submitted in chat (`Features.after_submit`),
+every unfinished course naming that instrument as its pre- or post-test goes on: after the
+pre-test the first lesson is offered, after the post-test the course is finished
+(`course.offer_next` marks it) and the certificate is offered at once.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from bot.callbacks import (
     PaceSet,
 )
 from bot.context import BotContext
-from bot.features import Features
+from bot.features import Features, Submitted
 from bot.i18n import Translator
 from bot.replies import reply, require_profile, safe_edit, toast
 from bot.services import InvalidInput, NotFound, ServiceError
@@ -101,6 +104,7 @@ def register(features: Features) -> None:
     features.text(LESSON_ROUTE, typed_in_lesson)
     features.text(HOUR_ROUTE, typed_hour)
     features.welcome(offer_continue)
+    features.after_submit(after_test)
     features.action("course", open_course)
     features.menu("course", "menu.course", "course", position=15)
     features.help("help.course")
@@ -927,3 +931,30 @@ async def offer_continue(update: Update, context: BotContext) -> None:
         )
         await reply(update, context, text, InlineKeyboardMarkup([[button]]))
         return
+
+
+# --- after a survey or test ----------------------------------------------------------------
+
+
+async def after_test(update: Update, context: BotContext, submitted: Submitted) -> None:
+    """Go on with each unfinished course whose pre- or post-test was just submitted."""
+    profile = require_profile(context)
+    try:
+        views = await svc.my_enrolments(context.db, profile.telegram_id)
+    except ServiceError:  # not a learner (an unfinished onboarding): no course to go on with
+        return
+    for view in views:
+        if view.finished_at is not None:
+            continue
+        try:
+            course = await svc.get_course(context.db, view.course_id)
+            if submitted.instrument_code not in (course.pre_test, course.post_test):
+                continue
+            offer = await svc.offer_next(context.db, profile.telegram_id, view.id)
+        except ServiceError as exc:
+            await reply(update, context, context.t(exc.key, **exc.values))
+            continue
+        if offer.kind is OfferKind.FINISHED:
+            await _show_offer(update, context, await _enrolment(context, view.id), offer)
+        elif offer.kind is OfferKind.LESSON and submitted.instrument_code == course.pre_test:
+            await _show_offer(update, context, view, offer)

@@ -43,7 +43,7 @@ from bot.callbacks import (
 from bot.content.engine import AnswerError, Item, parse_typed
 from bot.content.scoring import scale_maximum
 from bot.context import BotContext
-from bot.features import Features
+from bot.features import Features, Submitted
 from bot.i18n import Translator
 from bot.replies import (
     fit_lines,
@@ -279,6 +279,9 @@ async def show(
     else:
         await _set_awaiting(context, None)
         await _show_result(update, context, screen)
+        submitted = Submitted(screen.attempt_id, screen.compiled.pack.code)
+        for hook in context.features.submit_hooks:  # the course goes on after its tests
+            await hook(update, context, submitted)
         return
     if notice:
         text = f"{notice}\n\n{text}"
