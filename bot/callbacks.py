@@ -663,6 +663,21 @@ class PaceDays(Button, prefix="c:w"):
 
 
 @dataclass(frozen=True, slots=True)
+class PaceZone(Button, prefix="c:tz"):
+    """Set the zone of the daily lesson: an IANA name, or "" for the bot's zone."""
+
+    enrolment: int
+    zone: str
+
+
+@dataclass(frozen=True, slots=True)
+class PaceZoneAsk(Button, prefix="c:ty"):
+    """Ask for another zone, typed as an IANA name (Asia/Almaty)."""
+
+    enrolment: int
+
+
+@dataclass(frozen=True, slots=True)
 class PacePause(Button, prefix="c:z"):
     """Pause (True) or resume (False) the scheduled lessons and the reminders."""
 

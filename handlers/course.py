@@ -6,7 +6,9 @@ refused (`course.stale_step`) and a check answered twice is refused (`course.alr
 
 What the bot waits for from a learner is stored on the user (`bot.awaiting`):
 `c:<enrolment>` while a lesson is open (typed text there gets "use the buttons"), and
-`c_hour:<enrolment>` after it asked for the hour of the daily lesson. A multiple-choice check
+`c_hour:<enrolment>` after it asked for the hour of the daily lesson, `c_zone:<enrolment>` after
+it asked for a time zone typed by its IANA name (the consortium's zones and the bot's own are
+buttons; a name is matched regardless of case). A multiple-choice check
 keeps its ticks in its buttons (each tick box carries the ticks it sets, Done the ticks shown),
 so nothing is written until the answer.
 
@@ -21,8 +23,10 @@ pre-test the first lesson is offered, after the post-test the course is finished
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import logging
+import zoneinfo
 from datetime import datetime
 from pathlib import Path
 
@@ -46,6 +50,8 @@ from bot.callbacks import (
     PaceOpen,
     PacePause,
     PaceSet,
+    PaceZone,
+    PaceZoneAsk,
 )
 from bot.context import BotContext
 from bot.features import Features, Submitted
@@ -72,6 +78,13 @@ logger = logging.getLogger(__name__)
 
 LESSON_ROUTE = "c"  # `c:<enrolment>`: a lesson is open, its buttons are expected
 HOUR_ROUTE = "c_hour"  # `c_hour:<enrolment>`: the hour of the daily lesson is expected
+ZONE_ROUTE = "c_zone"  # `c_zone:<enrolment>`: a time zone's IANA name is expected
+# The consortium's zones, offered as buttons (label key, IANA name); "" is the bot's zone.
+ZONES = (
+    ("course.zone_almaty", "Asia/Almaty"),
+    ("course.zone_tashkent", "Asia/Tashkent"),
+    ("course.zone_moscow", "Europe/Moscow"),
+)
 # Named actions of other features, opened when registered (names joined: they are not texts).
 TESTS_ACTION = ".".join(("course", "tests"))  # the pre-/post-test offer
 CERTIFICATE_ACTION = ".".join(("certificates", "mine"))  # the certificate offer
@@ -101,8 +114,11 @@ def register(features: Features) -> None:
     features.button(PaceDays, days_button)
     features.button(PacePause, pause_button)
     features.button(PaceNudges, nudges_button)
+    features.button(PaceZone, zone_button)
+    features.button(PaceZoneAsk, zone_ask_button)
     features.text(LESSON_ROUTE, typed_in_lesson)
     features.text(HOUR_ROUTE, typed_hour)
+    features.text(ZONE_ROUTE, typed_zone)
     features.welcome(offer_continue)
     features.after_submit(after_test)
     features.action("course", open_course)
@@ -180,7 +196,7 @@ async def _set_awaiting(context: BotContext, value: str | None) -> None:
 async def _clear_course_awaiting(context: BotContext) -> None:
     """Stop waiting for course input (the lesson is over), leaving other features' values."""
     waiting = parse(require_profile(context).awaiting)
-    if waiting is not None and waiting[0] in (LESSON_ROUTE, HOUR_ROUTE):
+    if waiting is not None and waiting[0] in (LESSON_ROUTE, HOUR_ROUTE, ZONE_ROUTE):
         await _set_awaiting(context, None)
 
 
@@ -764,6 +780,7 @@ def _settings_keyboard(context: BotContext, view: EnrolmentView) -> InlineKeyboa
             label = ("✓" if on else "") + t.plain(f"course.day_{day}")
             days.append(kb.button(label, PaceDays(e, view.weekdays ^ (1 << day)).pack()))
         rows.append(days)
+        rows += _zone_rows(context, view)
     pause = (
         kb.button(t.plain("course.resume_button"), PacePause(e, False).pack())
         if view.paused
@@ -774,6 +791,25 @@ def _settings_keyboard(context: BotContext, view: EnrolmentView) -> InlineKeyboa
     rows.append([kb.button(t.plain(nudges), PaceNudges(e, not view.nudges).pack())])
     rows.append([kb.button(t.plain("course.back_button"), CourseView(e).pack())])
     return InlineKeyboardMarkup(rows)
+
+
+def _zone_rows(context: BotContext, view: EnrolmentView) -> list[list[InlineKeyboardButton]]:
+    """The consortium's zones, the bot's zone and "another zone", the current one ticked."""
+    t = context.t
+    current = view.timezone or ""
+
+    def zone(label: str, name: str) -> InlineKeyboardButton:
+        """One zone button, ticked when it is the enrolment's zone."""
+        return kb.button(("✓ " if name == current else "") + label, PaceZone(view.id, name).pack())
+
+    own = t.plain("course.zone_bot_button", zone=context.settings.timezone)
+    return [
+        [zone(t.plain(key), name) for key, name in ZONES],
+        [
+            zone(own, ""),
+            kb.button(t.plain("course.zone_other_button"), PaceZoneAsk(view.id).pack()),
+        ],
+    ]
 
 
 async def _settings(
@@ -860,6 +896,85 @@ async def typed_hour(update: Update, context: BotContext, argument: str) -> None
         return
     await _set_awaiting(context, None)
     await reply(update, context, context.t("course.hour_saved", time=f"{hour:02d}:{minute:02d}"))
+    await _settings(update, context, view, edit=False)
+
+
+@functools.cache
+def _zones_by_lower() -> dict[str, str]:
+    """Every IANA zone name this system knows, by its lower-case form (read once)."""
+    return {name.lower(): name for name in zoneinfo.available_timezones()}
+
+
+async def _typed_zone_name(text: str) -> str:
+    """The zone the learner typed, checked; `asia/almaty` is taken as Asia/Almaty.
+
+    Raises:
+        InvalidInput: `course.bad_zone`.
+    """
+    try:
+        return pacing.check_zone(text)
+    except InvalidInput:
+        known = await asyncio.to_thread(_zones_by_lower)
+        name = known.get(text.strip().lower())
+        if name is None:
+            raise
+        return pacing.check_zone(name)
+
+
+async def _save_zone(
+    update: Update, context: BotContext, enrolment: int, zone: str
+) -> EnrolmentView | None:
+    """Store the zone ("" for the bot's zone) and say so; None (and why) when refused."""
+    profile = require_profile(context)
+    try:
+        view = await pacing.set_schedule(
+            context.db, profile.telegram_id, enrolment, context.settings.tz, timezone=zone
+        )
+    except ServiceError as exc:
+        await _refused(update, context, exc)
+        return None
+    shown = view.timezone or context.settings.timezone
+    await toast(update, context, context.t.plain("course.zone_saved", zone=shown))
+    return view
+
+
+async def zone_button(update: Update, context: BotContext, data: PaceZone) -> None:
+    """Set the zone the button carries (a forged name is refused as a bad zone)."""
+    view = await _save_zone(update, context, data.enrolment, data.zone)
+    if view is not None:
+        await _settings(update, context, view)
+
+
+async def zone_ask_button(update: Update, context: BotContext, data: PaceZoneAsk) -> None:
+    """Ask for another zone by its IANA name, and wait for it."""
+    view = await _enrolment(context, data.enrolment)
+    if view is None:
+        await _refused(update, context, NotFound("course.not_enrolled"))
+        return
+    await toast(update, context)
+    await _set_awaiting(context, waiting_for(ZONE_ROUTE, view.id))
+    current = view.timezone or context.settings.timezone
+    await reply(update, context, context.t("course.ask_zone", zone=current, example="Asia/Almaty"))
+
+
+async def typed_zone(update: Update, context: BotContext, argument: str) -> None:
+    """Take a typed IANA zone name; a bad one is explained and the bot still waits."""
+    message = update.effective_message
+    enrolment = int_argument(argument)
+    if message is None or enrolment is None:
+        await _set_awaiting(context, None)
+        await reply(update, context, context.t("errors.not_understood"))
+        return
+    try:
+        zone = await _typed_zone_name(message.text or "")
+    except InvalidInput as exc:
+        await reply(update, context, context.t(exc.key, **exc.values))
+        return
+    await _set_awaiting(context, None)
+    view = await _save_zone(update, context, enrolment, zone)
+    if view is None:
+        return
+    await reply(update, context, context.t("course.zone_saved", zone=zone))
     await _settings(update, context, view, edit=False)
 
 

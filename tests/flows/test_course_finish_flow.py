@@ -1,14 +1,17 @@
-"""The course's finishing touches in chat: it goes on after its tests are submitted.
+"""The course's finishing touches in chat: it goes on after its tests; the time zone choice.
 
 A learner onboarded in chat is enrolled in a small course naming the default dlt_pre /
 dlt_post; the tests are answered through the surveys services up to their review
 (tests/factories.py) and submitted in chat with the survey's own Submit button, so the
-`Features.after_submit` hook of the course runs after the result card.
+`Features.after_submit` hook of the course runs after the result card. The time zone of the
+daily lesson is chosen in the pace settings, by button or by a typed IANA name.
 """
 
 from __future__ import annotations
 
-from bot.callbacks import SurveyResume
+from zoneinfo import ZoneInfo
+
+from bot.callbacks import PaceZone, SurveyResume
 from bot.services import course as svc
 from bot.services import course_tests
 from bot.services.course import OfferKind
@@ -94,3 +97,66 @@ async def test_a_survey_the_course_does_not_name_changes_nothing(harness, i18n):
     after = learner.messages[before:]
     assert after and all(t("course.next_lesson", number=1) != m.text for m in after)
     assert (await svc.offer_next(db, LEARNER, enrolment)).kind is OfferKind.PRE_TEST
+
+
+async def _zone(db, telegram_id: int = LEARNER) -> str | None:
+    """The stored zone of the learner's first enrolment."""
+    return (await svc.my_enrolments(db, telegram_id))[0].timezone
+
+
+async def test_time_zone_chosen_by_button_or_typed_name(harness, i18n):
+    """Tried: the daily pace's settings offer Almaty, Tashkent, Moscow and the bot's zone;
+    Tashkent (stored, ticked, the next lesson moved to 09:00 Tashkent time); "Another zone"
+    and a name that is no zone, a path, then `europe/berlin` in lower case (each bad name
+    explained with the bot still waiting; Berlin stored as Europe/Berlin); the bot's zone
+    (back to none); a forged zone button (refused as a bad zone, nothing changed) and a zone
+    button for another learner's enrolment (refused)."""
+    t = i18n.translator("en")
+    db = harness.app.bot_data.db
+    learner = harness.user(LEARNER, "Aliya", "en")
+    await onboard(learner, i18n)
+    await add_course(db, definition("fin", 2))
+    enrolment = (await svc.enrol(db, LEARNER, "fin")).enrolment.id
+    await factories.student(db, LEARNER + 1)
+    other = (await svc.enrol(db, LEARNER + 1, "fin")).enrolment.id
+
+    await learner.send("/course")
+    await learner.tap(t.plain("course.settings_button"))
+    await learner.tap(t.plain("course.pace_scheduled_button"))
+    await learner.send("09:00")
+    own = t.plain("course.zone_bot_button", zone="Asia/Almaty")
+    assert "✓ " + own in learner.last_buttons
+    for key in ("course.zone_almaty", "course.zone_tashkent", "course.zone_moscow"):
+        assert t.plain(key) in learner.last_buttons
+
+    await learner.tap(t.plain("course.zone_tashkent"))
+    assert await _zone(db) == "Asia/Tashkent"
+    assert "✓ " + t.plain("course.zone_tashkent") in learner.last_buttons
+    assert t("course.zone_line", zone="Asia/Tashkent") in learner.last_text
+    view = (await svc.my_enrolments(db, LEARNER))[0]
+    local = view.next_due_at.astimezone(ZoneInfo("Asia/Tashkent"))
+    assert (local.hour, local.minute) == (9, 0)
+
+    await learner.tap(t.plain("course.zone_other_button"))
+    assert learner.last_text == t("course.ask_zone", zone="Asia/Tashkent", example="Asia/Almaty")
+    bad = t("course.bad_zone", example="Asia/Almaty")
+    for typed in ("Mars/Olympus", "../../etc/passwd"):
+        await learner.send(typed)
+        assert learner.last_text == bad
+    assert await _zone(db) == "Asia/Tashkent"
+    await learner.send("europe/berlin")
+    assert t("course.zone_saved", zone="Europe/Berlin") in learner.texts
+    assert await _zone(db) == "Europe/Berlin"
+    assert t.plain("course.pause_button") in learner.last_buttons  # the settings again
+    await learner.send("Asia/Almaty")  # no longer waiting for a zone
+    assert await _zone(db) == "Europe/Berlin"
+
+    await learner.tap(own)
+    assert await _zone(db) is None
+
+    settings = learner.last_message.message_id
+    await learner.tap_data(PaceZone(enrolment, "Nowhere/City").pack(), settings)
+    assert learner.last_text == bad and await _zone(db) is None
+    await learner.tap_data(PaceZone(other, "Asia/Tashkent").pack(), settings)
+    assert learner.last_text == t("course.not_enrolled")
+    assert await _zone(db, LEARNER + 1) is None
