@@ -5,8 +5,9 @@ The lesson duty (`course.lesson_due` rows: `next_due_at` has come) queues the le
 with its Open button in the outbox and schedules the next slot, in one commit per learner; the
 nudge duty queues one reminder with a Continue button for a learner inactive for
 `COURSE_NUDGE_DAYS` days. Each pass then starts sending what it queued. Lessons fall due on the
-minute, so the lesson duty runs every 30 seconds; nudges are counted in days, so once an hour
-is plenty. The catch-up rule after downtime is in `bot.services.course_pacing`.
+minute, so the lesson duty runs every 30 seconds and a pass takes batch after batch until none
+is left (thousands of learners share 9:00); nudges are counted in days, so once an hour is
+plenty. The catch-up rule after downtime is in `bot.services.course_pacing`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ logger = logging.getLogger(__name__)
 COURSE_LESSONS = "course-lessons"
 COURSE_NUDGES = "course-nudges"
 LESSONS_EVERY = 30.0
+LESSON_BATCH = 200  # enrolments per batch of a pass (each in its own transaction)
 NUDGES_EVERY = 3600.0
 
 
@@ -36,16 +38,23 @@ def lesson_duty(data: BotData) -> Duty:
         raise RuntimeError("the application is wired before the duties start")
 
     async def run() -> None:
-        """Queue the lesson of every learner whose slot has come, then start sending them."""
+        """Queue the lessons of every learner whose slot has come, sending each batch at once."""
         translators = {language: i18n.translator(language) for language in LANGUAGES}
-        delivered = await course_pacing.deliver_due_lessons(
-            db, translators, settings.default_language, settings.tz
-        )
-        for item in delivered:
-            if item.broadcast_id is not None:
-                broadcaster.start(item.broadcast_id)
-        if delivered:
-            logger.info("course lessons: %d learners due", len(delivered))
+        count = 0
+        while True:
+            delivered = await course_pacing.deliver_due_lessons(
+                db, translators, settings.default_language, settings.tz, batch=LESSON_BATCH
+            )
+            for item in delivered:
+                if item.broadcast_id is not None:
+                    broadcaster.start(item.broadcast_id)
+            count += len(delivered)
+            # A full batch: more may be due. One batch a pass left 10,000 learners due at
+            # 9:00 waiting 25 minutes (200 every 30 s) for what the gateway sends in 5.5.
+            if len(delivered) < LESSON_BATCH:
+                break
+        if count:
+            logger.info("course lessons: %d learners due", count)
 
     return Duty(COURSE_LESSONS, LESSONS_EVERY, run)
 

@@ -55,7 +55,7 @@ from bot.services.course import (
     own_enrolment,
     pick,
 )
-from bot.services.due import DueRows, run_due
+from bot.services.due import BATCH, DueRows, run_due
 from bot.text import visible
 from models import Course, Enrolment, LessonProgress, User, utcnow
 
@@ -347,8 +347,9 @@ async def deliver_due_lessons(
     default_zone: tzinfo,
     *,
     now: datetime | None = None,
+    batch: int = BATCH,
 ) -> list[Delivered]:
-    """Queue the lesson of every enrolment that is due, each exactly once (the lesson duty).
+    """Queue the lesson of every enrolment that is due (at most `batch`), each exactly once.
 
     Args:
         db: the session factory.
@@ -356,6 +357,7 @@ async def deliver_due_lessons(
         default_language: for learners without a language of their own.
         default_zone: the bot's TIMEZONE, for learners without a zone.
         now: the time of the pass (tests move it; default: the current time).
+        batch: enrolments taken at most; the duty takes batches until fewer are due.
     """
 
     async def settle(session: AsyncSession, enrolment: Enrolment, at: datetime) -> Delivered:
@@ -416,7 +418,7 @@ async def deliver_due_lessons(
         _reschedule(enrolment, len(lessons), at, default_zone)
         return Delivered(enrolment.id, position, broadcast_id)
 
-    return await run_due(db, DueRows(Enrolment, lesson_due, settle), now=now)
+    return await run_due(db, DueRows(Enrolment, lesson_due, settle), now=now, batch=batch)
 
 
 # --- nudges --------------------------------------------------------------------------------
