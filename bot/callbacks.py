@@ -523,6 +523,13 @@ class BroadcastCountries(Button, prefix="bc:k"):
 
 
 @dataclass(frozen=True, slots=True)
+class BroadcastCourses(Button, prefix="bc:c"):
+    """List the courses, to choose the learners of one as the audience."""
+
+    broadcast: int
+
+
+@dataclass(frozen=True, slots=True)
 class BroadcastNoButtons(Button, prefix="bc:s"):
     """Send the broadcast without link buttons: go on to the preview."""
 

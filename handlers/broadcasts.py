@@ -24,6 +24,7 @@ from bot.callbacks import (
     BroadcastAudience,
     BroadcastCancel,
     BroadcastCountries,
+    BroadcastCourses,
     BroadcastDiscard,
     BroadcastFailures,
     BroadcastNoButtons,
@@ -40,7 +41,7 @@ from bot.services import ServiceError
 from bot.services import broadcasts as svc
 from bot.services import universities as university_service
 from bot.services import users as user_service
-from bot.services.audiences import Audience
+from bot.services.audiences import COURSE_LABELS, Audience, CourseAudience, course_audiences
 from bot.services.broadcast_content import (
     Content,
     available_languages,
@@ -48,6 +49,7 @@ from bot.services.broadcast_content import (
     parse_buttons,
 )
 from bot.services.broadcasts import BroadcastView
+from bot.services.course import pick
 from bot.services.roles import Role
 from bot.services.times import TIME_FORMAT, parse_local_time
 from bot.services.universities import COUNTRIES
@@ -69,6 +71,7 @@ def register(features: Features) -> None:
     features.button(BroadcastAudience, _refusals_toasted(choose_audience))
     features.button(BroadcastUniversities, _refusals_toasted(ask_university))
     features.button(BroadcastCountries, _refusals_toasted(ask_country))
+    features.button(BroadcastCourses, _refusals_toasted(ask_course))
     features.button(BroadcastNoButtons, _refusals_toasted(skip_buttons))
     features.button(BroadcastSend, _refusals_toasted(send_now))
     features.button(BroadcastSchedule, _refusals_toasted(ask_time))
@@ -129,22 +132,25 @@ async def start_broadcast(update: Update, context: BotContext) -> None:
         await reply(update, context, t("errors.not_allowed"))
         return
     broadcast_id = await svc.create_draft(context.db, profile.telegram_id, context.admin_ids)
-    keyboard = kb.rows(
-        [
+    buttons = [
+        kb.button(
+            t.plain("broadcasts.audience_all"),
+            BroadcastAudience(broadcast_id, Audience.ALL.value).pack(),
+        ),
+        kb.button(
+            t.plain("broadcasts.audience_university"),
+            BroadcastUniversities(broadcast_id).pack(),
+        ),
+        kb.button(t.plain("broadcasts.audience_country"), BroadcastCountries(broadcast_id).pack()),
+    ]
+    if await course_audiences(context.db):
+        buttons.append(
             kb.button(
-                t.plain("broadcasts.audience_all"),
-                BroadcastAudience(broadcast_id, Audience.ALL.value).pack(),
-            ),
-            kb.button(
-                t.plain("broadcasts.audience_university"),
-                BroadcastUniversities(broadcast_id).pack(),
-            ),
-            kb.button(
-                t.plain("broadcasts.audience_country"), BroadcastCountries(broadcast_id).pack()
-            ),
-            kb.button(t.plain("broadcasts.discard"), BroadcastDiscard(broadcast_id).pack()),
-        ]
-    )
+                t.plain("broadcasts.audience_courses"), BroadcastCourses(broadcast_id).pack()
+            )
+        )
+    buttons.append(kb.button(t.plain("broadcasts.discard"), BroadcastDiscard(broadcast_id).pack()))
+    keyboard = kb.rows(buttons)
     await reply(update, context, t("broadcasts.choose_audience"), keyboard)
 
 
@@ -180,9 +186,41 @@ async def ask_country(update: Update, context: BotContext, data: BroadcastCountr
     await reply(update, context, t("broadcasts.choose_country"), keyboard)
 
 
-async def _audience_label(context: BotContext, kind: str | None, ref: str | None) -> str:
-    """The audience as the sender reads it: a university's or country's name, or everyone."""
+def _course_label(context: BotContext, kind: str, course: CourseAudience) -> str:
+    """A course audience as the sender reads it: "learners of <title>" in their language."""
+    title = pick(course.title, context.t.language, context.settings.default_language)
+    return context.t.plain(COURSE_LABELS[kind], course=title)
+
+
+async def ask_course(update: Update, context: BotContext, data: BroadcastCourses) -> None:
+    """List the courses, each with two audiences: all its learners, those not finished yet."""
     t = context.t
+    courses = await course_audiences(context.db)
+    await toast(update, context)
+    if not courses:
+        await reply(update, context, t("broadcasts.unknown_audience"))
+        return
+    keyboard = kb.rows(
+        (
+            kb.button(
+                _course_label(context, kind, course),
+                BroadcastAudience(data.broadcast, kind, course.ref).pack(),
+            )
+            for course in courses
+            for kind in COURSE_LABELS
+        ),
+        per_row=1,
+    )
+    await reply(update, context, t("broadcasts.choose_course"), keyboard)
+
+
+async def _audience_label(context: BotContext, kind: str | None, ref: str | None) -> str:
+    """The audience as the sender reads it: a university, country or course, or everyone."""
+    t = context.t
+    if kind in COURSE_LABELS:
+        for course in await course_audiences(context.db):
+            if course.ref == ref:
+                return _course_label(context, kind, course)
     if kind == Audience.UNIVERSITY:
         for u in await university_service.list_universities(context.db, include_hidden=True):
             if str(u.id) == ref:
@@ -459,12 +497,13 @@ def _cell(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def _summary_line(view: BroadcastView, context: BotContext) -> str:
-    """One line of /broadcasts: number, time, state and figures."""
+async def _summary_line(view: BroadcastView, context: BotContext) -> str:
+    """One entry of /broadcasts: number, time, state and figures, then its audience."""
     t = context.t
     when = view.started_at or view.scheduled_at
     shown = when.astimezone(context.settings.tz).strftime(TIME_FORMAT) if when else "—"
-    return t(
+    audience = await _audience_label(context, view.audience_kind, view.audience_ref)
+    line = t(
         "broadcasts.list_line",
         id=view.id,
         time=shown,
@@ -475,6 +514,7 @@ def _summary_line(view: BroadcastView, context: BotContext) -> str:
         + view.counts.get("uncertain", 0),
         total=view.total,
     )
+    return line + "\n" + t("broadcasts.list_audience", audience=audience)
 
 
 async def list_broadcasts(update: Update, context: BotContext) -> None:
@@ -488,7 +528,7 @@ async def list_broadcasts(update: Update, context: BotContext) -> None:
     if not views:
         await reply(update, context, t("broadcasts.none_yet"))
         return
-    lines = [t("broadcasts.list_title")] + [_summary_line(v, context) for v in views]
+    lines = [t("broadcasts.list_title")] + [await _summary_line(v, context) for v in views]
     buttons = [
         kb.button(t.plain("broadcasts.failures_of", id=v.id), BroadcastFailures(v.id).pack())
         for v in views
