@@ -199,13 +199,23 @@ async def tap_through(
     enrolment: int,
     stop: asyncio.Event,
     taps: dict[str, list[float]],
+    gap: float,
 ) -> None:
-    """Open lesson 1 and tap Next through it as fast as the bot answers, until `stop`."""
+    """Open lesson 1 and tap Next through it as fast as the bot answers, until `stop`.
+
+    `gap`: at least this many seconds from one tap to the next (0: at once).
+    """
+    previous = 0.0
 
     async def act(kind: str, data: str | None, label: str | None) -> None:
+        """One tap, timed until the bot's reply with its buttons is on screen."""
+        nonlocal previous
         last = user.last_message
         mid = last.message_id if last is not None else 0
-        start = time.perf_counter()
+        wait = previous + gap - time.perf_counter()
+        if wait > 0:
+            await asyncio.sleep(wait)  # a reader's pause, not a timing assumption
+        start = previous = time.perf_counter()
         if data is not None:
             await user.tap_data(data, mid)
         else:
@@ -253,6 +263,12 @@ async def main() -> None:
     parser.add_argument("--learners", type=int, default=10_000)
     parser.add_argument("--tappers", type=int, default=5)
     parser.add_argument("--latency", type=float, default=0.02, help="seconds per API call")
+    parser.add_argument(
+        "--tap-gap",
+        type=float,
+        default=0.0,
+        help="seconds at least between a tapper's taps (0: as soon as the bot answered)",
+    )
     args = parser.parse_args()
     keep = os.environ.get("BENCH_KEEP")
     with tempfile.TemporaryDirectory() as tmp:
@@ -310,7 +326,7 @@ async def main() -> None:
             taps: dict[str, list[float]] = defaultdict(list)
             tapping = [
                 asyncio.create_task(
-                    tap_through(emulator, user, enrolments[user.user_id], stop, taps)
+                    tap_through(emulator, user, enrolments[user.user_id], stop, taps, args.tap_gap)
                 )
                 for user in tappers
             ]
@@ -345,7 +361,8 @@ async def main() -> None:
     learner_429 = sum(n for chat, n in refused.items() if chat in learners)
     tapper_429 = sum(n for chat, n in refused.items() if chat not in learners)
     print(
-        f"learners: {args.learners} due at the same minute, tappers: {args.tappers}, "
+        f"learners: {args.learners} due at the same minute, tappers: {args.tappers} "
+        f"(a tap at least every {args.tap_gap:g} s), "
         f"limit 30 msg/s (1/s per chat, burst 4), {args.latency * 1000:.0f} ms per API call, "
         f"{os.cpu_count()} cores"
     )
