@@ -597,6 +597,18 @@ async def _enrolment(context: BotContext, enrolment_id: int) -> EnrolmentView | 
     return next((v for v in views if v.id == enrolment_id), None)
 
 
+async def _own_enrolment(
+    update: Update, context: BotContext, enrolment_id: int
+) -> EnrolmentView | None:
+    """The pressed button's enrolment, answered; None (and refused) when it is not theirs."""
+    view = await _enrolment(context, enrolment_id)
+    if view is None:
+        await _refused(update, context, NotFound("course.not_enrolled"))
+        return None
+    await toast(update, context)
+    return view
+
+
 async def _show_screen(update: Update, context: BotContext, screen: LessonScreen) -> None:
     """Show what a lesson screen holds: a step, the check, or the completion."""
     if screen.step is not None:
@@ -825,11 +837,9 @@ async def _settings(
 
 async def pace_button(update: Update, context: BotContext, data: PaceOpen) -> None:
     """Open the pace settings of the enrolment."""
-    view = await _enrolment(context, data.enrolment)
+    view = await _own_enrolment(update, context, data.enrolment)
     if view is None:
-        await _refused(update, context, NotFound("course.not_enrolled"))
         return
-    await toast(update, context)
     await _settings(update, context, view)
 
 
@@ -860,11 +870,9 @@ async def _ask_hour(update: Update, context: BotContext, view: EnrolmentView) ->
 
 async def hour_button(update: Update, context: BotContext, data: PaceHour) -> None:
     """Ask for a new hour."""
-    view = await _enrolment(context, data.enrolment)
+    view = await _own_enrolment(update, context, data.enrolment)
     if view is None:
-        await _refused(update, context, NotFound("course.not_enrolled"))
         return
-    await toast(update, context)
     await _ask_hour(update, context, view)
 
 
@@ -947,11 +955,9 @@ async def zone_button(update: Update, context: BotContext, data: PaceZone) -> No
 
 async def zone_ask_button(update: Update, context: BotContext, data: PaceZoneAsk) -> None:
     """Ask for another zone by its IANA name, and wait for it."""
-    view = await _enrolment(context, data.enrolment)
+    view = await _own_enrolment(update, context, data.enrolment)
     if view is None:
-        await _refused(update, context, NotFound("course.not_enrolled"))
         return
-    await toast(update, context)
     await _set_awaiting(context, waiting_for(ZONE_ROUTE, view.id))
     current = view.timezone or context.settings.timezone
     await reply(update, context, context.t("course.ask_zone", zone=current, example="Asia/Almaty"))
