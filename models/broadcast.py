@@ -67,3 +67,6 @@ class Delivery(IdMixin, Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # This recipient's own message, when it differs per recipient (a lesson, a nudge):
+    # {"text": ..., "buttons": [{"label": ..., "data" or "url": ...}]}; None: the broadcast's.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
