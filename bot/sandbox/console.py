@@ -93,6 +93,8 @@ class Console:
             self.say(f"  📎 {record.document.get('file_name', 'file')}")
         if record.photo:
             self.say("  🖼 photo")
+        if record.video:
+            self.say(f"  🎬 {record.video.get('file_name', 'video')}")
         if record.content:
             for line in record.content.splitlines():
                 self.say(f"  {line}")

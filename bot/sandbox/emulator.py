@@ -102,6 +102,9 @@ _INT_PARAMS = frozenset(
         "reply_to_message_id",
         "message_thread_id",
         "max_connections",
+        "duration",
+        "width",
+        "height",
     }
 )
 _JSON_PARAMS = frozenset(
@@ -134,8 +137,11 @@ _BOOL_PARAMS = frozenset(
 )
 # Flood control applies to what lands in a chat, like Telegram's per-chat limits.
 _RATE_LIMITED = frozenset(
-    {"sendMessage", "sendDocument", "sendPhoto", "copyMessage", "forwardMessage"}
+    {"sendMessage", "sendDocument", "sendPhoto", "sendVideo", "copyMessage", "forwardMessage"}
 )
+# What each kind of stored file is called in ids, paths and messages.
+_FILE_ID_PREFIX = {"photo": "AgACAgIAAxkBAAI", "video": "BAACAgIAAxkBAAI"}
+_FILE_FOLDER = {"photo": "photos", "video": "videos"}
 _CHAT_ACTIONS = frozenset(
     {
         "typing",
@@ -202,6 +208,7 @@ class StoredFile:
     kind: str
     width: int = 0
     height: int = 0
+    duration: int = 0
 
     def document(self) -> dict[str, Any]:
         """Return the Telegram ``Document`` object."""
@@ -227,6 +234,22 @@ class StoredFile:
                 "height": self.height,
             }
         ]
+
+    def video(self) -> dict[str, Any]:
+        """Return the Telegram ``Video`` object (size and length as the sender declared)."""
+        video: dict[str, Any] = {
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "file_size": len(self.content),
+            "width": self.width,
+            "height": self.height,
+            "duration": self.duration,
+        }
+        if self.file_name:
+            video["file_name"] = self.file_name
+        if self.mime_type:
+            video["mime_type"] = self.mime_type
+        return video
 
     def file(self) -> dict[str, Any]:
         """Return the Telegram ``File`` object getFile answers."""
@@ -259,6 +282,7 @@ class MessageRecord:
     reply_markup: dict[str, Any] | None = None
     document: dict[str, Any] | None = None
     photo: list[dict[str, Any]] | None = None
+    video: dict[str, Any] | None = None
     protect_content: bool = False
     edited: int = 0
     edit_date: int | None = None
@@ -313,6 +337,8 @@ class Stats:
     """What the bot did to the emulator, for assertions and benchmark figures."""
 
     calls: Counter[str] = field(default_factory=Counter)
+    # Calls of each method that carried a file in the request body (multipart uploads).
+    uploads: Counter[str] = field(default_factory=Counter)
     errors: Counter[int] = field(default_factory=Counter)
     too_many_requests: int = 0
     rate_limited: int = 0
@@ -346,6 +372,7 @@ class Stats:
         """Return a JSON-ready summary (no per-send timestamps)."""
         return {
             "calls": dict(self.calls),
+            "uploads": dict(self.uploads),
             "errors": {str(code): count for code, count in self.errors.items()},
             "too_many_requests": self.too_many_requests,
             "rate_limited": self.rate_limited,
@@ -547,6 +574,7 @@ class Emulator:
         self._files: dict[str, StoredFile] = {}
         self._paths: dict[str, StoredFile] = {}
         self._file_numbers = itertools.count(1)
+        self._web: dict[str, UploadedFile] = {}
         self._callbacks: dict[str, _CallbackQuery] = {}
         self._callback_numbers = itertools.count(4_000_000_000_001)
         self._commands: dict[tuple[str, str], list[dict[str, str]]] = {}
@@ -567,6 +595,7 @@ class Emulator:
             "answerCallbackQuery": self._answer_callback_query,
             "sendDocument": self._send_document,
             "sendPhoto": self._send_photo,
+            "sendVideo": self._send_video,
             "getFile": self._get_file,
             "setMyCommands": self._set_my_commands,
             "getMyCommands": self._get_my_commands,
@@ -602,6 +631,20 @@ class Emulator:
         """Start counting afresh (between benchmark phases, say)."""
         self.stats = Stats()
 
+    def serve_url(
+        self,
+        url: str,
+        content: bytes,
+        filename: str = "file",
+        mime_type: str = "application/octet-stream",
+    ) -> None:
+        """Let media sent by ``url`` fetch ``content``, as Telegram fetches a public URL.
+
+        The sandbox never leaves the machine: a URL not served here answers Telegram's
+        "failed to get HTTP URL content".
+        """
+        self._web[url] = UploadedFile(bytes(content), filename, mime_type)
+
     @property
     def methods(self) -> list[str]:
         """Return the Bot API methods the emulator implements."""
@@ -629,6 +672,8 @@ class Emulator:
                 raise ApiError(404, "Not Found")
             name, handler = entry
             self.stats.calls[name] += 1
+            if files:
+                self.stats.uploads[name] += 1
             args = _coerce(params) if params else {}
             if self.latency > 0:
                 await asyncio.sleep(self.latency)
@@ -1014,6 +1059,8 @@ class Emulator:
             message["document"] = record.document
         if record.photo is not None:
             message["photo"] = record.photo
+        if record.video is not None:
+            message["video"] = record.video
         if record.caption is not None:
             message["caption"] = record.caption
             if record.entities:
@@ -1157,13 +1204,12 @@ class Emulator:
         self, content: bytes, filename: str | None, mime_type: str | None, kind: str
     ) -> StoredFile:
         number = next(self._file_numbers)
-        # Prefixes mimic real ids (BQAC documents, AgAC photos) to keep logs recognisable.
-        prefix = "AgACAgIAAxkBAAI" if kind == "photo" else "BQACAgIAAxkBAAI"
+        # Prefixes mimic real ids (BQAC documents, AgAC photos, BAAC videos) for readable logs.
+        prefix = _FILE_ID_PREFIX.get(kind, "BQACAgIAAxkBAAI")
         suffix = PurePosixPath(filename).suffix if filename else ""
+        folder = _FILE_FOLDER.get(kind, "documents")
         if kind == "photo":
-            folder, suffix = "photos", ".jpg"
-        else:
-            folder = "documents"
+            suffix = ".jpg"
         stored = StoredFile(
             file_id=f"{prefix}sbx{number:08d}",
             file_unique_id=f"AQADsbx{number:08d}",
@@ -1196,8 +1242,11 @@ class Emulator:
             return self._store_file(upload.content, upload.filename, upload.mime_type, kind)
         if isinstance(value, str) and value:
             if value.startswith(("http://", "https://")):
-                # The sandbox never leaves the machine, so it cannot fetch URLs.
-                raise ApiError(400, "Bad Request: failed to get HTTP URL content")
+                # The sandbox never leaves the machine: only URLs served by `serve_url`.
+                served = self._web.get(value)
+                if served is None:
+                    raise ApiError(400, "Bad Request: failed to get HTTP URL content")
+                return self._store_file(served.content, served.filename, served.mime_type, kind)
             stored = self._files.get(value)
             if stored is None:
                 raise ApiError(400, WRONG_FILE)
@@ -1323,9 +1372,20 @@ class Emulator:
         reply_markup = self._markup(params.get("reply_markup"))
         reply_to = self._reply_to(chat, params)
         stored = self._input_file(params, files, kind, kind)
-        media: dict[str, Any] = (
-            {"photo": stored.photo()} if kind == "photo" else {"document": stored.document()}
-        )
+        media: dict[str, Any]
+        if kind == "photo":
+            media = {"photo": stored.photo()}
+        elif kind == "video":
+            if stored.kind != "video":
+                # Telegram refuses a file_id of another kind the same way.
+                raise ApiError(400, WRONG_FILE)
+            # Telegram reads size and length from the file; the emulator takes the declared ones.
+            for name in ("duration", "width", "height"):
+                if not getattr(stored, name) and isinstance(params.get(name), int):
+                    setattr(stored, name, max(0, params[name]))
+            media = {"video": stored.video()}
+        else:
+            media = {"document": stored.document()}
         record = self._add_bot_message(
             chat,
             caption=caption,
@@ -1348,6 +1408,11 @@ class Emulator:
         self, params: dict[str, Any], files: dict[str, UploadedFile]
     ) -> dict[str, Any]:
         return self._send_media(params, files, "photo")
+
+    def _send_video(
+        self, params: dict[str, Any], files: dict[str, UploadedFile]
+    ) -> dict[str, Any]:
+        return self._send_media(params, files, "video")
 
     def _edit_message_text(
         self, params: dict[str, Any], files: dict[str, UploadedFile]
@@ -1373,7 +1438,7 @@ class Emulator:
         self, params: dict[str, Any], files: dict[str, UploadedFile]
     ) -> dict[str, Any]:
         chat, record = self._edit_target(params)
-        if record.document is None and record.photo is None:
+        if record.document is None and record.photo is None and record.video is None:
             raise ApiError(400, "Bad Request: there is no caption in the message to edit")
         caption, entities, source = self._caption(params)
         reply_markup = _inline_only(self._markup(params.get("reply_markup"), inline=True))
@@ -1547,6 +1612,7 @@ class Emulator:
             "parse_mode": source.parse_mode,
             "document": source.document,
             "photo": source.photo,
+            "video": source.video,
         }
         if "caption" in params and source.text is None:
             caption, entities, raw = self._caption(params)
@@ -1576,6 +1642,7 @@ class Emulator:
             parse_mode=source.parse_mode,
             document=source.document,
             photo=source.photo,
+            video=source.video,
             protect_content=bool(params.get("protect_content")),
             forward_origin={"type": "user", "sender_user": sender, "date": source.date},
         )

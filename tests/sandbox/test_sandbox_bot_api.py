@@ -37,7 +37,7 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.sandbox.emulator import Emulator
+from bot.sandbox.emulator import Emulator, Limits
 from bot.sandbox.request import BASE_FILE_URL, BASE_URL, EmulatorRequest
 from bot.sandbox.server import EmulatorServer
 
@@ -420,6 +420,54 @@ async def test_photos_both_ways(bot: Bot, emulator: Emulator):
     [update] = await bot.get_updates(timeout=0)
     file = await update.message.photo[-1].get_file()
     assert bytes(await file.download_as_bytearray()) == PNG_16x32
+
+
+async def test_videos_upload_reuse_url_and_limits(bot: Bot, emulator: Emulator):
+    """sendVideo: an upload returns a Video (ids, declared length and size, mime type) and
+    counts as an upload; the file_id sends it again without one; a served URL is fetched, an
+    unknown file_id or URL is refused in Telegram's words; it counts against the chat's flood
+    limit like the other sends.
+    """
+    content = b"\x00\x00\x00\x18ftypmp42" + b"\0" * 64
+    sent = await bot.send_video(
+        ALICE,
+        InputFile(content, filename="intro.mp4"),
+        caption="<b>Intro</b>",
+        parse_mode="HTML",
+        duration=12,
+        width=640,
+        height=360,
+        reply_markup=keyboard([("Next", "n")]),
+    )
+    video = sent.video
+    assert video.file_id and video.file_unique_id and video.file_size == len(content)
+    assert (seconds(video.duration), video.width, video.height) == (12, 640, 360)
+    assert video.mime_type == "video/mp4" and sent.caption == "Intro"
+    record = emulator.last_bot_message(ALICE)
+    assert record.video["file_id"] == video.file_id and record.buttons == ["Next"]
+    assert emulator.stats.uploads["sendVideo"] == 1
+
+    again = await bot.send_video(BOB, video.file_id, caption="again")
+    assert again.video.file_unique_id == video.file_unique_id
+    assert seconds(again.video.duration) == 12
+    assert emulator.stats.calls["sendVideo"] == 2 and emulator.stats.uploads["sendVideo"] == 1
+    await bot.edit_message_caption(BOB, again.message_id, caption="edited")
+    assert emulator.last_bot_message(BOB).caption == "edited"
+
+    with pytest.raises(BadRequest, match="Wrong file identifier"):
+        await bot.send_video(ALICE, "BAACnot-a-file")
+    with pytest.raises(BadRequest, match="Failed to get http url content"):
+        await bot.send_video(ALICE, "https://example.org/missing.mp4")
+    emulator.serve_url("https://example.org/talk.mp4", content, "talk.mp4", "video/mp4")
+    fetched = await bot.send_video(ALICE, "https://example.org/talk.mp4")
+    assert fetched.video.file_name == "talk.mp4" and fetched.video.file_size == len(content)
+
+    emulator.clock = lambda: 100.0  # a stopped clock: the second send lands in the same second
+    emulator.limits = Limits(per_chat_per_second=1)
+    await bot.send_video(ALICE, video.file_id)
+    with pytest.raises(RetryAfter):
+        await bot.send_video(ALICE, video.file_id)
+    assert emulator.stats.rate_limited == 1
 
 
 async def test_long_polling_wakes_on_a_new_update(bot: Bot, emulator: Emulator):
