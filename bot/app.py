@@ -129,6 +129,7 @@ async def set_command_menus(app: OrtaqApp) -> None:
 
 async def on_stop(app: OrtaqApp) -> None:
     """Let in-flight broadcast sends finish and record while the HTTP client is still open."""
+    await app.bot_data.jobs.stop()
     if app.bot_data.broadcaster is not None:
         await app.bot_data.broadcaster.stop()
     await app.bot_data.background.stop()

@@ -69,6 +69,53 @@ async def test_passes_of_one_duty_never_overlap():
     assert most == 1
 
 
+async def test_a_tick_starts_a_pass_and_returns_a_tick_during_a_pass_starts_none(caplog):
+    """Tried: the timer's callback with a pass that waits on an event: the callback returns at
+    once (so APScheduler never sees the job still running), a second tick during the pass
+    starts nothing, a pass that raises is logged and the next tick runs again, and `stop`
+    cancels a pass still running."""
+    release = asyncio.Event()
+    passes = 0
+
+    async def long_pass():
+        nonlocal passes
+        passes += 1
+        await release.wait()
+
+    async def failing():
+        raise RuntimeError("database gone")
+
+    jobs = Jobs(autorun=False)
+    jobs.add(Duty("long", 30.0, long_pass))
+    jobs.add(Duty("bad", 30.0, failing))
+
+    class Job:
+        data = "long"
+
+    class Context:
+        job = Job()
+
+    await jobs._tick(Context())  # returns although the pass is still waiting
+    await asyncio.sleep(0)
+    assert passes == 1
+    assert jobs.tick("long") is None  # a pass runs: nothing more is started
+    release.set()
+    await asyncio.gather(*jobs._passes)
+    second = jobs.tick("long")
+    assert second is not None
+    await second
+    assert passes == 2
+    bad = jobs.tick("bad")
+    assert bad is not None
+    await bad  # logged, not raised
+    assert "timed duty bad: the pass failed" in caplog.text
+    release.clear()
+    hanging = jobs.tick("long")
+    await asyncio.sleep(0)
+    await jobs.stop()
+    assert hanging is not None and hanging.cancelled()
+
+
 async def test_the_application_starts_every_duty(settings):
     async with Harness(settings) as harness:
         jobs = harness.app.bot_data.jobs

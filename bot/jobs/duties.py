@@ -16,6 +16,7 @@ clock or the stored times, so no test ever waits for a real timer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ class Jobs:
         self.autorun = autorun
         self.duties: dict[str, Duty] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._passes: set[asyncio.Task[None]] = set()
         self._job_queue: Any = None
 
     def add(self, duty: Duty) -> None:
@@ -75,8 +77,42 @@ class Jobs:
         self._job_queue.run_once(self._tick, when=when, name=f"{name}:wake", data=name)
 
     async def _tick(self, context: Any) -> None:
-        """Run the duty named by the job's data (PTB job callback)."""
-        await self.run(context.job.data)
+        """Start a pass of the duty named by the job's data (PTB job callback); return at once.
+
+        A pass may outlast its timer (10,000 lessons due at 9:00 take minutes to queue): the
+        job only starts it, so the scheduler never finds the job still running (APScheduler
+        would log "maximum number of running instances reached" every interval), and a tick
+        while a pass runs starts nothing, since that pass takes whatever is due meanwhile.
+        """
+        self.tick(context.job.data)
+
+    def tick(self, name: str) -> asyncio.Task[None] | None:
+        """Start a pass of `name` in the background unless one runs; the pass's task, or None."""
+        lock = self._locks.setdefault(name, asyncio.Lock())
+        if lock.locked():
+            return None
+        task = asyncio.create_task(self._logged(name), name=f"duty:{name}")
+        self._passes.add(task)
+        task.add_done_callback(self._passes.discard)
+        return task
+
+    async def _logged(self, name: str) -> None:
+        try:
+            await self.run(name)
+        except Exception:  # the next tick tries again; a failing pass must not stop the timer
+            logger.exception("timed duty %s: the pass failed", name)
+
+    async def stop(self) -> None:
+        """Cancel the passes running in the background (at shutdown).
+
+        A row whose pass was cancelled before its commit is still due: the next start takes it.
+        """
+        tasks = list(self._passes)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def run(self, name: str) -> None:
         """Run one pass of the duty `name` now; passes of one duty never overlap."""
