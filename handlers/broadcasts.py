@@ -41,7 +41,15 @@ from bot.services import ServiceError
 from bot.services import broadcasts as svc
 from bot.services import universities as university_service
 from bot.services import users as user_service
-from bot.services.audiences import COURSE_LABELS, Audience, CourseAudience, course_audiences
+from bot.services.audiences import (
+    COURSE_AT_LABELS,
+    COURSE_LABELS,
+    Audience,
+    CourseAudience,
+    course_audience,
+    course_audiences,
+    sender_university,
+)
 from bot.services.broadcast_content import (
     Content,
     available_languages,
@@ -187,15 +195,24 @@ async def ask_country(update: Update, context: BotContext, data: BroadcastCountr
 
 
 def _course_label(context: BotContext, kind: str, course: CourseAudience) -> str:
-    """A course audience as the sender reads it: "learners of <title>" in their language."""
-    title = pick(course.title, context.t.language, context.settings.default_language)
-    return context.t.plain(COURSE_LABELS[kind], course=title)
+    """A course audience as the sender reads it: "learners of <title> [at <university>]"."""
+    t = context.t
+    title = pick(course.title, t.language, context.settings.default_language)
+    if course.university is not None:
+        university = course.university.name(t.language)
+        return t.plain(COURSE_AT_LABELS[kind], course=title, university=university)
+    return t.plain(COURSE_LABELS[kind], course=title)
 
 
 async def ask_course(update: Update, context: BotContext, data: BroadcastCourses) -> None:
-    """List the courses, each with two audiences: all its learners, those not finished yet."""
+    """List the courses, each with two audiences: all its learners, those not finished yet.
+
+    A sender scoped to a university is offered the learners at their university only.
+    """
     t = context.t
-    courses = await course_audiences(context.db)
+    profile = require_profile(context)
+    scope = await sender_university(context.db, profile.telegram_id, context.admin_ids)
+    courses = await course_audiences(context.db, scope)
     await toast(update, context)
     if not courses:
         await reply(update, context, t("broadcasts.unknown_audience"))
@@ -218,9 +235,9 @@ async def _audience_label(context: BotContext, kind: str | None, ref: str | None
     """The audience as the sender reads it: a university, country or course, or everyone."""
     t = context.t
     if kind in COURSE_LABELS:
-        for course in await course_audiences(context.db):
-            if course.ref == ref:
-                return _course_label(context, kind, course)
+        course = await course_audience(context.db, ref)
+        if course is not None:
+            return _course_label(context, kind, course)
     if kind == Audience.UNIVERSITY:
         for u in await university_service.list_universities(context.db, include_hidden=True):
             if str(u.id) == ref:

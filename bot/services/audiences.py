@@ -7,12 +7,16 @@ messages or an event's reminders. Each kind is registered here once, with
 - a resolver, which narrows a select of users to the audience (`members` starts it from the
   people who finished onboarding), and
 - a check, which refuses a reference that names nothing: references come back from buttons, so
-  they are never trusted to be a number or a known code.
+  they are never trusted to be a number or a known code, and
+- optionally, the university a reference is limited to: a sender scoped to one university (an
+  organizer or coach of that university) may address exactly the audiences limited to it.
 
 The built-in kinds are everyone, a university (`ref` is its id) and a country (`ref` is its
 code); the course adds its learners (`course`: all of them, `course_open`: those who have not
 finished; `ref` is the id of the course's first loaded version, which names the course across
-versions in a few digits: a course code may be longer than the 32-character column). A
+versions in a few digits: a course code may be longer than the 32-character column; `<id>.<u>`
+narrows it to the learners of university `u`, which is what a university-scoped sender may
+address). A
 feature that defines a new "who" (the registrants of an event) adds a member to `Audience` and
 calls `register` below, next to the others; broadcasts, campaigns and every other feature
 can then address it without knowing how it is resolved.
@@ -32,8 +36,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Sessionmaker
 from bot.services import InvalidInput
-from bot.services.roles import Role
-from bot.services.universities import COUNTRIES, get_active
+from bot.services.roles import Role, roles_of
+from bot.services.universities import COUNTRIES, UniversityView, get_active, view
 from models import Course, Enrolment, University, User, UserRole
 
 
@@ -51,6 +55,8 @@ class Audience(StrEnum):
 Resolver = Callable[[Select[Any], str | None], Select[Any]]
 # A check raises InvalidInput("broadcasts.unknown_audience") for a reference naming nothing.
 Check = Callable[[AsyncSession, str | None], Awaitable[None]]
+# The university a (checked) reference limits the audience to; None: not limited to one.
+UniversityOf = Callable[[str | None], int | None]
 
 # Kinds are stored in a 16-character column and travel in buttons.
 _KIND = re.compile(r"[a-z][a-z_]{0,15}")
@@ -59,10 +65,11 @@ UNKNOWN = "broadcasts.unknown_audience"
 
 @dataclass(frozen=True, slots=True)
 class AudienceKind:
-    """How one kind of audience is resolved and checked."""
+    """How one kind of audience is resolved and checked, and the university it is limited to."""
 
     resolve: Resolver
     check: Check
+    university: UniversityOf | None = None
 
 
 _KINDS: dict[str, AudienceKind] = {}
@@ -71,13 +78,19 @@ _RESOLVERS: dict[str, Resolver] = {}
 RESOLVERS: Mapping[str, Resolver] = MappingProxyType(_RESOLVERS)
 
 
-def register(kind: str, resolve: Resolver, check: Check) -> None:
-    """Make `kind` an audience every feature can address; a kind is registered once."""
+def register(
+    kind: str, resolve: Resolver, check: Check, *, university: UniversityOf | None = None
+) -> None:
+    """Make `kind` an audience every feature can address; a kind is registered once.
+
+    `university(ref)` names the one university a reference limits the audience to (None: not
+    limited); without it, a university-scoped sender may not address the kind at all.
+    """
     if not _KIND.fullmatch(kind):
         raise ValueError(f"bad audience kind {kind!r}")
     if kind in _KINDS:
         raise ValueError(f"audience kind {kind!r} is registered twice")
-    _KINDS[kind] = AudienceKind(resolve, check)
+    _KINDS[kind] = AudienceKind(resolve, check, university)
     _RESOLVERS[kind] = resolve
 
 
@@ -134,9 +147,29 @@ async def sender_scope(session: AsyncSession, user: User, roles: set[Role]) -> i
     return scopes[0]
 
 
+async def sender_university(
+    db: Sessionmaker, telegram_id: int, admin_ids: frozenset[int]
+) -> int | None:
+    """The university the sender `telegram_id` is limited to (None: no limit, or unknown)."""
+    async with db() as session:
+        user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
+        if user is None:
+            return None
+        return await sender_scope(session, user, await roles_of(session, user, admin_ids))
+
+
 def within_scope(scope: int | None, kind: str, ref: str | None) -> bool:
-    """True when a sender limited to university `scope` (None: no limit) may address it."""
-    return scope is None or (kind == Audience.UNIVERSITY and ref == str(scope))
+    """True when a sender limited to university `scope` (None: no limit) may address it.
+
+    A scoped sender may address an audience whose kind says it is limited to their university
+    (that university's people, the learners of a course there), nothing wider.
+    """
+    if scope is None:
+        return True
+    audience = _KINDS.get(kind)
+    if audience is None or audience.university is None:
+        return False
+    return audience.university(ref) == scope
 
 
 # --- the built-in kinds ---------------------------------------------------------------------
@@ -151,6 +184,13 @@ async def _any_reference(session: AsyncSession, ref: str | None) -> None:
     """Everyone needs no reference (one given is ignored, as it always was)."""
 
 
+def _id(text: str | None) -> int | None:
+    """The id a reference (or part of one) holds: ASCII digits, at most 12; else None."""
+    if not text or not text.isascii() or not text.isdigit() or len(text) > 12:
+        return None
+    return int(text)
+
+
 def _university(stmt: Select[Any], ref: str | None) -> Select[Any]:
     """The people of one university."""
     university_id = int(ref) if ref and ref.isdigit() else -1
@@ -159,9 +199,10 @@ def _university(stmt: Select[Any], ref: str | None) -> Select[Any]:
 
 async def _existing_university(session: AsyncSession, ref: str | None) -> None:
     """Refuse a reference that is not the id of a university shown in the list."""
-    if not ref or not ref.isdigit() or not ref.isascii() or len(ref) > 12:
+    university_id = _id(ref)
+    if university_id is None:
         raise InvalidInput(UNKNOWN)
-    await get_active(session, int(ref))
+    await get_active(session, university_id)
 
 
 def _country(stmt: Select[Any], ref: str | None) -> Select[Any]:
@@ -178,7 +219,7 @@ async def _known_country(session: AsyncSession, ref: str | None) -> None:
 
 
 register(Audience.ALL.value, _everyone, _any_reference)
-register(Audience.UNIVERSITY.value, _university, _existing_university)
+register(Audience.UNIVERSITY.value, _university, _existing_university, university=_id)
 register(Audience.COUNTRY.value, _country, _known_country)
 
 
@@ -189,29 +230,68 @@ COURSE_LABELS: dict[str, str] = {
     Audience.COURSE.value: "broadcasts.audience_course",
     Audience.COURSE_OPEN.value: "broadcasts.audience_course_open",
 }
+# ... narrowed to one university; `{university}` is its name.
+COURSE_AT_LABELS: dict[str, str] = {
+    Audience.COURSE.value: "broadcasts.audience_course_at",
+    Audience.COURSE_OPEN.value: "broadcasts.audience_course_open_at",
+}
+# `<course id>.<university id>`: the course's learners at that university (a button carries
+# no "@", so a dot it is).
+_AT = "."
 
 
 @dataclass(frozen=True, slots=True)
 class CourseAudience:
-    """A course a sender may address, with the reference its two audience kinds take."""
+    """A course a sender may address, with the reference its two audience kinds take.
+
+    With `university`, the reference names only the course's learners at that university.
+    """
 
     code: str
     title: dict[str, str]  # of its newest version
     ref: str
+    university: UniversityView | None = None
 
 
-def _course_id(ref: str | None) -> int:
-    """The course version id a reference names (-1, matching nothing, for a bad one)."""
-    return int(ref) if ref and ref.isascii() and ref.isdigit() and len(ref) <= 12 else -1
+def _course_parts(ref: str | None) -> tuple[int, int | None]:
+    """The course version id and the university id a reference names.
+
+    A bad course id gives -1 (matching nothing); a bad university part gives -1 too, so a
+    forged `12.x` narrows to nobody rather than widening to every learner.
+    """
+    course, at, university = (ref or "").partition(_AT)
+    course_id = _id(course)
+    university_id = _id(university) if at else None
+    return (
+        -1 if course_id is None else course_id,
+        -1 if at and university_id is None else university_id,
+    )
+
+
+def _course_university(ref: str | None) -> int | None:
+    """The university a course reference narrows its learners to (None: every university)."""
+    return _course_parts(ref)[1]
+
+
+def narrowed(ref: str, university_id: int) -> str:
+    """The reference of a course's learners `ref` at university `university_id` only."""
+    return f"{ref.partition(_AT)[0]}{_AT}{university_id}"
 
 
 def _learners(stmt: Select[Any], ref: str | None, unfinished: bool) -> Select[Any]:
-    """The people enrolled in the course `ref` names (any version); `unfinished`: not done."""
-    code = select(Course.code).where(Course.id == _course_id(ref)).scalar_subquery()
+    """The people enrolled in the course `ref` names (any version); `unfinished`: not done.
+
+    A reference narrowed to a university keeps only that university's learners.
+    """
+    course_id, university_id = _course_parts(ref)
+    code = select(Course.code).where(Course.id == course_id).scalar_subquery()
     enrolled = select(Enrolment.user_id).where(Enrolment.course_code == code)
     if unfinished:
         enrolled = enrolled.where(Enrolment.finished_at.is_(None))
-    return stmt.where(User.id.in_(enrolled))
+    stmt = stmt.where(User.id.in_(enrolled))
+    if university_id is not None:
+        stmt = stmt.where(User.university_id == university_id)
+    return stmt
 
 
 def _course_learners(stmt: Select[Any], ref: str | None) -> Select[Any]:
@@ -225,9 +305,13 @@ def _course_unfinished(stmt: Select[Any], ref: str | None) -> Select[Any]:
 
 
 async def _existing_course(session: AsyncSession, ref: str | None) -> None:
-    """Refuse a reference that is not the id of a loaded course version."""
-    course_id = _course_id(ref)
+    """Refuse a reference naming no loaded course version, or narrowed to no university."""
+    course_id, university_id = _course_parts(ref)
     if course_id < 0 or await session.get(Course, course_id) is None:
+        raise InvalidInput(UNKNOWN)
+    if university_id is not None and (
+        university_id < 0 or await session.get(University, university_id) is None
+    ):
         raise InvalidInput(UNKNOWN)
 
 
@@ -237,20 +321,48 @@ async def course_ref(session: AsyncSession, code: str) -> str | None:
     return None if first is None else str(first)
 
 
-async def course_audiences(db: Sessionmaker) -> list[CourseAudience]:
-    """Every loaded course, by code, with its newest title and its audience reference."""
+async def course_audiences(
+    db: Sessionmaker, university_id: int | None = None
+) -> list[CourseAudience]:
+    """Every loaded course, by code, with its newest title and its audience reference.
+
+    With `university_id` (a university-scoped sender's), each reference names the course's
+    learners at that university only.
+    """
     async with db() as session:
         rows = (
             await session.execute(
                 select(Course.code, Course.id, Course.title).order_by(Course.code, Course.id)
             )
         ).all()
+        university = None
+        if university_id is not None:
+            row = await session.get(University, university_id)
+            university = view(row) if row is not None else None
     found: dict[str, CourseAudience] = {}
     for code, course_id, title in rows:
         first = found.get(code)
         found[code] = CourseAudience(code, dict(title), first.ref if first else str(course_id))
-    return list(found.values())
+    if university_id is None:
+        return list(found.values())
+    return [
+        CourseAudience(c.code, c.title, narrowed(c.ref, university_id), university)
+        for c in found.values()
+    ]
 
 
-register(Audience.COURSE.value, _course_learners, _existing_course)
-register(Audience.COURSE_OPEN.value, _course_unfinished, _existing_course)
+async def course_audience(db: Sessionmaker, ref: str | None) -> CourseAudience | None:
+    """The course (and university, when narrowed) a course audience reference names."""
+    course_id, university_id = _course_parts(ref)
+    if course_id < 0 or (university_id is not None and university_id < 0):
+        return None
+    for course in await course_audiences(db, university_id):
+        if course.ref == ref:
+            return course
+    return None
+
+
+register(Audience.COURSE.value, _course_learners, _existing_course, university=_course_university)
+register(
+    Audience.COURSE_OPEN.value, _course_unfinished, _existing_course, university=_course_university
+)

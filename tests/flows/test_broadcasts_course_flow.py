@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from bot.callbacks import BroadcastAudience
+from bot.services import audiences
 from bot.services import broadcasts as svc
 from bot.services import course as course_service
-from models import Enrolment, User, utcnow
+from bot.services.universities import list_universities
+from models import Broadcast, Enrolment, User, utcnow
 from tests import factories
 from tests.conftest import ADMIN_ID
 from tests.flows.helpers import onboard
@@ -98,19 +101,56 @@ async def test_not_finished_leaves_out_a_learner_who_finished(harness, i18n):
     assert _received(harness, other, "Two lessons left") == 0
 
 
-async def test_a_scoped_organizer_is_told_own_university_only(harness, i18n):
-    """Tried: an organizer scoped to one university opens the course list and taps the course's
-    learners, then those not finished yet; both are refused on the button with the
-    own-university message, and nothing is asked next.
+async def test_a_scoped_organizer_writes_to_the_learners_at_their_university(harness, i18n):
+    """Tried: an organizer scoped to the first university opens the course list: it offers the
+    course's learners at their university ("... at <university>"), not all learners; a forged
+    button for all learners, and one for the learners at another university, are refused on
+    the button with the own-university message and nothing is asked next; the allowed audience
+    counts the two learners there, the preview and /broadcasts name course and university, and
+    after Send a learner of another university and a non-learner get nothing.
     """
     t = i18n.translator("en")
     db = harness.app.bot_data.db
-    await _people(harness)
+    (first, second), not_enrolled = await _people(harness)
+    harness.emulator.add_user(3004, "S3004", language_code="en")
+    await factories.student(db, 3004, university=1, first_name="S3004")
+    await course_service.enrol(db, 3004, COURSE)
+    unis = await list_universities(db)
+    own, other = unis[0], unis[1]
     await factories.organizer(db, 3100, ADMINS, university=0, first_name="Org")
     organizer = harness.user(3100, "Org", "en")
     await organizer.send("/broadcast")
     await organizer.tap(t.plain("broadcasts.audience_courses"))
-    for key in ("broadcasts.audience_course", "broadcasts.audience_course_open"):
-        await organizer.tap(t.plain(key, course=TITLE))
+    assert organizer.last_text == t("broadcasts.choose_course")
+    at_own = t.plain("broadcasts.audience_course_at", course=TITLE, university=own.name("en"))
+    open_at_own = t.plain(
+        "broadcasts.audience_course_open_at", course=TITLE, university=own.name("en")
+    )
+    assert organizer.last_buttons == [at_own, open_at_own]
+    assert t.plain("broadcasts.audience_course", course=TITLE) not in organizer.last_buttons
+    async with db() as session:
+        ref = await audiences.course_ref(session, COURSE)
+        draft = await session.scalar(select(func.max(Broadcast.id)))
+    assert ref is not None and draft is not None
+    choose_course = organizer.last_message.message_id
+    for kind, forged in (
+        ("course", ref),
+        ("course_open", ref),
+        ("course", audiences.narrowed(ref, other.id)),
+    ):
+        await organizer.tap_data(BroadcastAudience(draft, kind, forged).pack(), choose_course)
         assert organizer.last_toast == t.plain("broadcasts.own_university_only")
         assert organizer.last_text == t("broadcasts.choose_course")  # nothing asked next
+    await organizer.tap(at_own)
+    assert t.plain("broadcasts.audience_set", audience=at_own, count=2) in organizer.texts
+    await organizer.send("Lesson 4 is open at our university")
+    await organizer.tap(t.plain("broadcasts.no_buttons"))
+    assert f"Audience: {at_own}" in organizer.last_text and "Recipients: 2" in organizer.last_text
+    await organizer.tap(t.plain("broadcasts.send_now", count=2))
+    await harness.app.bot_data.broadcaster.wait(draft)
+    for chat in (first, second):
+        assert _received(harness, chat, "Lesson 4 is open at our university") == 1, chat
+    for chat in (3004, not_enrolled):
+        assert _received(harness, chat, "Lesson 4 is open at our university") == 0, chat
+    await organizer.send("/broadcasts")
+    assert t.plain("broadcasts.list_audience", audience=at_own) in organizer.last_text
