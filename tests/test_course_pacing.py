@@ -130,16 +130,54 @@ async def test_a_due_lesson_is_delivered_once_with_its_open_button(db):
     assert await lessons_pass(db, at_slot) == []
     async with db() as session:
         broadcast = await session.get(Broadcast, done[0].broadcast_id)
-        assert broadcast is not None
-        assert broadcast.buttons[0]["data"] == LessonOpen(enrolment, 0).pack()
-        assert "Lesson 0" in broadcast.texts["en"]
+        assert broadcast is not None and broadcast.state == "sending"
         deliveries = (
             await session.scalars(select(Delivery).where(Delivery.broadcast_id == broadcast.id))
         ).all()
         assert [d.chat_id for d in deliveries] == [LEARNER]
+        payload = deliveries[0].payload
+        assert payload is not None
+        assert payload["buttons"][0]["data"] == LessonOpen(enrolment, 0).pack()
+        assert "Lesson 0" in payload["text"]
         progress = await session.scalar(select(LessonProgress))
         assert progress is not None and progress.delivered_at == at_slot
     assert (await row(db, enrolment)).next_due_at == datetime(2026, 12, 8, 4, 0, tzinfo=UTC)
+
+
+async def test_learners_due_together_share_one_broadcast_each_with_their_own_message(db):
+    """Tried: three learners due at the same minute (English, Russian, and one who blocked
+    the bot): one pass queues one personal broadcast for the
+    course, one delivery each with that learner's own Open button in their language; the
+    blocked learner is not taken at all (their row stays due until they write again)."""
+    enrolment = await scheduled(db)
+    others = {}
+    for telegram_id, language in ((5201, "ru"), (5202, "kk")):
+        await factories.student(db, telegram_id, language=language)
+        others[telegram_id] = (await svc.enrol(db, telegram_id, "paced")).enrolment.id
+        await pacing.set_schedule(
+            db, telegram_id, others[telegram_id], ALMATY, hour=9, minute=0, now=MONDAY
+        )
+        await pacing.set_pace(
+            db, telegram_id, others[telegram_id], Pace.SCHEDULED, ALMATY, now=MONDAY
+        )
+    await users.mark_unreachable(db, 5202)
+    done = await lessons_pass(db, datetime(2026, 12, 7, 4, 0, 20, tzinfo=UTC))
+    assert sorted(d.enrolment_id for d in done) == sorted([enrolment, others[5201]])
+    assert len({d.broadcast_id for d in done}) == 1
+    async with db() as session:
+        deliveries = {
+            d.chat_id: d
+            for d in await session.scalars(
+                select(Delivery).where(Delivery.broadcast_id == done[0].broadcast_id)
+            )
+        }
+    assert set(deliveries) == {LEARNER, 5201}
+    russian = deliveries[5201].payload
+    assert russian is not None and deliveries[5201].language == "ru"
+    assert russian["buttons"][0]["data"] == LessonOpen(others[5201], 0).pack()
+    assert russian["buttons"][0]["label"] == T["ru"].plain("course.open_button")
+    assert russian["text"] != deliveries[LEARNER].payload["text"]  # type: ignore[index]
+    assert (await row(db, others[5202])).next_due_at is not None  # still due, untouched
 
 
 async def test_catch_up_after_downtime_is_one_lesson_then_the_next_slot(db):
@@ -210,9 +248,9 @@ async def test_nudges_once_per_period_and_never_when_turned_off(db):
     assert len(first) == 1
     assert await pacing.send_nudges(db, T, "kk", 3, now=start + timedelta(days=4)) == []
     async with db() as session:
-        broadcast = await session.get(Broadcast, first[0])
-        assert broadcast is not None
-        assert broadcast.buttons[0]["data"] == LessonContinue(enrolment).pack()
+        delivery = await session.scalar(select(Delivery).where(Delivery.broadcast_id == first[0]))
+        assert delivery is not None and delivery.payload is not None
+        assert delivery.payload["buttons"][0]["data"] == LessonContinue(enrolment).pack()
     assert len(await pacing.send_nudges(db, T, "kk", 3, now=start + timedelta(days=7))) == 1
     await pacing.set_nudges(db, LEARNER, enrolment, False, ALMATY)
     assert await pacing.send_nudges(db, T, "kk", 3, now=start + timedelta(days=30)) == []

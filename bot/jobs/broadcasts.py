@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -82,6 +82,23 @@ def outgoing(content: Content, chat_id: int, language: str, default_language: st
         text=content.text_for(language, default_language),
         file_id=content.file_id,
         reply_markup=link_buttons(content, language, default_language),
+    )
+
+
+def personal_outgoing(payload: dict[str, Any], chat_id: int) -> Outgoing:
+    """A recipient's own message (a delivery with a payload: a lesson, a nudge)."""
+    rows = [
+        [
+            InlineKeyboardButton(b["label"], url=b["url"])
+            if b.get("url")
+            else InlineKeyboardButton(b["label"], callback_data=b["data"])
+        ]
+        for b in payload.get("buttons") or []
+    ]
+    return Outgoing(
+        chat_id=chat_id,
+        text=payload.get("text") or "",
+        reply_markup=InlineKeyboardMarkup(rows) if rows else None,
     )
 
 
@@ -228,7 +245,12 @@ class Broadcaster:
         view = await svc.get(self.db, broadcast_id)
         if view is None or view.content is None:
             return
-        progress = asyncio.create_task(self._progress_loop(broadcast_id))
+        # A broadcast the bot sends on its own (lessons, reminders) has nobody watching it.
+        progress = (
+            asyncio.create_task(self._progress_loop(broadcast_id))
+            if view.progress_chat_id is not None
+            else None
+        )
         # Each worker waits for a global send slot before it claims a delivery: more workers
         # than deliveries would book slots nobody uses (a one-person lesson message took 16),
         # and thousands of such small broadcasts would crawl far below the gateway's rate.
@@ -238,13 +260,15 @@ class Broadcaster:
                 *(self._worker(broadcast_id, view.content) for _ in range(workers))
             )
         finally:
-            progress.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await progress
+            if progress is not None:
+                progress.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await progress
         if self._stopping:
             return
         await svc.finish_if_done(self.db, broadcast_id)
-        await self.report(broadcast_id)
+        if view.progress_chat_id is not None:
+            await self.report(broadcast_id)
 
     async def _worker(self, broadcast_id: int, content: Content) -> None:
         default = self.settings.default_language
@@ -258,9 +282,12 @@ class Broadcaster:
                 task = await svc.claim_next(self.db, broadcast_id)
                 if task is None:
                     return
-                result = await self.gateway.send(
-                    outgoing(content, task.chat_id, task.language, default), holds_slot=True
+                message = (
+                    personal_outgoing(task.payload, task.chat_id)
+                    if task.payload is not None
+                    else outgoing(content, task.chat_id, task.language, default)
                 )
+                result = await self.gateway.send(message, holds_slot=True)
                 await self._record(task.delivery_id, result)
             except asyncio.CancelledError:
                 raise

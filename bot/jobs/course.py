@@ -4,10 +4,11 @@ Both are "a due row, claimed once, done once" (`bot.services.due`): the enrolmen
 The lesson duty (`course.lesson_due` rows: `next_due_at` has come) queues the lesson's message
 with its Open button in the outbox and schedules the next slot, in one commit per learner; the
 nudge duty queues one reminder with a Continue button for a learner inactive for
-`COURSE_NUDGE_DAYS` days. Each pass then starts sending what it queued. Lessons fall due on the
-minute, so the lesson duty runs every 30 seconds and a pass takes batch after batch until none
-is left (thousands of learners share 9:00); nudges are counted in days, so once an hour is
-plenty. The catch-up rule after downtime is in `bot.services.course_pacing`.
+`COURSE_NUDGE_DAYS` days. The messages of a batch share one personal broadcast per course
+(each delivery carries its learner's own text and button), which the pass starts once.
+Lessons fall due on the minute, so the lesson duty runs every 30 seconds and a pass takes batch
+after batch until none is left (thousands of learners share 9:00); nudges are counted in days,
+so once an hour is plenty. The catch-up rule after downtime is in `bot.services.course_pacing`.
 """
 
 from __future__ import annotations
@@ -45,9 +46,8 @@ def lesson_duty(data: BotData) -> Duty:
             delivered = await course_pacing.deliver_due_lessons(
                 db, translators, settings.default_language, settings.tz, batch=LESSON_BATCH
             )
-            for item in delivered:
-                if item.broadcast_id is not None:
-                    broadcaster.start(item.broadcast_id)
+            for broadcast_id in {d.broadcast_id for d in delivered if d.broadcast_id}:
+                broadcaster.start(broadcast_id)
             count += len(delivered)
             # A full batch: more may be due. One batch a pass left 10,000 learners due at
             # 9:00 waiting 25 minutes (200 every 30 s) for what the gateway sends in 5.5.
@@ -68,12 +68,21 @@ def nudge_duty(data: BotData) -> Duty:
     async def run() -> None:
         """Queue a reminder for every learner inactive long enough, then start sending them."""
         translators = {language: i18n.translator(language) for language in LANGUAGES}
-        queued = await course_pacing.send_nudges(
-            db, translators, settings.default_language, settings.course_nudge_days
-        )
-        for broadcast_id in queued:
-            broadcaster.start(broadcast_id)
-        if queued:
-            logger.info("course nudges: %d learners reminded", len(queued))
+        count = 0
+        while True:
+            queued = await course_pacing.send_nudges(
+                db,
+                translators,
+                settings.default_language,
+                settings.course_nudge_days,
+                batch=LESSON_BATCH,
+            )
+            for broadcast_id in {b for b in queued if b is not None}:
+                broadcaster.start(broadcast_id)
+            count += len(queued)
+            if len(queued) < LESSON_BATCH:
+                break
+        if count:
+            logger.info("course nudges: %d learners reminded", count)
 
     return Duty(COURSE_NUDGES, NUDGES_EVERY, run)

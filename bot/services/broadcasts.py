@@ -112,6 +112,7 @@ class Task:
     broadcast_id: int
     chat_id: int
     language: str
+    payload: dict[str, Any] | None = None  # the recipient's own message (`queue_personal`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +285,72 @@ async def create_system(
     return broadcast.id
 
 
+# --- messages that differ per recipient ------------------------------------------------------
+#
+# A lesson or a nudge is one person's own message (their lesson, a button naming their
+# enrolment). Queued as a single-recipient broadcast each, 5,000 lessons due at 9:00 were 5,000
+# broadcasts, each with its own task, counts and report: the bot spent its CPU on bookkeeping
+# and sent at half the gateway's rate. Instead a duty opens one *personal* broadcast per pass
+# (`open_personal`), adds each recipient's own message to it as a delivery with a payload
+# inside the transaction that claims the recipient's row (`queue_personal`), and starts it once.
+
+
+async def open_personal(
+    db: Sessionmaker, *, audience_kind: str, audience_ref: str | None = None
+) -> int:
+    """Open an empty system broadcast, sending, for deliveries that carry their own message.
+
+    Committed at once, before any delivery is added: a delivery queued in another transaction
+    can then always point at it, and a crash leaves at worst an empty broadcast that the
+    sending closes at once (`finish_if_done`), or that `recover` resumes with what it holds.
+    """
+    async with db.begin() as session:
+        broadcast = Broadcast(
+            created_by_id=None,
+            state=State.SENDING.value,
+            audience_kind=audience_kind,
+            audience_ref=audience_ref,
+            content_kind="text",
+            texts={},
+            buttons=[],
+            started_at=utcnow(),
+        )
+        session.add(broadcast)
+        await session.flush()
+        return broadcast.id
+
+
+async def queue_personal(
+    session: AsyncSession,
+    broadcast_id: int,
+    user: User,
+    *,
+    text: str,
+    buttons: tuple[tuple[str, str], ...] = (),
+    default_language: str,
+) -> None:
+    """Queue `user`'s own message in the personal broadcast, in the caller's transaction.
+
+    `buttons` are (label, callback data) pairs, one per row, already in the user's language.
+    A user known to be unreachable is recorded as skipped, as a broadcast's snapshot does.
+    """
+    reachable = bool(user.reachable)
+    session.add(
+        Delivery(
+            broadcast_id=broadcast_id,
+            user_id=user.id,
+            chat_id=user.telegram_id,
+            language=user.language or default_language,
+            state=(DeliveryState.PENDING if reachable else DeliveryState.SKIPPED).value,
+            error=None if reachable else "unreachable",
+            payload={
+                "text": text,
+                "buttons": [{"label": label, "data": data} for label, data in buttons],
+            },
+        )
+    )
+
+
 def _content(broadcast: Broadcast) -> Content | None:
     if not broadcast.content_kind:
         return None
@@ -444,7 +511,9 @@ async def claim_next(db: Sessionmaker, broadcast_id: int) -> Task | None:
         delivery.state = DeliveryState.SENDING.value
         delivery.attempts += 1
         delivery.claimed_at = utcnow()
-        return Task(delivery.id, broadcast_id, delivery.chat_id, delivery.language)
+        return Task(
+            delivery.id, broadcast_id, delivery.chat_id, delivery.language, delivery.payload
+        )
 
 
 async def record(

@@ -36,15 +36,14 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import LessonContinue, LessonOpen
 from bot.db import Sessionmaker
 from bot.services import InvalidInput
-from bot.services.audiences import Audience
-from bot.services.broadcast_content import Button
-from bot.services.broadcasts import create_system
+from bot.services.audiences import Audience, course_ref
+from bot.services.broadcasts import open_personal, queue_personal
 from bot.services.course import (
     EnrolmentView,
     LessonScreen,
@@ -330,14 +329,77 @@ def lesson_due(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def _only(user_id: int) -> Any:
-    """Narrow an audience to one user."""
+@dataclass(frozen=True)
+class _CourseText:
+    """What the duty's messages need of one course version, read once per pass."""
 
-    def narrow(stmt: Select[Any]) -> Select[Any]:
-        """Only that user."""
-        return stmt.where(User.id == user_id)
+    title: Mapping[str, str]
+    lessons: tuple[Any, ...]
 
-    return narrow
+
+class _Outbox:
+    """One pass's personal broadcasts, one per course version with due enrolments.
+
+    Opened before the pass claims anything (`open`), each in a commit of its own, so every
+    claim can queue its learner's message in the same transaction that marks the row done.
+    """
+
+    def __init__(self, db: Sessionmaker, default_language: str, translators: Mapping[str, Any]):
+        self.db = db
+        self.default_language = default_language
+        self.translators = translators
+        self.broadcasts: dict[int, int] = {}  # course version id -> broadcast id
+        self.courses: dict[int, _CourseText] = {}
+
+    async def open(self, course_ids: list[int]) -> None:
+        """Open a personal broadcast for each course version (by its open learners)."""
+        async with self.db() as session:
+            refs = {}
+            for course_id in course_ids:
+                course = await session.get(Course, course_id)
+                if course is None:
+                    continue
+                refs[course_id] = await course_ref(session, course.code)
+                self.courses[course_id] = _CourseText(
+                    dict(course.title or {}), lessons_of(course.definition)
+                )
+        for course_id, ref in refs.items():
+            self.broadcasts[course_id] = await open_personal(
+                self.db, audience_kind=Audience.COURSE_OPEN.value, audience_ref=ref
+            )
+
+    def translator(self, user: User) -> Any:
+        """The translator of the user's language (the default one for a user without)."""
+        language = user.language or self.default_language
+        return self.translators.get(language) or self.translators[self.default_language]
+
+    async def queue(
+        self, session: AsyncSession, enrolment: Enrolment, text: Any, button: tuple[str, str]
+    ) -> int | None:
+        """Queue the learner's own message, written by `text(translator)`; the broadcast id."""
+        broadcast_id = self.broadcasts.get(enrolment.course_id)
+        user = await session.get(User, enrolment.user_id)
+        if broadcast_id is None or user is None:
+            return None
+        t = self.translator(user)
+        label_key, data = button
+        await queue_personal(
+            session,
+            broadcast_id,
+            user,
+            text=text(t, user.language or self.default_language),
+            buttons=((t.plain(label_key), data),),
+            default_language=self.default_language,
+        )
+        return broadcast_id
+
+
+async def _due_courses(db: Sessionmaker, is_due: ColumnElement[bool]) -> list[int]:
+    """The course versions with an enrolment due (the broadcasts a pass opens)."""
+    async with db() as session:
+        return list(
+            (await session.scalars(select(Enrolment.course_id).where(is_due).distinct())).all()
+        )
 
 
 async def deliver_due_lessons(
@@ -351,22 +413,36 @@ async def deliver_due_lessons(
 ) -> list[Delivered]:
     """Queue the lesson of every enrolment that is due (at most `batch`), each exactly once.
 
+    The messages go in one personal broadcast per course version (`open_personal`), each
+    learner's with their own Open button, queued in the transaction that claims the
+    enrolment; the caller starts the broadcasts named in the result.
+
     Args:
         db: the session factory.
-        translators: language -> translator, to write the message in every language.
+        translators: language -> translator, to write each learner's message in their language.
         default_language: for learners without a language of their own.
         default_zone: the bot's TIMEZONE, for learners without a zone.
         now: the time of the pass (tests move it; default: the current time).
         batch: enrolments taken at most; the duty takes batches until fewer are due.
     """
+    now = now or utcnow()
+    outbox = _Outbox(db, default_language, translators)
+    await outbox.open(await _due_courses(db, lesson_due(now)))
 
     async def settle(session: AsyncSession, enrolment: Enrolment, at: datetime) -> Delivered:
         """Queue the lesson (unless one is open), record it, and schedule the next slot."""
-        course = await session.get(Course, enrolment.course_id)
-        assert course is not None
-        lessons = lessons_of(course.definition)
+        course = outbox.courses.get(enrolment.course_id)
+        if course is None:  # a course version that fell due after the outbox was opened
+            row = await session.get(Course, enrolment.course_id)
+            assert row is not None
+            course = _CourseText(dict(row.title or {}), lessons_of(row.definition))
+        lessons = course.lessons
         broadcast_id = None
         position: int | None = None
+        if enrolment.lesson_index < len(lessons) and enrolment.course_id not in outbox.broadcasts:
+            # It fell due after the pass opened its broadcasts (a learner moved their hour a
+            # moment ago): untouched, it stays due, and the next pass delivers it.
+            return Delivered(enrolment.id, None, None)
         if enrolment.lesson_index < len(lessons):
             lesson = lessons[enrolment.lesson_index]
             progress = await session.scalar(
@@ -389,30 +465,24 @@ async def deliver_due_lessons(
                     session.add(progress)
                 progress.delivered_at = at
                 position = lesson.position
-                texts = {
-                    lang: t(
-                        "course.lesson_ready",
-                        course=pick(course.title, lang),
-                        lesson=pick(lesson.title, lang),
-                        number=lesson.position + 1,
-                        total=len(lessons),
+
+                def text(t: Any, language: str) -> str:
+                    """The lesson's announcement in the learner's language."""
+                    return str(
+                        t(
+                            "course.lesson_ready",
+                            course=pick(course.title, language),
+                            lesson=pick(lesson.title, language),
+                            number=lesson.position + 1,
+                            total=len(lessons),
+                        )
                     )
-                    for lang, t in translators.items()
-                }
-                button = Button(
-                    {lang: t.plain("course.open_button") for lang, t in translators.items()},
-                    data=LessonOpen(enrolment.id, lesson.position).pack(),
-                )
-                broadcast_id = await create_system(
-                    db,
-                    created_by_id=None,
-                    audience_kind=Audience.ALL.value,
-                    audience_ref=None,
-                    texts=texts,
-                    buttons=(button,),
-                    default_language=default_language,
-                    narrow=_only(enrolment.user_id),
-                    session=session,
+
+                broadcast_id = await outbox.queue(
+                    session,
+                    enrolment,
+                    text,
+                    ("course.open_button", LessonOpen(enrolment.id, lesson.position).pack()),
                 )
         # The catch-up rule: the next lesson at the next slot strictly after now.
         _reschedule(enrolment, len(lessons), at, default_zone)
@@ -449,35 +519,35 @@ async def send_nudges(
     days: int,
     *,
     now: datetime | None = None,
-) -> list[int]:
+    batch: int = BATCH,
+) -> list[int | None]:
     """Queue one reminder for every learner inactive for `days` days (the nudge duty).
 
-    Returns the broadcast ids queued. Each enrolment is nudged at most once per `days` days.
+    Returns, for each enrolment taken (at most `batch`), the personal broadcast its nudge was
+    queued in (one per course version; None: left for the next pass). Each enrolment is
+    nudged at most once per `days` days; the duty takes batches until fewer are due.
     """
+    now = now or utcnow()
+    is_due = nudge_due(days)
+    outbox = _Outbox(db, default_language, translators)
+    await outbox.open(await _due_courses(db, is_due(now)))
 
-    async def settle(session: AsyncSession, enrolment: Enrolment, at: datetime) -> int:
+    async def settle(session: AsyncSession, enrolment: Enrolment, at: datetime) -> int | None:
         """Queue the nudge with a Continue button and mark the enrolment nudged."""
-        course = await session.get(Course, enrolment.course_id)
-        assert course is not None
+        course = outbox.courses.get(enrolment.course_id)
+        if course is None:  # fell due after the pass looked: the next pass nudges
+            return None
         enrolment.nudged_at = at
-        texts = {
-            lang: t("course.nudge", course=pick(course.title, lang))
-            for lang, t in translators.items()
-        }
-        button = Button(
-            {lang: t.plain("course.continue_button") for lang, t in translators.items()},
-            data=LessonContinue(enrolment.id).pack(),
-        )
-        return await create_system(
-            db,
-            created_by_id=None,
-            audience_kind=Audience.ALL.value,
-            audience_ref=None,
-            texts=texts,
-            buttons=(button,),
-            default_language=default_language,
-            narrow=_only(enrolment.user_id),
-            session=session,
+
+        def text(t: Any, language: str) -> str:
+            """The reminder in the learner's language."""
+            return str(t("course.nudge", course=pick(course.title, language)))
+
+        return await outbox.queue(
+            session,
+            enrolment,
+            text,
+            ("course.continue_button", LessonContinue(enrolment.id).pack()),
         )
 
-    return await run_due(db, DueRows(Enrolment, nudge_due(days), settle), now=now)
+    return await run_due(db, DueRows(Enrolment, is_due, settle), now=now, batch=batch)
