@@ -19,7 +19,9 @@ rather than straight on PTB's `Application` gives every feature the same shape:
 - `menu(...)` and `help(...)`: the main-menu button and the `/help` paragraph, per role;
 - `welcome(callback)`: something to offer a registered user who sends /start (an unfinished
   survey to continue);
-- `deep_link("i", callback)`: what a `/start i-<code>` link does (invites, and next courses);
+- `deep_link("c", callback)`: what a `/start c-<code>` link does (courses, events, ...); a link
+  opened before onboarding is complete is kept and followed once it is, unless it is registered
+  with `during_onboarding=True` (an invite, which may grant the university onboarding asks for);
 - `after_submit(callback)`: what to do after a survey or test was submitted in chat and its
   result shown (the course goes on after its pre-test and finishes after its post-test).
 
@@ -101,6 +103,7 @@ class Features:
     commands: list[str] = field(default_factory=list)
     welcomes: list[Action] = field(default_factory=list)
     deep_links: dict[str, InputRoute] = field(default_factory=dict)
+    onboarding_links: set[str] = field(default_factory=set)  # followed at once, even then
     submit_hooks: list[SubmitHook] = field(default_factory=list)
 
     def command(self, name: str, callback: Action, *, menu: int | None = None) -> None:
@@ -173,11 +176,19 @@ class Features:
         """Run `callback` when a registered user sends /start, after the menu (resume offers)."""
         self.welcomes.append(callback)
 
-    def deep_link(self, prefix: str, callback: InputRoute) -> None:
-        """Give a `/start <prefix>-<code>` payload's code to `callback` (invites, courses)."""
+    def deep_link(
+        self, prefix: str, callback: InputRoute, *, during_onboarding: bool = False
+    ) -> None:
+        """Give a `/start <prefix>-<code>` payload's code to `callback` (invites, courses).
+
+        A link opened before onboarding is complete is kept on the user and followed when the
+        last step is done; `during_onboarding` follows it at once instead (an invite).
+        """
         if not prefix.isalnum() or not prefix.isascii():
             raise ValueError(f"bad deep-link prefix {prefix!r}")
         _add(self.deep_links, prefix, callback, "deep link")
+        if during_onboarding:
+            self.onboarding_links.add(prefix)
 
     def after_submit(self, callback: SubmitHook) -> None:
         """Run `callback(update, context, submitted)` after an attempt's result was shown."""

@@ -27,7 +27,8 @@ def register(features: Features) -> None:
     features.button(InviteRole, choose_university)
     features.button(InviteUniversity, choose_uses)
     features.button(InviteUses, create_link)
-    features.deep_link("i", redeem_link)
+    # At once, even mid-onboarding: the invite may grant the university onboarding asks for.
+    features.deep_link("i", redeem_link, during_onboarding=True)
     features.action("invite", start_invite)
     features.menu("invite", "menu.invite", "invite", (Role.ADMIN, Role.ORGANIZER), position=60)
     features.help("help.organizer", (Role.ADMIN, Role.ORGANIZER))

@@ -2,6 +2,8 @@
 
 The step a user is at is read from their stored profile (`Profile.next_step`), so these
 handlers are stateless: a restart, a stale button or a typed message lands on the right step.
+A deep link opened before onboarding is complete (a course's `c-<code>`) is kept on the user
+and followed right after the last step; an invite acts at once (see `Features.deep_link`).
 """
 
 from __future__ import annotations
@@ -55,25 +57,73 @@ def register(features: Features) -> None:
 
 
 async def start(update: Update, context: BotContext) -> None:
-    """Start or continue onboarding; follow the deep link (an invite) the /start carries."""
+    """Start or continue onboarding; follow the deep link the /start carries, or keep it.
+
+    A link opened before onboarding is complete is kept (a second one replaces it) and
+    followed once the last step is done; an invite acts at once; an unknown prefix is said so.
+    """
     require_profile(context)
+    kept = False
     if context.args:
-        prefix, _, code = context.args[0].partition("-")
-        follow = context.features.deep_links.get(prefix)
-        if follow is not None:
-            await follow(update, context, code)
-        else:
-            await reply(update, context, context.t("invites.unknown"))
+        kept = await _open_link(update, context, context.args[0])
     profile = require_profile(context)
     if profile.next_step is None:
         await reply(update, context, context.t("start.welcome_back", name=profile.first_name))
         await show_menu(update, context)
+        await _follow_kept_link(update, context)
         for offer in context.features.welcomes:
             await offer(update, context)
         return
     if profile.next_step is Step.LANGUAGE:
         await reply(update, context, context.t("start.welcome", name=profile.first_name))
+    if kept:
+        await reply(update, context, context.t("start.link_kept"))
     await ask_step(update, context, profile)
+
+
+async def _open_link(update: Update, context: BotContext, payload: str) -> bool:
+    """Follow a `/start <prefix>-<code>` payload, or keep it until onboarding is complete.
+
+    Returns:
+        True when it was kept for later.
+    """
+    features = context.features
+    prefix, _, code = payload.partition("-")
+    follow = features.deep_links.get(prefix)
+    if follow is None:
+        await reply(update, context, context.t("invites.unknown"))
+        return False
+    profile = require_profile(context)
+    if profile.next_step is None or prefix in features.onboarding_links:
+        await follow(update, context, code)
+        return False
+    try:
+        context.profile = await user_service.remember_start(
+            context.db, profile.telegram_id, payload, context.admin_ids
+        )
+    except InvalidInput as exc:
+        await reply(update, context, context.t(exc.key, **exc.values))
+        return False
+    return True
+
+
+async def _follow_kept_link(update: Update, context: BotContext) -> None:
+    """Follow the link opened before onboarding was complete, once, if there is one."""
+    profile = require_profile(context)
+    if profile.pending_start is None or profile.next_step is not None:
+        return
+    payload, context.profile = await user_service.take_pending_start(
+        context.db, profile.telegram_id, context.admin_ids
+    )
+    if payload is None:
+        return
+    prefix, _, code = payload.partition("-")
+    follow = context.features.deep_links.get(prefix)
+    if follow is None:  # a feature no longer registered since the link was kept
+        await reply(update, context, context.t("invites.unknown"))
+        return
+    await reply(update, context, context.t("start.link_followed"))
+    await follow(update, context, code)
 
 
 async def ask_step(update: Update, context: BotContext, profile: Profile) -> None:
@@ -220,15 +270,20 @@ async def _mark_chosen(update: Update, context: BotContext, text: str) -> None:
 
 
 async def _after_change(update: Update, context: BotContext, was_onboarded: bool) -> None:
-    """Continue onboarding; greet and show the menu when it just finished; else the profile."""
+    """Continue onboarding; greet and show the menu when it just finished; else the profile.
+
+    Once onboarding is complete, a deep link opened before it is followed.
+    """
     profile = require_profile(context)
     if profile.next_step is not None:
         await ask_step(update, context, profile)
-    elif not was_onboarded:
+        return
+    if not was_onboarded:
         await reply(update, context, context.t("onboarding.done"))
         await show_menu(update, context)
     else:
         await show_profile(update, context)
+    await _follow_kept_link(update, context)
 
 
 async def change_language(update: Update, context: BotContext) -> None:

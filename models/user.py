@@ -31,6 +31,9 @@ class User(IdMixin, TimestampMixin, Base):
     group_name: Mapped[str | None] = mapped_column(String(200))
     # The free text the bot waits for (e.g. "group"), kept here so a restart keeps the flow.
     awaiting: Mapped[str | None] = mapped_column(String(32))
+    # A `/start` deep link (`c-<code>`) opened before onboarding was complete, followed once it
+    # is; at most 64 characters, Telegram's limit for a start parameter.
+    pending_start: Mapped[str | None] = mapped_column(String(64))
     onboarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # False after Telegram answered 403 blocked / 400 chat not found; True again when they write.
     reachable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())

@@ -1,12 +1,15 @@
 """Users: registration on first contact, onboarding steps, profile changes, data deletion.
 
 Onboarding progress is never kept in memory: `Profile.next_step` derives it from the stored
-columns, so a user whose bot restarted mid-way continues at the step they reached.
+columns, so a user whose bot restarted mid-way continues at the step they reached. A deep link
+opened before onboarding is complete is kept on the user row too (`remember_start`) and taken
+once, when the last step is done (`take_pending_start`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from sqlalchemy import delete, select
@@ -21,6 +24,8 @@ from bot.text import clean_line, is_blank
 from models import User, utcnow
 
 GROUP_MAX = 100
+# What Telegram allows in a `/start` parameter: at most 64 of these characters.
+START_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class Step(StrEnum):
@@ -56,6 +61,8 @@ class Profile:
     onboarded: bool
     reachable: bool
     roles: frozenset[Role] = field(default_factory=frozenset)
+    # A `/start` payload opened before onboarding was complete, still to follow.
+    pending_start: str | None = None
 
     @property
     def next_step(self) -> Step | None:
@@ -90,6 +97,7 @@ async def _profile(session: AsyncSession, user: User, admin_ids: frozenset[int])
         onboarded=user.onboarded_at is not None,
         reachable=user.reachable,
         roles=frozenset(roles),
+        pending_start=user.pending_start,
     )
 
 
@@ -245,6 +253,41 @@ async def set_awaiting(
         user = await _load(session, telegram_id)
         user.awaiting = awaiting
         return await _profile(session, user, admin_ids)
+
+
+async def remember_start(
+    db: Sessionmaker, telegram_id: int, payload: str, admin_ids: frozenset[int]
+) -> Profile:
+    """Keep a `/start` payload to follow once onboarding is complete; it replaces one kept.
+
+    Raises:
+        InvalidInput: `invites.unknown`, for what no Telegram deep link can carry.
+    """
+    if not START_PAYLOAD.fullmatch(payload):
+        raise InvalidInput("invites.unknown")
+    async with db.begin() as session:
+        user = await _load(session, telegram_id)
+        user.pending_start = payload
+        return await _profile(session, user, admin_ids)
+
+
+async def take_pending_start(
+    db: Sessionmaker, telegram_id: int, admin_ids: frozenset[int]
+) -> tuple[str | None, Profile]:
+    """Take the kept `/start` payload, once, if onboarding is complete; and the profile.
+
+    The payload is cleared in the same transaction, so it is followed at most once (a crash
+    right after loses the link rather than following it twice). While onboarding is still
+    unfinished nothing is taken.
+    """
+    async with db.begin() as session:
+        user = await _load(session, telegram_id)
+        profile = await _profile(session, user, admin_ids)
+        payload = user.pending_start
+        if payload is None or profile.next_step is not None:
+            return None, profile
+        user.pending_start = None
+        return payload, replace(profile, pending_start=None)
 
 
 async def delete_user(db: Sessionmaker, telegram_id: int) -> bool:
