@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import math
 import time
+from collections import deque
 
 
 class Clock:
@@ -52,6 +54,12 @@ class VirtualClock(Clock):
         await asyncio.sleep(0)
 
 
+# The hard cap: at most `per_second * WINDOW` messages leave in any WINDOW seconds, replies
+# included. The window is a little longer than Telegram's second, for the jitter between the
+# moment a message leaves here and the moment it reaches Telegram.
+WINDOW = 1.05
+
+
 class RateLimiter:
     """Send slots on a global schedule and a per-chat schedule.
 
@@ -77,6 +85,9 @@ class RateLimiter:
         self._booked: list[float] = []  # global send times, sorted, none in the past
         self._chat_next: dict[int, float] = {}
         self._paused_until = 0.0
+        # Every message that actually left (paced sends and replies), for the window check.
+        self._departures: deque[float] = deque()
+        self._window_cap = max(1, math.floor(per_second * WINDOW))
 
     def _book_global(
         self, earliest: float, now: float, within: float | None = None
@@ -137,6 +148,10 @@ class RateLimiter:
         chat leaves room for it, but replies never pile up a backlog of their own.
         """
         now = self.clock.now()
+        departures = self._departures
+        while departures and departures[0] <= now - WINDOW:
+            departures.popleft()
+        departures.append(now)
         self._book_global(max(now, self._paused_until), now, within=self.interval)
         self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), now + self.chat_interval)
         self._prune_chats(now)
@@ -156,6 +171,27 @@ class RateLimiter:
             delay = self.reserve(chat_id, global_slot=global_slot)
             if delay > 0:
                 await self.clock.sleep(delay)
+        if global_slot:
+            await self._leave_within_window()
+
+    async def _leave_within_window(self) -> None:
+        """Wait while the last WINDOW seconds are full, then count this departure.
+
+        The slots alone cannot keep the total under the limit: a reply is sent at once (a
+        person is waiting) even when every slot of the present is booked by a paced send
+        already asleep until it. So a paced send, when its slot comes, also looks at what
+        actually left in the last WINDOW seconds and gives way while that is full: the
+        replies go first, and the scheduled messages fill what they leave.
+        """
+        departures = self._departures
+        while True:
+            now = self.clock.now()
+            while departures and departures[0] <= now - WINDOW:
+                departures.popleft()
+            if len(departures) < self._window_cap:
+                departures.append(now)
+                return
+            await self.clock.sleep(departures[0] + WINDOW - now)
 
     def pause(self, seconds: float) -> None:
         """Telegram asked to wait: nobody sends for `seconds` from now."""
