@@ -18,6 +18,9 @@ opened if registered. After a survey or test is submitted in chat (`Features.aft
 every unfinished course naming that instrument as its pre- or post-test goes on: after the
 pre-test the first lesson is offered, after the post-test the course is finished
 (`course.offer_next` marks it) and the certificate is offered at once.
+
+A media step from the pack's folder is sent by the file_id kept from its first upload, and a
+missing file is reported to the organizers once (`bot.services.course_media`).
 """
 
 from __future__ import annotations
@@ -28,9 +31,8 @@ import html
 import logging
 import zoneinfo
 from datetime import datetime
-from pathlib import Path
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 
 from bot import keyboards as kb
@@ -53,11 +55,12 @@ from bot.callbacks import (
     PaceZone,
     PaceZoneAsk,
 )
+from bot.config import LANGUAGES
 from bot.context import BotContext
 from bot.features import Features, Submitted
 from bot.i18n import Translator
 from bot.replies import reply, require_profile, safe_edit, toast
-from bot.services import InvalidInput, NotFound, ServiceError
+from bot.services import InvalidInput, NotFound, ServiceError, course_media
 from bot.services import course as svc
 from bot.services import course_pacing as pacing
 from bot.services import users as user_service
@@ -90,10 +93,6 @@ TESTS_ACTION = ".".join(("course", "tests"))  # the pre-/post-test offer
 CERTIFICATE_ACTION = ".".join(("certificates", "mine"))  # the certificate offer
 REOPEN_PER_ROW = 5
 DAYS = 7
-
-# Media files found missing at send time, each logged once per process: the organizers read
-# it in the log (the course statistics feature surfaces missing media to them).
-_missing_reported: set[str] = set()
 
 
 def register(features: Features) -> None:
@@ -419,49 +418,110 @@ async def _show_offer(
 # --- a lesson, one step at a time -----------------------------------------------------------
 
 
-def _read(path: Path) -> bytes | None:
-    """The file's bytes, or None when it is missing (read in a worker thread)."""
-    try:
-        return path.read_bytes()
-    except OSError:
-        return None
+async def _send_as(
+    context: BotContext,
+    chat_id: int,
+    step: Step,
+    source: bytes | str,
+    caption: str,
+    keyboard: InlineKeyboardMarkup,
+) -> Message:
+    """Send `source` (bytes to upload, a file_id or a URL) as the step's kind of media."""
+    bot, text = context.bot, caption or None
+    # An upload keeps the file's name (and so its type); a file_id or a URL carries its own.
+    name = step.file.name if step.file is not None and isinstance(source, bytes) else None
+    if step.kind is StepKind.PHOTO:
+        return await bot.send_photo(
+            chat_id, source, caption=text, reply_markup=keyboard, filename=name
+        )
+    if step.kind is StepKind.VIDEO:
+        return await bot.send_video(
+            chat_id, source, caption=text, reply_markup=keyboard, filename=name
+        )
+    return await bot.send_document(
+        chat_id, source, caption=text, reply_markup=keyboard, filename=name
+    )
+
+
+def _file_id(message: Message) -> str | None:
+    """The file_id Telegram gave the media of `message`."""
+    if message.photo:
+        return message.photo[-1].file_id
+    media = message.video or message.document
+    return media.file_id if media is not None else None
+
+
+async def _report_missing(
+    context: BotContext, screen: LessonScreen, media: course_media.LocalMedia
+) -> None:
+    """Tell the organizers once (recorded in the database) that a course file is missing."""
+    i18n = context.i18n
+    broadcast_id = await course_media.report_missing(
+        context.db,
+        media,
+        screen.lesson,
+        {language: i18n.translator(language) for language in LANGUAGES},
+        default_language=context.settings.default_language,
+        admin_ids=context.admin_ids,
+    )
+    if broadcast_id is not None:
+        context.broadcaster.start(broadcast_id)
+
+
+async def _send_local(
+    context: BotContext,
+    chat_id: int,
+    screen: LessonScreen,
+    caption: str,
+    keyboard: InlineKeyboardMarkup,
+) -> bool:
+    """Send a step's file from the pack's folder: by its kept file_id, else uploaded."""
+    step = screen.step
+    assert step is not None and step.file is not None  # only called for a file step
+    path = step.path or step.file.name
+    media = await course_media.prepare(
+        context.db, screen.course_code, path, step.file, step.kind.value
+    )
+    if media.file_id is not None:
+        try:
+            await _send_as(context, chat_id, step, media.file_id, caption, keyboard)
+            return True
+        except BadRequest:
+            # Telegram no longer knows the file_id (another bot token, a purged file).
+            logger.info("course media file_id refused, uploading again: %s", path)
+            await course_media.forget(context.db, media)
+            media = await course_media.prepare(
+                context.db, screen.course_code, path, step.file, step.kind.value, reuse=False
+            )
+    if media.content is None:
+        await _report_missing(context, screen, media)
+        return False
+    message = await _send_as(context, chat_id, step, media.content, caption, keyboard)
+    file_id = _file_id(message)
+    if file_id is not None:
+        await course_media.remember(context.db, media, file_id)
+    return True
 
 
 async def _send_media(
     context: BotContext,
     chat_id: int,
-    step: Step,
+    screen: LessonScreen,
     caption: str,
     keyboard: InlineKeyboardMarkup,
 ) -> bool:
     """Send a photo, document or video step; False when its file or URL could not be sent."""
-    source: bytes | str
-    if step.file is not None:
-        path = Path(step.file)
-        content = await asyncio.to_thread(_read, path)
-        if content is None:
-            if str(path) not in _missing_reported:
-                _missing_reported.add(str(path))
-                logger.warning("course media file missing at send time: %s", path)
-            return False
-        source = content
-    elif step.url:
-        source = step.url
-    else:
+    step = screen.step
+    if step is None:
         return False
-    bot = context.bot
     try:
-        if step.kind is StepKind.PHOTO:
-            await bot.send_photo(chat_id, source, caption=caption or None, reply_markup=keyboard)
-        elif step.kind is StepKind.VIDEO:
-            await bot.send_video(chat_id, source, caption=caption or None, reply_markup=keyboard)
-        else:
-            name = step.file.name if step.file is not None else None
-            await bot.send_document(
-                chat_id, source, caption=caption or None, reply_markup=keyboard, filename=name
-            )
+        if step.file is not None:
+            return await _send_local(context, chat_id, screen, caption, keyboard)
+        if not step.url:
+            return False
+        await _send_as(context, chat_id, step, step.url, caption, keyboard)
     except BadRequest:
-        # A URL Telegram cannot fetch: the step goes as text, with the link.
+        # A URL Telegram cannot fetch, a file it refuses: the step goes as text.
         logger.warning("course media not sent: %s", step.url or step.file, exc_info=True)
         return False
     return True
@@ -499,7 +559,7 @@ async def _send_step(update: Update, context: BotContext, screen: LessonScreen) 
         url = html.escape(step.url or "")
         await context.bot.send_message(chat_id, f"🔗 {text}\n{url}", reply_markup=keyboard)
         return
-    if await _send_media(context, chat_id, step, text, keyboard):
+    if await _send_media(context, chat_id, screen, text, keyboard):
         return
     fallback = [text] if text else []
     if step.url:

@@ -2,7 +2,14 @@
 
 from models.base import Base, utcnow
 from models.broadcast import Broadcast, Delivery
-from models.course import Certificate, CheckAnswer, Course, Enrolment, LessonProgress
+from models.course import (
+    Certificate,
+    CheckAnswer,
+    Course,
+    CourseMedia,
+    Enrolment,
+    LessonProgress,
+)
 from models.export_log import ExportLog
 from models.invite import Invite, InviteUse
 from models.survey import Answer, Attempt, Campaign, Instrument
@@ -18,6 +25,7 @@ __all__ = [
     "Certificate",
     "CheckAnswer",
     "Course",
+    "CourseMedia",
     "Delivery",
     "Enrolment",
     "ExportLog",

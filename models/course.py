@@ -112,3 +112,25 @@ class Certificate(IdMixin, Base):
     course_title: Mapped[dict[str, str]] = mapped_column(JSON)
     university: Mapped[str | None] = mapped_column(String(200))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CourseMedia(IdMixin, TimestampMixin, Base):
+    """A media file of a course pack's folder: its Telegram file_id, and whether it is missing.
+
+    One row per course code and path (as the pack names it). `file_id` is what Telegram returned
+    when the file was uploaded from content whose key (sha256) is `content_key`: later learners
+    get it by file_id; content that changed uploads again. `missing_since` is set while the file
+    is gone at send time and `reported_at` once the organizers were told; both are cleared when
+    the file is back, so a later disappearance is reported again.
+    """
+
+    __tablename__ = "course_media"
+    __table_args__ = (UniqueConstraint("course_code", "path"),)
+
+    course_code: Mapped[str] = mapped_column(String(40))
+    path: Mapped[str] = mapped_column(String(500))  # relative to the pack's folder
+    kind: Mapped[str] = mapped_column(String(12))  # photo, document or video: how it was sent
+    content_key: Mapped[str | None] = mapped_column(String(64))
+    file_id: Mapped[str | None] = mapped_column(String(255))
+    missing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

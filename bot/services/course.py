@@ -156,6 +156,7 @@ class Step:
     text: Texts  # the body (text), the caption (media, may be empty) or the link's text
     file: Path | None = None  # a media file, resolved in the pack's folder
     url: str | None = None
+    path: str | None = None  # the media file as the pack names it (relative to its folder)
 
     def parts(self, language: str, default: str = "en") -> list[str]:
         """The messages a text step is sent as (one per <= 4096 characters); else its text."""
@@ -235,6 +236,7 @@ def _step(data: Mapping[str, Any], folder: Path | None) -> Step:
         _texts(data.get("caption")),
         file=(folder / file if folder is not None else Path(file)) if file else None,
         url=data.get("url"),
+        path=str(file) if file else None,
     )
 
 
@@ -589,6 +591,7 @@ class LessonScreen:
     completed: bool = False
     answered: CheckResult | None = None
     offer: Offer | None = None
+    course_code: str = ""  # set with a step: its media are kept per course (`course_media`)
 
     @property
     def last_step(self) -> bool:
@@ -689,7 +692,13 @@ async def open_lesson(
         enrolment.last_active_at = now
         answered = await _answer_of(session, enrolment, lesson)
         return LessonScreen(
-            enrolment.id, lesson, total, 0, step=lesson.steps[0], answered=answered
+            enrolment.id,
+            lesson,
+            total,
+            0,
+            step=lesson.steps[0],
+            answered=answered,
+            course_code=course.code,
         )
 
 
@@ -721,7 +730,13 @@ async def next_step(
         if step < len(lesson.steps):
             progress.step = step + 1
             return LessonScreen(
-                enrolment.id, lesson, total, step, step=lesson.steps[step], answered=answered
+                enrolment.id,
+                lesson,
+                total,
+                step,
+                step=lesson.steps[step],
+                answered=answered,
+                course_code=course.code,
             )
         if lesson.check is not None and answered is None:
             return LessonScreen(enrolment.id, lesson, total, step, check=lesson.check)
