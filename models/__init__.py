@@ -10,6 +10,7 @@ from models.course import (
     Enrolment,
     LessonProgress,
 )
+from models.event import Event, EventRegistration, EventReminder
 from models.export_log import ExportLog
 from models.invite import Invite, InviteUse
 from models.survey import Answer, Attempt, Campaign, Instrument
@@ -28,6 +29,9 @@ __all__ = [
     "CourseMedia",
     "Delivery",
     "Enrolment",
+    "Event",
+    "EventRegistration",
+    "EventReminder",
     "ExportLog",
     "Instrument",
     "Invite",
