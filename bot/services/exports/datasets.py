@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from bot.services.exports import course, long, scores, swot, wide
+from bot.services.exports import course, events, long, scores, swot, wide
 from bot.services.exports.common import Filters, Options
 from bot.services.exports.spec import Labels, Table
 
@@ -156,6 +156,39 @@ register(
             "вопроса, выбранными вариантами и верностью",
             "en": "Course check questions: one row per answer, with the lesson, the question's "
             "code, the options chosen and whether it was correct",
+        },
+    )
+)
+register(
+    Dataset(
+        "events",
+        "6",
+        lambda s, f, o: [events.events_table(s, f, o)],
+        {
+            "kk": "Іс-шаралар: әр жарияланған немесе болдырылмаған іс-шараға бір жол (вебинар, "
+            "коучинг, семинар, ...), уақытымен, өткізуші университетімен және көрсеткіштерімен: "
+            "тіркелгендер, күтушілер, еске салғыштар, келгендер, келмегендер, бағалар",
+            "ru": "События: одна строка на каждое опубликованное или отменённое событие (вебинар, "
+            "коучинг, семинар, ...), со временем, принимающим вузом и показателями: "
+            "зарегистрированы, ожидают, напоминания, пришли, не пришли, оценки",
+            "en": "Events: one row per published or cancelled event (webinar, coaching session, "
+            "seminar, ...), with its time, hosting university and figures: registered, waiting, "
+            "reminded, attended, no-shows, feedback",
+        },
+    )
+)
+register(
+    Dataset(
+        "attendance",
+        "7",
+        lambda s, f, o: [events.attendance_table(s, f, o)],
+        {
+            "kk": "Іс-шараларға қатысу: қатысушы мен іс-шараға бір жол, тіркелу күйімен, "
+            "жіберілген еске салғыштармен, белгіленуімен және бағасымен",
+            "ru": "Участие в событиях: одна строка на участника и событие, с состоянием "
+            "регистрации, отправленными напоминаниями, отметкой о присутствии и оценкой",
+            "en": "Event attendance: one row per participant and event, with the registration's "
+            "state, the reminders sent, the check-in and the feedback",
         },
     )
 )
