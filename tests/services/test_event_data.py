@@ -171,11 +171,16 @@ async def people(db) -> list:
     return unis
 
 
-async def seed(db) -> Seeded:
-    """Four events (one a draft) and their registrations; see `Seeded`."""
+async def seed(db, owner: int | None = None) -> Seeded:
+    """Four events (one a draft) and their registrations; see `Seeded`.
+
+    `owner` (a Telegram id, registered already) scheduled the webinar.
+    """
     unis = await people(db)
     seeded = Seeded(unis)
-    seeded.webinar = await add_event(db, code="web1", university_id=unis[0].id, capacity=3)
+    seeded.webinar = await add_event(
+        db, code="web1", university_id=unis[0].id, capacity=3, created_by=owner
+    )
     seeded.seminar = await add_event(
         db, code="sem1", kind="seminar", starts=FUTURE, university_id=unis[4].id
     )
