@@ -2,6 +2,15 @@
 
 from models.base import Base, utcnow
 from models.broadcast import Broadcast, Delivery
+from models.contest import (
+    Contest,
+    ContestCertificate,
+    ContestEntry,
+    EntryAuthor,
+    EntryFile,
+    Juror,
+    Review,
+)
 from models.course import (
     Certificate,
     CheckAnswer,
@@ -25,10 +34,15 @@ __all__ = [
     "Campaign",
     "Certificate",
     "CheckAnswer",
+    "Contest",
+    "ContestCertificate",
+    "ContestEntry",
     "Course",
     "CourseMedia",
     "Delivery",
     "Enrolment",
+    "EntryAuthor",
+    "EntryFile",
     "Event",
     "EventRegistration",
     "EventReminder",
@@ -36,7 +50,9 @@ __all__ = [
     "Instrument",
     "Invite",
     "InviteUse",
+    "Juror",
     "LessonProgress",
+    "Review",
     "University",
     "User",
     "UserRole",
