@@ -728,6 +728,45 @@ class CourseStatsPick(Button, prefix="c:st"):
     course: int
 
 
+# --- events ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EventRegister(Button, prefix="ev:r"):
+    """I will attend: take a place, or the waiting list of a full session (the announcement)."""
+
+    event: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventUnregister(Button, prefix="ev:u"):
+    """Give my place back (or leave the waiting list); the first waiting person moves up."""
+
+    event: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventCalendar(Button, prefix="ev:c"):
+    """Send the event as an .ics file to add to (or update in) a phone's calendar."""
+
+    event: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventOpen(Button, prefix="ev:o"):
+    """Show one event with my registration state (the /events list, a notice)."""
+
+    event: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventFeedback(Button, prefix="ev:f"):
+    """Rate an event I attended, 1 to 5 (the follow-up after its end)."""
+
+    event: int
+    rating: int
+
+
 def parse(data: str | None) -> Button | None:
     """Whatever kind of button `data` is, or None (used where any button may arrive)."""
     if not isinstance(data, str):

@@ -11,6 +11,7 @@ from bot.jobs import DUTIES, Duty, Jobs
 from bot.jobs.broadcasts import SCHEDULED
 from bot.jobs.campaigns import CAMPAIGN_STEPS
 from bot.jobs.course import COURSE_LESSONS, COURSE_NUDGES
+from bot.jobs.events import EVENT_FOLLOW_UP, EVENT_REMINDERS
 from bot.sandbox.harness import Harness
 
 
@@ -119,7 +120,14 @@ async def test_a_tick_starts_a_pass_and_returns_a_tick_during_a_pass_starts_none
 async def test_the_application_starts_every_duty(settings):
     async with Harness(settings) as harness:
         jobs = harness.app.bot_data.jobs
-        assert list(jobs.duties) == [SCHEDULED, CAMPAIGN_STEPS, COURSE_LESSONS, COURSE_NUDGES]
+        assert list(jobs.duties) == [
+            SCHEDULED,
+            CAMPAIGN_STEPS,
+            COURSE_LESSONS,
+            COURSE_NUDGES,
+            EVENT_REMINDERS,
+            EVENT_FOLLOW_UP,
+        ]
         assert len(jobs.duties) == len(DUTIES)
         assert not jobs.autorun  # the harness drives them: nothing runs behind a test's back
         await harness.run_jobs()  # nothing is due: a pass does nothing, twice

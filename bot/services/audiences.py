@@ -16,7 +16,9 @@ code); the course adds its learners (`course`: all of them, `course_open`: those
 finished; `ref` is the id of the course's first loaded version, which names the course across
 versions in a few digits: a course code may be longer than the 32-character column; `<id>.<u>`
 narrows it to the learners of university `u`, which is what a university-scoped sender may
-address). A
+address); the events add their registrants (`event`: registered or on the waiting list;
+`ref` is the event's id, `<id>.<u>` when the event is hosted by university `u`, which is what
+a sender scoped to that university may address). A
 feature that defines a new "who" (the registrants of an event) adds a member to `Audience` and
 calls `register` below, next to the others; broadcasts, campaigns and every other feature
 can then address it without knowing how it is resolved.
@@ -38,7 +40,7 @@ from bot.db import Sessionmaker
 from bot.services import InvalidInput
 from bot.services.roles import Role, roles_of
 from bot.services.universities import COUNTRIES, UniversityView, get_active, view
-from models import Course, Enrolment, University, User, UserRole
+from models import Course, Enrolment, Event, EventRegistration, University, User, UserRole
 
 
 class Audience(StrEnum):
@@ -49,6 +51,7 @@ class Audience(StrEnum):
     COUNTRY = "country"
     COURSE = "course"  # the learners of a course
     COURSE_OPEN = "course_open"  # ... who have not finished it
+    EVENT = "event"  # the registrants of an event (with its waiting list)
 
 
 # An audience resolver narrows a select of users; `ref` is the audience's parameter.
@@ -366,3 +369,54 @@ register(Audience.COURSE.value, _course_learners, _existing_course, university=_
 register(
     Audience.COURSE_OPEN.value, _course_unfinished, _existing_course, university=_course_university
 )
+
+
+# --- the registrants of an event ------------------------------------------------------------
+
+# Registrations still holding a place or waiting for one (not cancelled).
+EVENT_STATES = ("registered", "waiting")
+
+
+def event_ref(event_id: int, university_id: int | None) -> str:
+    """The audience reference of an event's registrants, naming its hosting university."""
+    return str(event_id) if university_id is None else f"{event_id}{_AT}{university_id}"
+
+
+def _event_parts(ref: str | None) -> tuple[int, int | None]:
+    """The event id and the hosting university id a reference names (-1: a bad part)."""
+    event, at, university = (ref or "").partition(_AT)
+    event_id = _id(event)
+    university_id = _id(university) if at else None
+    return (
+        -1 if event_id is None else event_id,
+        -1 if at and university_id is None else university_id,
+    )
+
+
+def _event_university(ref: str | None) -> int | None:
+    """The hosting university a reference names (what a scoped sender may address)."""
+    return _event_parts(ref)[1]
+
+
+def _event_registrants(stmt: Select[Any], ref: str | None) -> Select[Any]:
+    """Everyone registered for the event, or on its waiting list."""
+    event_id, _ = _event_parts(ref)
+    registered = select(EventRegistration.user_id).where(
+        EventRegistration.event_id == event_id, EventRegistration.state.in_(EVENT_STATES)
+    )
+    return stmt.where(User.id.in_(registered))
+
+
+async def _existing_event(session: AsyncSession, ref: str | None) -> None:
+    """Refuse a reference naming no event, or a university that is not the event's host.
+
+    A forged `<event>.<u>` with another university than the host's would let a sender scoped
+    to `u` write to the registrants of an event `u` does not host.
+    """
+    event_id, university_id = _event_parts(ref)
+    event = await session.get(Event, event_id) if event_id >= 0 else None
+    if event is None or (university_id is not None and university_id != event.university_id):
+        raise InvalidInput(UNKNOWN)
+
+
+register(Audience.EVENT.value, _event_registrants, _existing_event, university=_event_university)

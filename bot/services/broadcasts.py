@@ -305,19 +305,32 @@ async def open_personal(
     sending closes at once (`finish_if_done`), or that `recover` resumes with what it holds.
     """
     async with db.begin() as session:
-        broadcast = Broadcast(
-            created_by_id=None,
-            state=State.SENDING.value,
-            audience_kind=audience_kind,
-            audience_ref=audience_ref,
-            content_kind="text",
-            texts={},
-            buttons=[],
-            started_at=utcnow(),
+        return await open_personal_in(
+            session, audience_kind=audience_kind, audience_ref=audience_ref
         )
-        session.add(broadcast)
-        await session.flush()
-        return broadcast.id
+
+
+async def open_personal_in(
+    session: AsyncSession, *, audience_kind: str, audience_ref: str | None = None
+) -> int:
+    """`open_personal` in the caller's transaction: all or nothing commits.
+
+    For a caller that queues every delivery in that same transaction (an event's notices to its
+    registrants).
+    """
+    broadcast = Broadcast(
+        created_by_id=None,
+        state=State.SENDING.value,
+        audience_kind=audience_kind,
+        audience_ref=audience_ref,
+        content_kind="text",
+        texts={},
+        buttons=[],
+        started_at=utcnow(),
+    )
+    session.add(broadcast)
+    await session.flush()
+    return broadcast.id
 
 
 async def queue_personal(
@@ -328,10 +341,12 @@ async def queue_personal(
     text: str,
     buttons: tuple[tuple[str, str], ...] = (),
     default_language: str,
+    links: tuple[tuple[str, str], ...] = (),
 ) -> None:
     """Queue `user`'s own message in the personal broadcast, in the caller's transaction.
 
-    `buttons` are (label, callback data) pairs, one per row, already in the user's language.
+    `buttons` are (label, callback data) pairs, one per row, already in the user's language;
+    `links` are (label, URL) pairs, one per row after them (an event's Join button).
     A user known to be unreachable is recorded as skipped, as a broadcast's snapshot does.
     """
     reachable = bool(user.reachable)
@@ -345,7 +360,8 @@ async def queue_personal(
             error=None if reachable else "unreachable",
             payload={
                 "text": text,
-                "buttons": [{"label": label, "data": data} for label, data in buttons],
+                "buttons": [{"label": label, "data": data} for label, data in buttons]
+                + [{"label": label, "url": url} for label, url in links],
             },
         )
     )
