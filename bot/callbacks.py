@@ -767,6 +767,23 @@ class EventFeedback(Button, prefix="ev:f"):
     rating: int
 
 
+# --- event stats ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EventStatsPick(Button, prefix="evs:p"):
+    """Show /event_stats of one event (the picker)."""
+
+    event: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventStatsList(Button, prefix="evs:l"):
+    """Send the registrant list of one event as a CSV file (it names people)."""
+
+    event: int
+
+
 def parse(data: str | None) -> Button | None:
     """Whatever kind of button `data` is, or None (used where any button may arrive)."""
     if not isinstance(data, str):
