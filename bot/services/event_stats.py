@@ -531,7 +531,10 @@ def render_event_chart(
         layout=ConstrainedLayoutEngine(w_pad=0.12, h_pad=0.1),
     )
     FigureCanvasAgg(fig)
-    title = stats.title.get(language) or stats.title.get("en") or stats.code
+    title = next(
+        (stats.title[k] for k in (language, "*", "en") if stats.title.get(k)),
+        next(iter(stats.title.values()), stats.code),
+    )
     fig.suptitle(_wrap(title, 60), fontproperties=_TITLE_FONT, color=TEXT_COLOR, parse_math=False)
     axes = fig.subplots(max(len(panels), 1), 1, squeeze=False, height_ratios=panels or [1])
     at = 0

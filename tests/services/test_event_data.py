@@ -60,6 +60,7 @@ async def add_event(
     university_id: int | None = None,
     created_by: int | None = None,
     capacity: int | None = None,
+    title: dict[str, str] | None = None,
 ) -> int:
     """An event as the events service leaves it once published (or as a draft); its id."""
     async with db.begin() as session:
@@ -70,7 +71,7 @@ async def add_event(
             code=code,
             kind=kind,
             state=state,
-            title=_text(f"Event {code}"),
+            title=title or _text(f"Event {code}"),
             description=_text("About"),
             starts_at=starts,
             ends_at=starts + timedelta(minutes=minutes),
@@ -185,7 +186,12 @@ async def seed(db, owner: int | None = None) -> Seeded:
         db, code="sem1", kind="seminar", starts=FUTURE, university_id=unis[4].id
     )
     seeded.cancelled = await add_event(
-        db, code="can1", state="cancelled", starts=T0 - timedelta(days=7), university_id=unis[0].id
+        db,
+        code="can1",
+        state="cancelled",
+        starts=T0 - timedelta(days=7),
+        university_id=unis[0].id,
+        title={"*": "One title for every language"},  # typed without [kk]/[ru]/[en]
     )
     seeded.draft = await add_event(db, code="drf1", state="draft", university_id=unis[0].id)
     web = seeded.webinar
@@ -256,6 +262,7 @@ async def test_the_events_dataset_counts_each_event(db, settings, tmp_path):
     assert sem["capacity"] == ""  # no limit
     assert cancelled["event_state"] == "cancelled" and cancelled["no_shows"] == ""
     assert cancelled["cancelled_at"] == "2025-10-26 09:00:00"
+    assert cancelled["title"] == "One title for every language"
     text = (tmp_path / "events.csv").read_text(encoding="utf-8-sig")
     assert "drf1" not in text and "participant" not in rows[0]
     book = json.loads(written.codebook.read_text(encoding="utf-8"))

@@ -144,6 +144,15 @@ def _reminders_sent() -> Any:
     )
 
 
+def _title(title: Any, language: str) -> str:
+    """The title in `language`, else the one typed for every language ("*"), else any."""
+    texts = dict(title or {})
+    for key in (language, "*", "en"):
+        if texts.get(key):
+            return str(texts[key])
+    return str(next(iter(texts.values()), ""))
+
+
 def _offsets(offsets: Any) -> str:
     """Reminder offsets in minutes, largest first, separated by ';'."""
     return ";".join(str(int(o)) for o in sorted(offsets or [], reverse=True))
@@ -319,7 +328,7 @@ def events_table(session: Session, filters: c.Filters, opts: c.Options) -> Table
                         code,
                         kind,
                         state,
-                        c.label_of(dict(title or {}), language),
+                        _title(title, language),
                         uni or "",
                         country or "",
                         audience,
