@@ -896,7 +896,7 @@ async def plan_reminders(
             unwanted.skipped_at = now
     if event.starts_at is None:
         return
-    for offset in offsets:
+    for offset in sorted(offsets, reverse=True):
         due = event.starts_at - timedelta(minutes=offset)
         row = rows.get(offset)
         if due > now:
