@@ -183,7 +183,7 @@ class Registrant:
 class Feedback:
     """What is stored of a person's feedback after a submit; `first`: this submit rated."""
 
-    rating: int
+    rating: int | None  # None: a comment without a rating
     comment: str | None
     first: bool
 
@@ -1341,31 +1341,37 @@ async def submit_feedback(
     db: Sessionmaker,
     telegram_id: int,
     event_id: int,
-    rating: int,
+    rating: int | None,
     comment: str | None = None,
     *,
     now: datetime | None = None,
 ) -> Feedback:
     """Rate the event 1..5 (the first rating is kept) and add a comment once.
 
+    `rating=None` adds only the comment (the step after the rating buttons).
+
     Raises:
         PermissionDenied: `events.feedback_attendees_only` (did not check in).
         InvalidInput: `events.bad_rating`, `events.feedback_done` (a second comment),
-            `events.text_too_long`.
+            `events.text_too_long`, `events.empty_text` (neither a rating nor a comment).
     """
     now = now or utcnow()
-    if not isinstance(rating, int) or not 1 <= rating <= 5:
+    if rating is not None and (
+        isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5
+    ):
         raise InvalidInput("events.bad_rating")
     text = clean_block(comment) if comment else ""
     if len(text) > COMMENT_MAX:
         raise InvalidInput("events.text_too_long", limit=COMMENT_MAX, length=len(text), section="")
+    if rating is None and not text:
+        raise InvalidInput("events.empty_text")
     async with db.begin() as session:
         user = await _user(session, telegram_id)
         event = await _event(session, event_id)
         registration = await _registration(session, event.id, user.id)
         if registration is None or registration.checked_in_at is None:
             raise PermissionDenied("events.feedback_attendees_only")
-        first = registration.feedback_rating is None
+        first = rating is not None and registration.feedback_rating is None
         if first:
             registration.feedback_rating = rating
             registration.feedback_at = now
@@ -1373,9 +1379,8 @@ async def submit_feedback(
             if registration.feedback_comment:
                 raise InvalidInput("events.feedback_done")
             registration.feedback_comment = text
-        return Feedback(
-            registration.feedback_rating or rating, registration.feedback_comment, first
-        )
+            registration.feedback_at = registration.feedback_at or now
+        return Feedback(registration.feedback_rating, registration.feedback_comment, first)
 
 
 async def post_recording(

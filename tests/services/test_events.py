@@ -515,8 +515,8 @@ async def test_check_in_with_the_code_once_and_refusals(db):
 
 async def test_feedback_only_from_attendees_first_rating_kept_one_comment(db):
     """Tried: a registered absentee rates: events.feedback_attendees_only; a rating of 6:
-    events.bad_rating; an attendee rates 4, then 2 (4 kept), adds a comment, then another
-    comment: events.feedback_done."""
+    events.bad_rating; an attendee rates 4, then 2 (4 kept), sends a blank comment alone
+    (events.empty_text), adds a comment alone, then another comment: events.feedback_done."""
     await coach(db)
     await students(db, 2)
     event = await scheduled(db)
@@ -534,8 +534,11 @@ async def test_feedback_only_from_attendees_first_rating_kept_one_comment(db):
     assert (first.rating, first.first) == (4, True)
     second = await ev.submit_feedback(db, STUDENT, event.id, 2, now=END)
     assert (second.rating, second.first) == (4, False)
-    commented = await ev.submit_feedback(db, STUDENT, event.id, 4, "  Useful!  ", now=END)
-    assert commented.comment == "Useful!"
+    with pytest.raises(InvalidInput) as refused:
+        await ev.submit_feedback(db, STUDENT, event.id, None, "   ", now=END)
+    assert refused.value.key == "events.empty_text"
+    commented = await ev.submit_feedback(db, STUDENT, event.id, None, "  Useful!  ", now=END)
+    assert (commented.rating, commented.comment, commented.first) == (4, "Useful!", False)
     with pytest.raises(InvalidInput) as refused:
         await ev.submit_feedback(db, STUDENT, event.id, 4, "Again", now=END)
     assert refused.value.key == "events.feedback_done"
