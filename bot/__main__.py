@@ -185,7 +185,7 @@ async def load_content(settings: Settings, path: Path) -> int:
         print("nothing was loaded: fix the errors above and load again")
         return 1
     for item in outcome.loaded:
-        kind = " (course)" if item.kind == "course" else ""
+        kind = f" ({item.kind})" if item.kind != "instrument" else ""
         print(f"{item.source}: {item.code}{kind} v{item.version} {item.status.replace('_', ' ')}")
     return 0
 

@@ -13,6 +13,10 @@ given by `file:` present in the pack's folder (no escaping it, within the Bot AP
 size). A pack sent in chat has no folder, so its media must be given by `url:`. Whether the
 instruments named as `pre_test`/`post_test` exist is known only at loading
 (`course_reference_errors`).
+
+A document with `kind: contest` is a contest pack (`bot.content.contest_schema`), read and
+reported the same way; what loading a changed contest may change is decided at loading
+(`bot.services.content`), where its entries and reviews are known.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import yaml
 from pydantic import ValidationError
 
 from bot.content import conditions
+from bot.content.contest_schema import ContestPack
 from bot.content.course_schema import (
     MEDIA_MAX_BYTES,
     PHOTO_MAX_BYTES,
@@ -74,14 +79,35 @@ class Report:
     errors: list[ContentError] = field(default_factory=list)
     checksum: str | None = None
     course: CoursePack | None = None  # set instead of `pack` for a valid course pack
+    contest: ContestPack | None = None  # set instead of `pack` for a valid contest pack
 
     @property
     def ok(self) -> bool:
         """True when the pack can be loaded."""
-        return (self.pack is not None or self.course is not None) and not self.errors
+        valid = self.pack is not None or self.course is not None or self.contest is not None
+        return valid and not self.errors
+
+    @property
+    def kind(self) -> str:
+        """What the file holds: "instrument", "course" or "contest" ("" when invalid)."""
+        if self.course is not None:
+            return "course"
+        if self.contest is not None:
+            return "contest"
+        return "instrument" if self.pack is not None else ""
 
     def summary(self) -> str:
         """One line about a valid pack: code, version, kind and what it holds."""
+        if self.contest is not None:
+            contest = self.contest
+            windows = contest.windows
+            return (
+                f"{self.file}: {contest.code} v{contest.version} (contest), "
+                f"{len(contest.criteria)} criteria, "
+                f"{contest.reviews_per_entry} reviews per entry, "
+                f"up to {contest.entry.max_authors} author(s)"
+                + (f", deadline {windows.deadline.isoformat()}" if windows else ", no windows yet")
+            )
         if self.course is not None:
             course = self.course
             lessons = course.lessons()
@@ -172,6 +198,8 @@ def check_data(data: Any, file: str, folder: Path | None = None) -> Report:
         return report
     if data.get("kind") == "course":
         return _check_course(data, file, folder)
+    if data.get("kind") == "contest":
+        return _check_contest(data, file)
     try:
         pack = Pack.model_validate(data)
     except ValidationError as exc:
@@ -486,6 +514,24 @@ def _check_course(data: dict[str, Any], file: str, folder: Path | None) -> Repor
     if not report.errors:
         report.course = course
         report.checksum = checksum(data)
+    return report
+
+
+def _check_contest(data: dict[str, Any], file: str) -> Report:
+    """Check a contest pack (`bot.content.contest_schema`: its checks need nothing else).
+
+    The checksum is taken over the validated pack as JSON: YAML reads the windows as
+    datetimes, which the raw data's JSON cannot hold.
+    """
+    report = Report(file=file)
+    try:
+        contest = ContestPack.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            report.errors.append(ContentError(file, _path(error["loc"]), _reason(dict(error))))
+        return report
+    report.contest = contest
+    report.checksum = checksum(contest.model_dump(mode="json", exclude_none=True))
     return report
 
 

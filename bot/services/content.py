@@ -7,6 +7,14 @@ answers given to the earlier version keep pointing at what was shown to them.
 Course packs (`kind: course`) load the same way, as `Course` rows: a changed course is the next
 version (ours, counted per code), the same content is not loaded again, and the instruments a
 course names as pre- and post-test must be loaded already or come in the same batch.
+
+Contest packs (`kind: contest`) are stored once per code (`Contest`: entries and reviews point
+at it), so a changed contest is updated in place, and only as far as what already happened
+allows (`_contest_errors`): its pack version must grow; once it has entries its entry fields
+(title, description, link, files, authors) stay as they are; once its entries are allocated to
+jurors its rubric and review rules stay; once results are released, whether authors see their
+feedback stays. Titles, rules and windows may always change (a deadline moved, a typo fixed).
+Windows a pack leaves out keep what an organizer set in chat.
 """
 
 from __future__ import annotations
@@ -15,8 +23,9 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,8 +44,9 @@ from bot.content.validate import (
     pack_files,
 )
 from bot.db import PROJECT_ROOT, Sessionmaker
+from bot.services.contest import ContestState, new_code
 from bot.services.roles import Role, require
-from models import Course, Instrument
+from models import Contest, ContestEntry, Course, Instrument
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +62,7 @@ class Loaded:
     version: int
     status: str  # "created" (first version), "new_version", or "unchanged"
     source: str
-    kind: str = "instrument"  # or "course"
+    kind: str = "instrument"  # or "course", "contest"
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +141,113 @@ async def _store_course(session: AsyncSession, report: Report, loaded_by_id: int
     await session.flush()
     status = "created" if latest is None else "new_version"
     return Loaded(course.code, version, status, report.file, "course")
+
+
+# What a changed contest may no longer change, and from when (see the module's docstring).
+_LOCKED_BY_ENTRIES = ("entry",)
+_LOCKED_BY_ALLOCATION = (
+    "criteria",
+    "reviews_per_entry",
+    "blind",
+    "exclude_conflicts",
+    "standardise",
+)
+_LOCKED_BY_RELEASE = ("show_feedback",)
+
+
+async def _store_contest(
+    session: AsyncSession, report: Report, loaded_by_id: int | None
+) -> Loaded:
+    """Store a contest pack: a new contest, or the changed one updated in place."""
+    pack = report.contest
+    assert pack is not None and report.checksum is not None
+    contest = await session.scalar(select(Contest).where(Contest.code == pack.code))
+    if contest is not None and contest.checksum == report.checksum:
+        return Loaded(pack.code, contest.pack_version, "unchanged", report.file, "contest")
+    status = "created" if contest is None else "new_version"
+    if contest is None:
+        contest = Contest(
+            code=pack.code,
+            jury_code=new_code(10),
+            created_by_id=loaded_by_id,
+            state=ContestState.DRAFT.value,
+        )
+        session.add(contest)
+    contest.pack_version = pack.version
+    contest.title = pack.title.model_dump()
+    contest.definition = pack.model_dump(mode="json", exclude_none=True)
+    contest.checksum = report.checksum
+    contest.source = report.file[-200:]
+    contest.max_authors = pack.entry.max_authors
+    contest.reviews_per_entry = pack.reviews_per_entry
+    contest.blind = pack.blind
+    contest.exclude_conflicts = pack.exclude_conflicts
+    contest.standardise = pack.standardise
+    contest.show_feedback = pack.show_feedback
+    windows = pack.windows
+    if windows is not None:
+        contest.opens_at = windows.opens.astimezone(UTC)
+        contest.deadline_at = windows.deadline.astimezone(UTC)
+        contest.late_until = windows.late_until.astimezone(UTC) if windows.late_until else None
+        contest.jury_deadline_at = windows.jury_deadline.astimezone(UTC)
+        if contest.state == ContestState.DRAFT.value:
+            contest.state = ContestState.OPEN.value
+    await session.flush()
+    return Loaded(pack.code, pack.version, status, report.file, "contest")
+
+
+async def _contest_errors(session: AsyncSession, reports: list[Report]) -> list[ContentError]:
+    """What a changed contest may not change any more, and a code given twice in a batch."""
+    errors: list[ContentError] = []
+    seen: set[str] = set()
+    for report in reports:
+        pack = report.contest
+        if pack is None:
+            continue
+        if pack.code in seen:
+            errors.append(
+                ContentError(report.file, "code", f"contest {pack.code!r} is given twice")
+            )
+        seen.add(pack.code)
+        contest = await session.scalar(select(Contest).where(Contest.code == pack.code))
+        if contest is None or contest.checksum == report.checksum:
+            continue
+        if pack.version <= contest.pack_version:
+            errors.append(
+                ContentError(
+                    report.file,
+                    "version",
+                    f"contest {pack.code!r} is loaded at version {contest.pack_version}; "
+                    "a changed pack needs a higher version",
+                )
+            )
+        before: dict[str, Any] = dict(contest.definition or {})
+        after = pack.model_dump(mode="json", exclude_none=True)
+        entries = await session.scalar(
+            select(func.count(ContestEntry.id)).where(ContestEntry.contest_id == contest.id)
+        )
+        locks = [
+            (bool(entries), _LOCKED_BY_ENTRIES, f"it has {entries} entries"),
+            (
+                contest.allocated_at is not None,
+                _LOCKED_BY_ALLOCATION,
+                "its entries are allocated to jurors",
+            ),
+            (contest.released_at is not None, _LOCKED_BY_RELEASE, "its results are released"),
+        ]
+        for locked, keys, why in locks:
+            if not locked:
+                continue
+            for key in keys:
+                if before.get(key) != after.get(key):
+                    errors.append(
+                        ContentError(
+                            report.file,
+                            key,
+                            f"cannot change: {why} (a different contest needs a new code)",
+                        )
+                    )
+    return errors
 
 
 async def _course_errors(session: AsyncSession, reports: list[Report]) -> list[ContentError]:
@@ -227,22 +344,25 @@ async def load_reports(
             await _pair_errors(session, instruments)
             + await _kind_errors(session, instruments)
             + await _course_errors(session, reports)
+            + await _contest_errors(session, reports)
         )
         if errors:
             for error in errors:
                 report = next(r for r in reports if r.file == error.file)
                 report.errors.append(error)
-                report.pack = report.course = None
+                report.pack = report.course = report.contest = None
             return LoadOutcome(reports, [])
-        loaded = [
-            await (_store if report.pack is not None else _store_course)(
-                session, report, loaded_by_id
-            )
-            for report in reports
-        ]
+        loaded = [await _STORE[report.kind](session, report, loaded_by_id) for report in reports]
     for item in loaded:
         logger.info("content %s v%s: %s (%s)", item.code, item.version, item.status, item.source)
     return LoadOutcome(reports, loaded)
+
+
+_STORE: dict[str, Callable[[AsyncSession, Report, int | None], Awaitable[Loaded]]] = {
+    "instrument": _store,
+    "course": _store_course,
+    "contest": _store_contest,
+}
 
 
 async def load_path(db: Sessionmaker, path: Path) -> LoadOutcome:
@@ -256,24 +376,25 @@ async def load_defaults_if_empty(
 ) -> LoadOutcome | None:
     """At first start, load the packs shipped in `content/`; later starts leave content alone.
 
-    Instruments and courses count apart: with instruments but no course yet (a database from
-    before courses existed), only the shipped courses are loaded, and the instruments they
-    name are looked up among those loaded; the instrument packs are not re-read into new
-    versions.
+    Instruments, courses and contests count apart: only the kinds the database has none of
+    yet are loaded (a database from before courses or contests existed gets the shipped
+    courses or contests), and the instruments a course names are looked up among those
+    loaded; packs of a kind already present are not re-read into new versions.
     """
     async with db() as session:
-        instruments = await session.scalar(select(func.count(Instrument.id)))
-        courses = await session.scalar(select(func.count(Course.id)))
-    if (instruments and courses) or not await asyncio.to_thread(folder.is_dir):
+        counts = {
+            "instrument": await session.scalar(select(func.count(Instrument.id))),
+            "course": await session.scalar(select(func.count(Course.id))),
+            "contest": await session.scalar(select(func.count(Contest.id))),
+        }
+    missing = {kind for kind, count in counts.items() if not count}
+    if not missing or not await asyncio.to_thread(folder.is_dir):
         return None
     if not await asyncio.to_thread(pack_files, folder):
         return None
     reports = await asyncio.to_thread(check_path, folder)
-    if instruments:
-        # Only the courses, and any report that failed (it might have been one).
-        reports = [r for r in reports if r.course is not None or not r.ok]
-    elif courses:
-        reports = [r for r in reports if r.course is None]
+    # The missing kinds, and any report that failed (it might have been one of them).
+    reports = [r for r in reports if r.kind in missing or not r.ok]
     if not reports:
         return None
     outcome = await load_reports(db, reports)
