@@ -12,7 +12,10 @@ service an organizer's /publish uses; only on the first start, so a restart (or 
 closing it) is respected. The default course (`dlt_course`, loaded with the default content)
 is open to every student from the start: the console says so, and `/course` enrols. Its
 pre-test is the same dlt_pre, so a student who answered the demo survey goes straight to the
-first lesson.
+first lesson. And a demo webinar is scheduled by the coach identity through the events service
+(drafted and published as `/new_event` does) a couple of hours ahead, whenever no event of
+theirs is still to come: a student registers for it from `/events`, and its reminders come
+while the sandbox runs.
 """
 
 from __future__ import annotations
@@ -24,18 +27,25 @@ import signal
 import sys
 import threading
 from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TextIO
 
 from bot.app import build_application
 from bot.config import Settings
 from bot.db import Sessionmaker
+from bot.i18n import I18n
 from bot.sandbox.emulator import Emulator, MessageRecord
 from bot.sandbox.server import EmulatorServer
 from bot.services import NotFound
 from bot.services.campaigns import ensure_campaign
 from bot.services.course import CourseSummary, list_courses
+from bot.services.event_times import show_when
+from bot.services.events import EventState, EventView, Kind, create_draft, manageable, publish
+from bot.services.events import update_draft as update_event
 from bot.services.roles import Role, ensure_role
+from bot.services.universities import list_universities
+from models import utcnow
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,23 @@ DEMO_INSTRUMENT = "dlt_pre"
 DEMO_WAVE = "pre"
 # The default course, loaded with the default content and open to every student.
 DEMO_COURSE = "dlt_course"
+# The demo webinar the coach identity schedules: this far ahead (rounded up to a quarter hour),
+# so its 1-hour and 10-minute reminders come while the sandbox runs.
+DEMO_EVENT_AHEAD = timedelta(hours=2)
+DEMO_EVENT_TITLE = {
+    "kk": "Демо-вебинар: сабақтағы цифрлық құралдар",
+    "ru": "Демо-вебинар: цифровые инструменты на занятии",
+    "en": "Demo webinar: digital tools in the classroom",
+}
+DEMO_EVENT_DESCRIPTION = {
+    "kk": "Құм жәшіктегі сынақ вебинары: тіркеліп, күнтізбеге қосып, еске салғыштарды күтіңіз.",
+    "ru": "Пробный вебинар песочницы: зарегистрируйтесь, добавьте в календарь и дождитесь "
+    "напоминаний.",
+    "en": "The sandbox's practice webinar: register, add it to your calendar and wait for the "
+    "reminders.",
+}
+DEMO_EVENT_LINK = "https://meet.example.org/ortaq-demo"
+DEMO_EVENT_PLACES = 25
 
 HELP = """\
 Type a message and press Enter to send it to the bot. Buttons are shown as [1], [2], ...:
@@ -216,6 +243,56 @@ async def demo_course(db: Sessionmaker) -> CourseSummary | None:
     return next((c for c in await list_courses(db) if c.code == DEMO_COURSE), None)
 
 
+def demo_event_start(now: datetime) -> datetime:
+    """When the demo webinar starts: `DEMO_EVENT_AHEAD` from now, up to the next quarter hour."""
+    at = (now + DEMO_EVENT_AHEAD).replace(second=0, microsecond=0)
+    return at + timedelta(minutes=-at.minute % 15)
+
+
+async def open_demo_event(
+    db: Sessionmaker,
+    coach_id: int,
+    admin_ids: frozenset[int],
+    i18n: I18n,
+    zone: tzinfo,
+    *,
+    now: datetime | None = None,
+) -> tuple[EventView, int] | None:
+    """Schedule the demo webinar as the coach unless one of theirs is still to come.
+
+    Drafted and published through the events service as `/new_event` does; returns the event
+    and its announcement broadcast (to start), or None when the coach has an event ahead
+    (published, or cancelled by them: a cancelled demo is not replaced before its time).
+    The check and the steps are separate transactions: the sandbox is one process per database.
+    """
+    now = now or utcnow()
+    ahead = [
+        e
+        for e in await manageable(db, coach_id, admin_ids)
+        if e.state is not EventState.DRAFT and e.starts_at is not None and e.starts_at > now
+    ]
+    if ahead:
+        return None
+    draft = await create_draft(db, coach_id, admin_ids, Kind.WEBINAR)
+    universities = await list_universities(db)
+    host = {"university_id": universities[0].id} if universities else {}
+    await update_event(
+        db,
+        coach_id,
+        admin_ids,
+        draft.id,
+        now=now,
+        title=DEMO_EVENT_TITLE,
+        description=DEMO_EVENT_DESCRIPTION,
+        starts_at=demo_event_start(now),
+        duration_minutes=60,
+        join_url=DEMO_EVENT_LINK,
+        capacity=DEMO_EVENT_PLACES,
+        **host,
+    )
+    return await publish(db, coach_id, admin_ids, draft.id, i18n=i18n, zone=zone, now=now)
+
+
 def _row_labels(row: list[dict[str, object]]) -> list[str]:
     return [str(button.get("text", "")) for button in row]
 
@@ -291,6 +368,25 @@ async def run_sandbox(
                 print(
                     f"demo: the course {course.code} ({course.title.get('en', course.code)}, "
                     f"{course.lessons} lessons) is open; as the student, /start and then /course",
+                    file=out,
+                    flush=True,
+                )
+            assert app.bot_data.i18n is not None and app.bot_data.broadcaster is not None
+            demo = await open_demo_event(
+                app.bot_data.db,
+                IDENTITIES["coach"].user_id,
+                settings.admin_ids,
+                app.bot_data.i18n,
+                settings.tz,
+            )
+            if demo is not None:
+                event, announcement = demo
+                app.bot_data.broadcaster.start(announcement)  # to whoever is onboarded yet
+                assert event.starts_at is not None
+                print(
+                    f'demo: the webinar "{event.title_in("en")}" starts '
+                    f"{show_when(event.starts_at, settings.tz, 'en')}; as the student, /start "
+                    f"and then /events (or /start e-{event.code})",
                     file=out,
                     flush=True,
                 )
