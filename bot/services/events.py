@@ -183,7 +183,7 @@ class Registrant:
 class Feedback:
     """What is stored of a person's feedback after a submit; `first`: this submit rated."""
 
-    rating: int | None  # None: a comment without a rating
+    rating: int
     comment: str | None
     first: bool
 
@@ -1348,7 +1348,7 @@ async def submit_feedback(
 ) -> Feedback:
     """Rate the event 1..5 (the first rating is kept) and add a comment once.
 
-    `rating=None` adds only the comment (the step after the rating buttons).
+    `rating=None` adds only the comment (the step after the rating buttons: a rating first).
 
     Raises:
         PermissionDenied: `events.feedback_attendees_only` (did not check in).
@@ -1371,6 +1371,8 @@ async def submit_feedback(
         registration = await _registration(session, event.id, user.id)
         if registration is None or registration.checked_in_at is None:
             raise PermissionDenied("events.feedback_attendees_only")
+        if rating is None and registration.feedback_rating is None:
+            raise InvalidInput("events.bad_rating")  # a comment comes after the rating
         first = rating is not None and registration.feedback_rating is None
         if first:
             registration.feedback_rating = rating
@@ -1380,7 +1382,7 @@ async def submit_feedback(
                 raise InvalidInput("events.feedback_done")
             registration.feedback_comment = text
             registration.feedback_at = registration.feedback_at or now
-        return Feedback(registration.feedback_rating, registration.feedback_comment, first)
+        return Feedback(registration.feedback_rating or 0, registration.feedback_comment, first)
 
 
 async def post_recording(

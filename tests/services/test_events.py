@@ -530,6 +530,9 @@ async def test_feedback_only_from_attendees_first_rating_kept_one_comment(db):
     with pytest.raises(InvalidInput) as refused:
         await ev.submit_feedback(db, STUDENT, event.id, 6, now=END)
     assert refused.value.key == "events.bad_rating"
+    with pytest.raises(InvalidInput) as refused:  # a comment before any rating
+        await ev.submit_feedback(db, STUDENT, event.id, None, "Hello", now=END)
+    assert refused.value.key == "events.bad_rating"
     first = await ev.submit_feedback(db, STUDENT, event.id, 4, now=END)
     assert (first.rating, first.first) == (4, True)
     second = await ev.submit_feedback(db, STUDENT, event.id, 2, now=END)
