@@ -7,7 +7,8 @@ pairs as pending reviews and the issues as the contest's allocation note.
 The rules, in order of precedence:
 
 1. **Conflicts excluded** (when the contest asks for it): a juror never reviews an entry with an
-   author from the juror's own university. A juror without a university has no conflict.
+   author from the juror's own university. A juror without a university has no conflict. An
+   author who also sits on the jury never reviews their own entry, whatever the rule.
 2. **Each entry gets `k` reviews** by `k` different jurors; when fewer than `k` jurors are free
    of conflicts for it, it gets as many as there are, and the shortfall is reported.
 3. **Loads balanced**: among all allocations that satisfy 1 and 2, one whose loads are as even
@@ -41,11 +42,15 @@ from typing import Any
 
 @dataclass(frozen=True)
 class EntryToAllocate:
-    """An entry: its id, its code (named in issues) and its authors' universities."""
+    """An entry: its id, code (named in issues), authors' universities, authors on the jury.
+
+    An author on the jury never reviews the entry, whatever the conflict rule.
+    """
 
     id: int
     code: str
     universities: frozenset[int] = frozenset()
+    authors_on_jury: frozenset[int] = frozenset()  # juror ids
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,13 @@ def conflict(entry: EntryToAllocate, juror: JurorToAllocate) -> bool:
     return juror.university is not None and juror.university in entry.universities
 
 
+def may_review(entry: EntryToAllocate, juror: JurorToAllocate, exclude_conflicts: bool) -> bool:
+    """True when the juror may review the entry: not its author, and no conflict if excluded."""
+    if juror.id in entry.authors_on_jury:
+        return False
+    return not (exclude_conflicts and conflict(entry, juror))
+
+
 def allocate(
     entries: Sequence[EntryToAllocate],
     jurors: Sequence[JurorToAllocate],
@@ -142,7 +154,7 @@ def allocate(
     rng = random.Random(seed)
     juror_by_id = {j.id: j for j in jurors}
     eligible: dict[int, list[int]] = {
-        e.id: [j.id for j in jurors if not (exclude_conflicts and conflict(e, j))] for e in entries
+        e.id: [j.id for j in jurors if may_review(e, j, exclude_conflicts)] for e in entries
     }
     need = {e.id: min(k, len(eligible[e.id])) for e in entries}
     loads = dict.fromkeys(juror_by_id, 0)

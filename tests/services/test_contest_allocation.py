@@ -20,6 +20,7 @@ from bot.services.contest_allocation import (
     allocate,
     conflict,
     describe,
+    may_review,
 )
 
 
@@ -39,7 +40,7 @@ def check_valid(allocation, entry_list, juror_list, k, exclude=True) -> None:
     assert len(set(allocation.pairs)) == len(allocation.pairs)
     for entry in entry_list:
         reviewers = allocation.jurors_of(entry.id)
-        free = [j for j in juror_list if not (exclude and conflict(entry, j))]
+        free = [j for j in juror_list if may_review(entry, j, exclude)]
         assert len(reviewers) == min(k, len(free))
         if exclude:
             assert not any(conflict(entry, by_id[j]) for j in reviewers)
@@ -212,3 +213,19 @@ def test_a_large_contest_is_balanced() -> None:
     check_valid(allocation, entry_list, juror_list, 3)
     assert set(allocation.loads.values()) == {36}
     assert allocation.issues == ()
+
+
+def test_an_author_on_the_jury_never_reviews_their_entry() -> None:
+    """Juror J0 is an author of E0 (no university to conflict on): even with conflicts switched
+    off, E0 goes to the other jurors, and with 2 jurors for 2 reviews E0 is reported short."""
+    entry_list = [EntryToAllocate(0, "E0", frozenset(), frozenset({100})), *entries(3)[1:]]
+    juror_list = jurors([None, None, None])
+    for exclude in (True, False):
+        allocation = allocate(entry_list, juror_list, 2, exclude_conflicts=exclude)
+        assert 100 not in allocation.jurors_of(0)
+        assert len(allocation.jurors_of(0)) == 2
+    short = allocate(entry_list, juror_list[:2], 2)
+    assert short.jurors_of(0) == [101]
+    assert Issue(ENTRY_SHORT, {"entry": "E0", "available": 1, "needed": 2, "conflicts": 1}) in (
+        short.issues
+    )
