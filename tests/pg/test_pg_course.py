@@ -44,7 +44,8 @@ async def replica(pg_settings) -> AsyncIterator[Sessionmaker]:
 
 async def test_two_replicas_deliver_each_due_lesson_once(db, replica):
     """Tried: twelve learners scheduled at 09:00; four passes at once, two per replica, at
-    09:00:30: twelve lessons queued in all, one per learner, then nothing more."""
+    09:00:30: twelve lessons queued in all, one per learner (in at most one personal broadcast
+    per pass), then nothing more."""
     await add_course(db, definition("paced", 3))
     for n in range(LEARNERS):
         await factories.student(db, FIRST + n)
@@ -62,7 +63,8 @@ async def test_two_replicas_deliver_each_due_lesson_once(db, replica):
     assert len({d.enrolment_id for d in delivered}) == LEARNERS
     assert await pacing.deliver_due_lessons(replica, T, "kk", ZONE, now=AT_SLOT) == []
     async with db() as session:
-        assert await session.scalar(select(func.count()).select_from(Broadcast)) == LEARNERS
+        # One personal broadcast per pass and course (four passes), one delivery per learner.
+        assert await session.scalar(select(func.count()).select_from(Broadcast)) <= 4
         chats = (await session.scalars(select(Delivery.chat_id))).all()
         assert sorted(chats) == [FIRST + n for n in range(LEARNERS)]
         progress = (await session.scalars(select(LessonProgress.delivered_at))).all()
