@@ -159,7 +159,7 @@ def test_bad_offsets(typed):
 
 def test_default_offsets_are_a_day_an_hour_and_ten_minutes():
     """Tried: the default plan (24 h, 1 h, 10 min) is what parse_offsets reads for it."""
-    assert DEFAULT_OFFSETS == parse_offsets("24h, 1h, 10m")
+    assert parse_offsets("24h, 1h, 10m") == DEFAULT_OFFSETS
 
 
 @pytest.mark.parametrize(
