@@ -767,6 +767,160 @@ class EventFeedback(Button, prefix="ev:f"):
     rating: int
 
 
+# Scheduling an event in chat (/new_event): each carries the draft's id, which the service
+# re-checks against the presser (their own draft, or one they manage).
+
+
+@dataclass(frozen=True, slots=True)
+class EventNewKind(Button, prefix="evw:k"):
+    """Start a draft of this kind of event (a `bot.services.events.Kind` value)."""
+
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventNoDescription(Button, prefix="evw:nd"):
+    """Leave the draft without a description."""
+
+    event: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventDuration(Button, prefix="evw:d"):
+    """Set the draft's duration, in minutes."""
+
+    event: int
+    minutes: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventHost(Button, prefix="evw:h"):
+    """Set the draft's hosting university."""
+
+    event: int
+    university: int
+
+
+class AudienceList(StrEnum):
+    """Which list of audiences to show: universities, countries, or courses."""
+
+    UNIVERSITY = "university"
+    COUNTRY = "country"
+    COURSE = "course"
+
+
+@dataclass(frozen=True, slots=True)
+class EventAudienceList(Button, prefix="evw:l"):
+    """List the universities, the countries or the courses, to choose the audience."""
+
+    event: int
+    what: AudienceList
+
+
+@dataclass(frozen=True, slots=True)
+class EventAudience(Button, prefix="evw:a"):
+    """Address the draft to an audience (a kind of `bot.services.audiences`, its reference)."""
+
+    event: int
+    audience: str
+    ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventNoLimit(Button, prefix="evw:c"):
+    """No limit on the number of places."""
+
+    event: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventDefaultReminders(Button, prefix="evw:r"):
+    """The default reminders: 24 h, 1 h and 10 min before the start."""
+
+    event: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventPublish(Button, prefix="evw:p"):
+    """Publish the previewed draft: its announcement goes to the audience."""
+
+    event: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventDiscard(Button, prefix="evw:x"):
+    """Throw the draft away."""
+
+    event: int
+
+
+# Managing an event (/my_events, /recording).
+
+
+class EventField(StrEnum):
+    """What of a published event its organizer changes."""
+
+    TIME = "time"
+    LINK = "link"
+
+
+@dataclass(frozen=True, slots=True)
+class EventManage(Button, prefix="evm:o"):
+    """Open the management screen of an event (a draft: take it up where it stopped)."""
+
+    event: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventChange(Button, prefix="evm:e"):
+    """Ask for the event's new time or join link (registrants are told)."""
+
+    event: int
+    what: EventField
+
+
+@dataclass(frozen=True, slots=True)
+class EventCheckin(Button, prefix="evm:k"):
+    """Open the check-in: show the code to say aloud."""
+
+    event: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventRegistrants(Button, prefix="evm:l"):
+    """List the event's registrants."""
+
+    event: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecording(Button, prefix="evm:rec"):
+    """Ask for the recording's link, for those who registered and did not come."""
+
+    event: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventCancelAsk(Button, prefix="evm:c"):
+    """Ask to confirm cancelling the event."""
+
+    event: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventCancelConfirm(Button, prefix="evm:cy"):
+    """Cancel the event: registrants are told."""
+
+    event: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventFeedbackSkip(Button, prefix="evf:s"):
+    """Leave no comment after rating an event."""
+
+    event: int
+
+
 # --- event stats ----------------------------------------------------------------------------
 
 

@@ -1,0 +1,267 @@
+"""Events in chat through the emulator: the /new_event wizard, the announcement, registration to
+capacity and the waiting list, reminders at each offset across restarts, check-in, feedback and
+the recording to absentees; then every bad input, stale and forged buttons.
+
+Time is moved the way the timed duties see it: the event's stored times (its start, its end, its
+reminders' due times, the opening of its check-in) are moved together, as if the clock had moved
+on, and the duties are run with `harness.run_jobs()`; no test waits for a real timer.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar
+from sqlalchemy import select
+
+from models import Event, EventRegistration, EventReminder, utcnow
+from tests import factories
+from tests.conftest import ADMIN_ID
+from tests.flows.helpers import UNIVERSITY_EN
+
+ADMINS = frozenset({ADMIN_ID})
+ZONE = ZoneInfo("Asia/Almaty")  # the tests' TIMEZONE
+LINK = "https://zoom.us/j/987654321"
+TITLE = (
+    "[kk]\nЦифрлық платформалар коучингі\n"
+    "[ru]\nКоучинг по цифровым платформам\n"
+    "[en]\nDigital platforms coaching"
+)
+TITLE_EN = "Digital platforms coaching"
+TITLE_RU = "Коучинг по цифровым платформам"
+
+
+def _visible(text: str) -> str:
+    """A translated HTML text as the person reads it."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+def _typed_time(days: float = 3) -> str:
+    """A start `days` from now, typed as people in the consortium write it."""
+    local = datetime.now(ZONE) + timedelta(days=days)
+    return local.strftime("%d.%m.%Y %H:%M")
+
+
+async def _coach(harness, telegram_id=3001, university=None, language="en"):
+    user = harness.user(telegram_id, "Coach", language)
+    await factories.coach(
+        harness.app.bot_data.db,
+        telegram_id,
+        ADMINS,
+        university=university,
+        language=language,
+        first_name="Coach",
+    )
+    return user
+
+
+async def _students(harness, ids, languages=None, university=0):
+    db = harness.app.bot_data.db
+    people = []
+    for n, telegram_id in enumerate(ids):
+        language = (languages or ["en"] * len(ids))[n]
+        user = harness.user(telegram_id, f"S{n + 1}", language)
+        await factories.student(
+            db, telegram_id, university=university, language=language, first_name=f"S{n + 1}"
+        )
+        people.append(user)
+    return people
+
+
+async def _event(harness) -> Event:
+    async with harness.app.bot_data.db() as session:
+        event = await session.scalar(select(Event).order_by(Event.id.desc()))
+        assert event is not None
+        return event
+
+
+async def _starts_in(harness, event_id: int, minutes: float) -> None:
+    """Move the clock on: the event now starts `minutes` from now (negative: it has started).
+
+    Every stored time of the event moves by the same amount, as the clock would have moved.
+    """
+    async with harness.app.bot_data.db.begin() as session:
+        event = await session.get(Event, event_id)
+        assert event is not None and event.starts_at is not None
+        delta = event.starts_at - (utcnow() + timedelta(minutes=minutes))
+        event.starts_at -= delta
+        event.ends_at = event.ends_at - delta if event.ends_at else None
+        if event.checkin_opened_at is not None:
+            event.checkin_opened_at -= delta
+        registrations = select(EventRegistration.id).where(EventRegistration.event_id == event_id)
+        reminders = (
+            await session.scalars(
+                select(EventReminder).where(EventReminder.registration_id.in_(registrations))
+            )
+        ).all()
+        for reminder in reminders:
+            reminder.due_at -= delta
+
+
+async def _settle(harness) -> None:
+    """Let the broadcasts a handler started finish (notices, the announcement)."""
+    await harness.app.bot_data.broadcaster.idle()
+
+
+def _reminders(user) -> list[str]:
+    return [text for text in user.texts if text.startswith("⏰")]
+
+
+async def _wizard(coach, t, *, capacity: str = "3", when: str | None = None) -> None:
+    """Schedule a coaching session through every step of /new_event, up to the preview."""
+    await coach.send("/new_event")
+    assert _visible(t("events.new_choose_kind")) == coach.last_text
+    await coach.tap(t.plain("events.kind_coaching"))
+    assert "title" in coach.last_text
+    await coach.send(TITLE)
+    await coach.send("We practise Moodle and Google Classroom together.")
+    await coach.send(when or _typed_time())
+    await coach.send("90")
+    await coach.send(LINK)
+    await coach.tap(UNIVERSITY_EN)
+    await coach.tap(t.plain("broadcasts.audience_all"))
+    await coach.send(capacity)
+    await coach.tap(t.plain("events.default_reminders", offsets="1 d, 1 h, 10 min"))
+
+
+async def test_a_coaching_session_from_scheduling_to_the_recording(harness, i18n):
+    """The whole life of a session with 3 places: scheduled in chat and previewed; published to
+    everyone with progress and report; five students register (two wait, places shown); the
+    first cancels and the first waiting moves up and is told; the .ics opens in a calendar; the
+    reminders 24 h, 1 h and 10 min before reach those with a place once each, across restarts;
+    the coach opens the check-in, two students check in (a wrong code is explained); after the
+    end the attendees rate and comment; the recording reaches the one who registered and did
+    not come, and nobody else.
+    """
+    t = i18n.translator("en")
+    coach = await _coach(harness)
+    s1, s2, s3, s4, s5 = await _students(
+        harness, [3101, 3102, 3103, 3104, 3105], ["en", "ru", "kk", "en", "en"]
+    )
+    await _wizard(coach, t)
+    # The preview: the card as people get it, then what else was chosen, and Publish.
+    assert _visible(t("events.preview_intro")) in coach.texts
+    assert any(TITLE_EN in text and "1 h 30 min" in text for text in coach.texts[-3:])
+    assert LINK in coach.last_text and "Everyone" in coach.last_text
+    assert "1 d, 1 h, 10 min" in coach.last_text
+    await coach.tap(t.plain("events.publish_button"))
+    event = await _event(harness)
+    assert event.state == "published" and event.capacity == 3
+    assert any(f"start=e-{event.code}" in text for text in coach.texts)
+    await _settle(harness)
+    # The progress message became the report (the coach, in the audience, got the card too).
+    report = next(x for x in coach.texts if f"#{event.announcement_id}" in x)
+    assert "finished" in report and "Sent: 6 of 6" in report
+    # Everyone got the announcement in their language, with both buttons.
+    assert TITLE_RU in s2.last_text
+    assert i18n.translator("kk").plain("events.register_button") in s3.last_buttons
+    assert t.plain("events.calendar_button") in s1.last_buttons
+    # Registration to capacity, then the waiting list with its places.
+    for student in (s1, s2, s3):
+        await student.tap(
+            i18n.translator(student.user["language_code"]).plain("events.register_button")
+        )
+    assert _visible(t("events.registered", title=TITLE_EN)) in s1.texts
+    await s4.tap(t.plain("events.register_button"))
+    assert _visible(t("events.waiting", title=TITLE_EN, position=1)) in s4.texts
+    await s5.tap(t.plain("events.register_button"))
+    assert _visible(t("events.waiting", title=TITLE_EN, position=2)) in s5.texts
+    # Twice: the same place, nothing added.
+    await s5.tap(t.plain("events.register_button"))
+    assert s5.last_text == _visible(t("events.already_waiting", title=TITLE_EN, position=2))
+    await s5.send("/events")
+    assert _visible(t("events.my_waiting", position=2)) in s5.last_text
+    # The first with a place cancels: the first waiting moves up and is told.
+    await s1.tap(t.plain("events.unregister_button"))
+    assert s1.last_text.startswith(_visible(t("events.unregistered", title=TITLE_EN)))
+    await _settle(harness)
+    assert any("A place has freed up" in text for text in s4.texts)
+    await s5.send("/events")
+    assert _visible(t("events.my_waiting", position=1)) in s5.last_text
+    # Add to calendar: an .ics file with the event's UID and the first reminder as its alarm.
+    await s4.send("/events")
+    await s4.tap(t.plain("events.calendar_button"))
+    document = s4.last_message.document
+    assert document["file_name"] == f"event-{event.code}.ics"
+    ics = await (await harness.app.bot.get_file(document["file_id"])).download_as_bytearray()
+    calendar = Calendar.from_ical(bytes(ics))
+    entry = next(iter(calendar.walk("VEVENT")))
+    assert str(entry["UID"]) == f"{event.code}@ortaq"
+    # Reminders: 24 h before, then a restart, 1 h before, a restart, 10 min before.
+    await _starts_in(harness, event.id, 24 * 60 - 1)
+    await harness.run_jobs()
+    await harness.run_jobs()  # a second pass finds nothing more to send
+    assert [len(_reminders(s)) for s in (s1, s2, s3, s4, s5)] == [0, 1, 1, 1, 0]
+    await harness.restart()
+    await _starts_in(harness, event.id, 59)
+    await harness.run_jobs()
+    assert [len(_reminders(s)) for s in (s1, s2, s3, s4, s5)] == [0, 2, 2, 2, 0]
+    await harness.restart()
+    await _starts_in(harness, event.id, 9)
+    await harness.run_jobs()
+    await harness.run_jobs()
+    assert [len(_reminders(s)) for s in (s1, s2, s3, s4, s5)] == [0, 3, 3, 3, 0]
+    reminder = s4.last_message
+    assert any(b.get("url") == LINK for row in reminder.inline_keyboard for b in row)
+    # The session has started: the coach opens the check-in from /my_events.
+    await _starts_in(harness, event.id, -5)
+    await coach.send("/my_events")
+    await coach.tap(TITLE_EN)
+    assert _visible(t("events.manage_figures", registered=3, places=" of 3", waiting=1)) in (
+        coach.last_text
+    )
+    await coach.tap(t.plain("events.checkin_button"))
+    code = (await _event(harness)).checkin_code
+    assert code and code in coach.last_text
+    wrong = "0000" if code != "0000" else "1111"
+    await s2.send(f"/checkin {wrong}")
+    assert _visible(i18n.translator("ru")("events.bad_code")) in s2.last_text
+    await s2.send(code)  # still waiting for the code after the wrong one
+    assert _visible(i18n.translator("ru")("events.checked_in", title=TITLE_RU)) == s2.last_text
+    await s4.send("/checkin")
+    assert s4.last_text == _visible(t("events.checkin_ask"))
+    await s4.send(code)
+    assert s4.last_text == _visible(t("events.checked_in", title=TITLE_EN))
+    await s4.send(f"/checkin {code}")  # twice: fine, recorded once
+    assert s4.last_text == _visible(t("events.checked_in", title=TITLE_EN))
+    # After the end: the attendees are asked for feedback, once.
+    await _starts_in(harness, event.id, -91)
+    await harness.run_jobs()
+    await harness.run_jobs()
+    forms = [
+        sum(1 for m in s.messages if "★★★★★" in s.buttons_of(m)) for s in (s1, s2, s3, s4, s5)
+    ]
+    assert forms == [0, 1, 0, 1, 0]
+    await s4.tap("★★★★")
+    assert _visible(t("events.rated_ask_comment", stars="★★★★")) == s4.last_text
+    await s4.send("Very useful, thank you!")
+    assert s4.last_text == _visible(t("events.comment_thanks"))
+    await s2.tap("★★★★★")
+    await s2.tap(i18n.translator("ru").plain("events.skip_comment"))
+    async with harness.app.bot_data.db() as session:
+        rows = {
+            r.user_id: r
+            for r in (
+                await session.scalars(
+                    select(EventRegistration).where(EventRegistration.event_id == event.id)
+                )
+            ).all()
+        }
+    ratings = sorted(
+        (r.feedback_rating, r.feedback_comment) for r in rows.values() if r.feedback_rating
+    )
+    assert ratings == [(4, "Very useful, thank you!"), (5, None)]
+    # The recording: only the one registered who did not come (s3) gets it.
+    await coach.send("/recording")
+    await coach.tap(TITLE_EN)
+    await coach.send("not a link")
+    assert _visible(t("events.bad_link", example="https://zoom.us/j/123456789")) == coach.last_text
+    await coach.send("https://example.org/recording/42")
+    await _settle(harness)
+    assert _visible(t("events.recording_sent", title=TITLE_EN, count=1)) == coach.last_text
+    recordings = [sum(1 for x in s.texts if x.startswith("📼")) for s in (s1, s2, s3, s4, s5)]
+    assert recordings == [0, 0, 1, 0, 0]
+    assert "recording" in s3.last_text.lower() or "жазба" in s3.last_text
