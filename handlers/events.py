@@ -270,6 +270,9 @@ async def unregister_button(update: Update, context: BotContext, data: EventUnre
     profile = require_profile(context)
     t = context.t
     before = await svc.my_event(context.db, profile.telegram_id, data.event)
+    if before.event.state is svc.EventState.CANCELLED:
+        # The event's cancellation already released every place: nothing to give back.
+        raise ServiceError("events.cancelled")
     mine, notices = await svc.unregister(
         context.db,
         profile.telegram_id,

@@ -61,7 +61,7 @@ from bot.context import BotContext
 from bot.features import ButtonCallback, Features, InputRoute
 from bot.jobs.broadcasts import render_progress
 from bot.replies import fit_lines, reply, require_profile, shorten, toast
-from bot.services import ServiceError
+from bot.services import InvalidInput, ServiceError
 from bot.services import broadcasts as broadcast_service
 from bot.services import events as svc
 from bot.services import universities as university_service
@@ -111,6 +111,10 @@ ROUTES = (
     NEW_TIME_ROUTE,
     NEW_LINK_ROUTE,
     RECORDING_ROUTE,
+)
+# Refusals of typed input that another try cannot mend: the bot stops waiting.
+FINAL_REFUSALS = frozenset(
+    {"events.not_draft", "events.cancelled", "events.ended", "events.not_ended"}
 )
 DURATIONS = (45, 60, 90, 120)  # minutes offered as buttons
 KIND_LABELS = svc.KIND_LABELS
@@ -179,7 +183,9 @@ def _with_event(step: InputRoute) -> InputRoute:
     """Give a typed step the event id of its argument; a refusal is explained, waiting goes on.
 
     The service refuses bad input with a message of its own (a time in the past, a link that is
-    none): the person reads it and types again, since the stored value still waits for it.
+    none): the person reads it and types again, since the stored value still waits for it. A
+    refusal that no other text can mend (the event was published, cancelled or has ended
+    meanwhile, or is not theirs) ends the waiting instead.
     """
 
     async def route(update: Update, context: BotContext, argument: str) -> None:
@@ -191,6 +197,8 @@ def _with_event(step: InputRoute) -> InputRoute:
         try:
             await step(update, context, str(event_id))
         except ServiceError as exc:
+            if not isinstance(exc, InvalidInput) or exc.key in FINAL_REFUSALS:
+                await _set_awaiting(context, None)
             await reply(update, context, context.t(exc.key, **exc.values))
 
     return route

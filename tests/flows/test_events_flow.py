@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar
 from sqlalchemy import select
 
+from bot.callbacks import EventPublish
 from models import Event, EventRegistration, EventReminder, utcnow
 from tests import factories
 from tests.conftest import ADMIN_ID
@@ -190,6 +191,10 @@ async def test_a_coaching_session_from_scheduling_to_the_recording(harness, i18n
     calendar = Calendar.from_ical(bytes(ics))
     entry = next(iter(calendar.walk("VEVENT")))
     assert str(entry["UID"]) == f"{event.code}@ortaq"
+    assert entry.walk("VALARM") and str(entry["URL"]) == LINK
+    # The coach finds Manage under their own event in /events.
+    await coach.send("/events")
+    assert t.plain("events.manage_button") in coach.last_buttons
     # Reminders: 24 h before, then a restart, 1 h before, a restart, 10 min before.
     await _starts_in(harness, event.id, 24 * 60 - 1)
     await harness.run_jobs()
@@ -265,3 +270,174 @@ async def test_a_coaching_session_from_scheduling_to_the_recording(harness, i18n
     recordings = [sum(1 for x in s.texts if x.startswith("📼")) for s in (s1, s2, s3, s4, s5)]
     assert recordings == [0, 0, 1, 0, 0]
     assert "recording" in s3.last_text.lower() or "жазба" in s3.last_text
+
+
+async def test_bad_input_is_explained_and_nothing_is_lost(harness, i18n):
+    """A student may not schedule; in the wizard a date that is nonsense or past, a duration, a
+    link, zero places and reminders that are no times are each explained while the bot waits for
+    the same step, a restart in the middle keeps the draft and the step; another coach's forged
+    Publish is refused, and a second Publish changes nothing.
+    """
+    t = i18n.translator("en")
+    student = (await _students(harness, [3201]))[0]
+    for command in ("/new_event", "/my_events", "/recording"):
+        await student.send(command)
+        assert student.last_text == _visible(t("events.new_refused"))
+    coach = await _coach(harness)
+    other = await _coach(harness, 3002)
+    await coach.send("/new_event")
+    await coach.tap(t.plain("events.kind_webinar"))
+    await coach.send("[kk]\nВебинар\n[ru]\nВебинар\n[en]\nWebinar on LMS")
+    await harness.restart()  # the draft and the step are in the database
+    await coach.send("All about LMS.")
+    assert "When does it start?" in coach.last_text
+    await coach.send("tomorrow at three")
+    assert coach.last_text == _visible(t("events.bad_time", example="03.12.2026 15:00"))
+    await coach.send("01.01.2020 10:00")
+    assert coach.last_text == _visible(t("events.past_time", example="03.12.2026 15:00"))
+    await coach.send(_typed_time(5))
+    await coach.send("forever")
+    assert coach.last_text.startswith("I could not read the duration")
+    await coach.tap("1 h 30 min")
+    await coach.send("zoom meeting")
+    assert coach.last_text == _visible(t("events.bad_link", example="https://zoom.us/j/123456789"))
+    await coach.send(LINK)
+    await coach.tap(UNIVERSITY_EN)
+    await coach.tap(t.plain("broadcasts.audience_university"))
+    await coach.tap(UNIVERSITY_EN)
+    await coach.send("0")
+    assert coach.last_text == _visible(t("events.bad_capacity", example="12"))
+    await coach.send("-")  # no limit
+    await coach.send("every day")
+    assert coach.last_text.startswith("I could not read the reminders")
+    await coach.send("2h, 15m")
+    assert "2 h, 15 min" in coach.last_text and UNIVERSITY_EN in coach.last_text
+    assert t.plain("events.no_limit_value") in coach.last_text
+    event = await _event(harness)
+    assert event.state == "draft" and event.capacity is None
+    assert event.reminder_offsets == [120, 15] and event.duration_minutes == 90
+    assert event.title == {"kk": "Вебинар", "ru": "Вебинар", "en": "Webinar on LMS"}
+    # Someone else's draft: a forged Publish is refused and publishes nothing.
+    await other.send("/menu")
+    await other.tap_data(EventPublish(event.id).pack(), other.last_message.message_id)
+    assert other.last_toast == t.plain("events.not_yours")
+    assert (await _event(harness)).state == "draft"
+    await coach.tap(t.plain("events.publish_button"))
+    await _settle(harness)
+    assert (await _event(harness)).state == "published"
+    preview = next(m for m in reversed(coach.messages) if "2 h, 15 min" in (m.text or ""))
+    await coach.tap_data(EventPublish(event.id).pack(), preview.message_id)
+    assert coach.last_toast == t.plain("events.not_draft")
+    async with harness.app.bot_data.db() as session:
+        count = len((await session.scalars(select(Event))).all())
+    assert count == 1  # one event, announced once
+
+
+async def test_changes_and_cancellation_reach_registrants_and_old_buttons_are_answered(
+    harness, i18n
+):
+    """A new time and a new link are told to everyone registered or waiting (a bad link is
+    explained first); check-in cannot open days before; cancelling (confirmed) tells them too;
+    afterwards the announcement's I will attend, Cancel my place and the management buttons are
+    answered "cancelled/closed", /events no longer lists it and its link shows it cancelled.
+    """
+    t = i18n.translator("en")
+    coach = await _coach(harness)
+    s1, s2 = await _students(harness, [3301, 3302], ["en", "kk"])
+    await _wizard(coach, t, capacity="1")
+    await coach.tap(t.plain("events.publish_button"))
+    await _settle(harness)
+    event = await _event(harness)
+    await s1.tap(t.plain("events.register_button"))
+    await s2.tap(i18n.translator("kk").plain("events.register_button"))
+    assert (
+        _visible(
+            i18n.translator("kk")(
+                "events.waiting", title="Цифрлық платформалар коучингі", position=1
+            )
+        )
+        in s2.texts
+    )
+    await coach.send("/my_events")
+    await coach.tap(TITLE_EN)
+    manage = coach.last_message.message_id
+    await coach.tap(t.plain("events.checkin_button"))
+    assert coach.last_text == _visible(t("events.checkin_closed"))
+    await coach.tap(t.plain("events.change_time_button"), message_id=manage)
+    await coach.send(_typed_time(4))
+    await _settle(harness)
+    assert coach.last_text.startswith("✅ New time:")
+    assert any(x.startswith("✏️") for x in s1.texts) and any(x.startswith("✏️") for x in s2.texts)
+    await coach.tap(t.plain("events.change_link_button"), message_id=manage)
+    await coach.send("meet dot google")
+    assert coach.last_text == _visible(t("events.bad_link", example="https://zoom.us/j/123456789"))
+    await coach.send("https://meet.google.com/abc-defg-hij")
+    await _settle(harness)
+    assert coach.last_text == _visible(t("events.link_changed", count=2))
+    assert any("has changed" in x for x in s1.texts[-1:])
+    await coach.tap(t.plain("events.cancel_button"), message_id=manage)
+    assert coach.last_text == _visible(t("events.cancel_confirm", title=TITLE_EN, count=2))
+    await coach.tap(t.plain("events.cancel_yes"))
+    await _settle(harness)
+    assert coach.last_text == _visible(t("events.cancelled_done", title=TITLE_EN, count=2))
+    assert s1.last_text.startswith("❌") and s2.last_text.startswith("❌")
+    # Old buttons after the cancellation.
+    announcement = next(
+        m for m in s1.messages if t.plain("events.register_button") in s1.buttons_of(m)
+    )
+    await s1.tap(t.plain("events.register_button"), message_id=announcement.message_id)
+    assert s1.last_toast == t.plain("events.closed")
+    await s1.tap(t.plain("events.unregister_button"))
+    assert s1.last_toast == t.plain("events.cancelled")
+    await coach.tap(t.plain("events.change_time_button"), message_id=manage)
+    assert coach.last_toast == t.plain("events.cancelled")
+    await coach.tap(t.plain("events.cancel_button"), message_id=manage)
+    await coach.tap(t.plain("events.cancel_yes"))
+    assert coach.last_toast == t.plain("events.cancelled")
+    await s1.send("/events")
+    assert s1.last_text == _visible(t("events.none"))
+    await s1.send(f"/start e-{event.code}")  # the event's screen, then the menu
+    screen = next(m for m in s1.messages[-3:] if TITLE_EN in (m.text or ""))
+    assert _visible(t("events.my_cancelled_event")) in screen.text
+    assert not s1.buttons_of(screen)
+    await s1.send("/start e-nosuchcode")
+    assert _visible(t("events.not_found")) in s1.texts[-3:]
+
+
+async def test_a_coach_of_one_university_is_offered_its_audiences_only(harness, i18n):
+    """A coach scoped to a university hosts at it (no question) and is offered only its people
+    and its learners; a forged "everyone" is refused; the deep link and /events show the event
+    to its audience, and someone of another university cannot register.
+    """
+    t = i18n.translator("en")
+    coach = await _coach(harness, university=0)
+    (inside,) = await _students(harness, [3401])
+    (outside,) = await _students(harness, [3402], university=1)
+    await coach.send("/new_event")
+    await coach.tap(t.plain("events.kind_seminar"))
+    await coach.send("Seminar on assessment")
+    await coach.tap(t.plain("events.no_description"))
+    await coach.send(_typed_time(2))
+    await coach.tap("1 h")
+    await coach.send(LINK)
+    assert coach.last_text == _visible(t("events.ask_audience"))
+    assert t.plain("broadcasts.audience_all") not in coach.last_buttons
+    assert coach.last_buttons[0] == UNIVERSITY_EN
+    event = await _event(harness)
+    await coach.tap_data(f"evw:a:{event.id}:all:", coach.last_message.message_id)
+    assert coach.last_toast == t.plain("events.own_university_only")
+    await coach.tap(UNIVERSITY_EN)
+    await coach.tap(t.plain("events.no_limit"))
+    await coach.tap(t.plain("events.default_reminders", offsets="1 d, 1 h, 10 min"))
+    await coach.tap(t.plain("events.publish_button"))
+    await _settle(harness)
+    assert t.plain("events.register_button") in inside.last_buttons
+    assert not outside.messages or "Seminar" not in (outside.last_text or "")
+    await outside.send(f"/start e-{event.code}")  # the event's screen, then the menu
+    assert any("Seminar on assessment" in x for x in outside.texts[-3:])
+    await outside.tap(t.plain("events.register_button"))
+    assert outside.last_toast == t.plain("events.not_for_you")
+    await inside.send("/events")
+    assert "Seminar on assessment" in inside.last_text
+    await inside.tap(t.plain("events.register_button"))
+    assert inside.last_text.startswith("✅")
