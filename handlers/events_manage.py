@@ -61,7 +61,7 @@ from bot.context import BotContext
 from bot.features import ButtonCallback, Features, InputRoute
 from bot.jobs.broadcasts import render_progress
 from bot.replies import fit_lines, reply, require_profile, shorten, toast
-from bot.services import InvalidInput, ServiceError
+from bot.services import InvalidInput, PermissionDenied, ServiceError
 from bot.services import broadcasts as broadcast_service
 from bot.services import events as svc
 from bot.services import universities as university_service
@@ -718,15 +718,24 @@ async def my_events(update: Update, context: BotContext) -> None:
     await reply(update, context, t("events.my_events_title", count=len(views)), kb.rows(buttons))
 
 
+async def _managed_view(context: BotContext, event_id: int) -> EventView:
+    """The event, if this person may manage it (checked before asking them anything).
+
+    Raises:
+        PermissionDenied: `events.not_yours` (or `errors.not_allowed` for a student).
+    """
+    profile = require_profile(context)
+    views = await svc.manageable(context.db, profile.telegram_id, context.admin_ids)
+    view = next((v for v in views if v.id == event_id), None)
+    if view is None:
+        raise PermissionDenied("events.not_yours")
+    return view
+
+
 async def manage_button(update: Update, context: BotContext, data: EventManage) -> None:
     """Open the management screen of one event (a draft is taken up where it stopped)."""
-    profile = require_profile(context)
+    view = await _managed_view(context, data.event)
     await toast(update, context)
-    views = await svc.manageable(context.db, profile.telegram_id, context.admin_ids)
-    view = next((v for v in views if v.id == data.event), None)
-    if view is None:
-        await reply(update, context, context.t("events.not_yours"))
-        return
     if view.state is EventState.DRAFT:
         await _resume(update, context, view)
         return
@@ -786,10 +795,9 @@ async def _show_manage(update: Update, context: BotContext, view: EventView) -> 
 async def ask_change(update: Update, context: BotContext, data: EventChange) -> None:
     """Ask for the new time or the new join link."""
     t = context.t
-    view = await svc.get(context.db, data.event)
+    view = await _managed_view(context, data.event)
     if view.state is EventState.CANCELLED:
-        await toast(update, context, t.plain("events.cancelled"))
-        return
+        raise InvalidInput("events.cancelled")
     await toast(update, context)
     if data.what is EventField.TIME:
         await _set_awaiting(context, waiting_for(NEW_TIME_ROUTE, data.event))
@@ -897,7 +905,9 @@ REG_STATES: dict[svc.RegState, str] = {
 async def ask_cancel(update: Update, context: BotContext, data: EventCancelAsk) -> None:
     """Ask to confirm the cancellation: everyone registered or waiting will be told."""
     t = context.t
-    view = await svc.get(context.db, data.event)
+    view = await _managed_view(context, data.event)
+    if view.state is EventState.CANCELLED:
+        raise InvalidInput("events.cancelled")
     await toast(update, context)
     keyboard = kb.rows(
         [kb.button(t.plain("events.cancel_yes"), EventCancelConfirm(data.event).pack())]
@@ -959,7 +969,7 @@ async def recording_command(update: Update, context: BotContext) -> None:
 
 async def ask_recording(update: Update, context: BotContext, data: EventRecording) -> None:
     """Ask for the recording's link."""
-    view = await svc.get(context.db, data.event)
+    view = await _managed_view(context, data.event)
     await toast(update, context)
     await _set_awaiting(context, waiting_for(RECORDING_ROUTE, data.event))
     await reply(

@@ -17,7 +17,13 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar
 from sqlalchemy import select
 
-from bot.callbacks import EventPublish
+from bot.callbacks import (
+    EventCancelConfirm,
+    EventChange,
+    EventField,
+    EventPublish,
+    EventRegistrants,
+)
 from models import Event, EventRegistration, EventReminder, utcnow
 from tests import factories
 from tests.conftest import ADMIN_ID
@@ -232,6 +238,18 @@ async def test_a_coaching_session_from_scheduling_to_the_recording(harness, i18n
     assert s4.last_text == _visible(t("events.checked_in", title=TITLE_EN))
     await s4.send(f"/checkin {code}")  # twice: fine, recorded once
     assert s4.last_text == _visible(t("events.checked_in", title=TITLE_EN))
+    # The registrants: those with a place (checked in marked), the waiting list, who left.
+    await coach.tap(t.plain("events.registrants_button"))
+    lines = coach.last_text.splitlines()
+    assert lines[0] == _visible(t("events.registrants_title", title=TITLE_EN, count=5))
+    assert [line.split(" — ")[-1] for line in lines[1:]] == [
+        "registered ✅",
+        "registered",
+        "registered ✅",
+        "waiting",
+        "cancelled",
+    ]
+    assert lines[1].startswith("1. S2") and lines[4].startswith("4. S5")
     # After the end: the attendees are asked for feedback, once.
     await _starts_in(harness, event.id, -91)
     await harness.run_jobs()
@@ -363,6 +381,14 @@ async def test_changes_and_cancellation_reach_registrants_and_old_buttons_are_an
     manage = coach.last_message.message_id
     await coach.tap(t.plain("events.checkin_button"))
     assert coach.last_text == _visible(t("events.checkin_closed"))
+    # A student forging the organizer's buttons is refused before being asked anything.
+    forged = EventChange(event.id, EventField.TIME).pack()
+    await s1.tap_data(forged, s1.last_message.message_id)
+    assert s1.last_toast == t.plain("errors.not_allowed")
+    await s1.tap_data(EventRegistrants(event.id).pack(), s1.last_message.message_id)
+    assert s1.last_toast == t.plain("errors.not_allowed")
+    await s1.send(_typed_time(4))
+    assert s1.last_text == _visible(t("errors.not_understood"))
     await coach.tap(t.plain("events.change_time_button"), message_id=manage)
     await coach.send(_typed_time(4))
     await _settle(harness)
@@ -392,7 +418,10 @@ async def test_changes_and_cancellation_reach_registrants_and_old_buttons_are_an
     await coach.tap(t.plain("events.change_time_button"), message_id=manage)
     assert coach.last_toast == t.plain("events.cancelled")
     await coach.tap(t.plain("events.cancel_button"), message_id=manage)
-    await coach.tap(t.plain("events.cancel_yes"))
+    assert coach.last_toast == t.plain("events.cancelled")
+    asked = _visible(t("events.cancel_confirm", title=TITLE_EN, count=2))
+    confirm = next(m for m in coach.messages if m.text == asked)  # its button is gone
+    await coach.tap_data(EventCancelConfirm(event.id).pack(), confirm.message_id)
     assert coach.last_toast == t.plain("events.cancelled")
     await s1.send("/events")
     assert s1.last_text == _visible(t("events.none"))
