@@ -938,6 +938,95 @@ class EventStatsList(Button, prefix="evs:l"):
     event: int
 
 
+# --- contest ------------------------------------------------------------------------------
+# Entries (`ce:`): each carries the entry's id, which `bot.services.contest_entries` re-checks
+# against the presser (only the owner changes an entry). Jury and results buttons are `cj:`.
+
+
+class EntryField(StrEnum):
+    """A field of a contest entry (the values of `bot.services.contest_entries.Step`)."""
+
+    TITLE = "title"
+    DESCRIPTION = "description"
+    LINK = "link"
+    FILES = "files"
+
+
+@dataclass(frozen=True, slots=True)
+class ContestOpen(Button, prefix="ce:o"):
+    """Show a contest: its rules, windows and my entry in it."""
+
+    contest: int
+
+
+@dataclass(frozen=True, slots=True)
+class EntryStart(Button, prefix="ce:n"):
+    """Start my entry in a contest (or take up the one I have)."""
+
+    contest: int
+
+
+@dataclass(frozen=True, slots=True)
+class EntryResume(Button, prefix="ce:r"):
+    """Continue my entry where it stopped (the draft reminder's button)."""
+
+    entry: int
+
+
+@dataclass(frozen=True, slots=True)
+class EntryEdit(Button, prefix="ce:e"):
+    """Change one field of my entry from its preview."""
+
+    entry: int
+    field: EntryField
+
+
+@dataclass(frozen=True, slots=True)
+class EntrySkip(Button, prefix="ce:s"):
+    """Leave an optional field empty (the description or the link, when the contest allows)."""
+
+    entry: int
+    field: EntryField
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFileRemove(Button, prefix="ce:fx"):
+    """Remove one file from my entry."""
+
+    entry: int
+    file: int
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFilesDone(Button, prefix="ce:fd"):
+    """No more files: go on to the preview."""
+
+    entry: int
+
+
+@dataclass(frozen=True, slots=True)
+class EntrySubmit(Button, prefix="ce:u"):
+    """Submit my entry from its preview."""
+
+    entry: int
+
+
+@dataclass(frozen=True, slots=True)
+class EntryWithdraw(Button, prefix="ce:w"):
+    """Withdraw my entry: `confirmed` False asks first, True withdraws."""
+
+    entry: int
+    confirmed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EntryAuthorRemove(Button, prefix="ce:ax"):
+    """Remove a co-author from my entry (or, pressed by the co-author, leave it)."""
+
+    entry: int
+    user: int
+
+
 def parse(data: str | None) -> Button | None:
     """Whatever kind of button `data` is, or None (used where any button may arrive)."""
     if not isinstance(data, str):

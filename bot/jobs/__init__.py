@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bot.jobs import broadcasts, campaigns, course, events
+from bot.jobs import broadcasts, campaigns, contest, course, events
 from bot.jobs.duties import Duty, Jobs
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ DUTIES: tuple[Callable[[BotData], Duty], ...] = (
     course.nudge_duty,
     events.reminder_duty,
     events.follow_up_duty,
+    contest.drafts_duty,
 )
 
 
