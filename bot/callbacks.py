@@ -1027,6 +1027,84 @@ class EntryAuthorRemove(Button, prefix="ce:ax"):
     user: int
 
 
+# Jury and results (`cj:`): each carries a contest, review or entry id, which
+# `bot.services.contest_jury` / `contest_results` re-check against the presser (a juror only
+# their own reviews, organizers and admins the leaderboard and the release).
+
+
+@dataclass(frozen=True, slots=True)
+class JuryQueue(Button, prefix="cj:q"):
+    """A juror's reviews in a contest: pending first (the allocation message's button)."""
+
+    contest: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewOpen(Button, prefix="cj:o"):
+    """Open one review: the entry (blind when the contest is), its files, the scores so far."""
+
+    review: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewScore(Button, prefix="cj:s"):
+    """Score one criterion (its position in the rubric) with `value` (0..max)."""
+
+    review: int
+    criterion: int
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewComment(Button, prefix="cj:c"):
+    """Write (or rewrite) the review's comment: the next text is the comment."""
+
+    review: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewSubmit(Button, prefix="cj:u"):
+    """Submit the review (again, after a revision)."""
+
+    review: int
+
+
+@dataclass(frozen=True, slots=True)
+class JuryProgress(Button, prefix="cj:p"):
+    """Organizers: reviews done and pending per juror."""
+
+    contest: int
+
+
+@dataclass(frozen=True, slots=True)
+class ContestLeaderboard(Button, prefix="cj:l"):
+    """Organizers: the ranking with scores, agreement and the chart."""
+
+    contest: int
+
+
+@dataclass(frozen=True, slots=True)
+class ContestRelease(Button, prefix="cj:x"):
+    """Organizers: release the results; `confirmed` False asks first, True releases."""
+
+    contest: int
+    confirmed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ContestMyResults(Button, prefix="cj:r"):
+    """An author: my entry's rank, score and (when shown) the jurors' scores and comments."""
+
+    contest: int
+
+
+@dataclass(frozen=True, slots=True)
+class ContestCertificateGet(Button, prefix="cj:ct"):
+    """An author: my participation or winner's certificate of an entry."""
+
+    entry: int
+
+
 def parse(data: str | None) -> Button | None:
     """Whatever kind of button `data` is, or None (used where any button may arrive)."""
     if not isinstance(data, str):

@@ -11,6 +11,7 @@ from bot.jobs import DUTIES, Duty, Jobs
 from bot.jobs.broadcasts import SCHEDULED
 from bot.jobs.campaigns import CAMPAIGN_STEPS
 from bot.jobs.contest import CONTEST_DRAFTS
+from bot.jobs.contest_jury import CONTEST_ALLOCATION, CONTEST_JURY_REMINDER
 from bot.jobs.course import COURSE_LESSONS, COURSE_NUDGES
 from bot.jobs.events import EVENT_FOLLOW_UP, EVENT_REMINDERS
 from bot.sandbox.harness import Harness
@@ -129,6 +130,8 @@ async def test_the_application_starts_every_duty(settings):
             EVENT_REMINDERS,
             EVENT_FOLLOW_UP,
             CONTEST_DRAFTS,
+            CONTEST_ALLOCATION,
+            CONTEST_JURY_REMINDER,
         ]
         assert len(jobs.duties) == len(DUTIES)
         assert not jobs.autorun  # the harness drives them: nothing runs behind a test's back

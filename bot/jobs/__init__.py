@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bot.jobs import broadcasts, campaigns, contest, course, events
+from bot.jobs import broadcasts, campaigns, contest, contest_jury, course, events
 from bot.jobs.duties import Duty, Jobs
 
 if TYPE_CHECKING:
@@ -41,6 +41,8 @@ DUTIES: tuple[Callable[[BotData], Duty], ...] = (
     events.reminder_duty,
     events.follow_up_duty,
     contest.drafts_duty,
+    contest_jury.allocation_duty,
+    contest_jury.jury_reminder_duty,
 )
 
 

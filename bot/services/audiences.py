@@ -18,7 +18,10 @@ versions in a few digits: a course code may be longer than the 32-character colu
 narrows it to the learners of university `u`, which is what a university-scoped sender may
 address); the events add their registrants (`event`: registered or on the waiting list;
 `ref` is the event's id, `<id>.<u>` when the event is hosted by university `u`, which is what
-a sender scoped to that university may address). A
+a sender scoped to that university may address); the contest adds its participants and jury
+(`contest`: the authors of submitted entries and the jurors, who hear the results;
+`contest_jury`: the jurors; `ref` is the contest's id; a national contest is limited to no
+university). A
 feature that defines a new "who" (the registrants of an event) adds a member to `Audience` and
 calls `register` below, next to the others; broadcasts, campaigns and every other feature
 can then address it without knowing how it is resolved.
@@ -40,7 +43,19 @@ from bot.db import Sessionmaker
 from bot.services import InvalidInput
 from bot.services.roles import Role, roles_of
 from bot.services.universities import COUNTRIES, UniversityView, get_active, view
-from models import Course, Enrolment, Event, EventRegistration, University, User, UserRole
+from models import (
+    Contest,
+    ContestEntry,
+    Course,
+    Enrolment,
+    EntryAuthor,
+    Event,
+    EventRegistration,
+    Juror,
+    University,
+    User,
+    UserRole,
+)
 
 
 class Audience(StrEnum):
@@ -52,6 +67,8 @@ class Audience(StrEnum):
     COURSE = "course"  # the learners of a course
     COURSE_OPEN = "course_open"  # ... who have not finished it
     EVENT = "event"  # the registrants of an event (with its waiting list)
+    CONTEST = "contest"  # a contest's participants (authors of submitted entries) and jury
+    CONTEST_JURY = "contest_jury"  # a contest's jurors
 
 
 # An audience resolver narrows a select of users; `ref` is the audience's parameter.
@@ -420,3 +437,41 @@ async def _existing_event(session: AsyncSession, ref: str | None) -> None:
 
 
 register(Audience.EVENT.value, _event_registrants, _existing_event, university=_event_university)
+
+
+# --- a contest's participants and jury --------------------------------------------------------
+
+
+def _contest_id(ref: str | None) -> int:
+    """The contest id a reference names (-1, matching nothing, for a bad one)."""
+    contest_id = _id(ref)
+    return -1 if contest_id is None else contest_id
+
+
+def _contest_jurors(stmt: Select[Any], ref: str | None) -> Select[Any]:
+    """The contest's jurors."""
+    jurors = select(Juror.user_id).where(Juror.contest_id == _contest_id(ref))
+    return stmt.where(User.id.in_(jurors))
+
+
+def _contest_people(stmt: Select[Any], ref: str | None) -> Select[Any]:
+    """The authors of the contest's submitted entries, and its jurors."""
+    contest_id = _contest_id(ref)
+    authors = (
+        select(EntryAuthor.user_id)
+        .join(ContestEntry, ContestEntry.id == EntryAuthor.entry_id)
+        .where(ContestEntry.contest_id == contest_id, ContestEntry.state == "submitted")
+    )
+    jurors = select(Juror.user_id).where(Juror.contest_id == contest_id)
+    return stmt.where(User.id.in_(authors.union(jurors)))
+
+
+async def _existing_contest(session: AsyncSession, ref: str | None) -> None:
+    """Refuse a reference naming no contest."""
+    contest_id = _contest_id(ref)
+    if contest_id < 0 or await session.get(Contest, contest_id) is None:
+        raise InvalidInput(UNKNOWN)
+
+
+register(Audience.CONTEST.value, _contest_people, _existing_contest)
+register(Audience.CONTEST_JURY.value, _contest_jurors, _existing_contest)
