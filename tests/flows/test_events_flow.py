@@ -293,8 +293,9 @@ async def test_a_coaching_session_from_scheduling_to_the_recording(harness, i18n
 async def test_bad_input_is_explained_and_nothing_is_lost(harness, i18n):
     """A student may not schedule; in the wizard a date that is nonsense or past, a duration, a
     link, zero places and reminders that are no times are each explained while the bot waits for
-    the same step, a restart in the middle keeps the draft and the step; another coach's forged
-    Publish is refused, and a second Publish changes nothing.
+    the same step, a restart in the middle keeps the draft and the step; a draft left with
+    /cancel is taken up from /my_events where it stopped; another coach's forged Publish is
+    refused, and a second Publish changes nothing.
     """
     t = i18n.translator("en")
     student = (await _students(harness, [3201]))[0]
