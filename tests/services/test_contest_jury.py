@@ -14,10 +14,11 @@ from bot.callbacks import JuryQueue
 from bot.i18n import I18n
 from bot.services import InvalidInput, NotFound, PermissionDenied
 from bot.services import contest as contests
+from bot.services import contest_entries as entries
 from bot.services import contest_jury as jury
-from bot.services.contest import ContestState, ContestView, new_code
+from bot.services.contest import ContestState, ContestView
 from bot.services.contest_allocation import ENTRY_SHORT, TOO_FEW_JURORS, Issue
-from bot.services.contest_entries import EntryState
+from bot.services.contest_entries import NewFile
 from bot.services.contest_jury import ReviewState
 from bot.services.roles import Role
 from bot.services.universities import list_universities
@@ -27,7 +28,6 @@ from models import (
     ContestEntry,
     Delivery,
     EntryAuthor,
-    EntryFile,
     Juror,
     Review,
     User,
@@ -81,51 +81,28 @@ async def submitted_entry(
     files: int = 1,
     late: bool = False,
 ) -> int:
-    """A submitted entry of `owner` (and co-authors), with `files` files; its id.
-
-    Inserted directly: the entries' own conversation (bot/services/contest_entries.py) is
-    tested in test_contest_entries.py; here only what the jury reads matters.
-    """
-    async with db.begin() as session:
-        entry = ContestEntry(
-            contest_id=contest_id,
-            owner_id=await _user_id(session, owner),
-            code=new_code(),
-            team_code=new_code(),
-            state=EntryState.SUBMITTED.value,
-            title=title,
-            description=f"What {title} does",
-            link="https://example.org/platform",
-            submitted_at=DEADLINE - timedelta(days=1),
-            late=late,
+    """An entry of `owner` (co-authors joining with its team code) with `files` PDF files,
+    written and submitted through the entries' own services (on time, or late when the contest
+    has a late cut-off); its id."""
+    at = DEADLINE + timedelta(minutes=30) if late else DEADLINE - timedelta(days=1)
+    draft = await entries.start(db, owner, contest_id, now=at)
+    await entries.set_title(db, owner, draft.id, title, now=at)
+    await entries.set_description(db, owner, draft.id, f"What {title} does", now=at)
+    await entries.set_link(db, owner, draft.id, "https://example.org/platform", now=at)
+    for n in range(files):
+        await entries.add_file(
+            db,
+            owner,
+            draft.id,
+            NewFile(f"FILE{draft.id}_{n}", f"slides{n}.pdf", "application/pdf", 1000 + n),
+            now=at,
         )
-        session.add(entry)
-        await session.flush()
-        for position, author in enumerate((owner, *coauthors)):
-            session.add(
-                EntryAuthor(
-                    entry_id=entry.id,
-                    user_id=await _user_id(session, author),
-                    owner=position == 0,
-                    joined_at=DEADLINE - timedelta(days=2),
-                )
-            )
-        for n in range(files):
-            session.add(
-                EntryFile(
-                    entry_id=entry.id,
-                    file_id=f"FILE{entry.id}_{n}",
-                    name=f"slides{n}.pdf",
-                    mime_type="application/pdf",
-                    size=1000 + n,
-                    position=n,
-                )
-            )
-        return entry.id
-
-
-async def _user_id(session, telegram_id: int) -> int:
-    return (await session.scalar(select(User.id).where(User.telegram_id == telegram_id))) or 0
+    await entries.files_done(db, owner, draft.id, now=at)
+    for coauthor in coauthors:
+        await entries.join(db, coauthor, draft.team_code, now=at)
+    receipt = await entries.submit(db, owner, draft.id, now=at)
+    assert receipt.late == late
+    return draft.id
 
 
 async def authors(db, count: int, universities: list[int], first: int = STUDENT) -> list[int]:
