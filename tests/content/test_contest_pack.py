@@ -293,3 +293,26 @@ async def test_the_cli_validates_and_loads_contests(settings, tmp_path, capsys):
     assert validate_content(path) == 1
     assert "criteria[0].max" in capsys.readouterr().out
     assert [r.kind for r in check_path(tmp_path)] == [""]
+
+
+async def test_an_organizer_uploads_a_contest_in_chat(db):
+    """A contest pack sent in chat by an admin loads, recorded as created by them; a student's
+    upload is refused before anything is read."""
+    from bot.services import PermissionDenied
+    from tests import factories
+    from tests.conftest import ADMIN_ID
+
+    admins = frozenset({ADMIN_ID})
+    await factories.admin(db, ADMIN_ID, admins)
+    await factories.student(db, 7_300_000_777)
+    data = yaml.safe_dump(_pack(), allow_unicode=True).encode()
+    outcome = await svc.load_upload(db, ADMIN_ID, admins, data, "c.yaml")
+    assert outcome.ok and [(x.kind, x.status) for x in outcome.loaded] == [("contest", "created")]
+    stored = await _contest(db)
+    async with db() as session:
+        from models import User
+
+        admin = await session.scalar(select(User).where(User.telegram_id == ADMIN_ID))
+    assert admin is not None and stored.created_by_id == admin.id
+    with pytest.raises(PermissionDenied):
+        await svc.load_upload(db, 7_300_000_777, admins, data, "c.yaml")
