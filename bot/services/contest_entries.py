@@ -58,7 +58,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import EntryResume
 from bot.db import Sessionmaker
 from bot.i18n import I18n
-from bot.services import InvalidInput, NotFound, PermissionDenied
+from bot.services import InvalidInput, NotFound, PermissionDenied, audiences
 from bot.services.broadcasts import open_personal_in, queue_personal
 from bot.services.contest import ContestView, LinkRule, Phase, new_code, view
 from bot.services.due import BATCH, DueRows, run_due
@@ -67,7 +67,8 @@ from bot.text import clean_block, clean_line, is_blank
 from models import Contest, ContestEntry, EntryAuthor, EntryFile, University, User, utcnow
 
 REMIND_BEFORE = timedelta(hours=24)
-AUDIENCE = "contest"  # the contest's audience kind (`bot.services.audiences`), ref: its id
+# The personal broadcast's audience: the contest's people (`bot.services.audiences`), ref: its id.
+AUDIENCE = audiences.Audience.CONTEST.value
 LINK_MAX = 500  # contest_entry.link
 FILE_NAME_MAX = 256  # contest_entry_file.name
 MIME_MAX = 128
