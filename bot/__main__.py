@@ -208,7 +208,12 @@ async def verify_certificate(settings: Settings, code: str) -> int:
     issued = found.issued_at.astimezone(settings.tz)
     print(f"certificate {found.code}: genuine")
     print(f"name: {found.name}")
-    print(f"course: {course} ({found.course_code})")
+    if found.kind == "course":
+        print(f"course: {course} ({found.course_code})")
+    else:  # a contest's participation or winner's certificate
+        print(f"contest: {course} ({found.course_code})")
+        award = f"winner, place {found.rank}" if found.kind == "winner" else "participation"
+        print(f"award: {award}")
     print(f"issued: {issued:%Y-%m-%d} ({settings.tz.key})")
     print(f"university: {found.university or '-'}")
     return 0

@@ -1100,9 +1100,9 @@ class ContestMyResults(Button, prefix="cj:r"):
 
 @dataclass(frozen=True, slots=True)
 class ContestCertificateGet(Button, prefix="cj:ct"):
-    """An author: my participation or winner's certificate of an entry."""
+    """An author: my participation or winner's certificate of my entry in a contest."""
 
-    entry: int
+    contest: int
 
 
 def parse(data: str | None) -> Button | None:

@@ -63,6 +63,21 @@ def verified_text(t: Translator, found: CertificateView | None, code: str, tz: o
     if found is None:
         return t("certificates.unknown", code=shorten(code, 40) or "—")
     issued = found.issued_at.astimezone(tz).strftime("%Y-%m-%d")  # type: ignore[arg-type]
+    if found.kind != "course":  # a contest's participation or winner's certificate
+        award = (
+            t("contest.cert_award_winner", place=found.rank or "")
+            if found.kind == "winner"
+            else t("contest.cert_award_participation")
+        )
+        return t(
+            "certificates.genuine_contest",
+            code=found.code,
+            name=found.name,
+            contest=pick(found.course_title, t.language),
+            award=award,
+            date=issued,
+            university=found.university or "—",
+        )
     return t(
         "certificates.genuine",
         code=found.code,

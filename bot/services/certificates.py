@@ -1,5 +1,10 @@
 """Certificates of completion: issued once per finished enrolment, verified by their code.
 
+The contest's participation and winner's certificates (`bot.services.contest_results`) share
+the codes, the check and the PDF: `verify` finds a contest certificate too (its view names the
+contest where a course's names the course, with `kind` and `rank`), a new code is unique across
+both tables, and `render_pdf` words the certificate by its kind.
+
 A certificate carries the name the learner typed (cleaned, 2 to 120 characters; the caller
 shows `clean_name`'s result and asks them to confirm it before `issue` prints it), the course's
 title, the date, the learner's university and a verification code: 10 characters from an
@@ -18,12 +23,23 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Sessionmaker
 from bot.services import InvalidInput
 from bot.services.course import OfferKind, Texts, own_enrolment, pick, settle_offer
 from bot.text import clean_line
-from models import Certificate, Course, Enrolment, University, utcnow
+from models import (
+    Certificate,
+    Contest,
+    ContestCertificate,
+    ContestEntry,
+    Course,
+    Enrolment,
+    University,
+    User,
+    utcnow,
+)
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud or typed safely
 CODE_LENGTH = 10
@@ -37,10 +53,12 @@ class CertificateView:
 
     code: str
     name: str
-    course_code: str
-    course_title: Texts
+    course_code: str  # a contest certificate: the contest's code
+    course_title: Texts  # ... and its title
     university: str | None
     issued_at: datetime
+    kind: str = "course"  # or a contest's "participation" / "winner"
+    rank: int | None = None  # a winner's place
 
 
 @dataclass(frozen=True)
@@ -54,6 +72,20 @@ class Issued:
 def new_code() -> str:
     """A random verification code (10 characters of `ALPHABET`, about 50 bits)."""
     return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+
+
+async def free_code(session: AsyncSession) -> str:
+    """A new code no course or contest certificate has."""
+    for _ in range(_TRIES):
+        code = new_code()
+        taken = await session.scalar(select(Certificate.id).where(Certificate.code == code))
+        if taken is None:
+            taken = await session.scalar(
+                select(ContestCertificate.id).where(ContestCertificate.code == code)
+            )
+        if taken is None:
+            return code
+    raise RuntimeError("no free certificate code")  # pragma: no cover - 31**10 codes
 
 
 def normalize_code(text: str) -> str:
@@ -85,7 +117,7 @@ def _view(certificate: Certificate, course_code: str) -> CertificateView:
     )
 
 
-def _university_name(university: University | None, language: str) -> str | None:
+def university_name(university: University | None, language: str) -> str | None:
     """The university's name in `language` (English otherwise)."""
     if university is None:
         return None
@@ -116,19 +148,13 @@ async def issue(db: Sessionmaker, telegram_id: int, enrolment_id: int, name: str
         offer = await settle_offer(session, enrolment, course, now)
         if offer.kind is not OfferKind.FINISHED:
             raise InvalidInput("course.not_finished")
-        for _ in range(_TRIES):
-            code = new_code()
-            taken = await session.scalar(select(Certificate.id).where(Certificate.code == code))
-            if taken is None:
-                break
-        else:  # pragma: no cover - 31**10 codes
-            raise RuntimeError("no free certificate code")
+        code = await free_code(session)
         certificate = Certificate(
             code=code,
             enrolment_id=enrolment.id,
             name=printed,
             course_title=dict(course.title),
-            university=_university_name(user.university, user.language or "en"),
+            university=university_name(user.university, user.language or "en"),
             issued_at=now,
         )
         session.add(certificate)
@@ -166,7 +192,37 @@ async def verify(db: Sessionmaker, code: str) -> CertificateView | None:
                 .where(Certificate.code == code)
             )
         ).first()
-        return None if row is None else _view(row[0], row[1])
+        if row is not None:
+            return _view(row[0], row[1])
+        found = (
+            await session.execute(
+                select(ContestCertificate, Contest.code, Contest.title, User)
+                .join(ContestEntry, ContestEntry.id == ContestCertificate.entry_id)
+                .join(Contest, Contest.id == ContestEntry.contest_id)
+                .join(User, User.id == ContestCertificate.user_id)
+                .where(ContestCertificate.code == code)
+            )
+        ).first()
+        if found is None:
+            return None
+        certificate, contest_code, title, user = found
+        return contest_view(certificate, contest_code, dict(title or {}), user)
+
+
+def contest_view(
+    certificate: ContestCertificate, contest_code: str, title: Texts, user: User
+) -> CertificateView:
+    """A contest certificate as the certificates' common view."""
+    return CertificateView(
+        code=certificate.code,
+        name=certificate.name,
+        course_code=contest_code,
+        course_title=title,
+        university=university_name(user.university, user.language or "en"),
+        issued_at=certificate.created_at,
+        kind=certificate.kind,
+        rank=certificate.rank,
+    )
 
 
 # --- the PDF -------------------------------------------------------------------------------
@@ -180,6 +236,14 @@ def font_path(bold: bool = False) -> Path:
     return Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name
 
 
+# Each kind's heading and the line before the title (a winner's name their `place`).
+_WORDING = {
+    "course": ("course.cert_heading", "course.cert_completed"),
+    "participation": ("contest.cert_heading", "contest.cert_participated"),
+    "winner": ("contest.cert_heading_winner", "contest.cert_won"),
+}
+
+
 def render_pdf(certificate: CertificateView, t: Any, zone: tzinfo) -> bytes:
     """The certificate as an A4 landscape PDF, its texts from the translator `t` (its language).
 
@@ -188,9 +252,10 @@ def render_pdf(certificate: CertificateView, t: Any, zone: tzinfo) -> bytes:
     from fpdf import FPDF  # noqa: PLC0415 - a heavy import, only for certificates
 
     language = str(getattr(t, "language", "en"))
+    heading, completed = _WORDING.get(certificate.kind, _WORDING["course"])
     labels: Mapping[str, str] = {
-        "heading": t.plain("course.cert_heading"),
-        "completed": t.plain("course.cert_completed"),
+        "heading": t.plain(heading, place=certificate.rank or ""),
+        "completed": t.plain(completed, place=certificate.rank or ""),
         "date": t.plain("course.cert_date"),
         "code": t.plain("course.cert_code"),
     }
