@@ -65,7 +65,17 @@ async def start(update: Update, context: BotContext) -> None:
     require_profile(context)
     kept = False
     if context.args:
+        was_onboarded = require_profile(context).next_step is None
+        prefix = context.args[0].partition("-")[0]
         kept = await _open_link(update, context, context.args[0])
+        if (
+            was_onboarded
+            and prefix in context.features.deep_links
+            and prefix not in context.features.onboarding_links
+        ):
+            # The link's own screen (a course, an event) is what they came for: no greeting
+            # and menu pushing it up the chat.
+            return
     profile = require_profile(context)
     if profile.next_step is None:
         await reply(update, context, context.t("start.welcome_back", name=profile.first_name))

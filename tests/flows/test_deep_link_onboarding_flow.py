@@ -154,3 +154,24 @@ async def test_an_invite_still_acts_during_onboarding_and_a_course_link_waits(ha
     await newcomer.send("G-2")  # no university step: the invite set it
     assert _visible(t("start.link_followed")) in newcomer.texts
     assert await _enrolments(harness) == [COURSE]
+
+
+async def test_an_onboarded_person_opening_a_link_gets_its_screen_last(harness, i18n):
+    """Tried: a registered student opens ?start=c-dlt_course: the course's own screen (enrolled,
+    the pre-test offered) is the last thing in the chat, with no greeting and main menu after
+    it pushing it up; a plain /start still greets and shows the menu."""
+    t = i18n.translator("en")
+    student = harness.user(5105, "Mira", "en")
+    await onboard(student, i18n)
+    before = len(student.texts)
+    await student.send(f"/start c-{COURSE}")
+    after = student.texts[before:]
+    assert _visible(t("course.enrolled", course=TITLE, lessons=10)) in after
+    assert _visible(t("start.welcome_back", name="Mira")) not in after
+    assert _visible(t("course.pre_test_offer")) in after
+    menu = _visible(t("menu.title"))
+    assert not [text for text in after if menu in text]  # no main menu pushing it up
+    before = len(student.texts)
+    await student.send("/start")
+    assert _visible(t("start.welcome_back", name="Mira")) in student.texts[before:]
+    assert [text for text in student.texts[before:] if menu in text]
