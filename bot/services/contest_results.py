@@ -287,16 +287,21 @@ async def _board(session: AsyncSession, contest: Contest) -> Leaderboard:
 
 
 async def _managed(
-    session: AsyncSession, telegram_id: int, admin_ids: frozenset[int], contest_id: int
+    session: AsyncSession,
+    telegram_id: int,
+    admin_ids: frozenset[int],
+    contest_id: int,
+    *,
+    lock: bool = False,
 ) -> Contest:
-    """The contest, for an organizer or admin.
+    """The contest (locked with `lock`), for an organizer or admin.
 
     Raises:
         PermissionDenied: not an organizer or admin.
         NotFound: `contest.not_found`.
     """
     await require(session, telegram_id, admin_ids, *MANAGERS)
-    contest = await session.get(Contest, contest_id)
+    contest = await session.get(Contest, contest_id, with_for_update=lock)
     if contest is None:
         raise NotFound("contest.not_found")
     return contest
@@ -415,8 +420,7 @@ async def release(
     """
     now = now or utcnow()
     async with db.begin() as session:
-        contest = await _managed(session, telegram_id, admin_ids, contest_id)
-        contest = await session.get(Contest, contest.id, with_for_update=True) or contest
+        contest = await _managed(session, telegram_id, admin_ids, contest_id, lock=True)
         if contest.allocated_at is None:
             raise InvalidInput("contest.not_allocated")
         if contest.released_at is not None:
