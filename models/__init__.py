@@ -19,7 +19,7 @@ from models.course import (
     Enrolment,
     LessonProgress,
 )
-from models.event import Event, EventRegistration, EventReminder
+from models.event import Event, EventCheckinAttempt, EventRegistration, EventReminder
 from models.export_log import ExportLog
 from models.invite import Invite, InviteUse
 from models.survey import Answer, Attempt, Campaign, Instrument
@@ -44,6 +44,7 @@ __all__ = [
     "EntryAuthor",
     "EntryFile",
     "Event",
+    "EventCheckinAttempt",
     "EventRegistration",
     "EventReminder",
     "ExportLog",

@@ -106,3 +106,20 @@ class EventReminder(IdMixin, Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     skipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # too late, cancelled
+
+
+class EventCheckinAttempt(IdMixin, Base):
+    """Wrong check-in codes one person typed for one event (the limit is in the service).
+
+    Kept in the database so a restart does not give someone new tries at a short code.
+    """
+
+    __tablename__ = "event_checkin_attempt"
+    __table_args__ = (UniqueConstraint("event_id", "user_id"),)
+
+    event_id: Mapped[int] = mapped_column(BigId, ForeignKey("event.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("app_user.id", ondelete="CASCADE"), index=True
+    )
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
