@@ -26,7 +26,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot import keyboards as kb
 from bot.callbacks import BroadcastCancel, BroadcastFailures
 from bot.gateway import Gateway, Outcome, Outgoing, SendResult
-from bot.i18n import I18n, Translator
+from bot.i18n import I18n, Translator, pick_language
 from bot.jobs.duties import Duty
 from bot.services import NotFound
 from bot.services import broadcasts as svc
@@ -320,7 +320,12 @@ class Broadcaster:
             profile = await user_service.get_profile(self.db, chat_id, frozenset())
         except NotFound:  # the sender deleted their data meanwhile
             return self.i18n.translator(self.settings.default_language)
-        return self.i18n.translator(profile.language)
+        # As the sender's replies speak (`BotContext.t`): their Telegram app's language until
+        # they pick one, so a report never switches language on them.
+        return self.i18n.translator(
+            profile.language
+            or pick_language(profile.telegram_language, self.settings.default_language)
+        )
 
     async def report(self, broadcast_id: int) -> None:
         """Show the current figures to the sender: edit the progress message, or send one."""

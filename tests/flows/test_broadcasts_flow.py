@@ -405,3 +405,18 @@ async def test_many_one_person_messages_go_at_the_gateways_rate(harness):
     await broadcaster.idle()
     assert all(len(_received(harness, tid)) == 1 for tid in ids)
     assert harness.clock.now() - began < 3.0  # 30 at 30/s, not 480 slots at 30/s
+
+
+async def test_a_sender_without_a_chosen_language_reads_the_report_in_their_apps(harness, i18n):
+    """Tried: a coach who was given the role but never picked a language (as the sandbox's
+    console coach, or someone invited before onboarding) and whose Telegram app is Russian: the
+    bot's replies speak Russian, and so must the broadcast's progress report. Before, the report
+    fell back to the bot's default language (Kazakh) in the middle of a Russian conversation."""
+    db = harness.app.bot_data.db
+    await factories.person(db, 4242, telegram_language="ru")
+    broadcaster = harness.app.bot_data.broadcaster
+    t = await broadcaster._sender_translator(4242)
+    assert t.language == "ru"
+    assert (
+        await broadcaster._sender_translator(4243)
+    ).language == harness.settings.default_language
