@@ -22,12 +22,20 @@ from models.course import (
 from models.event import Event, EventCheckinAttempt, EventRegistration, EventReminder
 from models.export_log import ExportLog
 from models.invite import Invite, InviteUse
+from models.resource import (
+    AppSetting,
+    Discipline,
+    Resource,
+    ResourceRating,
+    ResourceUse,
+)
 from models.survey import Answer, Attempt, Campaign, Instrument
 from models.university import University
 from models.user import User, UserRole
 
 __all__ = [
     "Answer",
+    "AppSetting",
     "Attempt",
     "Base",
     "Broadcast",
@@ -40,6 +48,7 @@ __all__ = [
     "Course",
     "CourseMedia",
     "Delivery",
+    "Discipline",
     "Enrolment",
     "EntryAuthor",
     "EntryFile",
@@ -53,6 +62,9 @@ __all__ = [
     "InviteUse",
     "Juror",
     "LessonProgress",
+    "Resource",
+    "ResourceRating",
+    "ResourceUse",
     "Review",
     "University",
     "User",
