@@ -887,6 +887,13 @@ class EventCheckin(Button, prefix="evm:k"):
 
 
 @dataclass(frozen=True, slots=True)
+class EventCheckinRetry(Button, prefix="evm:kr"):
+    """Let those locked out of the check-in (too many wrong codes) try again."""
+
+    event: int
+
+
+@dataclass(frozen=True, slots=True)
 class EventRegistrants(Button, prefix="evm:l"):
     """List the event's registrants."""
 

@@ -325,7 +325,7 @@ async def checkin_command(update: Update, context: BotContext) -> None:
     code = " ".join(context.args or ())
     if not code:
         await _set_awaiting(context, waiting_for(CHECKIN_ROUTE))
-        await reply(update, context, context.t("events.checkin_ask"))
+        await reply(update, context, context.t("events.checkin_ask_code", digits=svc.CODE_DIGITS))
         return
     await _check_in(update, context, code)
 
@@ -345,6 +345,10 @@ async def _check_in(update: Update, context: BotContext, code: str) -> None:
     try:
         view = await svc.check_in(context.db, profile.telegram_id, None, code)
     except ServiceError as exc:
+        if exc.key == "events.checkin_locked":  # no more tries: nothing more to wait for
+            await _stop_waiting(context, CHECKIN_ROUTE)
+            await reply(update, context, t(exc.key, **exc.values))
+            return
         # Still waiting for a code: the next message is tried again (/cancel stops it).
         await _set_awaiting(context, waiting_for(CHECKIN_ROUTE))
         await reply(update, context, t(exc.key, **exc.values) + "\n" + t("events.checkin_again"))

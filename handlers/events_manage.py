@@ -44,6 +44,7 @@ from bot.callbacks import (
     EventCancelConfirm,
     EventChange,
     EventCheckin,
+    EventCheckinRetry,
     EventDefaultReminders,
     EventDiscard,
     EventDuration,
@@ -143,6 +144,7 @@ def register(features: Features) -> None:
     features.button(EventManage, _refusals(manage_button))
     features.button(EventChange, _refusals(ask_change))
     features.button(EventCheckin, _refusals(open_checkin))
+    features.button(EventCheckinRetry, _refusals(allow_retry))
     features.button(EventRegistrants, _refusals(show_registrants))
     features.button(EventRecording, _refusals(ask_recording))
     features.button(EventCancelAsk, _refusals(ask_cancel))
@@ -852,14 +854,40 @@ async def save_new_link(update: Update, context: BotContext, argument: str) -> N
 
 
 async def open_checkin(update: Update, context: BotContext, data: EventCheckin) -> None:
-    """Open the attendance: the code to say aloud (the same one when opened again)."""
+    """Open the attendance: the code to say aloud (the same one when opened again).
+
+    Those who typed too many wrong codes are named, with a button letting them try again.
+    """
     profile = require_profile(context)
+    t = context.t
     code = await svc.open_checkin(context.db, profile.telegram_id, context.admin_ids, data.event)
     view = await svc.get(context.db, data.event)
+    locked = await svc.locked_out(context.db, profile.telegram_id, context.admin_ids, data.event)
     await toast(update, context)
-    await reply(
-        update, context, context.t("events.checkin_opened", code=code, title=_title(context, view))
+    text = t("events.checkin_opened", code=code, title=_title(context, view))
+    keyboard = None
+    if locked:
+        text += "\n\n" + t(
+            "events.checkin_locked_out",
+            count=len(locked),
+            tries=svc.CHECKIN_TRIES,
+            names=shorten(", ".join(locked), 600),
+        )
+        keyboard = kb.rows(
+            [kb.button(t.plain("events.checkin_retry_button"), EventCheckinRetry(view.id).pack())]
+        )
+    await reply(update, context, text, keyboard)
+
+
+async def allow_retry(update: Update, context: BotContext, data: EventCheckinRetry) -> None:
+    """Let those locked out of the check-in type the code again."""
+    profile = require_profile(context)
+    count = await svc.allow_checkin_retry(
+        context.db, profile.telegram_id, context.admin_ids, data.event
     )
+    await toast(update, context)
+    await _remove_keyboard(update)
+    await reply(update, context, context.t("events.checkin_retry_done", count=count))
 
 
 async def show_registrants(update: Update, context: BotContext, data: EventRegistrants) -> None:

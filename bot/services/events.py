@@ -44,7 +44,7 @@ from bot.callbacks import EventCalendar, EventRegister
 from bot.config import LANGUAGES
 from bot.db import Sessionmaker
 from bot.i18n import I18n, Translator
-from bot.services import InvalidInput, NotFound, PermissionDenied, audiences
+from bot.services import InvalidInput, NotFound, PermissionDenied, ServiceError, audiences
 from bot.services.broadcast_content import Button, split_languages, visible_length
 from bot.services.broadcasts import create_system, open_personal_in, queue_personal
 from bot.services.event_times import (
@@ -60,7 +60,16 @@ from bot.services.event_times import (
 )
 from bot.services.roles import Role, require, roles_of
 from bot.text import clean_block, clean_line
-from models import Enrolment, Event, EventRegistration, EventReminder, University, User, utcnow
+from models import (
+    Enrolment,
+    Event,
+    EventCheckinAttempt,
+    EventRegistration,
+    EventReminder,
+    University,
+    User,
+    utcnow,
+)
 from models import UserRole as UserRoleRow
 
 SCHEDULERS = (Role.ADMIN, Role.ORGANIZER, Role.COACH)
@@ -68,7 +77,8 @@ CHECKIN_BEFORE = timedelta(minutes=15)  # check-in opens this long before the st
 TITLE_MAX = 200
 DESCRIPTION_MAX = 2000
 COMMENT_MAX = 1000
-CODE_DIGITS = 4
+CODE_DIGITS = 6  # said aloud; with CHECKIN_TRIES, one guess in 200,000 gets in
+CHECKIN_TRIES = 5  # wrong codes a person may type per event
 _CODE_ALPHABET = string.ascii_lowercase + string.digits
 STARS = "★"
 
@@ -1270,6 +1280,83 @@ def _code(text: str) -> str:
     return "".join(c for c in text if not c.isspace())
 
 
+async def _attempts(
+    session: AsyncSession, events: Iterable[Event], user: User
+) -> dict[int, EventCheckinAttempt]:
+    """The person's wrong-code counts for these events (event id -> row; none yet: absent)."""
+    ids = [event.id for event in events]
+    if not ids:
+        return {}
+    rows = await session.scalars(
+        select(EventCheckinAttempt).where(
+            EventCheckinAttempt.event_id.in_(ids), EventCheckinAttempt.user_id == user.id
+        )
+    )
+    return {row.event_id: row for row in rows.all()}
+
+
+def _locked(attempts: Mapping[int, EventCheckinAttempt], event: Event) -> bool:
+    row = attempts.get(event.id)
+    return row is not None and row.failures >= CHECKIN_TRIES
+
+
+async def _open_now(session: AsyncSession, now: datetime) -> list[Event]:
+    """The events whose check-in is open now, locked in id order (their counts change)."""
+    rows = (
+        await session.scalars(
+            select(Event)
+            .where(
+                Event.checkin_code.is_not(None),
+                Event.state == EventState.PUBLISHED.value,
+                Event.checkin_opened_at.is_not(None),
+                Event.ends_at > now,
+            )
+            .order_by(Event.id)
+            .with_for_update()
+        )
+    ).all()
+    return [event for event in rows if _in_window(event, now)]
+
+
+async def _code_of_a_past_session(
+    session: AsyncSession, user: User, typed: str, now: datetime
+) -> bool:
+    """Whether `typed` is the code of a session of the person's whose check-in has closed."""
+    if not typed:
+        return False
+    rows = (
+        await session.scalars(
+            select(Event)
+            .join(EventRegistration, EventRegistration.event_id == Event.id)
+            .where(Event.checkin_code == typed, EventRegistration.user_id == user.id)
+        )
+    ).all()
+    return any(not _in_window(event, now) for event in rows)
+
+
+async def _record_wrong_code(
+    session: AsyncSession,
+    user: User,
+    events: list[Event],
+    attempts: dict[int, EventCheckinAttempt],
+    now: datetime,
+) -> ServiceError:
+    """Count a wrong code against each event tried; the refusal to give once committed."""
+    for event in events:
+        if _locked(attempts, event):
+            continue
+        row = attempts.get(event.id)
+        if row is None:
+            row = EventCheckinAttempt(event_id=event.id, user_id=user.id, failures=0)
+            session.add(row)
+            attempts[event.id] = row
+        row.failures += 1
+        row.last_failed_at = now
+    if all(_locked(attempts, event) for event in events):
+        return InvalidInput("events.checkin_locked", tries=CHECKIN_TRIES)
+    return InvalidInput("events.bad_code")
+
+
 async def check_in(
     db: Sessionmaker,
     telegram_id: int,
@@ -1280,13 +1367,20 @@ async def check_in(
 ) -> EventView:
     """Record the person's attendance with the code the coach said (once; again: fine).
 
-    Without `event_id` the code finds the event: among events open for check-in now, the one
-    the person is registered for first. Someone not registered (in the audience) is recorded
-    as a walk-in: registered and checked in.
+    Without `event_id` the code finds the event among the events open for check-in now (the
+    one the person is registered for first). Someone not registered (in the audience) is
+    recorded as a walk-in: registered and checked in.
+
+    THE TRIES RULE: a wrong code counts against each event it was tried on (with `event_id`
+    that one; without, every event open for check-in now), per person, in the database (a
+    restart gives no new tries); after `CHECKIN_TRIES` wrong codes the person cannot check in
+    to that event, even with the right code, until its coach lets them try again
+    (`allow_checkin_retry`). The code of a session of theirs whose check-in has closed is
+    answered "check-in is closed", not "wrong code", and is not counted.
 
     Raises:
-        InvalidInput: `events.bad_code`, `events.checkin_closed` (not opened, or outside the
-            session's window).
+        InvalidInput: `events.bad_code`, `events.checkin_locked` (too many wrong codes),
+            `events.checkin_closed` (not opened, or outside the session's window).
         PermissionDenied: `events.not_for_you`.
     """
     now = now or utcnow()
@@ -1294,44 +1388,91 @@ async def check_in(
     async with db.begin() as session:
         user = await _user(session, telegram_id)
         if event_id is None:
-            candidates = (
-                await session.scalars(
-                    select(Event)
-                    .where(
-                        Event.checkin_code == typed,
-                        Event.state == EventState.PUBLISHED.value,
-                        Event.checkin_opened_at.is_not(None),
-                    )
-                    .order_by(Event.id)
-                )
-            ).all()
-            candidates = [e for e in candidates if _in_window(e, now)]
-            if not candidates:
+            tried = await _open_now(session, now)
+            if not tried:
+                if await _code_of_a_past_session(session, user, typed, now):
+                    raise InvalidInput("events.checkin_closed")
                 raise InvalidInput("events.bad_code")
-            mine = [
-                e for e in candidates if await _registration(session, e.id, user.id) is not None
-            ]
-            event_id = (mine or candidates)[0].id
-        event = await _event(session, event_id, lock=True)
-        if event.checkin_code is None or not _in_window(event, now):
-            raise InvalidInput("events.checkin_closed")
-        if not typed or not secrets.compare_digest(typed, event.checkin_code):
-            raise InvalidInput("events.bad_code")
-        registration = await _registration(session, event.id, user.id)
-        if registration is None or registration.state != RegState.REGISTERED.value:
-            if registration is None:
-                if not await _in_audience(session, event, user):
-                    raise PermissionDenied("events.not_for_you")
-                registration = EventRegistration(event_id=event.id, user_id=user.id)
-                session.add(registration)
-            registration.state = RegState.REGISTERED.value
-            registration.registered_at = registration.registered_at or now
-            registration.cancelled_at = None
-        if registration.checked_in_at is None:
-            registration.checked_in_at = now
-        await session.flush()
-        await plan_reminders(session, registration, event, now)
-        return await _view(session, event, now)
+        else:
+            event = await _event(session, event_id, lock=True)
+            if event.checkin_code is None or not _in_window(event, now):
+                raise InvalidInput("events.checkin_closed")
+            tried = [event]
+        attempts = await _attempts(session, tried, user)
+        matches = [
+            e
+            for e in tried
+            if typed and e.checkin_code and secrets.compare_digest(typed, e.checkin_code)
+        ]
+        if not matches:
+            if event_id is None and await _code_of_a_past_session(session, user, typed, now):
+                raise InvalidInput("events.checkin_closed")
+            refusal = await _record_wrong_code(session, user, tried, attempts, now)
+        else:
+            mine = [e for e in matches if await _registration(session, e.id, user.id) is not None]
+            event = (mine or matches)[0]
+            if _locked(attempts, event):
+                raise InvalidInput("events.checkin_locked", tries=CHECKIN_TRIES)
+            return await _record_check_in(session, event, user, now)
+    raise refusal  # after the commit: the wrong code stays counted
+
+
+async def _record_check_in(
+    session: AsyncSession, event: Event, user: User, now: datetime
+) -> EventView:
+    """The person checked in (a walk-in in the audience registered too); the event's view."""
+    registration = await _registration(session, event.id, user.id)
+    if registration is None or registration.state != RegState.REGISTERED.value:
+        if registration is None:
+            if not await _in_audience(session, event, user):
+                raise PermissionDenied("events.not_for_you")
+            registration = EventRegistration(event_id=event.id, user_id=user.id)
+            session.add(registration)
+        registration.state = RegState.REGISTERED.value
+        registration.registered_at = registration.registered_at or now
+        registration.cancelled_at = None
+    if registration.checked_in_at is None:
+        registration.checked_in_at = now
+    await session.flush()
+    await plan_reminders(session, registration, event, now)
+    return await _view(session, event, now)
+
+
+async def locked_out(
+    db: Sessionmaker, actor_id: int, admin_ids: frozenset[int], event_id: int
+) -> list[str]:
+    """The first names of those who may not check in any more (too many wrong codes)."""
+    async with db() as session:
+        event, _user, _roles = await _managed(session, actor_id, admin_ids, event_id)
+        names = await session.scalars(
+            select(User.first_name)
+            .join(EventCheckinAttempt, EventCheckinAttempt.user_id == User.id)
+            .where(
+                EventCheckinAttempt.event_id == event.id,
+                EventCheckinAttempt.failures >= CHECKIN_TRIES,
+            )
+            .order_by(EventCheckinAttempt.last_failed_at, EventCheckinAttempt.id)
+        )
+        return list(names.all())
+
+
+async def allow_checkin_retry(
+    db: Sessionmaker, actor_id: int, admin_ids: frozenset[int], event_id: int
+) -> int:
+    """Let everyone locked out of the event's check-in try again; how many were let."""
+    async with db.begin() as session:
+        event, _user, _roles = await _managed(session, actor_id, admin_ids, event_id, lock=True)
+        rows = (
+            await session.scalars(
+                select(EventCheckinAttempt).where(
+                    EventCheckinAttempt.event_id == event.id,
+                    EventCheckinAttempt.failures >= CHECKIN_TRIES,
+                )
+            )
+        ).all()
+        for row in rows:
+            row.failures = 0
+        return len(rows)
 
 
 # --- after the session -------------------------------------------------------------------------

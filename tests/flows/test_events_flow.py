@@ -20,6 +20,7 @@ from sqlalchemy import select
 from bot.callbacks import (
     EventCancelConfirm,
     EventChange,
+    EventCheckinRetry,
     EventField,
     EventPublish,
     EventRegistrants,
@@ -233,7 +234,7 @@ async def test_a_coaching_session_from_scheduling_to_the_recording(harness, i18n
     await s2.send(code)  # still waiting for the code after the wrong one
     assert _visible(i18n.translator("ru")("events.checked_in", title=TITLE_RU)) == s2.last_text
     await s4.send("/checkin")
-    assert s4.last_text == _visible(t("events.checkin_ask"))
+    assert s4.last_text == _visible(t("events.checkin_ask_code", digits=6))
     await s4.send(code)
     assert s4.last_text == _visible(t("events.checked_in", title=TITLE_EN))
     await s4.send(f"/checkin {code}")  # twice: fine, recorded once
@@ -288,6 +289,61 @@ async def test_a_coaching_session_from_scheduling_to_the_recording(harness, i18n
     recordings = [sum(1 for x in s.texts if x.startswith("📼")) for s in (s1, s2, s3, s4, s5)]
     assert recordings == [0, 0, 1, 0, 0]
     assert "recording" in s3.last_text.lower() or "жазба" in s3.last_text
+
+
+async def test_wrong_codes_lock_check_in_until_the_coach_lets_them_try_again(harness, i18n):
+    """A registrant sends 4 wrong codes (each explained, the bot keeps waiting) and the 5th is
+    answered "too many, ask the coach" (the bot stops waiting); after a restart the right code is
+    still refused; another student checks in; the coach's Check-in code names the locked-out
+    person with a button letting them try again (a student's forged press refused); then the
+    right code works. After the end the right code says check-in is closed, not "wrong code".
+    """
+    t = i18n.translator("en")
+    coach = await _coach(harness)
+    s1, s2 = await _students(harness, [3501, 3502])
+    await _wizard(coach, t)
+    await coach.tap(t.plain("events.publish_button"))
+    await _settle(harness)
+    event = await _event(harness)
+    await s1.tap(t.plain("events.register_button"))
+    await _starts_in(harness, event.id, -5)
+    await coach.send("/my_events")
+    await coach.tap(TITLE_EN)
+    manage = coach.last_message.message_id
+    await coach.tap(t.plain("events.checkin_button"), message_id=manage)
+    code = (await _event(harness)).checkin_code
+    assert code and len(code) == 6
+    assert not coach.last_buttons  # nobody locked out yet
+    wrong = "000000" if code != "000000" else "111111"
+    await s1.send("/checkin")
+    for _ in range(4):
+        await s1.send(wrong)
+        assert s1.last_text == _visible(t("events.bad_code") + "\n" + t("events.checkin_again"))
+    await s1.send(wrong)
+    locked = _visible(t("events.checkin_locked", tries=5))
+    assert s1.last_text == locked
+    await s1.send(code)  # no longer waiting for a code
+    assert s1.last_text == _visible(t("errors.not_understood"))
+    await harness.restart()
+    await s1.send(f"/checkin {code}")
+    assert s1.last_text == locked
+    await s2.send(f"/checkin {code}")  # a walk-in in the audience: unaffected
+    assert s2.last_text == _visible(t("events.checked_in", title=TITLE_EN))
+    await coach.tap(t.plain("events.checkin_button"), message_id=manage)
+    assert _visible(t("events.checkin_locked_out", count=1, tries=5, names="S1")) in (
+        coach.last_text
+    )
+    await s2.tap_data(EventCheckinRetry(event.id).pack(), s2.last_message.message_id)
+    assert s2.last_toast == t.plain("errors.not_allowed")
+    await s1.send(f"/checkin {code}")
+    assert s1.last_text == locked
+    await coach.tap(t.plain("events.checkin_retry_button"))
+    assert coach.last_text == _visible(t("events.checkin_retry_done", count=1))
+    await s1.send(f"/checkin {code}")
+    assert s1.last_text == _visible(t("events.checked_in", title=TITLE_EN))
+    await _starts_in(harness, event.id, -91)
+    await s1.send(f"/checkin {code}")
+    assert s1.last_text.startswith(_visible(t("events.checkin_closed")))
 
 
 async def test_bad_input_is_explained_and_nothing_is_lost(harness, i18n):

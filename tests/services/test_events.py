@@ -17,7 +17,7 @@ from bot.services.broadcasts import get as get_broadcast
 from bot.services.events import EventState, Kind, RegState
 from bot.services.roles import Role
 from bot.services.universities import list_universities
-from models import Broadcast, Delivery, EventRegistration
+from models import Broadcast, Delivery, EventCheckinAttempt, EventRegistration, User
 from tests import factories
 from tests.conftest import ADMIN_ID
 
@@ -462,7 +462,7 @@ async def test_cancel_tells_everyone_once_and_refuses_a_second_time(db):
 
 async def test_check_in_opens_only_in_the_session_window(db):
     """Tried: open check-in 16 minutes before the start and at the end: events.checkin_closed;
-    15 minutes before: a 4-digit code; opened again: the same code."""
+    15 minutes before: a 6-digit code; opened again: the same code."""
     await coach(db)
     event = await scheduled(db)
     for moment in (START - timedelta(minutes=16), END):
@@ -470,7 +470,7 @@ async def test_check_in_opens_only_in_the_session_window(db):
             await ev.open_checkin(db, COACH, ADMINS, event.id, now=moment)
         assert refused.value.key == "events.checkin_closed"
     code = await ev.open_checkin(db, COACH, ADMINS, event.id, now=START - timedelta(minutes=15))
-    assert len(code) == 4 and code.isdigit()
+    assert len(code) == ev.CODE_DIGITS == 6 and code.isdigit()
     assert await ev.open_checkin(db, COACH, ADMINS, event.id, now=START) == code
     assert (await ev.get(db, event.id)).checkin_open
 
@@ -485,14 +485,14 @@ async def test_check_in_with_the_code_once_and_refusals(db):
     await ev.register(db, STUDENT, event.id, now=NOW)
     await ev.register(db, STUDENT + 1, event.id, now=NOW)
     with pytest.raises(InvalidInput) as refused:
-        await ev.check_in(db, STUDENT, event.id, "1234", now=START)
+        await ev.check_in(db, STUDENT, event.id, "123456", now=START)
     assert refused.value.key == "events.checkin_closed"
     code = await ev.open_checkin(db, COACH, ADMINS, event.id, now=START)
-    wrong = f"{(int(code) + 1) % 10000:04d}"
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
     with pytest.raises(InvalidInput) as refused:
         await ev.check_in(db, STUDENT, event.id, wrong, now=START)
     assert refused.value.key == "events.bad_code"
-    await ev.check_in(db, STUDENT, event.id, f" {code[:2]} {code[2:]} ", now=START)
+    await ev.check_in(db, STUDENT, event.id, f" {code[:3]} {code[3:]} ", now=START)
     await ev.check_in(db, STUDENT, event.id, code, now=START + timedelta(minutes=5))
     assert (await ev.check_in(db, STUDENT + 1, None, code, now=START)).id == event.id
     with pytest.raises(InvalidInput) as refused:
@@ -508,6 +508,84 @@ async def test_check_in_with_the_code_once_and_refusals(db):
     assert all(r.state is RegState.REGISTERED for r in listed.values())
     mine = await ev.my_event(db, STUDENT + 2, event.id, now=START)
     assert mine.checked_in
+
+
+async def attempt_rows(db):
+    """(event id, user's telegram id, failures) of every wrong-code count, in order."""
+    async with db() as session:
+        rows = await session.execute(
+            select(EventCheckinAttempt.event_id, User.telegram_id, EventCheckinAttempt.failures)
+            .join(User, User.id == EventCheckinAttempt.user_id)
+            .order_by(EventCheckinAttempt.id)
+        )
+        return [tuple(row) for row in rows.all()]
+
+
+async def test_wrong_codes_are_limited_per_person_and_event_until_the_coach_allows(db):
+    """Tried: a registered student types 4 wrong codes (events.bad_code each), the 5th gives
+    events.checkin_locked, and then the right code is refused too (the count is a row in the
+    database, so a restart keeps it); another student still checks in; by code alone a walk-in
+    in the audience is locked after 5 wrong codes as well; the coach sees both names, lets them
+    try again, and both check in with the right code; someone else's coach may not."""
+    await coach(db)
+    await coach(db, OTHER_COACH)
+    await students(db, 3)
+    event = await scheduled(db)
+    await ev.register(db, STUDENT, event.id, now=NOW)
+    code = await ev.open_checkin(db, COACH, ADMINS, event.id, now=START)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    for attempt in range(1, ev.CHECKIN_TRIES + 1):
+        with pytest.raises(InvalidInput) as refused:
+            await ev.check_in(db, STUDENT, event.id, wrong, now=START)
+        expected = "events.bad_code" if attempt < ev.CHECKIN_TRIES else "events.checkin_locked"
+        assert refused.value.key == expected, attempt
+    assert await attempt_rows(db) == [(event.id, STUDENT, ev.CHECKIN_TRIES)]
+    for typed in (code, wrong):
+        with pytest.raises(InvalidInput) as refused:
+            await ev.check_in(db, STUDENT, None, typed, now=START)
+        assert refused.value.key == "events.checkin_locked"
+    assert await attempt_rows(db) == [(event.id, STUDENT, ev.CHECKIN_TRIES)]  # not counted on
+    await ev.check_in(db, STUDENT + 1, None, code, now=START)  # another person: unaffected
+    for _ in range(ev.CHECKIN_TRIES):
+        with pytest.raises(InvalidInput) as refused:
+            await ev.check_in(db, STUDENT + 2, None, wrong, now=START)
+    assert refused.value.key == "events.checkin_locked"
+    assert not (await ev.my_event(db, STUDENT, event.id, now=START)).checked_in
+    assert await ev.locked_out(db, COACH, ADMINS, event.id) == [f"U{STUDENT}", f"U{STUDENT + 2}"]
+    with pytest.raises(PermissionDenied):
+        await ev.allow_checkin_retry(db, OTHER_COACH, ADMINS, event.id)
+    assert await ev.allow_checkin_retry(db, COACH, ADMINS, event.id) == 2
+    assert await ev.locked_out(db, COACH, ADMINS, event.id) == []
+    await ev.check_in(db, STUDENT, None, code, now=START + timedelta(minutes=1))
+    await ev.check_in(db, STUDENT + 2, None, code, now=START + timedelta(minutes=1))
+    checked = {r.telegram_id for r in await ev.registrants(db, COACH, ADMINS, event.id)}
+    assert checked == {STUDENT, STUDENT + 1, STUDENT + 2}
+
+
+async def test_the_right_code_after_the_session_says_check_in_is_closed(db):
+    """Tried: after the end, by code alone, a registrant types the session's right code:
+    events.checkin_closed (it used to say events.bad_code), not counted as a wrong code;
+    someone who never registered types it: events.bad_code; while another session's check-in
+    is open, the old code is still answered "closed" and not counted against the open one."""
+    await coach(db)
+    await students(db, 2)
+    event = await scheduled(db)
+    await ev.register(db, STUDENT, event.id, now=NOW)
+    code = await ev.open_checkin(db, COACH, ADMINS, event.id, now=START)
+    for moment in (END, END + timedelta(days=1)):
+        with pytest.raises(InvalidInput) as refused:
+            await ev.check_in(db, STUDENT, None, code, now=moment)
+        assert refused.value.key == "events.checkin_closed"
+    with pytest.raises(InvalidInput) as refused:
+        await ev.check_in(db, STUDENT + 1, None, code, now=END)
+    assert refused.value.key == "events.bad_code"
+    later = await scheduled(db, starts_at=START + timedelta(days=1))
+    later_code = await ev.open_checkin(db, COACH, ADMINS, later.id, now=START + timedelta(days=1))
+    if later_code != code:
+        with pytest.raises(InvalidInput) as refused:
+            await ev.check_in(db, STUDENT, None, code, now=START + timedelta(days=1))
+        assert refused.value.key == "events.checkin_closed"
+    assert await attempt_rows(db) == []
 
 
 # --- feedback and the recording ----------------------------------------------------------------
