@@ -11,6 +11,7 @@ from models.contest import (
     Juror,
     Review,
 )
+from models.contest_setup import ContestSetup
 from models.course import (
     Certificate,
     CheckAnswer,
@@ -45,6 +46,7 @@ __all__ = [
     "Contest",
     "ContestCertificate",
     "ContestEntry",
+    "ContestSetup",
     "Course",
     "CourseMedia",
     "Delivery",
