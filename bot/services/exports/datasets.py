@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from bot.services.exports import course, events, long, scores, swot, wide
+from bot.services.exports import contest, course, events, long, scores, swot, wide
 from bot.services.exports.common import Filters, Options
 from bot.services.exports.spec import Labels, Table
 
@@ -189,6 +189,39 @@ register(
             "регистрации, отправленными напоминаниями, отметкой о присутствии и оценкой",
             "en": "Event attendance: one row per participant and event, with the registration's "
             "state, the reminders sent, the check-in and the feedback",
+        },
+    )
+)
+register(
+    Dataset(
+        "contest_entries",
+        "8",
+        lambda s, f, o: [contest.entries_table(s, f, o)],
+        {
+            "kk": "Байқау жұмыстары: жіберілген немесе кері алынған әр жұмысқа бір жол, авторлар "
+            "кодтарымен, университеттерімен, жіберілген уақытымен, сілтемесімен, файлдарымен, "
+            "әр критерий бойынша орташа балымен, қорытынды балымен және орнымен",
+            "ru": "Работы конкурса: одна строка на каждую поданную или отозванную работу, с "
+            "кодами авторов, университетами, временем подачи, ссылкой, файлами, средним баллом "
+            "по каждому критерию, итоговым баллом и местом",
+            "en": "Contest entries: one row per submitted or withdrawn entry, with the authors' "
+            "codes, universities, submission time, link, files, the mean score on each "
+            "criterion, the final score and the rank",
+        },
+    )
+)
+register(
+    Dataset(
+        "contest_reviews",
+        "9",
+        lambda s, f, o: [contest.reviews_table(s, f, o)],
+        {
+            "kk": "Байқау сараптамалары: әр сараптама мен критерийге бір жол, қазы кодымен және "
+            "университетімен, балымен, ең жоғары балымен, салмағымен, уақытымен және пікірімен",
+            "ru": "Рецензии конкурса: одна строка на рецензию и критерий, с кодом и "
+            "университетом члена жюри, баллом, максимумом, весом, временем и комментарием",
+            "en": "Contest reviews: one row per review and criterion, with the juror's code and "
+            "university, the score, maximum, weight, time and comment",
         },
     )
 )
