@@ -9,14 +9,19 @@ Besides the Bot API it offers two test-facing surfaces:
 
 * the *simulation* API — what a person does in the Telegram app (:meth:`Emulator.add_user`,
   :meth:`~Emulator.post_message`, :meth:`~Emulator.post_callback`,
-  :meth:`~Emulator.post_document`, :meth:`~Emulator.block`, ...);
+  :meth:`~Emulator.post_document`, :meth:`~Emulator.block`, typing ``@bot query`` with
+  :meth:`~Emulator.post_inline_query` and choosing a result with
+  :meth:`~Emulator.choose_inline_result`, ...);
 * the *observation* API — what that person sees (:meth:`Emulator.chat`,
   :meth:`~Emulator.bot_messages`, :meth:`~Emulator.toasts`, :meth:`~Emulator.activity`,
-  :meth:`~Emulator.wait_activity`).
+  :meth:`~Emulator.wait_activity`, the results of an inline query with
+  :meth:`~Emulator.inline_answer`, the cards shared with :meth:`~Emulator.shared_messages`).
 
-Only private chats exist (chat id == user id): Ortaq talks to people one to one. The emulator
-runs inside one event loop; it is not thread-safe. Every call is O(1) in the size of the
-history so benchmarks can push thousands of messages per second through it.
+Only private chats exist (chat id == user id): Ortaq talks to people one to one. An inline
+result chosen for "another chat" (a colleague, a group) lands in a chat the bot is not in: the
+emulator keeps it as a :class:`SharedMessage` for the test to read and press its URL buttons.
+The emulator runs inside one event loop; it is not thread-safe. Every call is O(1) in the size
+of the history so benchmarks can push thousands of messages per second through it.
 """
 
 from __future__ import annotations
@@ -48,9 +53,11 @@ __all__ = [
     "ApiError",
     "Button",
     "Emulator",
+    "InlineAnswer",
     "Limits",
     "MessageRecord",
     "NetworkFault",
+    "SharedMessage",
     "Stats",
     "StoredFile",
     "UploadedFile",
@@ -66,6 +73,10 @@ CALLBACK_ANSWER_LIMIT = 200
 KEYBOARD_BUTTON_LIMIT = 100
 UPLOAD_LIMIT = 50 * 1024 * 1024
 DOWNLOAD_LIMIT = 20 * 1024 * 1024
+INLINE_QUERY_LIMIT = 256  # characters the app sends after "@bot " (it cuts the rest)
+INLINE_RESULTS_LIMIT = 50  # results one answerInlineQuery may carry
+INLINE_RESULT_ID_LIMIT = 64  # bytes of a result's id
+INLINE_OFFSET_LIMIT = 64  # bytes of next_offset
 
 # Telegram's own descriptions, verbatim, so code matching on them behaves as in production.
 CHAT_NOT_FOUND = "Bad Request: chat not found"
@@ -83,6 +94,7 @@ EDIT_NOT_FOUND = "Bad Request: message to edit not found"
 DELETE_NOT_FOUND = "Bad Request: message to delete not found"
 QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 WRONG_FILE = "Bad Request: wrong file identifier/HTTP URL specified"
+INLINE_RESULT_INVALID = "Bad Request: can't parse inline query result: "
 WEBHOOK_CONFLICT = (
     "Conflict: can't use getUpdates method while webhook is active; "
     "use deleteWebhook to delete the webhook first"
@@ -119,6 +131,8 @@ _JSON_PARAMS = frozenset(
         "link_preview_options",
         "media",
         "message_ids",
+        "results",
+        "button",
     }
 )
 _BOOL_PARAMS = frozenset(
@@ -133,6 +147,7 @@ _BOOL_PARAMS = frozenset(
         "show_caption_above_media",
         "disable_web_page_preview",
         "allow_paid_broadcast",
+        "is_personal",
     }
 )
 # Flood control applies to what lands in a chat, like Telegram's per-chat limits.
@@ -182,6 +197,25 @@ _SCOPE_TYPES = frozenset(
         "chat_member",
     }
 )
+# Inline query results: the fields each type requires besides `type` and `id` (Bot API);
+# a cached result (`*_file_id`) needs fewer than one given by URL.
+_INLINE_RESULT_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    # type: alternatives, the first that matches the result's own fields is checked
+    "article": (("title", "input_message_content"),),
+    "photo": (("photo_file_id",), ("photo_url", "thumbnail_url")),
+    "gif": (("gif_file_id",), ("gif_url", "thumbnail_url")),
+    "mpeg4_gif": (("mpeg4_file_id",), ("mpeg4_url", "thumbnail_url")),
+    "video": (("video_file_id", "title"), ("video_url", "mime_type", "thumbnail_url", "title")),
+    "audio": (("audio_file_id",), ("audio_url", "title")),
+    "voice": (("voice_file_id", "title"), ("voice_url", "title")),
+    "document": (("document_file_id", "title"), ("document_url", "title", "mime_type")),
+    "sticker": (("sticker_file_id",),),
+    "location": (("latitude", "longitude", "title"),),
+    "venue": (("latitude", "longitude", "title", "address"),),
+    "contact": (("phone_number", "first_name"),),
+    "game": (("game_short_name",),),
+}
+_START_PARAMETER = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
 _LEADING_COMMAND = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,64})?")
 
@@ -289,6 +323,8 @@ class MessageRecord:
     deleted: bool = False
     reply_to_message_id: int | None = None
     forward_origin: dict[str, Any] | None = None
+    via_bot: dict[str, Any] | None = None
+    """The bot whose inline result this user's message is ("via @bot")."""
 
     @property
     def content(self) -> str | None:
@@ -330,6 +366,53 @@ class Button:
     """``callback`` (sends callback_data), ``url``, ``reply`` (sends its label), or the
     name of another inline action (``web_app``, ``switch_inline_query``, ...)."""
     data: str | None = None
+
+
+@dataclass(slots=True)
+class InlineAnswer:
+    """An inline query a user typed and what the bot answered to it (None until it does)."""
+
+    query_id: str
+    user_id: int
+    query: str
+    offset: str
+    chat_type: str
+    answered: bool = False
+    results: list[dict[str, Any]] = field(default_factory=list)
+    cache_time: int | None = None
+    is_personal: bool = False
+    next_offset: str = ""
+    button: dict[str, Any] | None = None
+
+    def result(self, result_id: str) -> dict[str, Any]:
+        """Return the result with this id; raise LookupError naming the ids there are."""
+        for result in self.results:
+            if result.get("id") == result_id:
+                return result
+        ids = [result.get("id") for result in self.results]
+        raise LookupError(f"no inline result {result_id!r} in the answer; results: {ids}")
+
+    @property
+    def titles(self) -> list[str]:
+        """Return the titles of the results, in the order the app lists them."""
+        return [str(result.get("title", "")) for result in self.results]
+
+
+@dataclass(slots=True)
+class SharedMessage:
+    """An inline result a user posted into a chat the bot is not in ("via @bot").
+
+    ``record`` is the message as the people of that chat see it (its text, entities and
+    keyboard: only URL and other non-callback buttons make sense there, and those are what a
+    test presses).
+    """
+
+    sender_id: int
+    chat: str
+    query: str
+    result_id: str
+    record: MessageRecord
+    inline_message_id: str | None = None
 
 
 @dataclass
@@ -542,6 +625,8 @@ class Emulator:
         *,
         limits: Limits | None = None,
         clock: Callable[[], float] = time.monotonic,
+        inline: bool = True,
+        inline_feedback: bool = False,
     ) -> None:
         self.token = token
         self.bot_id = int(token.split(":")[0])
@@ -562,6 +647,10 @@ class Emulator:
         """setMyDescription / setMyShortDescription / setMyName per (kind, language_code)."""
         self.pollers = 0
         """How many getUpdates long polls are waiting right now."""
+        self.inline = inline
+        """Inline mode is on (BotFather /setinline): people may type ``@bot query``."""
+        self.inline_feedback = inline_feedback
+        """BotFather /setinlinefeedback: a chosen result is reported (chosen_inline_result)."""
         self._limits: Limits | None = None
         self._limiter: RateLimiter | None = None
         self.limits = limits
@@ -578,6 +667,10 @@ class Emulator:
         self._callbacks: dict[str, _CallbackQuery] = {}
         self._callback_numbers = itertools.count(4_000_000_000_001)
         self._commands: dict[tuple[str, str], list[dict[str, str]]] = {}
+        self._inline_queries: dict[str, InlineAnswer] = {}
+        self._inline_numbers = itertools.count(7_000_000_000_001)
+        self._inline_message_numbers = itertools.count(1)
+        self._shared: list[SharedMessage] = []
         handlers: dict[str, Handler] = {
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
@@ -593,6 +686,7 @@ class Emulator:
             "deleteMessage": self._delete_message,
             "deleteMessages": self._delete_messages,
             "answerCallbackQuery": self._answer_callback_query,
+            "answerInlineQuery": self._answer_inline_query,
             "sendDocument": self._send_document,
             "sendPhoto": self._send_photo,
             "sendVideo": self._send_video,
@@ -808,6 +902,90 @@ class Emulator:
         record = self._add_user_message(chat, photo=stored.photo(), caption=caption)
         return self._emit("message", self._message_dict(chat, record), enqueue)
 
+    def post_inline_query(
+        self,
+        user_id: int,
+        query: str,
+        *,
+        offset: str = "",
+        chat_type: str = "sender",
+        enqueue: bool = True,
+    ) -> dict[str, Any]:
+        """Let the user type ``@bot query`` in a chat; return the ``inline_query`` Update.
+
+        As the Telegram app does, the query is cut to 256 characters, and it may come from
+        someone who never started the bot or who blocked it (inline mode needs neither).
+        ``chat_type`` is where it is typed: ``sender`` (the chat with the bot itself),
+        ``private``, ``group``, ``supergroup`` or ``channel``. ``offset`` asks for the next
+        page (the ``next_offset`` of an earlier answer). Raises LookupError when inline mode
+        is off (``inline=False``: BotFather /setinline was never sent).
+        """
+        if not self.inline:
+            raise LookupError("inline mode is off for this bot: BotFather /setinline turns it on")
+        if chat_type not in ("sender", "private", "group", "supergroup", "channel"):
+            raise ValueError(f"bad chat_type {chat_type!r}")
+        chat = self._user_chat(user_id)
+        query_id = str(next(self._inline_numbers))
+        text = query[:INLINE_QUERY_LIMIT]
+        self._inline_queries[query_id] = InlineAnswer(query_id, chat.id, text, offset, chat_type)
+        payload = {
+            "id": query_id,
+            "from": chat.user,
+            "query": text,
+            "offset": offset,
+            "chat_type": chat_type,
+        }
+        return self._emit("inline_query", payload, enqueue)
+
+    def choose_inline_result(
+        self,
+        user_id: int,
+        result_id: str,
+        *,
+        query_id: str | None = None,
+        chat: str | None = None,
+        enqueue: bool = True,
+    ) -> tuple[SharedMessage, dict[str, Any] | None]:
+        """Let the user tap a result of their (latest, or ``query_id``) answered inline query.
+
+        The result's message is posted "via @bot" from the user: into their chat with the bot
+        when ``chat`` is None and the query was typed there (``chat_type`` ``sender``; the bot
+        then receives it as a message), else into the chat named ``chat`` (a colleague, a
+        group: the bot is not in it, the message is kept for :meth:`shared_messages`). Returns
+        the shared message and the Update the bot receives (a ``message`` in its own chat, a
+        ``chosen_inline_result`` when inline feedback is on, else None). Articles and cached
+        documents and photos are posted; other kinds raise LookupError.
+        """
+        answer = self._answered_query(user_id, query_id)
+        result = answer.result(result_id)
+        source = self._user_chat(user_id)
+        fields = self._inline_message_fields(result)
+        in_bot_chat = chat is None and answer.chat_type == "sender"
+        inline_message_id: str | None = None
+        if result.get("reply_markup") and not in_bot_chat:
+            inline_message_id = f"AgAAAsbx{next(self._inline_message_numbers):08d}"
+        if in_bot_chat:
+            record = self._add_user_message(self._revive(user_id), via_bot=self.bot_user, **fields)
+        else:
+            record = MessageRecord(0, 0, False, int(time.time()), via_bot=self.bot_user, **fields)
+        shared = SharedMessage(
+            user_id, chat or "bot", answer.query, result_id, record, inline_message_id
+        )
+        self._shared.append(shared)
+        update: dict[str, Any] | None = None
+        if in_bot_chat:
+            update = self._emit("message", self._message_dict(source, record), enqueue)
+        elif self.inline_feedback:
+            chosen: dict[str, Any] = {
+                "result_id": result_id,
+                "from": source.user,
+                "query": answer.query,
+            }
+            if inline_message_id is not None:
+                chosen["inline_message_id"] = inline_message_id
+            update = self._emit("chosen_inline_result", chosen, enqueue)
+        return shared, update
+
     def block(self, user_id: int) -> None:
         """The user blocks the bot: every write to them answers 403."""
         self._user_chat(user_id).blocked = True
@@ -848,6 +1026,23 @@ class Emulator:
     def callback_answers(self, user_id: int) -> list[dict[str, Any]]:
         """Return every answerCallbackQuery in the chat: text, show_alert, url, message_id."""
         return list(self._user_chat(user_id).callback_answers)
+
+    def inline_answer(self, user_id: int, query_id: str | None = None) -> InlineAnswer | None:
+        """Return the user's latest inline query (or ``query_id``) with the bot's answer.
+
+        None when the user typed none; ``answered`` tells whether the bot answered it.
+        """
+        if query_id is not None:
+            found = self._inline_queries.get(query_id)
+            return found if found is not None and found.user_id == user_id else None
+        for answer in reversed(self._inline_queries.values()):
+            if answer.user_id == user_id:
+                return answer
+        return None
+
+    def shared_messages(self, user_id: int | None = None) -> list[SharedMessage]:
+        """Return the inline results posted (by ``user_id``, or by anyone), oldest first."""
+        return [s for s in self._shared if user_id is None or s.sender_id == user_id]
 
     def activity(self, user_id: int) -> int:
         """Return a counter bumped by each bot send, edit, delete and callback answer here."""
@@ -1051,6 +1246,8 @@ class Emulator:
             message["edit_date"] = record.edit_date
         if record.forward_origin is not None:
             message["forward_origin"] = record.forward_origin
+        if record.via_bot is not None:
+            message["via_bot"] = record.via_bot
         if record.text is not None:
             message["text"] = record.text
             if record.entities:
@@ -1198,6 +1395,125 @@ class Emulator:
         self._touch(chat)
         return self._message_dict(chat, record)
 
+    # --- internals: inline mode ----------------------------------------------------------
+
+    def _answered_query(self, user_id: int, query_id: str | None) -> InlineAnswer:
+        answer = self.inline_answer(user_id, query_id)
+        if answer is None:
+            raise LookupError(f"user {user_id} typed no inline query {query_id or ''}".rstrip())
+        if not answer.answered:
+            raise LookupError(f"the bot did not answer the inline query {answer.query!r}")
+        return answer
+
+    def _inline_message_fields(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The message a chosen result posts: its text (or cached file) and its keyboard."""
+        kind = result.get("type")
+        fields: dict[str, Any] = {"reply_markup": _inline_only(result.get("reply_markup"))}
+        content = result.get("input_message_content")
+        if isinstance(content, dict) and "message_text" in content:
+            text, entities = self._format(
+                content["message_text"], content.get("parse_mode"), content.get("entities")
+            )
+            fields.update(
+                text=text,
+                entities=entities,
+                source=str(content["message_text"]),
+                parse_mode=content.get("parse_mode"),
+            )
+            return fields
+        if kind in ("document", "photo") and f"{kind}_file_id" in result:
+            stored = self._files.get(str(result[f"{kind}_file_id"]))
+            if stored is None:
+                raise LookupError(f"unknown {kind}_file_id in inline result {result.get('id')}")
+            caption, entities = None, None
+            if result.get("caption"):
+                caption, entities = self._format(
+                    result["caption"], result.get("parse_mode"), result.get("caption_entities")
+                )
+            fields.update(caption=caption, entities=entities)
+            if kind == "photo":
+                fields["photo"] = stored.photo()
+            else:
+                fields["document"] = stored.document()
+            return fields
+        raise LookupError(
+            f"the emulator posts articles and cached documents and photos, not {kind!r} results"
+        )
+
+    def _check_inline_result(self, result: Any, seen: set[str]) -> None:
+        """Refuse a result as Telegram does: its type, id and the fields that type requires."""
+        if not isinstance(result, dict):
+            raise ApiError(400, INLINE_RESULT_INVALID + "InlineQueryResult must be an Object")
+        kind = result.get("type")
+        if not isinstance(kind, str) or kind not in _INLINE_RESULT_FIELDS:
+            raise ApiError(
+                400,
+                INLINE_RESULT_INVALID + f'type "{kind or ""}" is unsupported for the inline '
+                "query result",
+            )
+        result_id = result.get("id")
+        if not isinstance(result_id, str):
+            raise ApiError(400, INLINE_RESULT_INVALID + 'Can\'t find field "id"')
+        if not 1 <= len(result_id.encode()) <= INLINE_RESULT_ID_LIMIT:
+            raise ApiError(400, "Bad Request: RESULT_ID_INVALID")
+        if result_id in seen:
+            raise ApiError(400, "Bad Request: RESULT_ID_DUPLICATE")
+        seen.add(result_id)
+        alternatives = _INLINE_RESULT_FIELDS[kind]
+        # A cached result is told apart by its *_file_id; the last form is the one by URL.
+        required = next((a for a in alternatives if a[0] in result), alternatives[-1])
+        for name in required:
+            value = result.get(name)
+            if value is None or (isinstance(value, str) and not value):
+                raise ApiError(400, INLINE_RESULT_INVALID + f'Can\'t find field "{name}"')
+        content = result.get("input_message_content")
+        if content is not None:
+            self._check_input_content(content)
+        if result.get("reply_markup") is not None:
+            self._markup(result["reply_markup"], inline=True)
+        if result.get("caption"):
+            plain, _ = self._inline_format(
+                result["caption"], result.get("parse_mode"), result.get("caption_entities")
+            )
+            if len(plain) > CAPTION_LIMIT:
+                raise ApiError(400, "Bad Request: MEDIA_CAPTION_TOO_LONG")
+
+    def _inline_format(
+        self, raw: Any, parse_mode: Any, entities: Any
+    ) -> tuple[str, list[dict[str, Any]] | None]:
+        try:
+            return self._format(raw, parse_mode, entities)
+        except ApiError as error:
+            detail = error.description.removeprefix("Bad Request: ")
+            raise ApiError(400, INLINE_RESULT_INVALID + detail[:1].upper() + detail[1:]) from None
+
+    def _check_input_content(self, content: Any) -> None:
+        if not isinstance(content, dict):
+            raise ApiError(400, INLINE_RESULT_INVALID + "InputMessageContent must be an Object")
+        if "message_text" in content:
+            plain, _ = self._inline_format(
+                content["message_text"], content.get("parse_mode"), content.get("entities")
+            )
+            if not plain.strip():
+                raise ApiError(400, "Bad Request: MESSAGE_EMPTY")
+            if len(plain) > TEXT_LIMIT:
+                raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+            return
+        # Location, venue, contact and invoice contents: recognised by their own fields.
+        if not {"latitude", "phone_number", "payload"}.intersection(content):
+            raise ApiError(
+                400, INLINE_RESULT_INVALID + "Can't parse InputMessageContent: unknown type"
+            )
+
+    def _check_results_button(self, button: Any) -> None:
+        if not isinstance(button, dict) or not isinstance(button.get("text"), str):
+            raise ApiError(400, "Bad Request: can't parse InlineQueryResultsButton JSON object")
+        start = button.get("start_parameter")
+        if "web_app" in button:
+            return
+        if not isinstance(start, str) or not _START_PARAMETER.fullmatch(start):
+            raise ApiError(400, "Bad Request: START_PARAM_INVALID")
+
     # --- internals: files ----------------------------------------------------------------
 
     def _store_file(
@@ -1263,7 +1579,7 @@ class Emulator:
             **self.bot_user,
             "can_join_groups": True,
             "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
+            "supports_inline_queries": self.inline,
             "can_connect_to_business": False,
             "has_main_web_app": False,
         }
@@ -1507,6 +1823,37 @@ class Emulator:
                     "data": query.data,
                 }
             )
+            self._touch(chat)
+        return True
+
+    def _answer_inline_query(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> bool:
+        answer = self._inline_queries.get(str(params.get("inline_query_id")))
+        # Like a callback query, an inline query is answered once (and only a known one).
+        if answer is None or answer.answered:
+            raise ApiError(400, QUERY_INVALID)
+        results = params.get("results")
+        if not isinstance(results, list):
+            raise ApiError(400, "Bad Request: can't parse inline query results JSON object")
+        if len(results) > INLINE_RESULTS_LIMIT:
+            raise ApiError(400, "Bad Request: RESULTS_TOO_MUCH")
+        seen: set[str] = set()
+        for result in results:
+            self._check_inline_result(result, seen)
+        next_offset = str(params.get("next_offset") or "")
+        if len(next_offset.encode()) > INLINE_OFFSET_LIMIT:
+            raise ApiError(400, "Bad Request: NEXT_OFFSET_INVALID")
+        button = params.get("button")
+        if button is not None:
+            self._check_results_button(button)
+        cache_time = params.get("cache_time")
+        answer.answered = True
+        answer.results = list(results)
+        answer.cache_time = int(cache_time) if isinstance(cache_time, int) else None
+        answer.is_personal = bool(params.get("is_personal"))
+        answer.next_offset = next_offset
+        answer.button = button
+        chat = self._chats.get(answer.user_id)
+        if chat is not None:
             self._touch(chat)
         return True
 

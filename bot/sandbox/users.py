@@ -16,16 +16,19 @@ end-to-end tests of the real bot process::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from bot.sandbox.emulator import Button, Emulator, MessageRecord
+from bot.sandbox.emulator import Button, Emulator, InlineAnswer, MessageRecord, SharedMessage
 
 __all__ = ["RemoteUser", "SimulatedUser"]
 
 Deliver = Callable[[dict[str, Any]], Awaitable[None]]
+_START_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def _labels(markup: dict[str, Any] | None) -> list[str]:
@@ -139,6 +142,69 @@ class SimulatedUser:
                 self.user_id, filename, content, caption=caption, enqueue=enqueue
             )
         )
+
+    async def inline(
+        self, query: str, *, offset: str = "", chat_type: str = "sender"
+    ) -> InlineAnswer:
+        """Type ``@bot query`` (in the chat with the bot, unless ``chat_type`` says where).
+
+        Returns the query with the bot's answer (its ``results``, ``next_offset``, ``button``);
+        without ``deliver``, await :meth:`wait_reply` before reading ``answered``.
+        """
+        update = await self._act(
+            lambda enqueue: self.emulator.post_inline_query(
+                self.user_id, query, offset=offset, chat_type=chat_type, enqueue=enqueue
+            )
+        )
+        answer = self.emulator.inline_answer(self.user_id, update["inline_query"]["id"])
+        assert answer is not None
+        return answer
+
+    async def choose(
+        self, result_id: str, *, chat: str | None = None, query_id: str | None = None
+    ) -> SharedMessage:
+        """Tap the inline result ``result_id`` of the latest answered query: post it "via @bot".
+
+        Into the chat with the bot when the query was typed there and ``chat`` is None (the
+        bot receives it), else into the chat called ``chat`` (see
+        :meth:`Emulator.choose_inline_result`).
+        """
+        shared: list[SharedMessage] = []
+
+        def post(enqueue: bool) -> dict[str, Any]:
+            message, update = self.emulator.choose_inline_result(
+                self.user_id, result_id, query_id=query_id, chat=chat, enqueue=enqueue
+            )
+            shared.append(message)
+            return update or {}
+
+        self._since = self.emulator.activity(self.user_id)
+        if self.deliver is None:
+            post(True)
+        else:
+            update = post(False)
+            if update:
+                await self.deliver(update)
+        return shared[0]
+
+    async def open_link(self, url: str) -> dict[str, Any]:
+        """Open a ``t.me/<bot>?start=<payload>`` link: the app sends ``/start <payload>``.
+
+        Raises AssertionError for a link that is not a deep link to this bot.
+        """
+        parts = urlsplit(url)
+        bot = str(self.emulator.bot_user["username"])
+        path = parts.path.strip("/")
+        start = parse_qs(parts.query).get("start", [""])[0]
+        if (
+            parts.scheme not in ("https", "http")
+            or parts.netloc not in ("t.me", "telegram.me")
+            or path.casefold() != bot.casefold()
+        ):
+            raise AssertionError(f"{url!r} is not a link to @{bot}")
+        if start and not _START_PAYLOAD.fullmatch(start):
+            raise AssertionError(f"{url!r}: Telegram refuses the start parameter {start!r}")
+        return await self.send(f"/start {start}" if start else "/start")
 
     async def wait_reply(
         self,
