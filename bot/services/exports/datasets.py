@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from bot.services.exports import contest, course, events, long, scores, swot, wide
+from bot.services.exports import contest, course, events, long, resources, scores, swot, wide
 from bot.services.exports.common import Filters, Options
 from bot.services.exports.spec import Labels, Table
 
@@ -222,6 +222,50 @@ register(
             "университетом члена жюри, баллом, максимумом, весом, временем и комментарием",
             "en": "Contest reviews: one row per review and criterion, with the juror's code and "
             "university, the score, maximum, weight, time and comment",
+        },
+    )
+)
+register(
+    Dataset(
+        "resources",
+        "10",
+        lambda s, f, o: [resources.resources_table(s, f, o)],
+        {
+            "kk": "Ресурстар банкі: модерацияға жіберілген әр ресурсқа бір жол, үш тілдегі "
+            "атауымен, пәнімен, түрімен, тілдерімен, деңгейімен, лицензиясымен, авторларымен, "
+            "университетімен, жариялаушының кодымен, файлымен немесе сілтемесімен, "
+            "жіберілген және мақұлданған уақытымен, қолданушылар санымен (басқа "
+            "университеттерден де) және бағаларымен",
+            "ru": "Банк ресурсов: одна строка на каждый отправленный на модерацию ресурс, с "
+            "названием на трёх языках, дисциплиной, видом, языками, уровнем, лицензией, "
+            "авторами, университетом, кодом автора публикации, файлом или ссылкой, временем "
+            "отправки и одобрения, числом использовавших (и из других университетов) и "
+            "оценками",
+            "en": "Resource bank: one row per resource sent to moderation, with its title in "
+            "three languages, discipline, kind, languages, level, license, authors, "
+            "university, contributor's code, file or link, times submitted and approved, "
+            "people who used it (and of them from other universities) and ratings",
+        },
+    )
+)
+register(
+    Dataset(
+        "resource_use",
+        "11",
+        lambda s, f, o: [resources.use_table(s, f, o)],
+        {
+            "kk": "Ресурстарды қолдану: адам мен ресурсқа бір жол, адамның және ресурстың "
+            "университетімен, алғаш және соңғы рет ашылған уақытымен, ашылған санымен, "
+            "бағасымен және пікір жазылғанымен (пікір мәтіні тек сәйкестендірілген "
+            "экспорттарда)",
+            "ru": "Использование ресурсов: одна строка на человека и ресурс, с университетом "
+            "человека и ресурса, временем первого и последнего открытия, числом открытий, "
+            "оценкой и отметкой о комментарии (текст комментария только в "
+            "идентифицированных выгрузках)",
+            "en": "Resource use: one row per person and resource, with the person's and the "
+            "resource's university, when it was first and last opened, how many times, the "
+            "rating and whether they commented (the comment's text in identified exports "
+            "only)",
         },
     )
 )
