@@ -530,6 +530,13 @@ class BroadcastCourses(Button, prefix="bc:c"):
 
 
 @dataclass(frozen=True, slots=True)
+class BroadcastEvents(Button, prefix="bc:e"):
+    """List the sender's events, to choose the registrants of one as the audience."""
+
+    broadcast: int
+
+
+@dataclass(frozen=True, slots=True)
 class BroadcastNoButtons(Button, prefix="bc:s"):
     """Send the broadcast without link buttons: go on to the preview."""
 

@@ -26,6 +26,7 @@ from bot.callbacks import (
     BroadcastCountries,
     BroadcastCourses,
     BroadcastDiscard,
+    BroadcastEvents,
     BroadcastFailures,
     BroadcastNoButtons,
     BroadcastSchedule,
@@ -36,9 +37,10 @@ from bot.callbacks import (
 from bot.context import BotContext
 from bot.features import ButtonCallback, Features, InputRoute
 from bot.jobs.broadcasts import SCHEDULED, link_buttons, render_progress
-from bot.replies import reply, require_profile, toast
+from bot.replies import reply, require_profile, shorten, toast
 from bot.services import ServiceError
 from bot.services import broadcasts as svc
+from bot.services import events as event_service
 from bot.services import universities as university_service
 from bot.services import users as user_service
 from bot.services.audiences import (
@@ -48,6 +50,8 @@ from bot.services.audiences import (
     CourseAudience,
     course_audience,
     course_audiences,
+    event_of,
+    event_ref,
     sender_university,
 )
 from bot.services.broadcast_content import (
@@ -80,6 +84,7 @@ def register(features: Features) -> None:
     features.button(BroadcastUniversities, _refusals_toasted(ask_university))
     features.button(BroadcastCountries, _refusals_toasted(ask_country))
     features.button(BroadcastCourses, _refusals_toasted(ask_course))
+    features.button(BroadcastEvents, _refusals_toasted(ask_event))
     features.button(BroadcastNoButtons, _refusals_toasted(skip_buttons))
     features.button(BroadcastSend, _refusals_toasted(send_now))
     features.button(BroadcastSchedule, _refusals_toasted(ask_time))
@@ -157,6 +162,10 @@ async def start_broadcast(update: Update, context: BotContext) -> None:
                 t.plain("broadcasts.audience_courses"), BroadcastCourses(broadcast_id).pack()
             )
         )
+    if await event_service.audience_events(context.db, profile.telegram_id, context.admin_ids):
+        buttons.append(
+            kb.button(t.plain("broadcasts.audience_events"), BroadcastEvents(broadcast_id).pack())
+        )
     buttons.append(kb.button(t.plain("broadcasts.discard"), BroadcastDiscard(broadcast_id).pack()))
     keyboard = kb.rows(buttons)
     await reply(update, context, t("broadcasts.choose_audience"), keyboard)
@@ -231,9 +240,58 @@ async def ask_course(update: Update, context: BotContext, data: BroadcastCourses
     await reply(update, context, t("broadcasts.choose_course"), keyboard)
 
 
-async def _audience_label(context: BotContext, kind: str | None, ref: str | None) -> str:
-    """The audience as the sender reads it: a university, country or course, or everyone."""
+async def ask_event(update: Update, context: BotContext, data: BroadcastEvents) -> None:
+    """List the sender's events, to address the registrants of one (with its waiting list).
+
+    Those the sender manages; a sender scoped to a university: the events it hosts.
+    """
     t = context.t
+    profile = require_profile(context)
+    views = await event_service.audience_events(context.db, profile.telegram_id, context.admin_ids)
+    await toast(update, context)
+    if not views:
+        await reply(update, context, t("broadcasts.unknown_audience"))
+        return
+    keyboard = kb.rows(
+        (
+            kb.button(
+                _event_label(context, view),
+                BroadcastAudience(
+                    data.broadcast,
+                    Audience.EVENT.value,
+                    event_ref(view.id, view.university_id),
+                ).pack(),
+            )
+            for view in views[:EVENTS_LISTED]
+        ),
+        per_row=1,
+    )
+    await reply(update, context, t("broadcasts.choose_event"), keyboard)
+
+
+EVENTS_LISTED = 10  # the newest; older events are rarely written to
+
+
+def _event_label(context: BotContext, view: event_service.EventView) -> str:
+    """An event on a button: its title and its local date."""
+    title = shorten(view.title_in(context.t.language), 40)
+    if view.starts_at is None:
+        return title
+    return f"{title} · {view.starts_at.astimezone(context.settings.tz):%d.%m.%Y}"
+
+
+async def _audience_label(context: BotContext, kind: str | None, ref: str | None) -> str:
+    """The audience as the sender reads it: a place, a course, an event, or everyone."""
+    t = context.t
+    if kind == Audience.EVENT:
+        event_id = event_of(ref)
+        if event_id is not None:
+            try:
+                view = await event_service.get(context.db, event_id)
+            except ServiceError:
+                view = None
+            if view is not None:
+                return t.plain("broadcasts.audience_event", title=view.title_in(t.language))
     if kind in COURSE_LABELS:
         course = await course_audience(context.db, ref)
         if course is not None:

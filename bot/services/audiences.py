@@ -9,7 +9,9 @@ messages or an event's reminders. Each kind is registered here once, with
 - a check, which refuses a reference that names nothing: references come back from buttons, so
   they are never trusted to be a number or a known code, and
 - optionally, the university a reference is limited to: a sender scoped to one university (an
-  organizer or coach of that university) may address exactly the audiences limited to it.
+  organizer or coach of that university) may address exactly the audiences limited to it, and
+- optionally, a rule of its own on who may address a reference (`check_sender` applies both):
+  the registrants of an event are for whoever manages the event.
 
 The built-in kinds are everyone, a university (`ref` is its id) and a country (`ref` is its
 code); the course adds its learners (`course`: all of them, `course_open`: those who have not
@@ -40,7 +42,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Sessionmaker
-from bot.services import InvalidInput
+from bot.services import InvalidInput, PermissionDenied
+from bot.services.event_access import may_manage
 from bot.services.roles import Role, roles_of
 from bot.services.universities import COUNTRIES, UniversityView, get_active, view
 from models import (
@@ -77,6 +80,8 @@ Resolver = Callable[[Select[Any], str | None], Select[Any]]
 Check = Callable[[AsyncSession, str | None], Awaitable[None]]
 # The university a (checked) reference limits the audience to; None: not limited to one.
 UniversityOf = Callable[[str | None], int | None]
+# Refuses (PermissionDenied) a sender who may not address a (checked) reference of the kind.
+SenderRule = Callable[[AsyncSession, User, set[Role], str | None], Awaitable[None]]
 
 # Kinds are stored in a 16-character column and travel in buttons.
 _KIND = re.compile(r"[a-z][a-z_]{0,15}")
@@ -90,6 +95,7 @@ class AudienceKind:
     resolve: Resolver
     check: Check
     university: UniversityOf | None = None
+    sender: SenderRule | None = None
 
 
 _KINDS: dict[str, AudienceKind] = {}
@@ -99,18 +105,24 @@ RESOLVERS: Mapping[str, Resolver] = MappingProxyType(_RESOLVERS)
 
 
 def register(
-    kind: str, resolve: Resolver, check: Check, *, university: UniversityOf | None = None
+    kind: str,
+    resolve: Resolver,
+    check: Check,
+    *,
+    university: UniversityOf | None = None,
+    sender: SenderRule | None = None,
 ) -> None:
     """Make `kind` an audience every feature can address; a kind is registered once.
 
     `university(ref)` names the one university a reference limits the audience to (None: not
     limited); without it, a university-scoped sender may not address the kind at all.
+    `sender` refuses a sender the kind allows no matter their university.
     """
     if not _KIND.fullmatch(kind):
         raise ValueError(f"bad audience kind {kind!r}")
     if kind in _KINDS:
         raise ValueError(f"audience kind {kind!r} is registered twice")
-    _KINDS[kind] = AudienceKind(resolve, check, university)
+    _KINDS[kind] = AudienceKind(resolve, check, university, sender)
     _RESOLVERS[kind] = resolve
 
 
@@ -190,6 +202,28 @@ def within_scope(scope: int | None, kind: str, ref: str | None) -> bool:
     if audience is None or audience.university is None:
         return False
     return audience.university(ref) == scope
+
+
+async def check_sender(
+    session: AsyncSession,
+    user: User,
+    roles: set[Role],
+    kind: str,
+    ref: str | None,
+    *,
+    scope_key: str,
+) -> None:
+    """Refuse a sender who may not address the (checked) audience.
+
+    Raises:
+        PermissionDenied: `scope_key` beyond the sender's university (see `within_scope`); the
+            kind's own key when its rule refuses them (an event's registrants: `events.not_yours`).
+    """
+    if not within_scope(await sender_scope(session, user, roles), kind, ref):
+        raise PermissionDenied(scope_key)
+    audience = _KINDS.get(kind)
+    if audience is not None and audience.sender is not None:
+        await audience.sender(session, user, roles, ref)
 
 
 # --- the built-in kinds ---------------------------------------------------------------------
@@ -436,7 +470,29 @@ async def _existing_event(session: AsyncSession, ref: str | None) -> None:
         raise InvalidInput(UNKNOWN)
 
 
-register(Audience.EVENT.value, _event_registrants, _existing_event, university=_event_university)
+def event_of(ref: str | None) -> int | None:
+    """The event an event audience reference names (None: a bad reference)."""
+    event_id, university_id = _event_parts(ref)
+    return None if event_id < 0 or (university_id is not None and university_id < 0) else event_id
+
+
+async def _manager_of_event(
+    session: AsyncSession, user: User, roles: set[Role], ref: str | None
+) -> None:
+    """Only whoever manages the event writes to its registrants (a forged id names another's)."""
+    event_id, _ = _event_parts(ref)
+    event = await session.get(Event, event_id) if event_id >= 0 else None
+    if event is None or not await may_manage(session, user, roles, event):
+        raise PermissionDenied("events.not_yours")
+
+
+register(
+    Audience.EVENT.value,
+    _event_registrants,
+    _existing_event,
+    university=_event_university,
+    sender=_manager_of_event,
+)
 
 
 # --- a contest's participants and jury --------------------------------------------------------

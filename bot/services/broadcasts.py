@@ -168,14 +168,15 @@ async def set_audience(
 
     Raises:
         InvalidInput: unknown audience, or one with nobody in it.
-        PermissionDenied: a university-scoped sender choosing beyond their university.
+        PermissionDenied: a university-scoped sender choosing beyond their university; the
+            registrants of an event the sender does not manage (`events.not_yours`).
     """
     async with db.begin() as session:
         broadcast, user, roles = await _own_draft(session, actor_id, admin_ids, broadcast_id)
         await audiences.check_audience(session, kind, ref)
-        scope = await audiences.sender_scope(session, user, roles)
-        if not audiences.within_scope(scope, kind, ref):
-            raise PermissionDenied("broadcasts.own_university_only")
+        await audiences.check_sender(
+            session, user, roles, kind, ref, scope_key="broadcasts.own_university_only"
+        )
         count = await audiences.count(session, kind, ref)
         if count == 0:
             raise InvalidInput("broadcasts.nobody")

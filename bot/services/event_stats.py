@@ -34,7 +34,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.layout_engine import ConstrainedLayoutEngine
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Sessionmaker
@@ -48,6 +48,7 @@ from bot.services.charts import (
     TEXT_COLOR,
     WIDTH_IN,
 )
+from bot.services.event_access import managed_condition
 from bot.services.exports import common as c
 from bot.services.exports import writers
 from bot.services.exports.spec import Chunks, Table
@@ -59,7 +60,6 @@ from models import (
     ExportLog,
     University,
     User,
-    UserRole,
     utcnow,
 )
 
@@ -150,22 +150,7 @@ async def _visible(
         PermissionDenied: not an admin, organizer or coach.
     """
     user, roles = await require(session, actor, admin_ids, *VIEWERS)
-    if Role.ADMIN in roles:
-        return user, None
-    scopes = set(
-        await session.scalars(
-            select(UserRole.university_id).where(
-                UserRole.user_id == user.id, UserRole.role == Role.ORGANIZER.value
-            )
-        )
-    )
-    if Role.ORGANIZER in roles and None in scopes:
-        return user, None
-    universities = sorted(s for s in scopes if s is not None)
-    own = Event.created_by_id == user.id
-    if universities:
-        return user, or_(own, Event.university_id.in_(universities))
-    return user, own
+    return user, await managed_condition(session, user, roles)
 
 
 async def _event(

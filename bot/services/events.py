@@ -37,7 +37,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import EventCalendar, EventRegister
@@ -47,6 +47,7 @@ from bot.i18n import I18n, Translator
 from bot.services import InvalidInput, NotFound, PermissionDenied, ServiceError, audiences
 from bot.services.broadcast_content import Button, split_languages, visible_length
 from bot.services.broadcasts import create_system, open_personal_in, queue_personal
+from bot.services.event_access import managed_condition, may_manage
 from bot.services.event_times import (
     CAPACITY_MAX,
     DEFAULT_OFFSETS,
@@ -70,7 +71,6 @@ from models import (
     User,
     utcnow,
 )
-from models import UserRole as UserRoleRow
 
 SCHEDULERS = (Role.ADMIN, Role.ORGANIZER, Role.COACH)
 CHECKIN_BEFORE = timedelta(minutes=15)  # check-in opens this long before the start
@@ -368,30 +368,6 @@ async def _event(session: AsyncSession, event_id: int, *, lock: bool = False) ->
     return event
 
 
-async def _organizer_scopes(session: AsyncSession, user: User) -> list[int | None]:
-    """The universities the person is an organizer of (None: the whole consortium)."""
-    return list(
-        (
-            await session.scalars(
-                select(UserRoleRow.university_id).where(
-                    UserRoleRow.user_id == user.id, UserRoleRow.role == Role.ORGANIZER.value
-                )
-            )
-        ).all()
-    )
-
-
-def _manages(user: User, roles: set[Role], organizer_of: list[int | None], event: Event) -> bool:
-    """Whether the person manages the event.
-
-    Admins manage every event, its creator theirs, organizers their university's (all of them
-    when consortium-wide).
-    """
-    if Role.ADMIN in roles or event.created_by_id == user.id:
-        return True
-    return any(scope is None or scope == event.university_id for scope in organizer_of)
-
-
 async def _managed(
     session: AsyncSession,
     actor_id: int,
@@ -409,7 +385,7 @@ async def _managed(
     """
     user, roles = await require(session, actor_id, admin_ids, *SCHEDULERS)
     event = await _event(session, event_id, lock=lock)
-    if not _manages(user, roles, await _organizer_scopes(session, user), event):
+    if not await may_manage(session, user, roles, event):
         raise PermissionDenied("events.not_yours")
     return event, user, roles
 
@@ -609,15 +585,37 @@ async def manageable(
     """
     async with db() as session:
         user, roles = await require(session, actor_id, admin_ids, *SCHEDULERS)
-        scopes = await _organizer_scopes(session, user)
-        stmt = select(Event)
-        if Role.ADMIN not in roles and None not in scopes:
-            mine = Event.created_by_id == user.id
-            stmt = stmt.where(or_(mine, Event.university_id.in_(scopes)) if scopes else mine)
-        rows = (
-            await session.scalars(stmt.order_by(Event.starts_at.desc(), Event.id.desc()))
-        ).all()
-        return [await _view(session, event) for event in rows]
+        return await _managed_views(session, user, roles)
+
+
+async def _managed_views(
+    session: AsyncSession, user: User, roles: set[Role], *where: ColumnElement[bool]
+) -> list[EventView]:
+    """The events the person manages (and `where`), newest start first."""
+    condition = await managed_condition(session, user, roles)
+    stmt = select(Event).where(*where)
+    if condition is not None:
+        stmt = stmt.where(condition)
+    rows = (await session.scalars(stmt.order_by(Event.starts_at.desc(), Event.id.desc()))).all()
+    return [await _view(session, event) for event in rows]
+
+
+async def audience_events(
+    db: Sessionmaker, actor_id: int, admin_ids: frozenset[int]
+) -> list[EventView]:
+    """The events whose registrants the actor may write to (/broadcast), newest start first.
+
+    Published events they manage with someone registered or waiting; a sender scoped to a
+    university: only the events it hosts (what `audiences.check_sender` lets them address).
+    """
+    async with db() as session:
+        user, roles = await require(session, actor_id, admin_ids, *SCHEDULERS)
+        where = [Event.state == EventState.PUBLISHED.value]
+        scope = await audiences.sender_scope(session, user, roles)
+        if scope is not None:
+            where.append(Event.university_id == scope)
+        views = await _managed_views(session, user, roles, *where)
+        return [view for view in views if view.registered + view.waiting]
 
 
 # --- drafting and publishing --------------------------------------------------------------------
@@ -763,8 +761,9 @@ async def _apply(
             "audience_ref", event.audience_ref if "audience_kind" not in fields else None
         )
         await audiences.check_audience(session, kind, ref)
-        if not audiences.within_scope(scope, kind, ref):
-            raise PermissionDenied("events.own_university_only")
+        await audiences.check_sender(
+            session, user, roles, kind, ref, scope_key="events.own_university_only"
+        )
         put("audience_kind", kind)
         put("audience_ref", ref)
     if "capacity" in fields:
@@ -844,9 +843,14 @@ async def publish(
         if event.starts_at <= now:
             raise InvalidInput("events.past_time", example="03.12.2026 15:00")
         await audiences.check_audience(session, event.audience_kind, event.audience_ref)
-        scope = await audiences.sender_scope(session, user, roles)
-        if not audiences.within_scope(scope, event.audience_kind, event.audience_ref):
-            raise PermissionDenied("events.own_university_only")
+        await audiences.check_sender(
+            session,
+            user,
+            roles,
+            event.audience_kind,
+            event.audience_ref,
+            scope_key="events.own_university_only",
+        )
         event.state = EventState.PUBLISHED.value
         event.published_at = now
         event.ends_at = event.starts_at + timedelta(minutes=event.duration_minutes)

@@ -18,6 +18,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from bot.callbacks import (
+    BroadcastAudience,
     EventCancelConfirm,
     EventChange,
     EventCheckinRetry,
@@ -25,7 +26,8 @@ from bot.callbacks import (
     EventPublish,
     EventRegistrants,
 )
-from models import Event, EventRegistration, EventReminder, utcnow
+from bot.services import audiences
+from models import Broadcast, Event, EventRegistration, EventReminder, utcnow
 from tests import factories
 from tests.conftest import ADMIN_ID
 from tests.flows.helpers import UNIVERSITY_EN
@@ -344,6 +346,55 @@ async def test_wrong_codes_lock_check_in_until_the_coach_lets_them_try_again(har
     await _starts_in(harness, event.id, -91)
     await s1.send(f"/checkin {code}")
     assert s1.last_text.startswith(_visible(t("events.checkin_closed")))
+
+
+async def test_a_broadcast_to_the_registrants_of_an_event(harness, i18n):
+    """Tried: a coach's /broadcast offers "Registrants of an event", lists their event, and the
+    audience step, the preview and /broadcasts name it ("Registrants of <title>") with the two
+    registered (one waiting) as recipients; after Send they get it and a student who did not
+    register does not. Another coach is not offered the event, and their forged button for its
+    registrants is refused (events.not_yours) and sets nothing.
+    """
+    t = i18n.translator("en")
+    coach = await _coach(harness)
+    other = await _coach(harness, 3002)
+    s1, s2, s3 = await _students(harness, [3601, 3602, 3603])
+    await _wizard(coach, t, capacity="1")
+    await coach.tap(t.plain("events.publish_button"))
+    await _settle(harness)
+    event = await _event(harness)
+    await s1.tap(t.plain("events.register_button"))
+    await s2.tap(t.plain("events.register_button"))  # waiting
+    await coach.send("/broadcast")
+    await coach.tap(t.plain("broadcasts.audience_events"))
+    assert coach.last_text == _visible(t("broadcasts.choose_event"))
+    await coach.tap(TITLE_EN)
+    label = t.plain("broadcasts.audience_event", title=TITLE_EN)
+    assert t.plain("broadcasts.audience_set", audience=label, count=2) in coach.texts
+    await coach.send("The slides are in the group chat")
+    await coach.tap(t.plain("broadcasts.no_buttons"))
+    assert f"Audience: {label}" in coach.last_text and "Recipients: 2" in coach.last_text
+    await coach.tap(t.plain("broadcasts.send_now", count=2))
+    async with harness.app.bot_data.db() as session:
+        sent = await session.scalar(select(Broadcast).order_by(Broadcast.id.desc()))
+    assert sent is not None and sent.audience_kind == "event"
+    await harness.app.bot_data.broadcaster.wait(sent.id)
+    for student, expected in ((s1, 1), (s2, 1), (s3, 0)):
+        assert student.texts.count("The slides are in the group chat") == expected
+    await coach.send("/broadcasts")
+    assert t.plain("broadcasts.list_audience", audience=label) in coach.last_text
+    await other.send("/broadcast")
+    assert t.plain("broadcasts.audience_events") not in other.last_buttons
+    async with harness.app.bot_data.db() as session:
+        draft = await session.scalar(select(Broadcast).order_by(Broadcast.id.desc()))
+    assert draft is not None and draft.state == "draft"
+    ref = audiences.event_ref(event.id, event.university_id)
+    forged = BroadcastAudience(draft.id, "event", ref).pack()
+    await other.tap_data(forged, other.last_message.message_id)
+    assert other.last_toast == t.plain("events.not_yours")
+    async with harness.app.bot_data.db() as session:
+        kept = await session.get(Broadcast, draft.id)
+    assert kept is not None and kept.audience_kind != "event"
 
 
 async def test_bad_input_is_explained_and_nothing_is_lost(harness, i18n):

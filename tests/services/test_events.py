@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from bot.callbacks import EventCalendar, EventRegister
 from bot.i18n import I18n
 from bot.services import InvalidInput, NotFound, PermissionDenied, ServiceError, audiences
+from bot.services import broadcasts as broadcast_service
 from bot.services import events as ev
 from bot.services.broadcasts import BroadcastView
 from bot.services.broadcasts import get as get_broadcast
@@ -696,3 +697,47 @@ async def test_the_event_audience_is_its_registrants_and_waiting_list(db):
     assert not audiences.within_scope(universities[1].id, "event", ref)
     assert not audiences.within_scope(universities[0].id, "event", str(event.id))
     assert audiences.within_scope(None, "event", str(event.id))
+
+
+async def test_a_broadcast_to_the_registrants_of_an_event_the_sender_manages(db):
+    """Tried: the events a sender may write the registrants of (audience_events): a coach's own
+    published event with registrants; a broadcast addressed to them counts the registered and
+    the waiting, not the one who left; another consortium-wide coach (who does not manage it)
+    is not offered it and a forged reference is refused (events.not_yours), an organizer of
+    another university is refused by the university rule, the host's organizer may; the
+    events' own audience cannot be forged to another's registrants either."""
+    universities = await list_universities(db)
+    await coach(db)
+    await coach(db, OTHER_COACH)
+    await factories.organizer(db, 7_100_000_004, ADMINS, university=universities[1])
+    await factories.organizer(db, 7_100_000_005, ADMINS, university=universities[0])
+    await students(db, 3)
+    event = await scheduled(db, capacity=1, university_id=universities[0].id)
+    assert await ev.audience_events(db, COACH, ADMINS) == []  # nobody registered yet
+    for n in range(3):
+        await ev.register(db, STUDENT + n, event.id, now=NOW)
+    await ev.unregister(db, STUDENT + 2, event.id, i18n=I18N, zone=ZONE, now=NOW)
+    assert [v.id for v in await ev.audience_events(db, COACH, ADMINS)] == [event.id]
+    assert await ev.audience_events(db, OTHER_COACH, ADMINS) == []
+    ref = audiences.event_ref(event.id, event.university_id)
+    mine = await broadcast_service.create_draft(db, COACH, ADMINS)
+    assert await broadcast_service.set_audience(db, COACH, ADMINS, mine, "event", ref) == 2
+    refusals = [
+        (OTHER_COACH, ref, "events.not_yours"),
+        (OTHER_COACH, str(event.id), "events.not_yours"),
+        (7_100_000_004, ref, "broadcasts.own_university_only"),
+    ]
+    for sender, forged, key in refusals:
+        theirs = await broadcast_service.create_draft(db, sender, ADMINS)
+        with pytest.raises(PermissionDenied) as refused:
+            await broadcast_service.set_audience(db, sender, ADMINS, theirs, "event", forged)
+        assert refused.value.key == key, sender
+    host = await broadcast_service.create_draft(db, 7_100_000_005, ADMINS)
+    assert await broadcast_service.set_audience(db, 7_100_000_005, ADMINS, host, "event", ref) == 2
+    assert [v.id for v in await ev.audience_events(db, 7_100_000_005, ADMINS)] == [event.id]
+    other = await draft(db, actor=OTHER_COACH)
+    with pytest.raises(PermissionDenied) as refused:
+        await ev.update_draft(
+            db, OTHER_COACH, ADMINS, other.id, now=NOW, audience_kind="event", audience_ref=ref
+        )
+    assert refused.value.key == "events.not_yours"
