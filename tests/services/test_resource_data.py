@@ -531,3 +531,81 @@ async def test_an_empty_bank_exports_no_rows(db, settings, tmp_path, dataset):
     """No resource yet: no rows, no error, in the format that holds the table in memory too."""
     written = await _export(settings, dataset, "sav", tmp_path)
     assert written.rows == 0
+
+
+def test_the_codebook_labels_every_kind_level_and_state_the_bank_has():
+    """A kind, level or state added to the bank's services without a label in the datasets
+    would reach the codebook unlabelled; drafts are never exported, so they need none."""
+    from bot.services.resource_fields import Kind, Level, State
+
+    assert set(KINDS) == {k.value for k in Kind}
+    assert set(LEVELS) == {level.value for level in Level}
+    assert set(STATES) == {s.value for s in State} - {State.DRAFT.value}
+    for labels in (*KINDS.values(), *LEVELS.values(), *STATES.values()):
+        assert set(labels) == {"kk", "ru", "en"} and all(labels.values())
+
+
+async def test_a_resource_contributed_moderated_used_and_rated_through_the_services(
+    db, settings, tmp_path
+):
+    """The bank's own services write what the datasets read: a coach drafts and submits a
+    PDF, the university's organizer approves it, a student of another university opens it
+    twice and rates it with a comment; the contributor's draft is not exported."""
+    from bot.i18n import I18n
+    from bot.services import resources as bank
+    from bot.services.resource_fields import FileInfo
+
+    i18n = I18n("en")
+    unis = await list_universities(db)
+    await factories.student(db, 1, ADMINS, first_name="Admin")
+    await factories.coach(db, COACH, ADMINS, university=unis[0], first_name="CoachOne")
+    await factories.organizer(db, 902, ADMINS, university=unis[0])
+    await factories.student(db, 333333333, ADMINS, university=4, first_name="Name333333333")
+    draft = await bank.start_draft(db, COACH, ADMINS)
+    fields = (
+        ("title", "[kk] Цифрлық сабақ\n[ru] Цифровой урок\n[en] A digital lesson"),
+        ("discipline", "Digital pedagogy"),  # not on the list: proposed
+        ("kind", "lesson_plan"),
+        ("languages", "kk, ru"),
+        ("level", "school"),
+        ("license", "CC BY-SA"),
+        ("authors", "Coach One, A. Author"),
+        ("file", FileInfo("BQACAgI-lesson", "uniq-1", "lesson.pdf", "application/pdf", 2048)),
+    )
+    for name, value in fields:
+        await bank.set_field(db, COACH, ADMINS, draft.id, name, value)
+    await bank.submit(db, COACH, ADMINS, draft.id, i18n=i18n)
+    await bank.approve(db, 902, ADMINS, draft.id, i18n=i18n)
+    await bank.start_draft(db, COACH, ADMINS)  # a second draft, left as it is
+    await bank.open_resource(db, 333333333, draft.id, now=T0)
+    await bank.open_resource(db, 333333333, draft.id, now=T0 + timedelta(hours=2))
+    await bank.rate(db, 333333333, draft.id, 4, "Signed: Name333333333")
+    written = await _export(settings, "resources", "csv", tmp_path / "r")
+    assert written.rows == 1
+    (row,) = _read(tmp_path / "r" / "resources.csv")
+    assert (row["resource_code"], row["state"]) == (draft.code, "approved")
+    assert (row["title_kk"], row["title_ru"], row["title_en"]) == (
+        "Цифрлық сабақ",
+        "Цифровой урок",
+        "A digital lesson",
+    )
+    assert (row["kind"], row["languages"], row["level"]) == ("lesson_plan", "kk;ru", "school")
+    assert (row["license"], row["authors"]) == ("CC BY-SA", "Coach One, A. Author")
+    assert row["discipline"] and row["discipline_name"] == "Digital pedagogy"
+    assert (row["has_file"], row["file_type"], row["file_size"]) == (
+        "1",
+        "application/pdf",
+        "2048",
+    )
+    assert row["university"] == unis[0].code and row["submitted_at"] and row["approved_at"]
+    assert row["contributor"] == contributor_code(KEY, await _internal_id(db, COACH))
+    assert (row["uses"], row["uses_other_universities"], row["ratings_n"]) == ("1", "1", "1")
+    assert float(row["rating_mean"]) == 4.0
+    written = await _export(settings, "resource_use", "csv", tmp_path / "u")
+    (use_row,) = _read(tmp_path / "u" / "resource_use.csv")
+    assert use_row["participant"] == pseudonym(KEY, await _internal_id(db, 333333333))
+    assert (use_row["same_university"], use_row["times_opened"]) == ("0", "2")
+    assert use_row["first_used_at"] == "2025-11-03 09:00:00"
+    assert use_row["last_used_at"] == "2025-11-03 11:00:00"
+    assert (use_row["rating"], use_row["commented"]) == ("4", "1")
+    assert "Name333333333" not in (tmp_path / "u" / "resource_use.csv").read_text("utf-8-sig")
