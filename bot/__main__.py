@@ -4,6 +4,8 @@ python -m bot            run: poll the Bot API with BOT_TOKEN, or the sandbox wi
 python -m bot migrate    upgrade the database schema and exit
 python -m bot sandbox    run against the embedded Bot API emulator with a console chat
 python -m bot verify CODE  say whom a certificate was issued to (exit 1 for an unknown code)
+python -m bot contest-bundle CODE --out DIR  a contest's entries with their files as a ZIP
+                         (downloads from Telegram: needs BOT_TOKEN)
 
 Every error of the command line (a wrong argument, an output that cannot be written, a database
 that cannot be opened) is one line on stderr and a non-zero exit, never a traceback; with
@@ -294,6 +296,47 @@ async def run_export(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def run_contest_bundle(settings: Settings, code: str, out: Path) -> int:
+    """Write a contest's entries with their files as a ZIP (split past 48 MB) into `out`.
+
+    The files are downloaded from Telegram with BOT_TOKEN (and BOT_API_URL): Telegram keeps
+    them, and only the bot they were sent to may download them, so without a token this says
+    so and writes nothing. A file that cannot be downloaded is listed in the manifest with the
+    reason; the exit status is 0 all the same (the failures are printed).
+    """
+    from bot.db import create_engine, make_sessionmaker
+    from bot.downloads import NoToken, bot_from_settings, fetcher
+    from bot.services import contest_bundle
+
+    try:
+        bot = bot_from_settings(settings)
+    except NoToken as exc:
+        raise CliError(f"cannot download the entries' files: {exc}", 2) from None
+    folder = _folder(out)
+    engine = create_engine(settings.database_url)
+    try:
+        sessions = make_sessionmaker(engine)
+        try:
+            async with bot:
+                bundle = await contest_bundle.write(sessions, folder, fetcher(bot), code=code)
+        except NotFound:
+            raise CliError(f"no contest {code!r}") from None
+        except InvalidToken:  # its message quotes the token: never print it
+            raise CliError("BOT_TOKEN was rejected by the Bot API") from None
+        await contest_bundle.record(sessions, None, "cli", bundle, None)
+    finally:
+        await engine.dispose()
+    for path in bundle.parts:
+        print(path)
+    print(
+        f"{bundle.entries} entries, {bundle.files} files: {bundle.fetched} downloaded, "
+        f"{bundle.failed} failed (listed in manifest.csv)"
+    )
+    for entry, name, reason in bundle.failures:
+        print(f"failed: {entry}/{name}: {reason}")
+    return 0
+
+
 async def run_analysis(settings: Settings, args: argparse.Namespace) -> int:
     """Analyse an instrument (or pre/post pair) into a workbook and charts; print a summary."""
     from bot.jobs.background import relaxed_gc
@@ -382,6 +425,12 @@ def main(argv: list[str] | None = None) -> int:
         help="add Telegram id, name and username (recorded in the audit log)",
     )
     add_filters(export)
+    bundle = sub.add_parser(
+        "contest-bundle",
+        help="a contest's entries with their files as a ZIP (needs BOT_TOKEN to download)",
+    )
+    bundle.add_argument("code", help="the contest's code, e.g. dlt_platform_contest")
+    bundle.add_argument("--out", type=Path, required=True, help="folder for the archive")
     analysis = sub.add_parser("analysis", help="statistics and charts of an instrument")
     analysis.add_argument("--out", type=Path, required=True, help="folder for the files")
     analysis.add_argument("--labels", choices=["kk", "ru", "en"], default="en")
@@ -425,6 +474,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _one_shot("write", asyncio.run, run_analysis(settings, args))
         except NotFound:
             raise CliError(f"no instrument {args.instrument!r}") from None
+    if command == "contest-bundle":
+        return _one_shot("write", asyncio.run, run_contest_bundle(settings, args.code, args.out))
     if command == "verify":
         return _one_shot("read", asyncio.run, verify_certificate(settings, args.code))
     if command == "content":

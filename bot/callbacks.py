@@ -1119,6 +1119,22 @@ class ContestCertificateGet(Button, prefix="cj:ct"):
     contest: int
 
 
+# The entries ZIP (`co:zip…`), offered on /export's form with a contest dataset: organizers and
+# admins, re-checked by `bot.services.contest_bundle` (a scoped organizer gets their entries).
+
+
+@dataclass(frozen=True, slots=True)
+class ContestBundleList(Button, prefix="co:zipl"):
+    """List the contests whose entries can be taken as a ZIP with their files."""
+
+
+@dataclass(frozen=True, slots=True)
+class ContestBundleRun(Button, prefix="co:zip"):
+    """Download this contest's entries with their files, as a ZIP with a manifest."""
+
+    contest: int
+
+
 def parse(data: str | None) -> Button | None:
     """Whatever kind of button `data` is, or None (used where any button may arrive)."""
     if not isinstance(data, str):

@@ -4,12 +4,18 @@ One message is the whole form: each button edits it in place and carries the com
 (`bot.services.exports.request`) as a field of its `bot.callbacks.Export*` data, so nothing is
 kept between taps. A long export edits the
 message into a progress line every few seconds while a worker thread writes the file.
+
+With a contest dataset chosen, the form also offers the contest's entries with their files as a
+ZIP (`bot.services.contest_bundle`): pick the contest, and the files are downloaded from
+Telegram one by one (a progress line again), zipped with a manifest and sent, in numbered parts
+past Telegram's upload limit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,8 +23,17 @@ from telegram import InlineKeyboardMarkup, Update
 
 from bot import keyboards as kb
 from bot.awaiting import waiting_for
-from bot.callbacks import ExportDates, ExportField, ExportMenu, ExportRun, ExportShow
+from bot.callbacks import (
+    ContestBundleList,
+    ContestBundleRun,
+    ExportDates,
+    ExportField,
+    ExportMenu,
+    ExportRun,
+    ExportShow,
+)
 from bot.context import BotContext
+from bot.downloads import fetcher
 from bot.errors import background_reporter
 from bot.features import Features
 from bot.i18n import Translator
@@ -33,9 +48,10 @@ from bot.replies import (
     status,
     toast,
 )
-from bot.services import ServiceError, users
+from bot.services import ServiceError, contest_bundle, users
 from bot.services import campaigns as campaign_service
 from bot.services import exports as svc
+from bot.services.contest import pick
 from bot.services.exports import request as req
 from bot.services.exports.common import options
 from bot.services.roles import Role
@@ -43,6 +59,7 @@ from bot.services.universities import list_universities
 
 DATES_ROUTE = "exd"
 PROGRESS_EVERY = 3.0  # seconds between progress edits
+CONTEST_DATASETS = frozenset({"contest_entries", "contest_reviews"})  # offer the entries ZIP
 FIELD_LABELS = {
     ExportField.DATASET: "exports.field.dataset",
     ExportField.SOURCE: "exports.field.source",
@@ -60,6 +77,8 @@ def register(features: Features) -> None:
     features.button(ExportMenu, open_menu)
     features.button(ExportDates, ask_dates)
     features.button(ExportRun, run_export)
+    features.button(ContestBundleList, list_bundles)
+    features.button(ContestBundleRun, run_bundle)
     features.text(DATES_ROUTE, save_dates_route)
 
 
@@ -117,6 +136,9 @@ async def _form(context: BotContext, request: req.Request) -> tuple[str, InlineK
         key = "exports.make_pseudonymous" if request.identified else "exports.make_identified"
         layout.append([kb.button(t.plain(key), ExportShow(flipped).pack())])
     layout.append([kb.button(t.plain("exports.go"), ExportRun(state).pack())])
+    if request.dataset_name in CONTEST_DATASETS:
+        label = t.plain("exports.bundle.button")
+        layout.append([kb.button(label, ContestBundleList().pack())])
     return text, InlineKeyboardMarkup(layout)
 
 
@@ -368,3 +390,107 @@ async def _run(update: Update, context: BotContext, request: req.Request) -> Non
 def _caption(t: Translator, request: req.Request, rows: int) -> str:
     key = "exports.caption_identified" if request.identified else "exports.caption"
     return t(key, rows=rows, dataset=t.plain(request.dataset_entry.label))
+
+
+# --- the contest's entries with their files ------------------------------------------------
+
+
+async def list_bundles(update: Update, context: BotContext, data: ContestBundleList) -> None:
+    """List the contests with how many submitted entries the presser may take as a ZIP."""
+    t = context.t
+    profile = require_profile(context)
+    if not profile.has(Role.ADMIN, Role.ORGANIZER):
+        await toast(update, context, t.plain("errors.not_allowed"))
+        return
+    try:
+        found = await contest_bundle.choices(context.db, profile.telegram_id, context.admin_ids)
+    except ServiceError as exc:
+        await toast(update, context, t.plain(exc.key, **exc.values))
+        return
+    await toast(update, context)
+    with_entries = [c for c in found if c.entries]
+    if not with_entries:
+        await reply(update, context, t("exports.bundle.none"))
+        return
+    buttons = [
+        kb.button(
+            shorten(
+                t.plain(
+                    "exports.bundle.choice",
+                    title=pick(c.title, t.language) or c.code,
+                    entries=c.entries,
+                ),
+                60,
+            ),
+            ContestBundleRun(c.id).pack(),
+        )
+        for c in with_entries
+    ]
+    await reply(update, context, t("exports.bundle.choose"), kb.rows(buttons))
+
+
+async def run_bundle(update: Update, context: BotContext, data: ContestBundleRun) -> None:
+    """Start the contest's entries ZIP in the background; its progress edits the message."""
+    t = context.t
+    profile = require_profile(context)
+    if not profile.has(Role.ADMIN, Role.ORGANIZER):
+        await toast(update, context, t.plain("errors.not_allowed"))
+        return
+    key = research_key(profile.telegram_id)
+    started = context.background.start(
+        key,
+        lambda: _bundle(update, context, data.contest),
+        on_error=background_reporter(update, context, key),
+    )
+    await toast(update, context, t.plain("exports.working" if started else "exports.busy"))
+
+
+async def _bundle(update: Update, context: BotContext, contest_id: int) -> None:
+    """Download the files, zip them with the manifest, send the archive (or its parts)."""
+    t = context.t
+    profile = require_profile(context)
+    chat = update.effective_chat
+    if chat is None:
+        return
+    await status(update, t("exports.bundle.progress", done=0, total="…"))
+    shown = [time.monotonic()]
+
+    async def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - shown[0] >= PROGRESS_EVERY:
+            shown[0] = now
+            await status(update, t("exports.bundle.progress", done=done, total=total))
+
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            bundle = await contest_bundle.for_chat(
+                context.db,
+                profile.telegram_id,
+                context.admin_ids,
+                contest_id,
+                Path(folder),
+                fetcher(context.bot),
+                progress,
+            )
+        except ServiceError as exc:
+            await status(update, t(exc.key, **exc.values))
+            return
+        if not bundle.entries:
+            await status(update, t("exports.bundle.none"))
+            return
+        title = bundle.contest.title_in(t.language)
+        key = "exports.bundle.done_failed" if bundle.failed else "exports.bundle.done"
+        await status(
+            update,
+            t(
+                key,
+                contest=title,
+                entries=bundle.entries,
+                files=bundle.fetched,
+                failed=bundle.failed,
+                parts=len(bundle.parts),
+            ),
+        )
+        caption = t("exports.bundle.caption", contest=title, entries=bundle.entries)
+        for path in bundle.parts:
+            await send_file(context, chat.id, path, caption)

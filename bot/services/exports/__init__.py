@@ -247,6 +247,16 @@ def package(written: Written, fmt: str) -> list[Path]:
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
         for path in [*data, written.codebook]:
             bundle.write(path, path.name)
+    return split(archive)
+
+
+def split(archive: Path) -> list[Path]:
+    """`archive` as is when it fits in one upload, else cut into numbered parts.
+
+    Parts of `PART_SIZE` (`name.zip.001`, `name.zip.002`, ...) that 7-Zip opens directly and
+    `cat name.zip.0* > name.zip` joins; the whole archive is removed once cut. Also used by
+    the contest's entries ZIP (`bot.services.contest_bundle`).
+    """
     if archive.stat().st_size <= PART_SIZE:
         return [archive]
     parts: list[Path] = []
