@@ -15,7 +15,10 @@ pre-test is the same dlt_pre, so a student who answered the demo survey goes str
 first lesson. And a demo webinar is scheduled by the coach identity through the events service
 (drafted and published as `/new_event` does) a couple of hours ahead, whenever no event of
 theirs is still to come: a student registers for it from `/events`, and its reminders come
-while the sandbox runs.
+while the sandbox runs. The default contest (loaded with the default content, without windows)
+is opened by the organizer identity through the same service `/contest_setup` uses, accepting
+entries from now for two weeks; only while it has no windows, so windows an organizer set (or a
+contest that has closed) are left alone.
 """
 
 from __future__ import annotations
@@ -39,10 +42,14 @@ from bot.sandbox.emulator import Emulator, MessageRecord
 from bot.sandbox.server import EmulatorServer
 from bot.services import NotFound
 from bot.services.campaigns import ensure_campaign
+from bot.services.contest import ContestView
+from bot.services.contest import by_code as contest_by_code
+from bot.services.contest import set_windows as set_contest_windows
 from bot.services.course import CourseSummary, list_courses
+from bot.services.event_authoring import create_draft, publish
+from bot.services.event_authoring import update_draft as update_event
 from bot.services.event_times import show_when
-from bot.services.events import EventState, EventView, Kind, create_draft, manageable, publish
-from bot.services.events import update_draft as update_event
+from bot.services.events import EventState, EventView, Kind, manageable
 from bot.services.roles import Role, ensure_role
 from bot.services.universities import list_universities
 from models import utcnow
@@ -86,6 +93,10 @@ DEMO_EVENT_DESCRIPTION = {
 }
 DEMO_EVENT_LINK = "https://meet.example.org/ortaq-demo"
 DEMO_EVENT_PLACES = 25
+# The default contest, open in the sandbox for this long (then the jury has as long again).
+DEMO_CONTEST = "dlt_platform_contest"
+DEMO_CONTEST_OPEN = timedelta(days=14)
+DEMO_CONTEST_JURY = timedelta(days=14)
 
 HELP = """\
 Type a message and press Enter to send it to the bot. Buttons are shown as [1], [2], ...:
@@ -293,6 +304,36 @@ async def open_demo_event(
     return await publish(db, coach_id, admin_ids, draft.id, i18n=i18n, zone=zone, now=now)
 
 
+async def open_demo_contest(
+    db: Sessionmaker, organizer_id: int, admin_ids: frozenset[int], *, now: datetime | None = None
+) -> ContestView | None:
+    """Open the default contest for entries, from now for two weeks, unless it has windows.
+
+    Set by the organizer identity through the contest service (as `/contest_setup` does): the
+    submissions open at the current minute and close `DEMO_CONTEST_OPEN` later, without a
+    late cut-off, and the jury has `DEMO_CONTEST_JURY` after that. None when the contest is
+    not loaded or already has windows (set by an organizer, or by an earlier start).
+    """
+    now = (now or utcnow()).replace(second=0, microsecond=0)
+    try:
+        contest = await contest_by_code(db, DEMO_CONTEST)
+    except NotFound:
+        return None  # a database without the default content
+    if contest.opens_at is not None or contest.deadline_at is not None:
+        return None
+    deadline = now + DEMO_CONTEST_OPEN
+    return await set_contest_windows(
+        db,
+        organizer_id,
+        admin_ids,
+        contest.id,
+        opens_at=now,
+        deadline_at=deadline,
+        late_until=None,
+        jury_deadline_at=deadline + DEMO_CONTEST_JURY,
+    )
+
+
 def _row_labels(row: list[dict[str, object]]) -> list[str]:
     return [str(button.get("text", "")) for button in row]
 
@@ -387,6 +428,16 @@ async def run_sandbox(
                     f'demo: the webinar "{event.title_in("en")}" starts '
                     f"{show_when(event.starts_at, settings.tz, 'en')}; as the student, /start "
                     f"and then /events (or /start e-{event.code})",
+                    file=out,
+                    flush=True,
+                )
+            contest = await open_demo_contest(app.bot_data.db, organizer, settings.admin_ids)
+            if contest is not None:
+                assert contest.deadline_at is not None
+                print(
+                    f'demo: the contest "{contest.title_in("en")}" accepts entries until '
+                    f"{show_when(contest.deadline_at, settings.tz, 'en')}; as the student, "
+                    "/start and then /contest",
                     file=out,
                     flush=True,
                 )

@@ -308,3 +308,30 @@ async def test_a_student_cannot_export_contest_data(db, settings, tmp_path):
             Options(KEY, "en"),
             tmp_path,
         )
+
+
+@pytest.mark.parametrize("standardise", [False, True])
+async def test_the_scores_are_the_leaderboards(db, settings, tmp_path, standardise):
+    """Each entry's score, mean z-score, rank and criterion means in the export equal the
+    organizers' leaderboard (bot.services.contest_results), plain and standardised."""
+    from bot.services.contest_results import leaderboard
+
+    seeded = await seed(db)
+    async with db.begin() as session:
+        await session.execute(
+            update(Contest)
+            .where(Contest.id == seeded.contest_id)
+            .values(standardise=standardise, allocated_at=Contest.deadline_at)
+        )
+    board = await leaderboard(db, ADMIN, ADMINS, seeded.contest_id)
+    await _export(settings, "contest_entries", "csv", tmp_path)
+    rows = {r["entry_code"]: r for r in _read(tmp_path / "contest_entries.csv")}
+    assert {row.code for row in board.rows} <= set(rows)
+    for row in board.rows:
+        got = rows[row.code]
+        assert got["rank"] == ("" if row.rank is None else str(row.rank))
+        assert float(got["score"]) == pytest.approx(row.mean)
+        if standardise:
+            assert float(got["score_z"]) == pytest.approx(row.standardised)
+        for code, mean in row.criteria.items():
+            assert float(got[f"score_{code}"]) == pytest.approx(mean)
