@@ -16,9 +16,9 @@ first lesson. And a demo webinar is scheduled by the coach identity through the 
 (drafted and published as `/new_event` does) a couple of hours ahead, whenever no event of
 theirs is still to come: a student registers for it from `/events`, and its reminders come
 while the sandbox runs. The default contest (loaded with the default content, without windows)
-is opened by the organizer identity through the same service `/contest_setup` uses, accepting
-entries from now for two weeks; only while it has no windows, so windows an organizer set (or a
-contest that has closed) are left alone.
+is opened by the organizer identity through the contest service (`contest.set_windows`),
+accepting entries from now for two weeks; only while it has no windows, so windows an organizer
+set (or a contest that has closed) are left alone.
 """
 
 from __future__ import annotations
@@ -309,7 +309,7 @@ async def open_demo_contest(
 ) -> ContestView | None:
     """Open the default contest for entries, from now for two weeks, unless it has windows.
 
-    Set by the organizer identity through the contest service (as `/contest_setup` does): the
+    Set by the organizer identity through the contest service (`contest.set_windows`): the
     submissions open at the current minute and close `DEMO_CONTEST_OPEN` later, without a
     late cut-off, and the jury has `DEMO_CONTEST_JURY` after that. None when the contest is
     not loaded or already has windows (set by an organizer, or by an earlier start).
