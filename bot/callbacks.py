@@ -1119,6 +1119,49 @@ class ContestCertificateGet(Button, prefix="cj:ct"):
     contest: int
 
 
+@dataclass(frozen=True, slots=True)
+class ReviewCriterion(Button, prefix="cj:k"):
+    """Score (or change the score of) one criterion: its position in the rubric."""
+
+    review: int
+    criterion: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewCommentSkip(Button, prefix="cj:cs"):
+    """No comment (or keep the one written): on to the review's preview."""
+
+    review: int
+
+
+@dataclass(frozen=True, slots=True)
+class JuryReallocate(Button, prefix="cj:a"):
+    """Organizers: give the reviews entries still lack to the jurors who may take them."""
+
+    contest: int
+
+
+@dataclass(frozen=True, slots=True)
+class ContestResultsOpen(Button, prefix="cj:m"):
+    """Organizers: one contest's results panel (progress, leaderboard, release)."""
+
+    contest: int
+
+
+@dataclass(frozen=True, slots=True)
+class ContestCertificateConfirm(Button, prefix="cj:cc"):
+    """An author: print my contest certificate with the name shown above the button."""
+
+    contest: int
+
+
+@dataclass(frozen=True, slots=True)
+class ContestCertificateChange(Button, prefix="cj:cx"):
+    """An author: type the name for my contest certificate again."""
+
+    contest: int
+
+
 # The entries ZIP (`co:zip…`), offered on /export's form with a contest dataset: organizers and
 # admins, re-checked by `bot.services.contest_bundle` (a scoped organizer gets their entries).
 

@@ -302,3 +302,84 @@ def _issues(
                     )
                 )
     return issues
+
+
+def top_up(
+    entries: Sequence[EntryToAllocate],
+    jurors: Sequence[JurorToAllocate],
+    k: int,
+    reviewing: Mapping[int, frozenset[int]],
+    *,
+    exclude_conflicts: bool = True,
+    seed: int = 0,
+) -> Allocation:
+    """Give each entry the reviews it still lacks after an allocation: the re-allocation.
+
+    `reviewing` names the jurors each entry already has (kept as they are). An entry with
+    fewer than `k` gets new reviewers among the jurors who may review it (rule 1) and do not
+    review it yet, the least loaded first (the existing reviews counted), so jurors who joined
+    after the allocation take them; the most constrained entries choose first, ties broken by
+    `random.Random(seed)`; then the new reviews are evened out by the same exchange chains as
+    `allocate` (the existing ones stay where they are). The pairs returned are the new ones
+    only, the loads the totals, and the issues what is still unmet afterwards (no jurors, too
+    few, an entry still short).
+
+    Raises:
+        ValueError: `k` below 1, or duplicate entry or juror ids.
+    """
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    if len({e.id for e in entries}) != len(entries) or len({j.id for j in jurors}) != len(jurors):
+        raise ValueError("duplicate ids")
+    rng = random.Random(seed)
+    juror_ids = {j.id for j in jurors}
+    loads = dict.fromkeys(sorted(juror_ids), 0)
+    for entry in entries:
+        for juror_id in reviewing.get(entry.id, frozenset()):
+            if juror_id in loads:
+                loads[juror_id] += 1
+    allowed = {
+        e.id: [j.id for j in jurors if may_review(e, j, exclude_conflicts)] for e in entries
+    }
+    free = {
+        e.id: [j for j in allowed[e.id] if j not in reviewing.get(e.id, frozenset())]
+        for e in entries
+    }
+    shuffled = list(entries)
+    rng.shuffle(shuffled)
+    assigned: dict[int, set[int]] = {e.id: set() for e in entries}
+    for entry in sorted(shuffled, key=lambda e: len(free[e.id])):
+        lacking = k - len(reviewing.get(entry.id, frozenset()))
+        if lacking <= 0:
+            continue
+        candidates = list(free[entry.id])
+        rng.shuffle(candidates)
+        candidates.sort(key=lambda j: loads[j])
+        for juror_id in candidates[:lacking]:
+            assigned[entry.id].add(juror_id)
+            loads[juror_id] += 1
+    # Only the new reviews move (the existing ones are neither in `assigned` nor in `free`).
+    _balance(entries, free, assigned, loads)
+    pairs = [(e, j) for e, js in assigned.items() for j in js]
+    issues: list[Issue] = []
+    if entries and not jurors:
+        issues.append(Issue(NO_JURORS, {"entries": len(entries)}))
+    elif entries:
+        if len(jurors) < k:
+            issues.append(Issue(TOO_FEW_JURORS, {"jurors": len(jurors), "needed": k}))
+        cap = min(k, len(jurors))
+        for entry in sorted(entries, key=lambda e: e.code):
+            available = len(allowed[entry.id])
+            if available < cap:
+                issues.append(
+                    Issue(
+                        ENTRY_SHORT,
+                        {
+                            "entry": entry.code,
+                            "available": available,
+                            "needed": k,
+                            "conflicts": len(jurors) - available,
+                        },
+                    )
+                )
+    return Allocation(tuple(sorted(pairs)), loads, tuple(issues))

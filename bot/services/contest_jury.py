@@ -1,10 +1,17 @@
 """The contest's jury (issue 13): joining, the allocation, reviews, reminders, progress.
 
-JOINING. A juror joins with the contest's jury code (the invite link `?start=cj-<code>` carries
+JOINING. A juror joins with the contest's jury code (the invite link `?start=j-<code>` carries
 it): a `Juror` row per contest and person, and the `juror` role if they did not hold it. Joining
 twice is harmless; after the jury deadline or the release the code is refused. Someone who joins
 after the allocation is on the jury but has no reviews in this contest (`Joined.after_allocation`
-says so, so the chat can tell them).
+says so, so the chat can tell them) until an organizer re-allocates.
+
+THE RE-ALLOCATION (`allocate_missing`, organizers and admins, while the jury is open): the
+entries still short of `reviews_per_entry` reviews (a jury empty or too small at the close, a
+conflict nobody could avoid then) get them from the jurors who may take them under the same
+rules (`contest_allocation.top_up`: conflicts excluded, no author on their own entry, the least
+loaded first, so those who joined after the allocation), each told their new share; what is
+still unmet becomes the allocation note. One commit, under a lock on the contest row.
 
 THE ALLOCATION is a timed duty ("a due row, claimed once, done once", `bot.services.due`): a
 contest whose submissions have closed (its late cut-off, or its deadline when it has none) and
@@ -32,7 +39,8 @@ REMINDERS. Once per contest (`Contest.jurors_reminded_at`), `JURY_REMINDER_BEFOR
 jury deadline, each juror with pending reviews is reminded how many are left.
 
 PROGRESS. Organizers and admins see, per juror, the reviews allocated, submitted and pending,
-with the allocation's issues.
+with the allocation's issues and how many reviews the entries still lack (`missing`: what a
+re-allocation would give out).
 """
 
 from __future__ import annotations
@@ -53,13 +61,19 @@ from bot.db import Sessionmaker
 from bot.i18n import I18n
 from bot.services import InvalidInput, NotFound, PermissionDenied
 from bot.services.audiences import Audience
-from bot.services.broadcasts import create_system, open_personal, queue_personal
+from bot.services.broadcasts import (
+    create_system,
+    open_personal,
+    open_personal_in,
+    queue_personal,
+)
 from bot.services.contest import MANAGERS, ContestState, ContestView, pick, view
 from bot.services.contest_allocation import (
     EntryToAllocate,
     Issue,
     JurorToAllocate,
     allocate,
+    top_up,
 )
 from bot.services.contest_entries import EntryState, FileView
 from bot.services.contest_scoring import Criterion, review_score
@@ -425,6 +439,130 @@ async def allocate_due(
         )
 
     return await run_due(db, DueRows(Contest, allocation_due, settle), now=now, batch=batch)
+
+
+@dataclass(frozen=True)
+class Reallocated:
+    """The missing reviews given out: how many, to how many jurors, what is still unmet."""
+
+    contest_id: int
+    reviews: int  # reviews added
+    jurors: int  # jurors who got some
+    issues: tuple[Issue, ...]  # still unmet afterwards (the new allocation note)
+    broadcast_id: int | None  # the jurors' messages, to start; None when nothing was added
+
+
+async def _reviewing(session: AsyncSession, contest_id: int) -> dict[int, frozenset[int]]:
+    """The jurors each entry of the contest already has (any state)."""
+    rows = (
+        await session.execute(
+            select(Review.entry_id, Review.juror_id).where(Review.contest_id == contest_id)
+        )
+    ).all()
+    found: dict[int, set[int]] = {}
+    for entry_id, juror_id in rows:
+        found.setdefault(entry_id, set()).add(juror_id)
+    return {entry_id: frozenset(jurors) for entry_id, jurors in found.items()}
+
+
+async def allocate_missing(
+    db: Sessionmaker,
+    telegram_id: int,
+    admin_ids: frozenset[int],
+    contest_id: int,
+    i18n: I18n,
+    default_zone: tzinfo,
+    *,
+    now: datetime | None = None,
+) -> Reallocated:
+    """Give the entries short of reviews the ones they lack (THE RE-ALLOCATION); organizers.
+
+    The caller starts the broadcast named in the result (each juror's new share).
+
+    Raises:
+        PermissionDenied: not an organizer or admin.
+        NotFound: `contest.not_found`.
+        InvalidInput: `contest.not_allocated`, `contest.already_released`,
+            `contest.jury_closed` (after the jury deadline).
+    """
+    now = now or utcnow()
+    async with db.begin() as session:
+        await require(session, telegram_id, admin_ids, *MANAGERS)
+        contest = await session.get(Contest, contest_id, with_for_update=True)
+        if contest is None:
+            raise NotFound("contest.not_found")
+        if contest.allocated_at is None:
+            raise InvalidInput("contest.not_allocated")
+        if contest.released_at is not None:
+            raise InvalidInput("contest.already_released")
+        if not jury_open(contest, now):
+            raise InvalidInput(CLOSED)
+        juror_rows = (
+            await session.execute(
+                select(Juror, User)
+                .join(User, User.id == Juror.user_id)
+                .where(Juror.contest_id == contest.id)
+                .order_by(Juror.id)
+            )
+        ).all()
+        jurors = [
+            JurorToAllocate(j.id, u.university_id, u.first_name or f"#{j.id}")
+            for j, u in juror_rows
+        ]
+        entries = await _entries_to_allocate(
+            session, contest.id, {u.id: j.id for j, u in juror_rows}
+        )
+        topped = top_up(
+            entries,
+            jurors,
+            contest.reviews_per_entry,
+            await _reviewing(session, contest.id),
+            exclude_conflicts=contest.exclude_conflicts,
+            seed=contest.id,
+        )
+        added: dict[int, int] = {}
+        for entry_id, juror_id in topped.pairs:
+            session.add(
+                Review(
+                    contest_id=contest.id,
+                    entry_id=entry_id,
+                    juror_id=juror_id,
+                    state=ReviewState.PENDING.value,
+                    scores={},
+                )
+            )
+            added[juror_id] = added.get(juror_id, 0) + 1
+        contest.allocation_note = (
+            json.dumps([i.as_json() for i in topped.issues], ensure_ascii=False)
+            if topped.issues
+            else None
+        )
+        broadcast_id: int | None = None
+        if added:
+            broadcast_id = await open_personal_in(
+                session, audience_kind=Audience.CONTEST_JURY.value, audience_ref=str(contest.id)
+            )
+            deadline = _when(contest.jury_deadline_at, default_zone)
+            for juror, user in juror_rows:
+                if juror.id not in added:
+                    continue
+                language = user.language or i18n.default_language
+                t = i18n.translator(language)
+                await queue_personal(
+                    session,
+                    broadcast_id,
+                    user,
+                    text=t(
+                        "contest.jury_allocated_more",
+                        contest=pick(contest.title, language),
+                        count=added[juror.id],
+                        deadline=deadline,
+                    ),
+                    buttons=((t.plain("contest.jury_open_button"), JuryQueue(contest.id).pack()),),
+                    default_language=i18n.default_language,
+                )
+        await session.flush()
+        return Reallocated(contest.id, len(topped.pairs), len(added), topped.issues, broadcast_id)
 
 
 # --- reviews --------------------------------------------------------------------------------
@@ -852,6 +990,7 @@ class JuryProgress:
     contest: ContestView
     jurors: tuple[JurorProgress, ...]
     issues: tuple[Issue, ...]
+    missing: int = 0  # reviews the submitted entries still lack (the re-allocation's work)
 
     @property
     def allocated(self) -> int:
@@ -917,4 +1056,20 @@ async def progress(
             )
             for juror, user, allocated, done, last in rows
         )
-        return JuryProgress(view(contest), jurors, allocation_issues(contest.allocation_note))
+        missing = 0
+        if contest.allocated_at is not None:
+            per_entry = (
+                await session.execute(
+                    select(ContestEntry.id, func.count(Review.id))
+                    .outerjoin(Review, Review.entry_id == ContestEntry.id)
+                    .where(
+                        ContestEntry.contest_id == contest.id,
+                        ContestEntry.state == EntryState.SUBMITTED.value,
+                    )
+                    .group_by(ContestEntry.id)
+                )
+            ).all()
+            missing = sum(max(0, contest.reviews_per_entry - int(n)) for _, n in per_entry)
+        return JuryProgress(
+            view(contest), jurors, allocation_issues(contest.allocation_note), missing
+        )
