@@ -383,3 +383,41 @@ async def test_late_jurors_take_the_missing_reviews_and_the_results_are_released
     # After the release a juror can no longer change a review.
     await jurors[0].send("/jury")
     assert _visible(t("contest.jury_queue_closed")) in jurors[0].last_text
+
+
+async def test_a_criterion_scored_up_to_20_is_typed(harness, i18n):
+    """Tried: the first criterion's maximum raised to 20: the card asks for the score typed (no
+    buttons); 'twelve', 25 and -3 are refused with the range and the bot keeps waiting; 18 is
+    taken and the next criterion comes with its buttons; /cancel in the middle of a typed score
+    and a restart lose nothing: opening the review again asks the same criterion."""
+    t = i18n.translator("en")
+    contest = await open_contest(harness)
+    assert contest.jury_code is not None
+    async with harness.app.bot_data.db.begin() as session:
+        stored = await session.get(Contest, contest.id)
+        assert stored is not None
+        definition = dict(stored.definition)
+        criteria = [dict(c) for c in definition["criteria"]]
+        criteria[0]["max"] = 20
+        stored.definition = {**definition, "criteria": criteria}
+    owner = await author(harness, 6601, AUTHORS[0], 1)
+    code = await entry(harness, contest.id, owner, "EduGarden")
+    juror = await registered_juror(harness, 6701, "Alma", 0, contest.jury_code)
+    await close_submissions(harness, contest.id)
+    await juror.tap(t.plain("contest.jury_open_button"))
+    await juror.tap(code)
+    asked = _visible(t("contest.card_ask_typed", criterion=CRITERIA_EN[0], max=20))
+    assert asked in juror.last_text
+    assert juror.last_buttons == [t.plain("contest.card_back")]
+    for wrong in ("twelve", "25", "-3"):
+        await juror.send(wrong)
+        assert juror.last_text == _visible(t("contest.score_range", max=20))
+    await juror.send("/cancel")
+    await harness.restart()
+    await juror.send("/jury")
+    await juror.tap(code)
+    assert asked in juror.last_text
+    await juror.send("18")
+    assert "18 of 20" in juror.last_text
+    assert _visible(t("contest.card_ask", criterion=CRITERIA_EN[1], max=10)) in juror.last_text
+    assert "10" in juror.last_buttons
