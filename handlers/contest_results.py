@@ -85,7 +85,8 @@ def register(features: Features) -> None:
     features.button(ContestCertificateChange, change_name)
     features.text(NAME_ROUTE, typed_name)
     features.action(RESULTS_ACTION, my_results_list)
-    features.menu("contest_results", "menu.contest_results", RESULTS_ACTION, MANAGERS, position=58)
+    features.action(PANEL_ACTION, results_command)
+    features.menu("contest_results", "menu.contest_results", PANEL_ACTION, MANAGERS, position=58)
     features.help("help.contest_results")
     features.help("help.contest_organizers", roles=MANAGERS)
 

@@ -208,6 +208,12 @@ async def test_a_juror_joins_by_link_reviews_blind_and_revises_until_the_deadlin
     other = await registered_juror(harness, 6202, "Gulnar", 3, contest.jury_code)
     await registered_juror(harness, 6203, "Yerlan", 4, contest.jury_code)
     assert "You joined the jury" in other.last_text
+    # The juror's menu entry and /help paragraph.
+    await other.send("/menu")
+    assert t.plain("menu.jury") in other.last_buttons
+    await other.send("/help")
+    assert "/jury — the entries allocated to you" in other.last_text
+    assert "/contest_jury" not in other.last_text  # the organizers' paragraph is theirs
     # The close: each juror is told their share.
     await close_submissions(harness, contest.id)
     assert any("2 for you to review" in text for text in newcomer.texts)
@@ -335,8 +341,12 @@ async def test_late_jurors_take_the_missing_reviews_and_the_results_are_released
     # A student cannot release.
     await first.tap_data(ContestRelease(contest.id, True).pack(), first.last_message.message_id)
     assert first.last_toast == t.plain("errors.not_allowed")
-    # The leaderboard.
-    await organizer.send("/contest_results")
+    # The organizers' /help paragraph and menu entry; the leaderboard from the panel.
+    await organizer.send("/help")
+    assert "/contest_jury — the jury's progress per juror" in organizer.last_text
+    await organizer.send("/menu")
+    await organizer.tap(t.plain("menu.contest_results"))
+    assert organizer.last_text.startswith(f"🏆 {CONTEST_EN}")
     await organizer.tap(t.plain("contest.board_button"))
     board = next(text for text in reversed(organizer.texts) if "Leaderboard of" in text)
     assert "Every allocated review is in" in board
