@@ -28,9 +28,10 @@ is public and its metadata names people:
 
 Filters: in `resources`, university, country and the organizer's scope apply to the resource's
 university; in `resource_use`, to the person's (as for the events' and the course's datasets).
-The period applies to the day the resource was submitted (approved, for default content loaded
-approved) in `resources`, and to the day of the first use in `resource_use`. Campaign, wave and
-instrument filters belong to survey attempts and are ignored here (the codebook says so).
+The period applies to the day the resource was submitted (approved, for one stored without a
+submission time) in `resources`, and to the day of the first use in `resource_use`. Campaign,
+wave and instrument filters belong to survey attempts and are ignored here (the codebook says
+so).
 """
 
 from __future__ import annotations
@@ -209,7 +210,7 @@ def period_filter(stmt: Select[Any], filters: c.Filters, column: Any) -> Select[
 
 
 def _submitted() -> ColumnElement[Any]:
-    """When the resource was submitted; approved, for default content loaded approved."""
+    """When the resource was submitted; its approval, for one stored with no submission time."""
     return func.coalesce(Resource.submitted_at, Resource.approved_at)
 
 
@@ -437,7 +438,7 @@ def resources_table(session: Session, filters: c.Filters, opts: c.Options) -> Ta
         notes=[
             NOTE.format(
                 who="the university the resource is credited to",
-                when="the day it was submitted (approved, for default content loaded approved)",
+                when="the day it was submitted (approved, if stored without a submission time)",
             ),
             FIGURES_NOTE,
             CONTRIBUTOR_NOTE,
