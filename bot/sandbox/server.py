@@ -37,6 +37,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from typing import Any
 
 from aiohttp import web
@@ -112,6 +113,9 @@ class EmulatorServer:
             ("POST", user + "/tap", self._tap),
             ("POST", user + "/documents", self._document),
             ("POST", user + "/photos", self._photo),
+            ("POST", user + "/inline", self._inline_query),
+            ("GET", user + "/inline", self._inline_answer),
+            ("POST", user + "/inline/choose", self._inline_choose),
             ("POST", user + "/block", self._block),
             ("POST", user + "/unblock", self._unblock),
             ("POST", user + "/delete", self._delete_chat),
@@ -295,6 +299,41 @@ class EmulatorServer:
 
     async def _photo(self, request: web.Request) -> web.StreamResponse:
         return await self._upload(request, "photo")
+
+    async def _inline_query(self, request: web.Request) -> web.StreamResponse:
+        user_id, body = self._user_id(request), await self._json(request)
+        if not isinstance(body.get("query", ""), str):
+            raise ValueError("an inline query needs query text")
+        before = self.emulator.activity(user_id)
+        update = self.emulator.post_inline_query(
+            user_id,
+            str(body.get("query", "")),
+            offset=str(body.get("offset", "")),
+            chat_type=str(body.get("chat_type", "sender")),
+        )
+        return self._acted(before, update)
+
+    async def _inline_answer(self, request: web.Request) -> web.StreamResponse:
+        user_id = self._user_id(request)
+        query_id = request.query.get("query_id")
+        answer = self.emulator.inline_answer(user_id, query_id)
+        if answer is None:
+            return _error(404, f"user {user_id} typed no inline query")
+        return web.json_response(asdict(answer))
+
+    async def _inline_choose(self, request: web.Request) -> web.StreamResponse:
+        user_id, body = self._user_id(request), await self._json(request)
+        if not isinstance(body.get("result_id"), str):
+            raise ValueError("choosing needs the result_id")
+        chat = body.get("chat")
+        before = self.emulator.activity(user_id)
+        shared, update = self.emulator.choose_inline_result(
+            user_id,
+            body["result_id"],
+            query_id=body.get("query_id"),
+            chat=str(chat) if chat is not None else None,
+        )
+        return web.json_response({"shared": asdict(shared), "update": update, "activity": before})
 
     async def _block(self, request: web.Request) -> web.StreamResponse:
         self.emulator.block(self._user_id(request))

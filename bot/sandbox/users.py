@@ -361,6 +361,38 @@ class RemoteUser:
             "documents", files={"file": (filename, content, mime_type)}, data=data
         )
 
+    async def inline(
+        self,
+        query: str,
+        *,
+        offset: str = "",
+        chat_type: str = "sender",
+        timeout: float = 10.0,  # noqa: ASYNC109 - mirrors Emulator.wait_activity
+    ) -> dict[str, Any]:
+        """Type ``@bot query``, wait for the bot's answer, return it (see SimulatedUser)."""
+        update = await self._act(
+            "inline", json={"query": query, "offset": offset, "chat_type": chat_type}
+        )
+        await self.wait_reply(timeout)
+        response = await self._client.get(
+            f"{self._user_url}/inline", params={"query_id": update["inline_query"]["id"]}
+        )
+        response.raise_for_status()
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    async def choose(self, result_id: str, *, chat: str | None = None) -> dict[str, Any]:
+        """Choose a result of the latest answered inline query; return the shared message."""
+        await self._register()
+        response = await self._client.post(
+            f"{self._user_url}/inline/choose", json={"result_id": result_id, "chat": chat}
+        )
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        self._since = int(body["activity"])
+        shared: dict[str, Any] = body["shared"]
+        return shared
+
     async def wait_reply(
         self,
         timeout: float = 10.0,  # noqa: ASYNC109 - mirrors Emulator.wait_activity

@@ -13,6 +13,7 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 from telegram import (
     Bot,
@@ -216,3 +217,31 @@ async def test_answer_once_offset_button_and_inline_off(bot: Bot, emulator: Emul
     assert (await bot.get_me()).supports_inline_queries is False
     with pytest.raises(LookupError, match="setinline"):
         emulator.post_inline_query(ALICE, "q")
+
+
+async def test_control_routes_play_inline_mode(emulator: Emulator):
+    """Tried: over the sandbox's HTTP control API a script types an inline query, the bot (a
+    PTB Bot over HTTP) answers it, the script reads the answer and chooses a result into a
+    group; a query nobody typed and an unknown result are 404s with the reason."""
+    async with EmulatorServer(emulator) as server:
+        url = server.url
+        bot = Bot(emulator.token, base_url=f"{url}/bot", base_file_url=f"{url}/file/bot")
+        async with bot, httpx.AsyncClient(base_url=url, trust_env=False) as client:
+            missing = await client.get(f"/sandbox/users/{ALICE}/inline")
+            assert missing.status_code == 404 and "typed no inline query" in missing.text
+            typed = await client.post(f"/sandbox/users/{ALICE}/inline", json={"query": "plan"})
+            assert typed.status_code == 200 and typed.json()["update"]["inline_query"]["query"]
+            [update] = await bot.get_updates(timeout=0)
+            await update.inline_query.answer([article("a", "Plan")])
+            answer = (await client.get(f"/sandbox/users/{ALICE}/inline")).json()
+            assert answer["answered"] and answer["results"][0]["title"] == "Plan"
+            chosen = await client.post(
+                f"/sandbox/users/{ALICE}/inline/choose", json={"result_id": "a", "chat": "Group"}
+            )
+            shared = chosen.json()["shared"]
+            assert shared["chat"] == "Group" and shared["record"]["text"] == "Card"
+            assert shared["record"]["via_bot"]["id"] == emulator.bot_id
+            unknown = await client.post(
+                f"/sandbox/users/{ALICE}/inline/choose", json={"result_id": "zz"}
+            )
+            assert unknown.status_code == 404 and "no inline result 'zz'" in unknown.text
