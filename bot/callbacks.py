@@ -861,6 +861,13 @@ class EventDiscard(Button, prefix="evw:x"):
     event: int
 
 
+@dataclass(frozen=True, slots=True)
+class EventResume(Button, prefix="evw:o"):
+    """Take a draft up again in the wizard, at the first step still missing."""
+
+    event: int
+
+
 # Managing an event (/my_events, /recording).
 
 

@@ -19,6 +19,7 @@ from typing import TypeVar
 from telegram import Message, Update
 
 from bot import keyboards as kb
+from bot.audience_choice import audience_label, country_buttons, course_buttons, university_buttons
 from bot.awaiting import int_argument, waiting_for
 from bot.callbacks import (
     BroadcastAudience,
@@ -41,19 +42,8 @@ from bot.replies import reply, require_profile, shorten, toast
 from bot.services import ServiceError
 from bot.services import broadcasts as svc
 from bot.services import events as event_service
-from bot.services import universities as university_service
 from bot.services import users as user_service
-from bot.services.audiences import (
-    COURSE_AT_LABELS,
-    COURSE_LABELS,
-    Audience,
-    CourseAudience,
-    course_audience,
-    course_audiences,
-    event_of,
-    event_ref,
-    sender_university,
-)
+from bot.services.audiences import Audience, course_audiences, event_ref, sender_university
 from bot.services.broadcast_content import (
     Content,
     available_languages,
@@ -61,10 +51,8 @@ from bot.services.broadcast_content import (
     parse_buttons,
 )
 from bot.services.broadcasts import BroadcastView
-from bot.services.course import pick
 from bot.services.roles import Role
 from bot.services.times import TIME_FORMAT, parse_local_time
-from bot.services.universities import COUNTRIES
 
 SENDERS = (Role.ADMIN, Role.ORGANIZER, Role.COACH)
 
@@ -173,44 +161,23 @@ async def start_broadcast(update: Update, context: BotContext) -> None:
 
 async def ask_university(update: Update, context: BotContext, data: BroadcastUniversities) -> None:
     """List the universities, to address the draft to one."""
-    t = context.t
-    universities = await university_service.list_universities(context.db)
-    await toast(update, context)
-    keyboard = kb.rows(
-        kb.button(
-            f"{kb.COUNTRY_FLAGS.get(u.country, '')} {u.name(t.language)}".strip(),
-            BroadcastAudience(data.broadcast, Audience.UNIVERSITY.value, str(u.id)).pack(),
-        )
-        for u in universities
+    buttons = await university_buttons(
+        context,
+        lambda u: BroadcastAudience(data.broadcast, Audience.UNIVERSITY.value, str(u.id)).pack(),
     )
-    await reply(update, context, t("broadcasts.choose_university"), keyboard)
+    await toast(update, context)
+    await reply(update, context, context.t("broadcasts.choose_university"), kb.rows(buttons))
 
 
 async def ask_country(update: Update, context: BotContext, data: BroadcastCountries) -> None:
     """List the countries, to address the draft to one."""
-    t = context.t
     await toast(update, context)
-    keyboard = kb.rows(
-        (
-            kb.button(
-                f"{kb.COUNTRY_FLAGS[c]} {t.plain(f'countries.{c}')}",
-                BroadcastAudience(data.broadcast, Audience.COUNTRY.value, c).pack(),
-            )
-            for c in COUNTRIES
-        ),
-        per_row=3,
+    buttons = country_buttons(
+        context, lambda c: BroadcastAudience(data.broadcast, Audience.COUNTRY.value, c).pack()
     )
-    await reply(update, context, t("broadcasts.choose_country"), keyboard)
-
-
-def _course_label(context: BotContext, kind: str, course: CourseAudience) -> str:
-    """A course audience as the sender reads it: "learners of <title> [at <university>]"."""
-    t = context.t
-    title = pick(course.title, t.language, context.settings.default_language)
-    if course.university is not None:
-        university = course.university.name(t.language)
-        return t.plain(COURSE_AT_LABELS[kind], course=title, university=university)
-    return t.plain(COURSE_LABELS[kind], course=title)
+    await reply(
+        update, context, context.t("broadcasts.choose_country"), kb.rows(buttons, per_row=3)
+    )
 
 
 async def ask_course(update: Update, context: BotContext, data: BroadcastCourses) -> None:
@@ -226,18 +193,10 @@ async def ask_course(update: Update, context: BotContext, data: BroadcastCourses
     if not courses:
         await reply(update, context, t("broadcasts.unknown_audience"))
         return
-    keyboard = kb.rows(
-        (
-            kb.button(
-                _course_label(context, kind, course),
-                BroadcastAudience(data.broadcast, kind, course.ref).pack(),
-            )
-            for course in courses
-            for kind in COURSE_LABELS
-        ),
-        per_row=1,
+    buttons = course_buttons(
+        context, courses, lambda kind, ref: BroadcastAudience(data.broadcast, kind, ref).pack()
     )
-    await reply(update, context, t("broadcasts.choose_course"), keyboard)
+    await reply(update, context, t("broadcasts.choose_course"), kb.rows(buttons))
 
 
 async def ask_event(update: Update, context: BotContext, data: BroadcastEvents) -> None:
@@ -280,31 +239,6 @@ def _event_label(context: BotContext, view: event_service.EventView) -> str:
     return f"{title} · {view.starts_at.astimezone(context.settings.tz):%d.%m.%Y}"
 
 
-async def _audience_label(context: BotContext, kind: str | None, ref: str | None) -> str:
-    """The audience as the sender reads it: a place, a course, an event, or everyone."""
-    t = context.t
-    if kind == Audience.EVENT:
-        event_id = event_of(ref)
-        if event_id is not None:
-            try:
-                view = await event_service.get(context.db, event_id)
-            except ServiceError:
-                view = None
-            if view is not None:
-                return t.plain("broadcasts.audience_event", title=view.title_in(t.language))
-    if kind in COURSE_LABELS:
-        course = await course_audience(context.db, ref)
-        if course is not None:
-            return _course_label(context, kind, course)
-    if kind == Audience.UNIVERSITY:
-        for u in await university_service.list_universities(context.db, include_hidden=True):
-            if str(u.id) == ref:
-                return u.name(t.language)
-    if kind == Audience.COUNTRY and ref in COUNTRIES:
-        return t.plain(f"countries.{ref}")
-    return t.plain("broadcasts.audience_all")
-
-
 async def choose_audience(update: Update, context: BotContext, data: BroadcastAudience) -> None:
     """Address the draft to the chosen audience, then ask for the message."""
     profile = require_profile(context)
@@ -314,7 +248,7 @@ async def choose_audience(update: Update, context: BotContext, data: BroadcastAu
     )
     await toast(update, context)
     await _remove_buttons(update)
-    label = await _audience_label(context, data.audience, data.ref)
+    label = await audience_label(context, data.audience, data.ref)
     await _wait_for(context, waiting_for(CONTENT_ROUTE, data.broadcast))
     await reply(update, context, t("broadcasts.audience_set", audience=label, count=count))
     await reply(update, context, t("broadcasts.ask_content"))
@@ -412,7 +346,7 @@ async def _preview(update: Update, context: BotContext, broadcast_id: int) -> No
     await reply(update, context, t("broadcasts.preview_intro"))
     await _send_sample(update, context, draft.content)
     languages = ", ".join(available_languages(draft.content)) or t.plain("broadcasts.one_text")
-    audience = await _audience_label(context, draft.audience_kind, draft.audience_ref)
+    audience = await audience_label(context, draft.audience_kind, draft.audience_ref)
     keyboard = kb.rows(
         [
             kb.button(
@@ -577,7 +511,7 @@ async def _summary_line(view: BroadcastView, context: BotContext) -> str:
     t = context.t
     when = view.started_at or view.scheduled_at
     shown = when.astimezone(context.settings.tz).strftime(TIME_FORMAT) if when else "—"
-    audience = await _audience_label(context, view.audience_kind, view.audience_ref)
+    audience = await audience_label(context, view.audience_kind, view.audience_ref)
     line = t(
         "broadcasts.list_line",
         id=view.id,

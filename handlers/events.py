@@ -18,17 +18,15 @@ Scheduling and managing events is `handlers.events_manage`.
 
 from __future__ import annotations
 
-import functools
 import html
 import re
 from datetime import tzinfo
 from typing import TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
 
 from bot import keyboards as kb
-from bot.awaiting import int_argument, parse, waiting_for
+from bot.awaiting import int_argument, waiting_for
 from bot.callbacks import (
     Button,
     EventCalendar,
@@ -40,11 +38,13 @@ from bot.callbacks import (
     EventUnregister,
 )
 from bot.context import BotContext
-from bot.features import ButtonCallback, Features
+from bot.conversation import answered_refusals, remove_keyboard, set_awaiting, stop_waiting
+from bot.features import Features
 from bot.replies import reply, require_profile, toast
 from bot.services import ServiceError, event_calendar
+from bot.services import event_attendance as attendance
+from bot.services import event_registrations as registrations
 from bot.services import events as svc
-from bot.services import users as user_service
 from bot.services.events import MyEvent, RegState, card, zone_named
 
 CHECKIN_ROUTE = "ev_checkin"  # the check-in code is expected
@@ -59,12 +59,12 @@ def register(features: Features) -> None:
     features.command("events", list_events, menu=17)
     features.command("checkin", checkin_command, menu=18)
     features.deep_link("e", open_by_link)
-    features.button(EventOpen, _refused_on_button(open_button))
-    features.button(EventRegister, _refused_on_button(register_button))
-    features.button(EventUnregister, _refused_on_button(unregister_button))
-    features.button(EventCalendar, _refused_on_button(calendar_button))
-    features.button(EventFeedback, _refused_on_button(feedback_button))
-    features.button(EventFeedbackSkip, _refused_on_button(skip_comment_button))
+    features.button(EventOpen, answered_refusals(open_button))
+    features.button(EventRegister, answered_refusals(register_button))
+    features.button(EventUnregister, answered_refusals(unregister_button))
+    features.button(EventCalendar, answered_refusals(calendar_button))
+    features.button(EventFeedback, answered_refusals(feedback_button))
+    features.button(EventFeedbackSkip, answered_refusals(skip_comment_button))
     features.text(CHECKIN_ROUTE, typed_code)
     features.text(COMMENT_ROUTE, typed_comment)
     features.action("events", list_events)
@@ -75,53 +75,9 @@ def register(features: Features) -> None:
 # --- small helpers ----------------------------------------------------------------------------
 
 
-def _refused_on_button(callback: ButtonCallback[B]) -> ButtonCallback[B]:
-    """Answer the service's refusal of a button (closed, not for you, gone) as toast and text.
-
-    A stale button (the event was cancelled, or has ended) is answered with the reason, so the
-    person is never left wondering why nothing happened.
-    """
-
-    @functools.wraps(callback)
-    async def run(update: Update, context: BotContext, data: B) -> None:
-        try:
-            await callback(update, context, data)
-        except ServiceError as exc:
-            await toast(update, context, context.t.plain(exc.key, **exc.values))
-            await reply(update, context, context.t(exc.key, **exc.values))
-
-    return run
-
-
 def _zone(context: BotContext, view: svc.EventView) -> tzinfo:
     """The zone an event's time is shown in: its own, else the bot's."""
     return zone_named(view.timezone, context.settings.tz)
-
-
-async def _set_awaiting(context: BotContext, value: str | None) -> None:
-    """Store what the person's typed text goes to next, if it changed."""
-    profile = require_profile(context)
-    if profile.awaiting != value:
-        context.profile = await user_service.set_awaiting(
-            context.db, profile.telegram_id, value, context.admin_ids
-        )
-
-
-async def _stop_waiting(context: BotContext, *routes: str) -> None:
-    """Stop waiting for this feature's input (leaving another feature's value alone)."""
-    waiting = parse(require_profile(context).awaiting)
-    if waiting is not None and waiting[0] in routes:
-        await _set_awaiting(context, None)
-
-
-async def _remove_keyboard(update: Update) -> None:
-    """Take the buttons off the pressed message (best effort: a double tap finds none)."""
-    query = update.callback_query
-    if query is not None and query.message is not None:
-        try:
-            await query.edit_message_reply_markup(reply_markup=None)
-        except TelegramError:
-            return
 
 
 # --- one event, as its attendee sees it ---------------------------------------------------------
@@ -245,7 +201,7 @@ async def register_button(update: Update, context: BotContext, data: EventRegist
     profile = require_profile(context)
     t = context.t
     before = await svc.my_event(context.db, profile.telegram_id, data.event)
-    mine = await svc.register(context.db, profile.telegram_id, data.event)
+    mine = await registrations.register(context.db, profile.telegram_id, data.event)
     title = mine.event.title_in(t.language)
     if before.state is not None and before.state is mine.state:
         key = (
@@ -273,7 +229,7 @@ async def unregister_button(update: Update, context: BotContext, data: EventUnre
     if before.event.state is svc.EventState.CANCELLED:
         # The event's cancellation already released every place: nothing to give back.
         raise ServiceError("events.cancelled")
-    mine, notices = await svc.unregister(
+    mine, notices = await registrations.unregister(
         context.db,
         profile.telegram_id,
         data.event,
@@ -291,7 +247,7 @@ async def unregister_button(update: Update, context: BotContext, data: EventUnre
         key = "events.unregistered"
     text = t(key, title=title)
     await toast(update, context, _first_line(text))
-    await _remove_keyboard(update)
+    await remove_keyboard(update)
     await reply(update, context, text, event_keyboard(context, mine))
 
 
@@ -324,8 +280,10 @@ async def checkin_command(update: Update, context: BotContext) -> None:
     """Check in with the code said aloud: `/checkin 1234`, or `/checkin` and then the code."""
     code = " ".join(context.args or ())
     if not code:
-        await _set_awaiting(context, waiting_for(CHECKIN_ROUTE))
-        await reply(update, context, context.t("events.checkin_ask_code", digits=svc.CODE_DIGITS))
+        await set_awaiting(context, waiting_for(CHECKIN_ROUTE))
+        await reply(
+            update, context, context.t("events.checkin_ask_code", digits=attendance.CODE_DIGITS)
+        )
         return
     await _check_in(update, context, code)
 
@@ -343,17 +301,17 @@ async def _check_in(update: Update, context: BotContext, code: str) -> None:
     profile = require_profile(context)
     t = context.t
     try:
-        view = await svc.check_in(context.db, profile.telegram_id, None, code)
+        view = await attendance.check_in(context.db, profile.telegram_id, None, code)
     except ServiceError as exc:
         if exc.key == "events.checkin_locked":  # no more tries: nothing more to wait for
-            await _stop_waiting(context, CHECKIN_ROUTE)
+            await stop_waiting(context, (CHECKIN_ROUTE,))
             await reply(update, context, t(exc.key, **exc.values))
             return
         # Still waiting for a code: the next message is tried again (/cancel stops it).
-        await _set_awaiting(context, waiting_for(CHECKIN_ROUTE))
+        await set_awaiting(context, waiting_for(CHECKIN_ROUTE))
         await reply(update, context, t(exc.key, **exc.values) + "\n" + t("events.checkin_again"))
         return
-    await _stop_waiting(context, CHECKIN_ROUTE)
+    await stop_waiting(context, (CHECKIN_ROUTE,))
     await reply(update, context, t("events.checked_in", title=view.title_in(t.language)))
 
 
@@ -368,9 +326,11 @@ async def feedback_button(update: Update, context: BotContext, data: EventFeedba
     """Rate the session (the first rating counts), then offer to add a comment."""
     profile = require_profile(context)
     t = context.t
-    feedback = await svc.submit_feedback(context.db, profile.telegram_id, data.event, data.rating)
+    feedback = await attendance.submit_feedback(
+        context.db, profile.telegram_id, data.event, data.rating
+    )
     stars = svc.STARS * feedback.rating
-    await _remove_keyboard(update)
+    await remove_keyboard(update)
     if not feedback.first:
         await toast(update, context, t.plain("events.already_rated", stars=stars))
         return
@@ -378,7 +338,7 @@ async def feedback_button(update: Update, context: BotContext, data: EventFeedba
     if feedback.comment:
         await reply(update, context, t("events.rated", stars=stars))
         return
-    await _set_awaiting(
+    await set_awaiting(
         context, waiting_for(COMMENT_ROUTE, _comment_argument(data.event, feedback.rating))
     )
     keyboard = kb.rows(
@@ -397,21 +357,21 @@ async def typed_comment(update: Update, context: BotContext, argument: str) -> N
     event_part, _, rating_part = argument.partition("-")
     event_id, rating = int_argument(event_part), int_argument(rating_part)
     if event_id is None or rating is None:
-        await _stop_waiting(context, COMMENT_ROUTE)
+        await stop_waiting(context, (COMMENT_ROUTE,))
         await reply(update, context, t("errors.not_understood"))
         return
     try:
-        await svc.submit_feedback(
+        await attendance.submit_feedback(
             context.db, profile.telegram_id, event_id, rating, message.text or ""
         )
     except ServiceError as exc:
         if exc.key == "events.text_too_long":  # kept waiting: a shorter one is welcome
             await reply(update, context, t(exc.key, **exc.values))
             return
-        await _stop_waiting(context, COMMENT_ROUTE)
+        await stop_waiting(context, (COMMENT_ROUTE,))
         await reply(update, context, t(exc.key, **exc.values))
         return
-    await _stop_waiting(context, COMMENT_ROUTE)
+    await stop_waiting(context, (COMMENT_ROUTE,))
     await reply(update, context, t("events.comment_thanks"))
 
 
@@ -419,7 +379,7 @@ async def skip_comment_button(
     update: Update, context: BotContext, data: EventFeedbackSkip
 ) -> None:
     """No comment: stop waiting for one."""
-    await _stop_waiting(context, COMMENT_ROUTE)
+    await stop_waiting(context, (COMMENT_ROUTE,))
     await toast(update, context)
-    await _remove_keyboard(update)
+    await remove_keyboard(update)
     await reply(update, context, context.t("events.comment_skipped"))

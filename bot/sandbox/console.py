@@ -46,9 +46,10 @@ from bot.services.contest import ContestView
 from bot.services.contest import by_code as contest_by_code
 from bot.services.contest import set_windows as set_contest_windows
 from bot.services.course import CourseSummary, list_courses
+from bot.services.event_authoring import create_draft, publish
+from bot.services.event_authoring import update_draft as update_event
 from bot.services.event_times import show_when
-from bot.services.events import EventState, EventView, Kind, create_draft, manageable, publish
-from bot.services.events import update_draft as update_event
+from bot.services.events import EventState, EventView, Kind, manageable
 from bot.services.roles import Role, ensure_role
 from bot.services.universities import list_universities
 from models import utcnow

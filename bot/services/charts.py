@@ -15,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import math
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
+from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -197,10 +199,7 @@ def render_scales(
         for entry in legend.get_texts():
             entry.set_parse_math(False)
 
-    buffer = BytesIO()
-    # Dropping the "Software" tag makes the bytes depend only on the inputs.
-    fig.savefig(buffer, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
-    return buffer.getvalue()
+    return png(fig)
 
 
 async def render_scales_async(
@@ -242,3 +241,84 @@ def _tick(value: float, language: str) -> str:
     """An axis tick: as short as it can be ("2", "2.5"), with the language's decimal mark."""
     text = f"{value:g}"
     return text.replace(".", ",") if language in DECIMAL_COMMA else text
+
+
+# --- bar panels: the figures of /course_stats and /event_stats ---------------------------------
+
+PANEL_LABEL_FONT = FontProperties(family=FONT_FAMILY, size=9)
+PANEL_TITLE_FONT = FontProperties(family=FONT_FAMILY, size=11, weight="bold")
+
+
+def two_lines(text: str, width: int = 32) -> str:
+    """`text` on at most two lines of `width` characters."""
+    return _wrap(text, width, 2)
+
+
+def panel_figure(title: str, ratios: Sequence[int], height: float) -> tuple[Figure, Any]:
+    """A figure titled `title` with one panel a row, `ratios` their heights; (figure, axes).
+
+    No ratios gives one empty panel; `axes[i, 0]` is the i-th panel.
+    """
+    fig = Figure(
+        figsize=(WIDTH_IN, height),
+        dpi=DPI,
+        facecolor="white",
+        layout=ConstrainedLayoutEngine(w_pad=0.12, h_pad=0.1),
+    )
+    FigureCanvasAgg(fig)
+    fig.suptitle(
+        two_lines(title, 60), fontproperties=_TITLE_FONT, color=TEXT_COLOR, parse_math=False
+    )
+    axes = fig.subplots(max(len(ratios), 1), 1, squeeze=False, height_ratios=list(ratios) or [1])
+    return fig, axes
+
+
+def bar_panel(
+    ax: Any,
+    names: list[str],
+    limit: float,
+    heading: str,
+    *,
+    integer: bool = False,
+) -> None:
+    """Names on the y axis (top first), a grid on the x axis up to `limit`, the panel's title.
+
+    `integer`: whole numbers only on the x axis (counts of people).
+    """
+    ax.set_xlim(0, limit)
+    ax.set_ylim(len(names) - 0.5, -0.5)
+    ax.set_yticks(
+        list(range(len(names))),
+        [two_lines(n) for n in names],
+        fontproperties=PANEL_LABEL_FONT,
+        color=TEXT_COLOR,
+        parse_math=False,
+    )
+    if integer:
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.tick_params(axis="y", length=0, pad=6)
+    ax.tick_params(axis="x", labelsize=9, labelcolor=TEXT_COLOR, labelfontfamily=FONT_FAMILY)
+    ax.xaxis.grid(True, color=GRID_COLOR, linewidth=0.8, zorder=0)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(heading, fontproperties=PANEL_TITLE_FONT, color=TEXT_COLOR, parse_math=False)
+
+
+def paired_bars(
+    ax: Any, first: Sequence[float], second: Sequence[float], labels: tuple[str, str]
+) -> None:
+    """Two bars a row (`first` pale above, `second` in colour below) with their legend."""
+    places = range(len(first))
+    ax.barh([i - 0.19 for i in places], list(first), height=0.36, color=PREVIOUS_COLOR, zorder=2)
+    ax.barh([i + 0.19 for i in places], list(second), height=0.36, color=CURRENT_COLOR, zorder=2)
+    legend = ax.legend(list(labels), loc="lower right", frameon=False, prop=PANEL_LABEL_FONT)
+    for entry in legend.get_texts():
+        entry.set_parse_math(False)
+
+
+def png(fig: Figure) -> bytes:
+    """The figure as PNG bytes (no software stamp, so the same chart gives the same bytes)."""
+    buffer = BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
+    return buffer.getvalue()

@@ -18,31 +18,17 @@ from __future__ import annotations
 
 import asyncio
 import math
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from io import BytesIO
 from typing import Any
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
-from matplotlib.layout_engine import ConstrainedLayoutEngine
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Sessionmaker
 from bot.services import NotFound
-from bot.services.charts import (
-    CURRENT_COLOR,
-    DPI,
-    FONT_FAMILY,
-    GRID_COLOR,
-    PREVIOUS_COLOR,
-    TEXT_COLOR,
-    WIDTH_IN,
-)
+from bot.services.charts import bar_panel, paired_bars, panel_figure, png
 from bot.services.exports.course import lessons_of
 from bot.services.roles import Role, require
 from bot.services.surveys import compiled
@@ -395,15 +381,7 @@ class ChartLabels:
     post: str = "post"
 
 
-_FONT = FontProperties(family=FONT_FAMILY, size=9)
-_TITLE_FONT = FontProperties(family=FONT_FAMILY, size=13, weight="bold")
-_PANEL_FONT = FontProperties(family=FONT_FAMILY, size=11, weight="bold")
 MAX_ROWS = 40  # a guard: far inside Telegram's photo limits
-
-
-def _wrap(text: str, width: int = 32) -> str:
-    """`text` on at most two lines."""
-    return "\n".join(textwrap.wrap(" ".join(text.split()), width, max_lines=2, placeholder=" …"))
 
 
 def render_course_chart(
@@ -416,18 +394,8 @@ def render_course_chart(
     panels = [p for p in (funnel, scales) if p]
     rows = sum(len(p) for p in panels) or 1
     height = max(2.6, 1.1 + 0.9 * len(panels) + 0.42 * rows)
-    fig = Figure(
-        figsize=(WIDTH_IN, height),
-        dpi=DPI,
-        facecolor="white",
-        layout=ConstrainedLayoutEngine(w_pad=0.12, h_pad=0.1),
-    )
-    FigureCanvasAgg(fig)
     title = stats.title.get(language) or stats.title.get("en") or stats.code
-    fig.suptitle(_wrap(title, 60), fontproperties=_TITLE_FONT, color=TEXT_COLOR, parse_math=False)
-    axes = fig.subplots(
-        max(len(panels), 1), 1, squeeze=False, height_ratios=[len(p) for p in panels] or [1]
-    )
+    fig, axes = panel_figure(title, [len(p) for p in panels], height)
     series: list[tuple[list[str], list[float], list[float], str, str, str, float]] = []
     if funnel:
         enrolled = stats.enrolled or 1
@@ -458,35 +426,11 @@ def render_course_chart(
     for ax, (names, first, second, heading, first_label, second_label, limit) in zip(
         axes[:, 0], series, strict=False
     ):
-        places = range(len(names))
-        ax.barh([i - 0.19 for i in places], first, height=0.36, color=PREVIOUS_COLOR, zorder=2)
-        ax.barh([i + 0.19 for i in places], second, height=0.36, color=CURRENT_COLOR, zorder=2)
-        ax.set_xlim(0, limit)
-        ax.set_ylim(len(names) - 0.5, -0.5)
-        ax.set_yticks(
-            list(places),
-            [_wrap(n) for n in names],
-            fontproperties=_FONT,
-            color=TEXT_COLOR,
-            parse_math=False,
-        )
-        ax.tick_params(axis="y", length=0, pad=6)
-        ax.tick_params(axis="x", labelsize=9, labelcolor=TEXT_COLOR, labelfontfamily=FONT_FAMILY)
-        ax.xaxis.grid(True, color=GRID_COLOR, linewidth=0.8, zorder=0)
-        ax.set_axisbelow(True)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
-        ax.set_title(heading, fontproperties=_PANEL_FONT, color=TEXT_COLOR, parse_math=False)
-        legend = ax.legend(
-            [first_label, second_label], loc="lower right", frameon=False, prop=_FONT
-        )
-        for entry in legend.get_texts():
-            entry.set_parse_math(False)
+        paired_bars(ax, first, second, (first_label, second_label))
+        bar_panel(ax, names, limit, heading)
     if not series:
         axes[0, 0].set_axis_off()
-    buffer = BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
-    return buffer.getvalue()
+    return png(fig)
 
 
 async def render_course_chart_async(

@@ -2,15 +2,20 @@
 
 Both are "a due row, claimed once, done once" (`bot.services.due.run_due`).
 
-Reminders: each registration with a place has one `event_reminder` row per offset (planned by
-`bot.services.events.plan_reminders`). The reminder duty takes each due row once, in its own
-transaction: it queues the person's reminder (in their language, the time in their zone, with
-a Join button carrying the event's link) in the outbox and marks the row sent, in one commit,
-so a restart or a second replica never sends it twice and a crash before the commit leaves it
-due. THE LATE RULE after downtime: a missed reminder is still sent if the session has not
-started (and no later reminder of the same person is due by now: it says the same, closer to
-the time); once the session has started it is skipped, not sent. A reminder of a cancelled
-event, or of a place given back, is skipped too.
+Reminders: each registration with a place has one `event_reminder` row per offset, planned
+here (`plan_reminders`) whenever someone gets a place, gives it back or checks in, and for
+everyone when the time changes (`replan_all`). THE PLAN RULE: an offset whose time has already
+passed when the plan is made gets no reminder (registering 30 minutes before the start gets
+only the 10-minute one); a change of time plans the reminders again for the new time.
+
+The reminder duty takes each due row once, in its own transaction: it queues the person's
+reminder (in their language, the time in their zone, with a Join button carrying the event's
+link) in the outbox and marks the row sent, in one commit, so a restart or a second replica
+never sends it twice and a crash before the commit leaves it due. THE LATE RULE after
+downtime: a missed reminder is still sent if the session has not started (and no later
+reminder of the same person is due by now: it says the same, closer to the time); once the
+session has started it is skipped, not sent. A reminder of a cancelled event, or of a place
+given back, is skipped too.
 
 Follow-up: an event whose end has passed is a due row until `followed_up_at` is set. The duty
 takes it once and queues a feedback form (rating buttons 1 to 5) to every attendee (checked in),
@@ -24,7 +29,7 @@ transaction. The caller starts every broadcast named in the result.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy import ColumnElement, and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,6 +51,71 @@ from bot.services.events import (
     zone_of_user,
 )
 from models import Event, EventRegistration, EventReminder, User, utcnow
+
+# --- the plan ---------------------------------------------------------------------------------
+
+
+async def plan_reminders(
+    session: AsyncSession, registration: EventRegistration, event: Event, now: datetime
+) -> None:
+    """Plan the registration's reminders for the event's time (THE PLAN RULE above).
+
+    An offset still ahead gets a row due then (a reminder already sent for an earlier time is
+    due again, for the new one); an offset already passed gets none (an unsent row of it is
+    skipped); an offset no longer chosen loses its unsent row. A registration without a place,
+    or an event not published, has nothing due.
+    """
+    rows = {
+        row.offset_minutes: row
+        for row in (
+            await session.scalars(
+                select(EventReminder).where(EventReminder.registration_id == registration.id)
+            )
+        ).all()
+    }
+    active = (
+        registration.state == RegState.REGISTERED.value
+        and event.state == EventState.PUBLISHED.value
+        and event.starts_at is not None
+    )
+    offsets = set(event.reminder_offsets or ()) if active else set()
+    for offset, unwanted in rows.items():
+        if offset not in offsets and unwanted.sent_at is None and unwanted.skipped_at is None:
+            unwanted.skipped_at = now
+    if event.starts_at is None:
+        return
+    for offset in sorted(offsets, reverse=True):
+        due = event.starts_at - timedelta(minutes=offset)
+        row = rows.get(offset)
+        if due > now:
+            if row is None:
+                session.add(
+                    EventReminder(
+                        registration_id=registration.id, offset_minutes=offset, due_at=due
+                    )
+                )
+            elif row.due_at != due or row.skipped_at is not None:
+                row.due_at, row.sent_at, row.skipped_at = due, None, None
+        elif (
+            row is not None
+            and row.sent_at is None
+            and row.skipped_at is None
+            and row.due_at != due
+        ):
+            row.skipped_at = now  # moved into the past by a change: too late for it now
+
+
+async def replan_all(session: AsyncSession, event: Event, now: datetime) -> None:
+    registrations = (
+        await session.scalars(
+            select(EventRegistration).where(EventRegistration.event_id == event.id)
+        )
+    ).all()
+    for registration in registrations:
+        await plan_reminders(session, registration, event, now)
+
+
+# --- the reminder duty ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -22,41 +22,27 @@ from __future__ import annotations
 import asyncio
 import math
 import tempfile
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
-from matplotlib.layout_engine import ConstrainedLayoutEngine
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Sessionmaker
 from bot.services import NotFound, PermissionDenied
-from bot.services.charts import (
-    CURRENT_COLOR,
-    DPI,
-    FONT_FAMILY,
-    GRID_COLOR,
-    PREVIOUS_COLOR,
-    TEXT_COLOR,
-    WIDTH_IN,
-)
+from bot.services.charts import CURRENT_COLOR, bar_panel, paired_bars, panel_figure, png
 from bot.services.event_access import managed_condition
 from bot.services.exports import common as c
 from bot.services.exports import writers
+from bot.services.exports.events import reminders_sent
 from bot.services.exports.spec import Chunks, Table
 from bot.services.roles import Role, require
 from models import (
     Event,
     EventRegistration,
-    EventReminder,
     ExportLog,
     University,
     User,
@@ -232,15 +218,7 @@ async def event_stats(
 
 def _registrations(event_id: int) -> Any:
     """Per registration: state, check-in, rating, comment, reminders sent, university code."""
-    sent = (
-        select(
-            EventReminder.registration_id.label("registration_id"),
-            func.count().label("sent"),
-        )
-        .where(EventReminder.sent_at.is_not(None))
-        .group_by(EventReminder.registration_id)
-        .subquery()
-    )
+    sent = reminders_sent()
     return (
         select(
             EventRegistration.state,
@@ -365,15 +343,7 @@ async def registrant_list(
     """
     async with db() as session:
         user, event = await _event(session, actor, admin_ids, ref)
-        sent = (
-            select(
-                EventReminder.registration_id.label("registration_id"),
-                func.count().label("sent"),
-            )
-            .where(EventReminder.sent_at.is_not(None))
-            .group_by(EventReminder.registration_id)
-            .subquery()
-        )
+        sent = reminders_sent()
         found = (
             await session.execute(
                 select(
@@ -485,15 +455,7 @@ class ChartLabels:
     none: str = "no university"
 
 
-_FONT = FontProperties(family=FONT_FAMILY, size=9)
-_TITLE_FONT = FontProperties(family=FONT_FAMILY, size=13, weight="bold")
-_PANEL_FONT = FontProperties(family=FONT_FAMILY, size=11, weight="bold")
 MAX_ROWS = 30  # a guard: far inside Telegram's photo limits
-
-
-def _wrap(text: str, width: int = 32) -> str:
-    """`text` on at most two lines."""
-    return "\n".join(textwrap.wrap(" ".join(text.split()), width, max_lines=2, placeholder=" …"))
 
 
 def render_event_chart(
@@ -509,80 +471,32 @@ def render_event_chart(
         panels.append(5)
     rows = sum(panels) or 1
     height = max(2.6, 1.1 + 0.9 * max(len(panels), 1) + 0.4 * rows)
-    fig = Figure(
-        figsize=(WIDTH_IN, height),
-        dpi=DPI,
-        facecolor="white",
-        layout=ConstrainedLayoutEngine(w_pad=0.12, h_pad=0.1),
-    )
-    FigureCanvasAgg(fig)
     title = next(
         (stats.title[k] for k in (language, "*", "en") if stats.title.get(k)),
         next(iter(stats.title.values()), stats.code),
     )
-    fig.suptitle(_wrap(title, 60), fontproperties=_TITLE_FONT, color=TEXT_COLOR, parse_math=False)
-    axes = fig.subplots(max(len(panels), 1), 1, squeeze=False, height_ratios=panels or [1])
+    fig, axes = panel_figure(title, panels, height)
     at = 0
     if universities:
         ax = axes[at, 0]
         at += 1
-        places = range(len(universities))
-        ax.barh(
-            [i - 0.19 for i in places],
+        paired_bars(
+            ax,
             [u.registered for u in universities],
-            height=0.36,
-            color=PREVIOUS_COLOR,
-            zorder=2,
-        )
-        ax.barh(
-            [i + 0.19 for i in places],
             [u.attended for u in universities],
-            height=0.36,
-            color=CURRENT_COLOR,
-            zorder=2,
+            (words.registered, words.attended),
         )
         top = max(max(u.registered, u.attended) for u in universities)
-        _style(
-            ax, [u.university or words.none for u in universities], max(1, math.ceil(top * 1.1))
-        )
-        ax.set_title(
-            words.universities, fontproperties=_PANEL_FONT, color=TEXT_COLOR, parse_math=False
-        )
-        legend = ax.legend(
-            [words.registered, words.attended], loc="lower right", frameon=False, prop=_FONT
-        )
-        for entry in legend.get_texts():
-            entry.set_parse_math(False)
+        names = [u.university or words.none for u in universities]
+        bar_panel(ax, names, max(1, math.ceil(top * 1.1)), words.universities, integer=True)
     if stats.feedback_n:
         ax = axes[at, 0]
         ax.barh(range(5), list(stats.ratings), height=0.6, color=CURRENT_COLOR, zorder=2)
-        _style(ax, ["1", "2", "3", "4", "5"], max(1, math.ceil(max(stats.ratings) * 1.1)))
-        ax.set_title(words.ratings, fontproperties=_PANEL_FONT, color=TEXT_COLOR, parse_math=False)
+        top = max(1, math.ceil(max(stats.ratings) * 1.1))
+        bar_panel(ax, ["1", "2", "3", "4", "5"], top, words.ratings, integer=True)
     if not panels:
         axes[0, 0].set_axis_off()
-    buffer = BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
-    return buffer.getvalue()
-
-
-def _style(ax: Any, names: list[str], limit: float) -> None:
-    """Names on the y axis (top first), whole-number grid on the x axis."""
-    ax.set_xlim(0, limit)
-    ax.set_ylim(len(names) - 0.5, -0.5)
-    ax.set_yticks(
-        list(range(len(names))),
-        [_wrap(n) for n in names],
-        fontproperties=_FONT,
-        color=TEXT_COLOR,
-        parse_math=False,
-    )
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.tick_params(axis="y", length=0, pad=6)
-    ax.tick_params(axis="x", labelsize=9, labelcolor=TEXT_COLOR, labelfontfamily=FONT_FAMILY)
-    ax.xaxis.grid(True, color=GRID_COLOR, linewidth=0.8, zorder=0)
-    ax.set_axisbelow(True)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
+    return png(fig)
 
 
 async def render_event_chart_async(

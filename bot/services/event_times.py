@@ -10,7 +10,7 @@ in another zone knows which time is meant.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from urllib.parse import urlsplit
 
 from bot.services import InvalidInput
@@ -109,6 +109,12 @@ def parse_when(text: str, zone: tzinfo, now: datetime) -> datetime:
     if moment <= now:
         raise InvalidInput("events.past_time", example=TIME_EXAMPLE)
     return moment.astimezone(UTC)
+
+
+def example_when(zone: tzinfo, now: datetime | None = None) -> str:
+    """A date and time a week from now at 15:00 in `zone`, as people type it (for a question)."""
+    local = (now or datetime.now(UTC)).astimezone(zone).replace(hour=15, minute=0)
+    return (local + timedelta(days=7)).strftime("%d.%m.%Y %H:%M")
 
 
 def _amounts(text: str) -> list[tuple[float, bool]] | None:

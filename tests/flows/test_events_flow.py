@@ -23,6 +23,7 @@ from bot.callbacks import (
     EventChange,
     EventCheckinRetry,
     EventField,
+    EventManage,
     EventPublish,
     EventRegistrants,
 )
@@ -454,6 +455,13 @@ async def test_bad_input_is_explained_and_nothing_is_lost(harness, i18n):
     assert other.last_text.startswith("When does it start?")
     await other.send(_typed_time(6))
     assert other.last_text.startswith("How long does it last?")
+    # A Manage button of a draft (from before drafts had their own) offers to continue it.
+    draft = await _event(harness)
+    await other.send("/cancel")
+    await other.tap_data(EventManage(draft.id).pack(), other.last_message.message_id)
+    assert other.last_text == _visible(t("events.draft_resume"))
+    await other.tap("Consilium on inclusive teaching")  # the first step still missing
+    assert other.last_text == _visible(t("events.ask_link", example="https://zoom.us/j/123456789"))
     # Someone else's draft: a forged Publish is refused and publishes nothing.
     await other.send("/menu")
     await other.tap_data(EventPublish(event.id).pack(), other.last_message.message_id)

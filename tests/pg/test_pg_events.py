@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.db import Sessionmaker, create_engine, make_sessionmaker
+from bot.services import event_registrations as registrations
 from bot.services import event_reminders as duty
 from bot.services import events as ev
 from bot.services.events import RegState
@@ -44,7 +45,7 @@ async def test_two_replicas_send_each_reminder_once(db, replica):
     await students(db, PEOPLE, first=FIRST)
     event = await scheduled(db, reminder_offsets=(10,))
     for n in range(PEOPLE):
-        await ev.register(db, FIRST + n, event.id, now=NOW)
+        await registrations.register(db, FIRST + n, event.id, now=NOW)
     at = START - timedelta(minutes=10)
     passes = await asyncio.gather(
         *(
@@ -76,7 +77,7 @@ async def test_racing_registrations_never_overfill(db, replica):
     event = await scheduled(db, capacity=5)
     results = await asyncio.gather(
         *(
-            ev.register(db if n % 2 else replica, FIRST + n, event.id, now=NOW)
+            registrations.register(db if n % 2 else replica, FIRST + n, event.id, now=NOW)
             for n in range(PEOPLE)
         )
     )

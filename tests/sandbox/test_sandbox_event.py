@@ -20,6 +20,8 @@ from bot.sandbox.console import (
     IDENTITIES,
     open_demo_event,
 )
+from bot.services import event_authoring as authoring
+from bot.services import event_registrations as registrations
 from bot.services import event_stats, events
 from bot.services.roles import ensure_role
 from bot.services.universities import list_universities
@@ -57,7 +59,7 @@ async def test_a_first_time_student_registers_for_the_demo_webinar(db):
     later = NOW + timedelta(minutes=1)
     mine = await events.upcoming(db, student, now=later)
     assert [m.event.id for m in mine] == [event.id] and mine[0].state is None
-    registered = await events.register(db, student, event.id, now=later)
+    registered = await registrations.register(db, student, event.id, now=later)
     assert registered.state is events.RegState.REGISTERED
     figures = await event_stats.event_stats(db, coach.user_id, admins, event.id, now=later)
     assert (figures.registered, figures.waiting, figures.ended) == (1, 0, False)
@@ -73,7 +75,7 @@ async def test_the_demo_is_replaced_only_once_its_time_has_passed(db):
     opened = await open_demo_event(db, coach.user_id, admins, i18n, ZONE, now=NOW)
     assert opened is not None
     first = opened[0]
-    await events.cancel(db, coach.user_id, admins, first.id, i18n=i18n, zone=ZONE, now=NOW)
+    await authoring.cancel(db, coach.user_id, admins, first.id, i18n=i18n, zone=ZONE, now=NOW)
     assert await open_demo_event(db, coach.user_id, admins, i18n, ZONE, now=NOW) is None
     after = NOW + timedelta(hours=3)
     again = await open_demo_event(db, coach.user_id, admins, i18n, ZONE, now=after)

@@ -12,6 +12,9 @@ from bot.callbacks import EventCalendar, EventRegister
 from bot.i18n import I18n
 from bot.services import InvalidInput, NotFound, PermissionDenied, ServiceError, audiences
 from bot.services import broadcasts as broadcast_service
+from bot.services import event_attendance as attendance
+from bot.services import event_authoring as authoring
+from bot.services import event_registrations as registrations
 from bot.services import events as ev
 from bot.services.broadcasts import BroadcastView
 from bot.services.broadcasts import get as get_broadcast
@@ -46,7 +49,7 @@ async def students(db, count, first=STUDENT, **kwargs):
 
 async def draft(db, *, actor=COACH, kind=Kind.WEBINAR, **fields):
     """A webinar draft by `actor` at START (3 December, 15:00 Almaty), 90 minutes."""
-    made = await ev.create_draft(db, actor, ADMINS, kind)
+    made = await authoring.create_draft(db, actor, ADMINS, kind)
     values = {
         "title": TITLE,
         "description": "[kk] Сипаттама\n[ru] Описание\n[en] About digital platforms",
@@ -55,13 +58,13 @@ async def draft(db, *, actor=COACH, kind=Kind.WEBINAR, **fields):
         "join_url": "https://zoom.us/j/123",
         **fields,
     }
-    return await ev.update_draft(db, actor, ADMINS, made.id, now=NOW, **values)
+    return await authoring.update_draft(db, actor, ADMINS, made.id, now=NOW, **values)
 
 
 async def scheduled(db, *, actor=COACH, **fields):
     """A published webinar (see `draft`)."""
     made = await draft(db, actor=actor, **fields)
-    view, _announcement = await ev.publish(
+    view, _announcement = await authoring.publish(
         db, actor, ADMINS, made.id, i18n=I18N, zone=ZONE, now=NOW
     )
     return view
@@ -94,7 +97,7 @@ async def test_a_student_cannot_create_an_event(db):
     """Tried: a student calls create_draft: refused with errors.not_allowed, nothing saved."""
     await students(db, 1)
     with pytest.raises(PermissionDenied) as refused:
-        await ev.create_draft(db, STUDENT, ADMINS, Kind.WEBINAR)
+        await authoring.create_draft(db, STUDENT, ADMINS, Kind.WEBINAR)
     assert refused.value.key == "errors.not_allowed"
     assert not ev.can_schedule({Role.STUDENT})
     assert ev.can_schedule({Role.STUDENT, Role.COACH})
@@ -133,10 +136,10 @@ async def test_a_draft_keeps_every_field_and_refuses_bad_ones(db):
     ]
     for fields, key in bad:
         with pytest.raises(ServiceError) as refused:
-            await ev.update_draft(db, COACH, ADMINS, made.id, now=NOW, **fields)
+            await authoring.update_draft(db, COACH, ADMINS, made.id, now=NOW, **fields)
         assert refused.value.key == key, fields
     assert await ev.get(db, made.id) == made
-    unlimited = await ev.update_draft(db, COACH, ADMINS, made.id, now=NOW, capacity=None)
+    unlimited = await authoring.update_draft(db, COACH, ADMINS, made.id, now=NOW, capacity=None)
     assert unlimited.capacity is None
 
 
@@ -147,7 +150,7 @@ async def test_publish_announces_to_the_audience_in_each_language(db):
     await coach(db)
     await students(db, 3)
     made = await draft(db)
-    view, broadcast_id = await ev.publish(
+    view, broadcast_id = await authoring.publish(
         db, COACH, ADMINS, made.id, i18n=I18N, zone=ZONE, now=NOW
     )
     assert view.state is EventState.PUBLISHED
@@ -167,7 +170,7 @@ async def test_publish_announces_to_the_audience_in_each_language(db):
     ]
     assert buttons[0].label_for("ru", "kk") == "✅ Я приду"
     with pytest.raises(InvalidInput) as refused:
-        await ev.publish(db, COACH, ADMINS, made.id, i18n=I18N, zone=ZONE, now=NOW)
+        await authoring.publish(db, COACH, ADMINS, made.id, i18n=I18N, zone=ZONE, now=NOW)
     assert refused.value.key == "events.not_draft"
 
 
@@ -175,13 +178,13 @@ async def test_publish_needs_a_title_and_a_future_time(db):
     """Tried: publish a draft with nothing filled in: events.incomplete; with a time that has
     passed meanwhile: events.past_time; nothing announced."""
     await coach(db)
-    empty = await ev.create_draft(db, COACH, ADMINS, Kind.SEMINAR)
+    empty = await authoring.create_draft(db, COACH, ADMINS, Kind.SEMINAR)
     with pytest.raises(InvalidInput) as refused:
-        await ev.publish(db, COACH, ADMINS, empty.id, i18n=I18N, zone=ZONE, now=NOW)
+        await authoring.publish(db, COACH, ADMINS, empty.id, i18n=I18N, zone=ZONE, now=NOW)
     assert refused.value.key == "events.incomplete"
     made = await draft(db)
     with pytest.raises(InvalidInput) as refused:
-        await ev.publish(db, COACH, ADMINS, made.id, i18n=I18N, zone=ZONE, now=START)
+        await authoring.publish(db, COACH, ADMINS, made.id, i18n=I18N, zone=ZONE, now=START)
     assert refused.value.key == "events.past_time"
     async with db() as session:
         assert await session.scalar(select(func.count()).select_from(Broadcast)) == 0
@@ -197,9 +200,9 @@ async def test_only_the_owner_an_organizer_or_an_admin_manages_an_event(db):
     await factories.admin(db, ADMIN_ID, ADMINS)
     made = await draft(db)
     for call in (
-        ev.update_draft(db, OTHER_COACH, ADMINS, made.id, now=NOW, capacity=3),
-        ev.publish(db, OTHER_COACH, ADMINS, made.id, i18n=I18N, zone=ZONE, now=NOW),
-        ev.registrants(db, OTHER_COACH, ADMINS, made.id),
+        authoring.update_draft(db, OTHER_COACH, ADMINS, made.id, now=NOW, capacity=3),
+        authoring.publish(db, OTHER_COACH, ADMINS, made.id, i18n=I18N, zone=ZONE, now=NOW),
+        registrations.registrants(db, OTHER_COACH, ADMINS, made.id),
     ):
         with pytest.raises(PermissionDenied) as refused:
             await call
@@ -208,7 +211,7 @@ async def test_only_the_owner_an_organizer_or_an_admin_manages_an_event(db):
     assert await ev.manageable(db, OTHER_COACH, ADMINS) == []
     assert [e.id for e in await ev.manageable(db, 7_100_000_003, ADMINS)] == [made.id]
     assert [e.id for e in await ev.manageable(db, ADMIN_ID, ADMINS)] == [made.id]
-    await ev.update_draft(db, ADMIN_ID, ADMINS, made.id, now=NOW, capacity=3)
+    await authoring.update_draft(db, ADMIN_ID, ADMINS, made.id, now=NOW, capacity=3)
     with pytest.raises(PermissionDenied):
         await ev.manageable(db, STUDENT, ADMINS)
 
@@ -221,7 +224,7 @@ async def test_a_scoped_coach_hosts_at_and_addresses_only_their_university(db):
     home, other = universities[0], universities[1]
     await coach(db, university=home)
     await factories.organizer(db, 7_100_000_004, ADMINS, university=other)
-    made = await ev.create_draft(db, COACH, ADMINS, Kind.COACHING)
+    made = await authoring.create_draft(db, COACH, ADMINS, Kind.COACHING)
     assert made.university_id == home.id
     assert (made.audience_kind, made.audience_ref) == ("university", str(home.id))
     assert made.university_name is not None and made.university_name["en"] == home.names["en"]
@@ -231,7 +234,7 @@ async def test_a_scoped_coach_hosts_at_and_addresses_only_their_university(db):
         {"audience_kind": "all"},
     ):
         with pytest.raises(PermissionDenied) as refused:
-            await ev.update_draft(db, COACH, ADMINS, made.id, now=NOW, **fields)
+            await authoring.update_draft(db, COACH, ADMINS, made.id, now=NOW, **fields)
         assert refused.value.key == "events.own_university_only"
     assert await ev.manageable(db, 7_100_000_004, ADMINS) == []
 
@@ -246,7 +249,7 @@ async def test_places_fill_then_the_waiting_list_moves_up_and_the_first_is_told(
     await coach(db)
     await students(db, 4, language="ru")
     event = await scheduled(db, capacity=2)
-    mine = [await ev.register(db, STUDENT + n, event.id, now=NOW) for n in range(4)]
+    mine = [await registrations.register(db, STUDENT + n, event.id, now=NOW) for n in range(4)]
     assert [m.state for m in mine] == [
         RegState.REGISTERED,
         RegState.REGISTERED,
@@ -256,7 +259,7 @@ async def test_places_fill_then_the_waiting_list_moves_up_and_the_first_is_told(
     assert [m.position for m in mine] == [None, None, 1, 2]
     assert mine[3].event.registered == 2 and mine[3].event.waiting == 2
     assert mine[3].event.places_left == 0
-    left, broadcast_id = await ev.unregister(
+    left, broadcast_id = await registrations.unregister(
         db, STUDENT, event.id, i18n=I18N, zone=ZONE, now=NOW + timedelta(minutes=5)
     )
     assert left.state is None
@@ -279,9 +282,9 @@ async def test_leaving_the_waiting_list_moves_nobody(db):
     await coach(db)
     await students(db, 2)
     event = await scheduled(db, capacity=1)
-    await ev.register(db, STUDENT, event.id, now=NOW)
-    await ev.register(db, STUDENT + 1, event.id, now=NOW)
-    left, broadcast_id = await ev.unregister(
+    await registrations.register(db, STUDENT, event.id, now=NOW)
+    await registrations.register(db, STUDENT + 1, event.id, now=NOW)
+    left, broadcast_id = await registrations.unregister(
         db, STUDENT + 1, event.id, i18n=I18N, zone=ZONE, now=NOW
     )
     assert (left.state, broadcast_id) == (None, None)
@@ -294,17 +297,17 @@ async def test_registering_twice_gives_the_same_state_and_no_second_row(db):
     await coach(db)
     await students(db, 3)
     event = await scheduled(db, capacity=1)
-    first = await ev.register(db, STUDENT, event.id, now=NOW)
-    assert (await ev.register(db, STUDENT, event.id, now=NOW)).state is first.state
-    waiting = await ev.register(db, STUDENT + 1, event.id, now=NOW)
-    again = await ev.register(db, STUDENT + 1, event.id, now=NOW)
+    first = await registrations.register(db, STUDENT, event.id, now=NOW)
+    assert (await registrations.register(db, STUDENT, event.id, now=NOW)).state is first.state
+    waiting = await registrations.register(db, STUDENT + 1, event.id, now=NOW)
+    again = await registrations.register(db, STUDENT + 1, event.id, now=NOW)
     assert (
         (again.state, again.position) == (RegState.WAITING, 1) == (waiting.state, waiting.position)
     )
     assert await registration_rows(db) == 2
-    await ev.register(db, STUDENT + 2, event.id, now=NOW)
-    await ev.unregister(db, STUDENT + 1, event.id, i18n=I18N, zone=ZONE, now=NOW)
-    back = await ev.register(db, STUDENT + 1, event.id, now=NOW + timedelta(minutes=1))
+    await registrations.register(db, STUDENT + 2, event.id, now=NOW)
+    await registrations.unregister(db, STUDENT + 1, event.id, i18n=I18N, zone=ZONE, now=NOW)
+    back = await registrations.register(db, STUDENT + 1, event.id, now=NOW + timedelta(minutes=1))
     assert (back.state, back.position) == (RegState.WAITING, 2)
     assert await registration_rows(db) == 3
 
@@ -316,14 +319,14 @@ async def test_a_cancelled_or_ended_event_is_closed(db):
     await students(db, 1)
     event = await scheduled(db)
     with pytest.raises(InvalidInput) as refused:
-        await ev.register(db, STUDENT, event.id, now=END)
+        await registrations.register(db, STUDENT, event.id, now=END)
     assert refused.value.key == "events.closed"
-    await ev.cancel(db, COACH, ADMINS, event.id, i18n=I18N, zone=ZONE, now=NOW)
+    await authoring.cancel(db, COACH, ADMINS, event.id, i18n=I18N, zone=ZONE, now=NOW)
     with pytest.raises(InvalidInput) as refused:
-        await ev.register(db, STUDENT, event.id, now=NOW)
+        await registrations.register(db, STUDENT, event.id, now=NOW)
     assert refused.value.key == "events.closed"
     with pytest.raises(NotFound) as missing:
-        await ev.register(db, STUDENT, 999_999, now=NOW)
+        await registrations.register(db, STUDENT, 999_999, now=NOW)
     assert missing.value.key == "events.not_found"
 
 
@@ -336,13 +339,13 @@ async def test_someone_outside_the_audience_is_refused(db):
     await factories.student(db, STUDENT + 1, university=universities[1])
     event = await scheduled(db, audience_kind="university", audience_ref=str(universities[0].id))
     with pytest.raises(PermissionDenied) as refused:
-        await ev.register(db, STUDENT + 1, event.id, now=NOW)
+        await registrations.register(db, STUDENT + 1, event.id, now=NOW)
     assert refused.value.key == "events.not_for_you"
     assert await registration_rows(db) == 0
     assert await ev.upcoming(db, STUDENT + 1, now=NOW) == []
     mine = await ev.upcoming(db, STUDENT, now=NOW)
     assert [(m.event.id, m.state) for m in mine] == [(event.id, None)]
-    await ev.register(db, STUDENT, event.id, now=NOW)
+    await registrations.register(db, STUDENT, event.id, now=NOW)
     assert (await ev.upcoming(db, STUDENT, now=NOW))[0].state is RegState.REGISTERED
     assert await ev.upcoming(db, STUDENT, now=END) == []
 
@@ -353,7 +356,7 @@ async def test_a_deep_link_finds_a_published_event_not_a_draft(db):
     made = await draft(db)
     with pytest.raises(NotFound):
         await ev.get_by_code(db, made.code)
-    await ev.publish(db, COACH, ADMINS, made.id, i18n=I18N, zone=ZONE, now=NOW)
+    await authoring.publish(db, COACH, ADMINS, made.id, i18n=I18N, zone=ZONE, now=NOW)
     assert (await ev.get_by_code(db, made.code.upper())).id == made.id
     with pytest.raises(NotFound):
         await ev.get_by_code(db, "nosuch")
@@ -370,9 +373,9 @@ async def test_a_new_time_raises_the_sequence_and_tells_registered_and_waiting(d
     await factories.student(db, STUDENT, language="en")
     await factories.student(db, STUDENT + 1, language="kk")
     event = await scheduled(db, capacity=1)
-    await ev.register(db, STUDENT, event.id, now=NOW)
-    await ev.register(db, STUDENT + 1, event.id, now=NOW)
-    moved, broadcast_id = await ev.edit(
+    await registrations.register(db, STUDENT, event.id, now=NOW)
+    await registrations.register(db, STUDENT + 1, event.id, now=NOW)
+    moved, broadcast_id = await authoring.edit(
         db,
         COACH,
         ADMINS,
@@ -390,7 +393,7 @@ async def test_a_new_time_raises_the_sequence_and_tells_registered_and_waiting(d
     assert "New time: 3 December 2026, 16:00 (Asia/Almaty)" in told[0][1]
     assert "2026 жылғы 3 желтоқсан, 16:00" in told[1][1]
     assert told[0][2][0]["data"] == EventCalendar(event.id).pack()
-    relinked, broadcast_id = await ev.edit(
+    relinked, broadcast_id = await authoring.edit(
         db,
         COACH,
         ADMINS,
@@ -404,7 +407,7 @@ async def test_a_new_time_raises_the_sequence_and_tells_registered_and_waiting(d
     told = await deliveries(db, broadcast_id)
     assert "link to join" in told[0][1]
     assert told[0][2][-1]["url"] == "https://meet.example.kz/new"
-    retitled, nobody = await ev.edit(
+    retitled, nobody = await authoring.edit(
         db, COACH, ADMINS, event.id, i18n=I18N, zone=ZONE, now=NOW, title="New title"
     )
     assert (retitled.title, nobody) == ({"*": "New title"}, None)
@@ -418,12 +421,12 @@ async def test_more_places_move_the_waiting_list_up(db):
     await students(db, 3)
     event = await scheduled(db, capacity=1)
     for n in range(3):
-        await ev.register(db, STUDENT + n, event.id, now=NOW)
-    _, broadcast_id = await ev.edit(
+        await registrations.register(db, STUDENT + n, event.id, now=NOW)
+    _, broadcast_id = await authoring.edit(
         db, COACH, ADMINS, event.id, i18n=I18N, zone=ZONE, now=NOW, capacity=2
     )
     assert [chat for chat, _, _ in await deliveries(db, broadcast_id)] == [STUDENT + 1]
-    view, broadcast_id = await ev.edit(
+    view, broadcast_id = await authoring.edit(
         db, COACH, ADMINS, event.id, i18n=I18N, zone=ZONE, now=NOW, capacity=None
     )
     assert [chat for chat, _, _ in await deliveries(db, broadcast_id)] == [STUDENT + 2]
@@ -437,11 +440,11 @@ async def test_cancel_tells_everyone_once_and_refuses_a_second_time(db):
     await coach(db)
     await students(db, 3)
     event = await scheduled(db, capacity=1)
-    await ev.register(db, STUDENT, event.id, now=NOW)
-    await ev.register(db, STUDENT + 1, event.id, now=NOW)
+    await registrations.register(db, STUDENT, event.id, now=NOW)
+    await registrations.register(db, STUDENT + 1, event.id, now=NOW)
     with pytest.raises(PermissionDenied):
-        await ev.cancel(db, STUDENT, ADMINS, event.id, i18n=I18N, zone=ZONE, now=NOW)
-    view, broadcast_id = await ev.cancel(
+        await authoring.cancel(db, STUDENT, ADMINS, event.id, i18n=I18N, zone=ZONE, now=NOW)
+    view, broadcast_id = await authoring.cancel(
         db, COACH, ADMINS, event.id, i18n=I18N, zone=ZONE, now=NOW
     )
     assert (view.state, view.sequence) == (EventState.CANCELLED, 1)
@@ -450,8 +453,8 @@ async def test_cancel_tells_everyone_once_and_refuses_a_second_time(db):
     assert "is cancelled" in told[0][1]
     assert told[0][2] == [{"label": "📅 Add to calendar", "data": EventCalendar(event.id).pack()}]
     for call in (
-        ev.cancel(db, COACH, ADMINS, event.id, i18n=I18N, zone=ZONE, now=NOW),
-        ev.edit(db, COACH, ADMINS, event.id, i18n=I18N, zone=ZONE, now=NOW, capacity=5),
+        authoring.cancel(db, COACH, ADMINS, event.id, i18n=I18N, zone=ZONE, now=NOW),
+        authoring.edit(db, COACH, ADMINS, event.id, i18n=I18N, zone=ZONE, now=NOW, capacity=5),
     ):
         with pytest.raises(InvalidInput) as refused:
             await call
@@ -468,11 +471,13 @@ async def test_check_in_opens_only_in_the_session_window(db):
     event = await scheduled(db)
     for moment in (START - timedelta(minutes=16), END):
         with pytest.raises(InvalidInput) as refused:
-            await ev.open_checkin(db, COACH, ADMINS, event.id, now=moment)
+            await attendance.open_checkin(db, COACH, ADMINS, event.id, now=moment)
         assert refused.value.key == "events.checkin_closed"
-    code = await ev.open_checkin(db, COACH, ADMINS, event.id, now=START - timedelta(minutes=15))
-    assert len(code) == ev.CODE_DIGITS == 6 and code.isdigit()
-    assert await ev.open_checkin(db, COACH, ADMINS, event.id, now=START) == code
+    code = await attendance.open_checkin(
+        db, COACH, ADMINS, event.id, now=START - timedelta(minutes=15)
+    )
+    assert len(code) == attendance.CODE_DIGITS == 6 and code.isdigit()
+    assert await attendance.open_checkin(db, COACH, ADMINS, event.id, now=START) == code
     assert (await ev.get(db, event.id)).checkin_open
 
 
@@ -483,28 +488,30 @@ async def test_check_in_with_the_code_once_and_refusals(db):
     await coach(db)
     await students(db, 3)
     event = await scheduled(db)
-    await ev.register(db, STUDENT, event.id, now=NOW)
-    await ev.register(db, STUDENT + 1, event.id, now=NOW)
+    await registrations.register(db, STUDENT, event.id, now=NOW)
+    await registrations.register(db, STUDENT + 1, event.id, now=NOW)
     with pytest.raises(InvalidInput) as refused:
-        await ev.check_in(db, STUDENT, event.id, "123456", now=START)
+        await attendance.check_in(db, STUDENT, event.id, "123456", now=START)
     assert refused.value.key == "events.checkin_closed"
-    code = await ev.open_checkin(db, COACH, ADMINS, event.id, now=START)
+    code = await attendance.open_checkin(db, COACH, ADMINS, event.id, now=START)
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     with pytest.raises(InvalidInput) as refused:
-        await ev.check_in(db, STUDENT, event.id, wrong, now=START)
+        await attendance.check_in(db, STUDENT, event.id, wrong, now=START)
     assert refused.value.key == "events.bad_code"
-    await ev.check_in(db, STUDENT, event.id, f" {code[:3]} {code[3:]} ", now=START)
-    await ev.check_in(db, STUDENT, event.id, code, now=START + timedelta(minutes=5))
-    assert (await ev.check_in(db, STUDENT + 1, None, code, now=START)).id == event.id
+    await attendance.check_in(db, STUDENT, event.id, f" {code[:3]} {code[3:]} ", now=START)
+    await attendance.check_in(db, STUDENT, event.id, code, now=START + timedelta(minutes=5))
+    assert (await attendance.check_in(db, STUDENT + 1, None, code, now=START)).id == event.id
     with pytest.raises(InvalidInput) as refused:
-        await ev.check_in(db, STUDENT + 1, None, wrong, now=START)
+        await attendance.check_in(db, STUDENT + 1, None, wrong, now=START)
     assert refused.value.key == "events.bad_code"
-    walked_in = await ev.check_in(db, STUDENT + 2, event.id, code, now=START)
+    walked_in = await attendance.check_in(db, STUDENT + 2, event.id, code, now=START)
     assert walked_in.registered == 3
     with pytest.raises(InvalidInput) as refused:
-        await ev.check_in(db, STUDENT, event.id, code, now=END)
+        await attendance.check_in(db, STUDENT, event.id, code, now=END)
     assert refused.value.key == "events.checkin_closed"
-    listed = {r.telegram_id: r for r in await ev.registrants(db, COACH, ADMINS, event.id)}
+    listed = {
+        r.telegram_id: r for r in await registrations.registrants(db, COACH, ADMINS, event.id)
+    }
     assert listed[STUDENT].checked_in_at == START  # the first check-in is kept
     assert all(r.state is RegState.REGISTERED for r in listed.values())
     mine = await ev.my_event(db, STUDENT + 2, event.id, now=START)
@@ -532,34 +539,41 @@ async def test_wrong_codes_are_limited_per_person_and_event_until_the_coach_allo
     await coach(db, OTHER_COACH)
     await students(db, 3)
     event = await scheduled(db)
-    await ev.register(db, STUDENT, event.id, now=NOW)
-    code = await ev.open_checkin(db, COACH, ADMINS, event.id, now=START)
+    await registrations.register(db, STUDENT, event.id, now=NOW)
+    code = await attendance.open_checkin(db, COACH, ADMINS, event.id, now=START)
     wrong = f"{(int(code) + 1) % 10**6:06d}"
-    for attempt in range(1, ev.CHECKIN_TRIES + 1):
+    for attempt in range(1, attendance.CHECKIN_TRIES + 1):
         with pytest.raises(InvalidInput) as refused:
-            await ev.check_in(db, STUDENT, event.id, wrong, now=START)
-        expected = "events.bad_code" if attempt < ev.CHECKIN_TRIES else "events.checkin_locked"
+            await attendance.check_in(db, STUDENT, event.id, wrong, now=START)
+        expected = (
+            "events.bad_code" if attempt < attendance.CHECKIN_TRIES else "events.checkin_locked"
+        )
         assert refused.value.key == expected, attempt
-    assert await attempt_rows(db) == [(event.id, STUDENT, ev.CHECKIN_TRIES)]
+    assert await attempt_rows(db) == [(event.id, STUDENT, attendance.CHECKIN_TRIES)]
     for typed in (code, wrong):
         with pytest.raises(InvalidInput) as refused:
-            await ev.check_in(db, STUDENT, None, typed, now=START)
+            await attendance.check_in(db, STUDENT, None, typed, now=START)
         assert refused.value.key == "events.checkin_locked"
-    assert await attempt_rows(db) == [(event.id, STUDENT, ev.CHECKIN_TRIES)]  # not counted on
-    await ev.check_in(db, STUDENT + 1, None, code, now=START)  # another person: unaffected
-    for _ in range(ev.CHECKIN_TRIES):
+    assert await attempt_rows(db) == [
+        (event.id, STUDENT, attendance.CHECKIN_TRIES)
+    ]  # not counted on
+    await attendance.check_in(db, STUDENT + 1, None, code, now=START)  # another person: unaffected
+    for _ in range(attendance.CHECKIN_TRIES):
         with pytest.raises(InvalidInput) as refused:
-            await ev.check_in(db, STUDENT + 2, None, wrong, now=START)
+            await attendance.check_in(db, STUDENT + 2, None, wrong, now=START)
     assert refused.value.key == "events.checkin_locked"
     assert not (await ev.my_event(db, STUDENT, event.id, now=START)).checked_in
-    assert await ev.locked_out(db, COACH, ADMINS, event.id) == [f"U{STUDENT}", f"U{STUDENT + 2}"]
+    assert await attendance.locked_out(db, COACH, ADMINS, event.id) == [
+        f"U{STUDENT}",
+        f"U{STUDENT + 2}",
+    ]
     with pytest.raises(PermissionDenied):
-        await ev.allow_checkin_retry(db, OTHER_COACH, ADMINS, event.id)
-    assert await ev.allow_checkin_retry(db, COACH, ADMINS, event.id) == 2
-    assert await ev.locked_out(db, COACH, ADMINS, event.id) == []
-    await ev.check_in(db, STUDENT, None, code, now=START + timedelta(minutes=1))
-    await ev.check_in(db, STUDENT + 2, None, code, now=START + timedelta(minutes=1))
-    checked = {r.telegram_id for r in await ev.registrants(db, COACH, ADMINS, event.id)}
+        await attendance.allow_checkin_retry(db, OTHER_COACH, ADMINS, event.id)
+    assert await attendance.allow_checkin_retry(db, COACH, ADMINS, event.id) == 2
+    assert await attendance.locked_out(db, COACH, ADMINS, event.id) == []
+    await attendance.check_in(db, STUDENT, None, code, now=START + timedelta(minutes=1))
+    await attendance.check_in(db, STUDENT + 2, None, code, now=START + timedelta(minutes=1))
+    checked = {r.telegram_id for r in await registrations.registrants(db, COACH, ADMINS, event.id)}
     assert checked == {STUDENT, STUDENT + 1, STUDENT + 2}
 
 
@@ -571,20 +585,22 @@ async def test_the_right_code_after_the_session_says_check_in_is_closed(db):
     await coach(db)
     await students(db, 2)
     event = await scheduled(db)
-    await ev.register(db, STUDENT, event.id, now=NOW)
-    code = await ev.open_checkin(db, COACH, ADMINS, event.id, now=START)
+    await registrations.register(db, STUDENT, event.id, now=NOW)
+    code = await attendance.open_checkin(db, COACH, ADMINS, event.id, now=START)
     for moment in (END, END + timedelta(days=1)):
         with pytest.raises(InvalidInput) as refused:
-            await ev.check_in(db, STUDENT, None, code, now=moment)
+            await attendance.check_in(db, STUDENT, None, code, now=moment)
         assert refused.value.key == "events.checkin_closed"
     with pytest.raises(InvalidInput) as refused:
-        await ev.check_in(db, STUDENT + 1, None, code, now=END)
+        await attendance.check_in(db, STUDENT + 1, None, code, now=END)
     assert refused.value.key == "events.bad_code"
     later = await scheduled(db, starts_at=START + timedelta(days=1))
-    later_code = await ev.open_checkin(db, COACH, ADMINS, later.id, now=START + timedelta(days=1))
+    later_code = await attendance.open_checkin(
+        db, COACH, ADMINS, later.id, now=START + timedelta(days=1)
+    )
     if later_code != code:
         with pytest.raises(InvalidInput) as refused:
-            await ev.check_in(db, STUDENT, None, code, now=START + timedelta(days=1))
+            await attendance.check_in(db, STUDENT, None, code, now=START + timedelta(days=1))
         assert refused.value.key == "events.checkin_closed"
     assert await attempt_rows(db) == []
 
@@ -600,31 +616,35 @@ async def test_feedback_only_from_attendees_first_rating_kept_one_comment(db):
     await students(db, 2)
     event = await scheduled(db)
     for n in range(2):
-        await ev.register(db, STUDENT + n, event.id, now=NOW)
-    code = await ev.open_checkin(db, COACH, ADMINS, event.id, now=START)
-    await ev.check_in(db, STUDENT, event.id, code, now=START)
+        await registrations.register(db, STUDENT + n, event.id, now=NOW)
+    code = await attendance.open_checkin(db, COACH, ADMINS, event.id, now=START)
+    await attendance.check_in(db, STUDENT, event.id, code, now=START)
     with pytest.raises(PermissionDenied) as refused:
-        await ev.submit_feedback(db, STUDENT + 1, event.id, 5, now=END)
+        await attendance.submit_feedback(db, STUDENT + 1, event.id, 5, now=END)
     assert refused.value.key == "events.feedback_attendees_only"
     with pytest.raises(InvalidInput) as refused:
-        await ev.submit_feedback(db, STUDENT, event.id, 6, now=END)
+        await attendance.submit_feedback(db, STUDENT, event.id, 6, now=END)
     assert refused.value.key == "events.bad_rating"
     with pytest.raises(InvalidInput) as refused:  # a comment before any rating
-        await ev.submit_feedback(db, STUDENT, event.id, None, "Hello", now=END)
+        await attendance.submit_feedback(db, STUDENT, event.id, None, "Hello", now=END)
     assert refused.value.key == "events.bad_rating"
-    first = await ev.submit_feedback(db, STUDENT, event.id, 4, now=END)
+    first = await attendance.submit_feedback(db, STUDENT, event.id, 4, now=END)
     assert (first.rating, first.first) == (4, True)
-    second = await ev.submit_feedback(db, STUDENT, event.id, 2, now=END)
+    second = await attendance.submit_feedback(db, STUDENT, event.id, 2, now=END)
     assert (second.rating, second.first) == (4, False)
     with pytest.raises(InvalidInput) as refused:
-        await ev.submit_feedback(db, STUDENT, event.id, None, "   ", now=END)
+        await attendance.submit_feedback(db, STUDENT, event.id, None, "   ", now=END)
     assert refused.value.key == "events.empty_text"
-    commented = await ev.submit_feedback(db, STUDENT, event.id, None, "  Useful!  ", now=END)
+    commented = await attendance.submit_feedback(
+        db, STUDENT, event.id, None, "  Useful!  ", now=END
+    )
     assert (commented.rating, commented.comment, commented.first) == (4, "Useful!", False)
     with pytest.raises(InvalidInput) as refused:
-        await ev.submit_feedback(db, STUDENT, event.id, 4, "Again", now=END)
+        await attendance.submit_feedback(db, STUDENT, event.id, 4, "Again", now=END)
     assert refused.value.key == "events.feedback_done"
-    listed = {r.telegram_id: r for r in await ev.registrants(db, COACH, ADMINS, event.id)}
+    listed = {
+        r.telegram_id: r for r in await registrations.registrants(db, COACH, ADMINS, event.id)
+    }
     assert (listed[STUDENT].feedback_rating, listed[STUDENT].feedback_comment) == (4, "Useful!")
 
 
@@ -636,11 +656,11 @@ async def test_the_recording_goes_to_absentees_once(db):
     await students(db, 4)
     event = await scheduled(db, capacity=3)
     for n in range(4):
-        await ev.register(db, STUDENT + n, event.id, now=NOW)
-    code = await ev.open_checkin(db, COACH, ADMINS, event.id, now=START)
-    await ev.check_in(db, STUDENT, event.id, code, now=START)
+        await registrations.register(db, STUDENT + n, event.id, now=NOW)
+    code = await attendance.open_checkin(db, COACH, ADMINS, event.id, now=START)
+    await attendance.check_in(db, STUDENT, event.id, code, now=START)
     with pytest.raises(InvalidInput) as refused:
-        await ev.post_recording(
+        await attendance.post_recording(
             db,
             COACH,
             ADMINS,
@@ -652,18 +672,18 @@ async def test_the_recording_goes_to_absentees_once(db):
         )
     assert refused.value.key == "events.not_ended"
     with pytest.raises(InvalidInput) as refused:
-        await ev.post_recording(
+        await attendance.post_recording(
             db, COACH, ADMINS, event.id, "not a link", i18n=I18N, zone=ZONE, now=END
         )
     assert refused.value.key == "events.bad_link"
-    view, broadcast_id = await ev.post_recording(
+    view, broadcast_id = await attendance.post_recording(
         db, COACH, ADMINS, event.id, "https://video.example.kz/1", i18n=I18N, zone=ZONE, now=END
     )
     assert view.recording_url == "https://video.example.kz/1"
     told = await deliveries(db, broadcast_id)
     assert [chat for chat, _, _ in told] == [STUDENT + 1, STUDENT + 2]
     assert told[0][2] == [{"label": "▶️ Watch the recording", "url": "https://video.example.kz/1"}]
-    _, again = await ev.post_recording(
+    _, again = await attendance.post_recording(
         db, COACH, ADMINS, event.id, "https://video.example.kz/2", i18n=I18N, zone=ZONE, now=END
     )
     assert again is None
@@ -683,8 +703,8 @@ async def test_the_event_audience_is_its_registrants_and_waiting_list(db):
         db, capacity=1, audience_kind="university", audience_ref=str(universities[0].id)
     )
     for n in range(3):
-        await ev.register(db, STUDENT + n, event.id, now=NOW)
-    await ev.unregister(db, STUDENT + 2, event.id, i18n=I18N, zone=ZONE, now=NOW)
+        await registrations.register(db, STUDENT + n, event.id, now=NOW)
+    await registrations.unregister(db, STUDENT + 2, event.id, i18n=I18N, zone=ZONE, now=NOW)
     ref = audiences.event_ref(event.id, event.university_id)
     assert ref == f"{event.id}.{universities[0].id}"
     async with db() as session:
@@ -715,8 +735,8 @@ async def test_a_broadcast_to_the_registrants_of_an_event_the_sender_manages(db)
     event = await scheduled(db, capacity=1, university_id=universities[0].id)
     assert await ev.audience_events(db, COACH, ADMINS) == []  # nobody registered yet
     for n in range(3):
-        await ev.register(db, STUDENT + n, event.id, now=NOW)
-    await ev.unregister(db, STUDENT + 2, event.id, i18n=I18N, zone=ZONE, now=NOW)
+        await registrations.register(db, STUDENT + n, event.id, now=NOW)
+    await registrations.unregister(db, STUDENT + 2, event.id, i18n=I18N, zone=ZONE, now=NOW)
     assert [v.id for v in await ev.audience_events(db, COACH, ADMINS)] == [event.id]
     assert await ev.audience_events(db, OTHER_COACH, ADMINS) == []
     ref = audiences.event_ref(event.id, event.university_id)
@@ -737,7 +757,7 @@ async def test_a_broadcast_to_the_registrants_of_an_event_the_sender_manages(db)
     assert [v.id for v in await ev.audience_events(db, 7_100_000_005, ADMINS)] == [event.id]
     other = await draft(db, actor=OTHER_COACH)
     with pytest.raises(PermissionDenied) as refused:
-        await ev.update_draft(
+        await authoring.update_draft(
             db, OTHER_COACH, ADMINS, other.id, now=NOW, audience_kind="event", audience_ref=ref
         )
     assert refused.value.key == "events.not_yours"

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from icalendar import Calendar
 
+from bot.services import event_authoring as authoring
 from bot.services import event_calendar
-from bot.services import events as ev
 from tests.services.test_events import (
     ADMINS,
     COACH,
@@ -64,7 +64,7 @@ async def test_an_edit_raises_the_sequence_and_a_cancellation_says_cancelled(db)
     await coach(db)
     event = await scheduled(db)
     first, _ = entry(event_calendar.ics(event, "en", default_zone=ZONE))
-    moved, _ = await ev.edit(
+    moved, _ = await authoring.edit(
         db,
         COACH,
         ADMINS,
@@ -78,7 +78,9 @@ async def test_an_edit_raises_the_sequence_and_a_cancellation_says_cancelled(db)
     assert second["uid"] == first["uid"]
     assert int(second["sequence"]) == 1
     assert second.decoded("dtstart") == START + timedelta(hours=2)
-    cancelled, _ = await ev.cancel(db, COACH, ADMINS, event.id, i18n=I18N, zone=ZONE, now=NOW)
+    cancelled, _ = await authoring.cancel(
+        db, COACH, ADMINS, event.id, i18n=I18N, zone=ZONE, now=NOW
+    )
     third, calendar = entry(event_calendar.ics(cancelled, "en", default_zone=ZONE))
     assert third["uid"] == first["uid"]
     assert int(third["sequence"]) == 2

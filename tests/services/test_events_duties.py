@@ -8,6 +8,9 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from bot.sandbox.harness import Harness
+from bot.services import event_attendance as attendance
+from bot.services import event_authoring as authoring
+from bot.services import event_registrations as registrations
 from bot.services import events as ev
 from bot.services.roles import Role
 from models import Event, EventReminder, utcnow
@@ -29,8 +32,8 @@ async def test_the_duties_send_reminders_and_feedback_forms_once_across_a_restar
         await factories.staff(db, COACH, Role.COACH, ADMINS)
         await factories.student(db, STUDENT, language="ru")
         now = utcnow()
-        made = await ev.create_draft(db, COACH, ADMINS, ev.Kind.WEBINAR)
-        await ev.update_draft(
+        made = await authoring.create_draft(db, COACH, ADMINS, ev.Kind.WEBINAR)
+        await authoring.update_draft(
             db,
             COACH,
             ADMINS,
@@ -39,11 +42,11 @@ async def test_the_duties_send_reminders_and_feedback_forms_once_across_a_restar
             starts_at=now + STARTS_IN,
             join_url="https://zoom.us/j/123",
         )
-        _, announcement = await ev.publish(db, COACH, ADMINS, made.id, i18n=I18N, zone=ZONE)
+        _, announcement = await authoring.publish(db, COACH, ADMINS, made.id, i18n=I18N, zone=ZONE)
         broadcaster = harness.app.bot_data.broadcaster
         assert broadcaster is not None
         broadcaster.start(announcement)  # as /new_event's Publish does
-        await ev.register(db, STUDENT, made.id)
+        await registrations.register(db, STUDENT, made.id)
         await harness.run_jobs()  # the announcement goes; no reminder is due yet
         before = len(harness.emulator.bot_messages(STUDENT))
         assert before == 1
@@ -70,8 +73,8 @@ async def test_the_duties_send_reminders_and_feedback_forms_once_across_a_restar
                 .where(Event.id == made.id)
                 .values(starts_at=now - timedelta(minutes=5), ends_at=now + timedelta(hours=1))
             )
-        code = await ev.open_checkin(db, COACH, ADMINS, made.id)
-        await ev.check_in(db, STUDENT, made.id, code)
+        code = await attendance.open_checkin(db, COACH, ADMINS, made.id)
+        await attendance.check_in(db, STUDENT, made.id, code)
         async with db.begin() as session:
             await session.execute(
                 update(Event).where(Event.id == made.id).values(ends_at=now - timedelta(minutes=1))

@@ -9,8 +9,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.callbacks import EventCalendar, EventFeedback
+from bot.services import event_attendance as attendance
+from bot.services import event_authoring as authoring
+from bot.services import event_registrations as registrations
 from bot.services import event_reminders as duty
-from bot.services import events as ev
 from models import EventReminder
 from tests import factories
 from tests.services.test_events import (
@@ -57,7 +59,7 @@ async def test_registering_plans_one_reminder_per_offset(db):
     await coach(db)
     await students(db, 1)
     event = await scheduled(db)
-    await ev.register(db, STUDENT, event.id, now=NOW)
+    await registrations.register(db, STUDENT, event.id, now=NOW)
     assert await plan(db) == [
         (1440, START - timedelta(days=1), None, None),
         (60, START - timedelta(hours=1), None, None),
@@ -70,7 +72,7 @@ async def test_an_event_30_minutes_away_gets_only_the_10_minute_reminder(db):
     await coach(db)
     await students(db, 1)
     event = await scheduled(db)
-    await ev.register(db, STUDENT, event.id, now=START - timedelta(minutes=30))
+    await registrations.register(db, STUDENT, event.id, now=START - timedelta(minutes=30))
     assert [offset for offset, *_ in await plan(db)] == [10]
 
 
@@ -82,8 +84,8 @@ async def test_each_reminder_goes_once_at_its_offset_even_when_the_duty_runs_twi
     await factories.student(db, STUDENT, language="ru")
     await factories.student(db, STUDENT + 1)
     event = await scheduled(db, capacity=1)
-    await ev.register(db, STUDENT, event.id, now=NOW)
-    await ev.register(db, STUDENT + 1, event.id, now=NOW)  # waiting
+    await registrations.register(db, STUDENT, event.id, now=NOW)
+    await registrations.register(db, STUDENT + 1, event.id, now=NOW)  # waiting
     assert await run(db, START - timedelta(days=1, minutes=1)) == []
     sent = []
     for offset in (1440, 60, 10):
@@ -111,7 +113,7 @@ async def test_after_downtime_a_missed_reminder_goes_late_only_before_the_start(
     await coach(db)
     await students(db, 1)
     event = await scheduled(db)
-    await ev.register(db, STUDENT, event.id, now=NOW)
+    await registrations.register(db, STUDENT, event.id, now=NOW)
     await run(db, START - timedelta(days=1))
     late = await run(db, START - timedelta(minutes=20))
     assert [chat for chat, _, _ in late] == [STUDENT]
@@ -127,7 +129,7 @@ async def test_after_long_downtime_only_the_latest_missed_reminder_goes(db):
     await coach(db)
     await students(db, 1)
     event = await scheduled(db)
-    await ev.register(db, STUDENT, event.id, now=NOW)
+    await registrations.register(db, STUDENT, event.id, now=NOW)
     queued = await run(db, START - timedelta(minutes=5))
     assert len(queued) == 1
     assert [
@@ -147,11 +149,13 @@ async def test_a_new_time_plans_the_reminders_again(db):
     await coach(db)
     await students(db, 1)
     event = await scheduled(db)
-    await ev.register(db, STUDENT, event.id, now=NOW)
+    await registrations.register(db, STUDENT, event.id, now=NOW)
     at = START - timedelta(days=1)
     assert len(await run(db, at)) == 1
     later = START + timedelta(days=1)
-    await ev.edit(db, COACH, ADMINS, event.id, i18n=I18N, zone=ZONE, now=at, starts_at=later)
+    await authoring.edit(
+        db, COACH, ADMINS, event.id, i18n=I18N, zone=ZONE, now=at, starts_at=later
+    )
     assert [(offset, due, sent) for offset, due, sent, _ in await plan(db)] == [
         (1440, later - timedelta(days=1), None),
         (60, later - timedelta(hours=1), None),
@@ -161,7 +165,9 @@ async def test_a_new_time_plans_the_reminders_again(db):
     assert await run(db, later - timedelta(days=1)) == []
     now = later - timedelta(minutes=50)
     earlier = now + timedelta(minutes=30)  # the 1 h time is 30 minutes ago
-    await ev.edit(db, COACH, ADMINS, event.id, i18n=I18N, zone=ZONE, now=now, starts_at=earlier)
+    await authoring.edit(
+        db, COACH, ADMINS, event.id, i18n=I18N, zone=ZONE, now=now, starts_at=earlier
+    )
     rows = {offset: (due, sent, skipped) for offset, due, sent, skipped in await plan(db)}
     assert rows[60][2] == now  # skipped: its new time had passed
     assert rows[10] == (earlier - timedelta(minutes=10), None, None)
@@ -175,10 +181,10 @@ async def test_no_reminder_after_cancelling_or_giving_the_place_back(db):
     await coach(db)
     await students(db, 2)
     event = await scheduled(db)
-    await ev.register(db, STUDENT, event.id, now=NOW)
-    await ev.register(db, STUDENT + 1, event.id, now=NOW)
-    await ev.unregister(db, STUDENT, event.id, i18n=I18N, zone=ZONE, now=NOW)
-    await ev.cancel(db, COACH, ADMINS, event.id, i18n=I18N, zone=ZONE, now=NOW)
+    await registrations.register(db, STUDENT, event.id, now=NOW)
+    await registrations.register(db, STUDENT + 1, event.id, now=NOW)
+    await registrations.unregister(db, STUDENT, event.id, i18n=I18N, zone=ZONE, now=NOW)
+    await authoring.cancel(db, COACH, ADMINS, event.id, i18n=I18N, zone=ZONE, now=NOW)
     for offset in (1440, 60, 10):
         assert await run(db, START - timedelta(minutes=offset)) == []
     assert all(sent is None and skipped is not None for _, _, sent, skipped in await plan(db))
@@ -190,9 +196,9 @@ async def test_the_person_moved_up_gets_reminders_from_then_on(db):
     await coach(db)
     await students(db, 2)
     event = await scheduled(db, capacity=1)
-    await ev.register(db, STUDENT, event.id, now=NOW)
-    await ev.register(db, STUDENT + 1, event.id, now=NOW)
-    await ev.unregister(
+    await registrations.register(db, STUDENT, event.id, now=NOW)
+    await registrations.register(db, STUDENT + 1, event.id, now=NOW)
+    await registrations.unregister(
         db, STUDENT, event.id, i18n=I18N, zone=ZONE, now=START - timedelta(minutes=30)
     )
     queued = await run(db, START - timedelta(minutes=10))
@@ -207,11 +213,11 @@ async def test_the_follow_up_asks_attendees_once(db):
     await students(db, 2)
     event = await scheduled(db)
     cancelled = await scheduled(db)
-    await ev.cancel(db, COACH, ADMINS, cancelled.id, i18n=I18N, zone=ZONE, now=NOW)
+    await authoring.cancel(db, COACH, ADMINS, cancelled.id, i18n=I18N, zone=ZONE, now=NOW)
     for n in range(2):
-        await ev.register(db, STUDENT + n, event.id, now=NOW)
-    code = await ev.open_checkin(db, COACH, ADMINS, event.id, now=START)
-    await ev.check_in(db, STUDENT, event.id, code, now=START)
+        await registrations.register(db, STUDENT + n, event.id, now=NOW)
+    code = await attendance.open_checkin(db, COACH, ADMINS, event.id, now=START)
+    await attendance.check_in(db, STUDENT, event.id, code, now=START)
     assert await duty.follow_up(db, I18N, now=END - timedelta(minutes=1)) == []
     done = await duty.follow_up(db, I18N, now=END)
     assert [(d.event_id, d.forms) for d in done] == [(event.id, 1)]

@@ -67,6 +67,29 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
+def period_filter(stmt: Select[Any], filters: Filters, when: Any) -> Select[Any]:
+    """Narrow a statement to the filters' period, on the UTC time `when` (whole days)."""
+    if filters.since is not None:
+        stmt = stmt.where(when >= day_start(filters.since))
+    if filters.until is not None:
+        stmt = stmt.where(when < day_start(filters.until + timedelta(days=1)))
+    return stmt
+
+
+def place_filter(stmt: Select[Any], filters: Filters, university: Any) -> Select[Any]:
+    """Narrow a statement to the filters' university, country and scope, on `university`.
+
+    `university` is the University entity (or an alias of it) the statement joins.
+    """
+    if filters.university is not None:
+        stmt = stmt.where(university.code == filters.university)
+    if filters.scope is not None:
+        stmt = stmt.where(university.code.in_(filters.scope))  # (): nothing at all
+    if filters.country is not None:
+        stmt = stmt.where(university.country == filters.country)
+    return stmt
+
+
 def utc_text(value: datetime | str | None) -> str | None:
     """A stored time as `YYYY-MM-DD HH:MM:SS` in UTC, the form every export writes.
 

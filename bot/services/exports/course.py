@@ -14,7 +14,6 @@ instrument filters belong to survey attempts and are ignored here (the codebook 
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -52,17 +51,7 @@ def lessons_of(definition: dict[str, Any]) -> list[tuple[str, str, dict[str, str
 
 def course_filter(stmt: Select[Any], filters: c.Filters, when: Any) -> Select[Any]:
     """Narrow a statement joining User and University to the filters (period on `when`)."""
-    if filters.university is not None:
-        stmt = stmt.where(University.code == filters.university)
-    if filters.scope is not None:
-        stmt = stmt.where(University.code.in_(filters.scope))  # (): nothing at all
-    if filters.country is not None:
-        stmt = stmt.where(University.country == filters.country)
-    if filters.since is not None:
-        stmt = stmt.where(when >= c.day_start(filters.since))
-    if filters.until is not None:
-        stmt = stmt.where(when < c.day_start(filters.until + timedelta(days=1)))
-    return stmt
+    return c.period_filter(c.place_filter(stmt, filters, University), filters, when)
 
 
 def _enrolments(*columns: Any) -> Select[Any]:

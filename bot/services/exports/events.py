@@ -17,7 +17,7 @@ to survey attempts and are ignored here (the codebook says so).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -111,27 +111,7 @@ STARTS = _time(
 )
 
 
-def period_filter(stmt: Select[Any], filters: c.Filters) -> Select[Any]:
-    """Narrow a statement on Event to the filters' period (the day the event starts)."""
-    if filters.since is not None:
-        stmt = stmt.where(Event.starts_at >= c.day_start(filters.since))
-    if filters.until is not None:
-        stmt = stmt.where(Event.starts_at < c.day_start(filters.until + timedelta(days=1)))
-    return stmt
-
-
-def place_filter(stmt: Select[Any], filters: c.Filters, university: Any) -> Select[Any]:
-    """Narrow a statement to the filters' university, country and scope, on `university`."""
-    if filters.university is not None:
-        stmt = stmt.where(university.code == filters.university)
-    if filters.scope is not None:
-        stmt = stmt.where(university.code.in_(filters.scope))  # (): nothing at all
-    if filters.country is not None:
-        stmt = stmt.where(university.country == filters.country)
-    return stmt
-
-
-def _reminders_sent() -> Any:
+def reminders_sent() -> Any:
     """Per registration, how many of its reminders were sent (a subquery)."""
     return (
         select(
@@ -307,7 +287,7 @@ def events_table(session: Session, filters: c.Filters, opts: c.Options) -> Table
             .outerjoin(host, host.id == Event.university_id)
             .where(Event.state != "draft")
         )
-        stmt = place_filter(period_filter(stmt, filters), filters, host)
+        stmt = c.place_filter(c.period_filter(stmt, filters, Event.starts_at), filters, host)
         events = session.execute(stmt.order_by(Event.starts_at, Event.id)).all()
         chunk: list[list[Any]] = []
         for start in range(0, len(events), 500):
@@ -374,7 +354,7 @@ def events_table(session: Session, filters: c.Filters, opts: c.Options) -> Table
 
 def _figures(session: Session, event_ids: list[int]) -> dict[int, dict[str, int]]:
     """Per event: registrations by state, reminded, reminders sent, attended, feedback."""
-    sent = _reminders_sent()
+    sent = reminders_sent()
     stmt = (
         select(
             EventRegistration.event_id,
@@ -493,7 +473,7 @@ def attendance_table(session: Session, filters: c.Filters, opts: c.Options) -> T
     host = aliased(University)
 
     def rows() -> Chunks:
-        sent = _reminders_sent()
+        sent = reminders_sent()
         stmt: Select[Any] = (
             select(
                 *c.person_select(),
@@ -522,7 +502,7 @@ def attendance_table(session: Session, filters: c.Filters, opts: c.Options) -> T
             .outerjoin(sent, sent.c.registration_id == EventRegistration.id)
             .where(Event.state != "draft")
         )
-        stmt = place_filter(period_filter(stmt, filters), filters, University)
+        stmt = c.place_filter(c.period_filter(stmt, filters, Event.starts_at), filters, University)
         stmt = stmt.order_by(Event.starts_at, Event.id, EventRegistration.id)
         codes: dict[int, str] = {}
         chunk: list[list[Any]] = []
