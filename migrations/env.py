@@ -8,6 +8,7 @@ from sqlalchemy.engine import Connection
 
 import models
 from bot.db import create_engine
+from models.resource import include_name
 
 config = context.config
 target_metadata = models.Base.metadata
@@ -31,6 +32,8 @@ def _configure(connection: Connection | None = None, url: str | None = None) -> 
         # SQLite cannot ALTER most things: batch mode copies the table instead.
         render_as_batch=True,
         compare_type=True,
+        # The resource search index (migration 0014) is no model: never propose dropping it.
+        include_name=include_name,
         literal_binds=connection is None,
     )
 

@@ -11,6 +11,7 @@ from sqlalchemy import create_engine
 
 import models
 from bot.db import downgrade, migrate
+from models.resource import include_name
 
 
 def test_upgrade_matches_models_and_downgrade_empties(tmp_path):
@@ -19,7 +20,9 @@ def test_upgrade_matches_models_and_downgrade_empties(tmp_path):
     migrate(url)
     engine = create_engine(f"sqlite:///{path}")
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        ctx = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_name": include_name}
+        )
         diff = compare_metadata(ctx, models.Base.metadata)
     engine.dispose()
     assert diff == [], f"models and migrations differ: {diff}"

@@ -17,6 +17,10 @@ instruments named as `pre_test`/`post_test` exist is known only at loading
 A document with `kind: contest` is a contest pack (`bot.content.contest_schema`), read and
 reported the same way; what loading a changed contest may change is decided at loading
 (`bot.services.content`), where its entries and reviews are known.
+
+A document with `kind: resources` is a resource pack (`bot.content.resource_schema`): the
+resource bank's disciplines and ready-made resources. Whether a discipline a resource names
+but the pack does not give is loaded already is known only at loading.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from bot.content.course_schema import (
     CoursePack,
     MediaStep,
 )
+from bot.content.resource_schema import ResourcePack
 from bot.content.schema import (
     ChoiceQuestion,
     InfoScreen,
@@ -80,16 +85,24 @@ class Report:
     checksum: str | None = None
     course: CoursePack | None = None  # set instead of `pack` for a valid course pack
     contest: ContestPack | None = None  # set instead of `pack` for a valid contest pack
+    resources: ResourcePack | None = None  # set instead of `pack` for a valid resource pack
 
     @property
     def ok(self) -> bool:
         """True when the pack can be loaded."""
-        valid = self.pack is not None or self.course is not None or self.contest is not None
+        valid = (
+            self.pack is not None
+            or self.course is not None
+            or self.contest is not None
+            or self.resources is not None
+        )
         return valid and not self.errors
 
     @property
     def kind(self) -> str:
-        """What the file holds: "instrument", "course" or "contest" ("" when invalid)."""
+        """What the file holds: "instrument", "course", "contest", "resources" ("": invalid)."""
+        if self.resources is not None:
+            return "resources"
         if self.course is not None:
             return "course"
         if self.contest is not None:
@@ -98,6 +111,12 @@ class Report:
 
     def summary(self) -> str:
         """One line about a valid pack: code, version, kind and what it holds."""
+        if self.resources is not None:
+            bank = self.resources
+            return (
+                f"{self.file}: {bank.code} v{bank.version} (resources), "
+                f"{len(bank.disciplines)} disciplines, {len(bank.resources)} resources"
+            )
         if self.contest is not None:
             contest = self.contest
             windows = contest.windows
@@ -200,6 +219,8 @@ def check_data(data: Any, file: str, folder: Path | None = None) -> Report:
         return _check_course(data, file, folder)
     if data.get("kind") == "contest":
         return _check_contest(data, file)
+    if data.get("kind") == "resources":
+        return _check_resources(data, file)
     try:
         pack = Pack.model_validate(data)
     except ValidationError as exc:
@@ -532,6 +553,20 @@ def _check_contest(data: dict[str, Any], file: str) -> Report:
         return report
     report.contest = contest
     report.checksum = checksum(contest.model_dump(mode="json", exclude_none=True))
+    return report
+
+
+def _check_resources(data: dict[str, Any], file: str) -> Report:
+    """Check a resource pack (`bot.content.resource_schema`)."""
+    report = Report(file=file)
+    try:
+        bank = ResourcePack.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            report.errors.append(ContentError(file, _path(error["loc"]), _reason(dict(error))))
+        return report
+    report.resources = bank
+    report.checksum = checksum(bank.model_dump(mode="json", exclude_none=True))
     return report
 
 

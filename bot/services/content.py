@@ -15,6 +15,13 @@ allows (`_contest_errors`): its pack version must grow; once it has entries its 
 jurors its rubric and review rules stay; once results are released, whether authors see their
 feedback stays. Titles, rules and windows may always change (a deadline moved, a typo fixed).
 Windows a pack leaves out keep what an organizer set in chat.
+
+Resource packs (`kind: resources`) give the resource bank's disciplines and ready-made
+resources (links). Each is stored once by its code and updated in place by a later version of
+the pack (which must have a higher version), so uses and ratings stay with it; a resource the
+pack no longer lists stays in the bank. The pack's version and checksum are kept in
+`app_setting` under `pack:resources:<code>`. Loaded resources are approved at once, belong to
+no university, and the person who loaded the pack (none at first start) is their contributor.
 """
 
 from __future__ import annotations
@@ -45,8 +52,18 @@ from bot.content.validate import (
 )
 from bot.db import PROJECT_ROOT, Sessionmaker
 from bot.services.contest import ContestState, new_code
+from bot.services.resource_fields import State as ResourceState
 from bot.services.roles import Role, require
-from models import Contest, ContestEntry, Course, Instrument
+from models import (
+    AppSetting,
+    Contest,
+    ContestEntry,
+    Course,
+    Discipline,
+    Instrument,
+    Resource,
+    utcnow,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -250,6 +267,113 @@ async def _contest_errors(session: AsyncSession, reports: list[Report]) -> list[
     return errors
 
 
+def _pack_key(code: str) -> str:
+    return f"pack:resources:{code}"
+
+
+async def _store_resources(
+    session: AsyncSession, report: Report, loaded_by_id: int | None
+) -> Loaded:
+    """Store a resource pack: disciplines and resources created, or updated in place."""
+    bank = report.resources
+    assert bank is not None and report.checksum is not None
+    setting = await session.get(AppSetting, _pack_key(bank.code))
+    if setting is not None and (setting.value or {}).get("checksum") == report.checksum:
+        return Loaded(bank.code, bank.version, "unchanged", report.file, "resources")
+    now = utcnow()
+    disciplines: dict[str, int] = {}
+    for entry in bank.disciplines:
+        row = await session.scalar(select(Discipline).where(Discipline.code == entry.code))
+        if row is None:
+            row = Discipline(code=entry.code, proposed_by_id=loaded_by_id)
+            session.add(row)
+        row.name = entry.name.model_dump()
+        row.approved = True
+        await session.flush()
+        disciplines[entry.code] = row.id
+    for item in bank.resources:
+        discipline_id = disciplines.get(item.discipline) or await session.scalar(
+            select(Discipline.id).where(Discipline.code == item.discipline)
+        )
+        resource = await session.scalar(select(Resource).where(Resource.code == item.code))
+        if resource is None:
+            resource = Resource(
+                code=item.code,
+                state=ResourceState.APPROVED.value,
+                contributor_id=loaded_by_id,
+                university_id=None,
+                submitted_at=now,
+                approved_at=now,
+                extra={"pack": bank.code},
+            )
+            session.add(resource)
+        resource.title = item.title.model_dump()
+        resource.description = item.description.model_dump()
+        resource.discipline_id = discipline_id
+        resource.kind = item.kind.value
+        resource.languages = list(item.languages)
+        resource.level = item.level.value
+        resource.license = item.license
+        resource.authors = item.authors
+        resource.url = item.url
+    value = {"version": bank.version, "checksum": report.checksum}
+    if setting is None:
+        session.add(AppSetting(key=_pack_key(bank.code), value=value, updated_by_id=loaded_by_id))
+    else:
+        setting.value = value
+        setting.updated_by_id = loaded_by_id
+    await session.flush()
+    status = "created" if setting is None else "new_version"
+    return Loaded(bank.code, bank.version, status, report.file, "resources")
+
+
+async def _resource_errors(session: AsyncSession, reports: list[Report]) -> list[ContentError]:
+    """What a resource pack may not do at loading.
+
+    A changed pack needs a higher version; its resource codes must be free or its own; a
+    discipline it names must be in it or loaded.
+    """
+    errors: list[ContentError] = []
+    for report in reports:
+        bank = report.resources
+        if bank is None:
+            continue
+        setting = await session.get(AppSetting, _pack_key(bank.code))
+        stored = dict(setting.value or {}) if setting is not None else {}
+        changed = stored and stored.get("checksum") != report.checksum
+        if changed and bank.version <= int(stored.get("version") or 0):
+            errors.append(
+                ContentError(
+                    report.file,
+                    "version",
+                    f"resources {bank.code!r} are loaded at version {stored.get('version')}; "
+                    "a changed pack needs a higher version",
+                )
+            )
+        given = {d.code for d in bank.disciplines}
+        for n, item in enumerate(bank.resources):
+            if item.discipline not in given and not await session.scalar(
+                select(Discipline.id).where(Discipline.code == item.discipline)
+            ):
+                errors.append(
+                    ContentError(
+                        report.file,
+                        f"resources[{n}].discipline",
+                        f"no discipline {item.discipline!r} is given or loaded",
+                    )
+                )
+            other = await session.scalar(select(Resource).where(Resource.code == item.code))
+            if other is not None and (other.extra or {}).get("pack") != bank.code:
+                errors.append(
+                    ContentError(
+                        report.file,
+                        f"resources[{n}].code",
+                        f"{item.code!r} is the code of a resource contributed in chat",
+                    )
+                )
+    return errors
+
+
 async def _course_errors(session: AsyncSession, reports: list[Report]) -> list[ContentError]:
     """A course's pre- and post-test must be an instrument loaded already or in this batch."""
     if not any(report.course is not None for report in reports):
@@ -345,12 +469,14 @@ async def load_reports(
             + await _kind_errors(session, instruments)
             + await _course_errors(session, reports)
             + await _contest_errors(session, reports)
+            + await _resource_errors(session, reports)
         )
         if errors:
             for error in errors:
                 report = next(r for r in reports if r.file == error.file)
                 report.errors.append(error)
                 report.pack = report.course = report.contest = None
+                report.resources = None
             return LoadOutcome(reports, [])
         loaded = [await _STORE[report.kind](session, report, loaded_by_id) for report in reports]
     for item in loaded:
@@ -362,6 +488,7 @@ _STORE: dict[str, Callable[[AsyncSession, Report, int | None], Awaitable[Loaded]
     "instrument": _store,
     "course": _store_course,
     "contest": _store_contest,
+    "resources": _store_resources,
 }
 
 
@@ -376,16 +503,18 @@ async def load_defaults_if_empty(
 ) -> LoadOutcome | None:
     """At first start, load the packs shipped in `content/`; later starts leave content alone.
 
-    Instruments, courses and contests count apart: only the kinds the database has none of
-    yet are loaded (a database from before courses or contests existed gets the shipped
-    courses or contests), and the instruments a course names are looked up among those
-    loaded; packs of a kind already present are not re-read into new versions.
+    Instruments, courses, contests and the resource bank's pack count apart: only the kinds
+    the database has none of yet are loaded (a database from before courses, contests or the
+    bank existed gets the shipped ones), and the instruments a course names are looked up
+    among those loaded; packs of a kind already present are not re-read into new versions.
     """
     async with db() as session:
         counts = {
             "instrument": await session.scalar(select(func.count(Instrument.id))),
             "course": await session.scalar(select(func.count(Course.id))),
             "contest": await session.scalar(select(func.count(Contest.id))),
+            # The bank's pack brings the disciplines: none yet, it was never loaded.
+            "resources": await session.scalar(select(func.count(Discipline.id))),
         }
     missing = {kind for kind, count in counts.items() if not count}
     if not missing or not await asyncio.to_thread(folder.is_dir):

@@ -576,6 +576,8 @@ async def rate(
     resource_id: int,
     rating: int,
     comment: str | None = None,
+    *,
+    now: datetime | None = None,
 ) -> ResourceView:
     """Rate a resource the person used, 1..5 with an optional comment.
 
@@ -608,6 +610,7 @@ async def rate(
             .where(ResourceRating.resource_id == resource.id, ResourceRating.user_id == user.id)
             .with_for_update()
         )
+        now = now or utcnow()
         if row is None:
             session.add(
                 ResourceRating(
@@ -615,11 +618,13 @@ async def rate(
                     user_id=user.id,
                     rating=rating,
                     comment=text or None,
+                    created_at=now,
+                    updated_at=now,
                 )
             )
         else:
             row.rating = rating
             row.comment = text or None
-            row.updated_at = utcnow()
+            row.updated_at = now
         await session.flush()
         return await view_of(session, resource, user)

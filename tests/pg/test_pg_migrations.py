@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import models
 from bot.db import alembic_config, downgrade, migrate_async
+from models.resource import include_name
 
 
 async def _inspect(url: str) -> tuple[list[object], set[str], str | None]:
@@ -21,7 +22,9 @@ async def _inspect(url: str) -> tuple[list[object], set[str], str | None]:
         async with engine.connect() as conn:
             diff = await conn.run_sync(
                 lambda sync: compare_metadata(
-                    MigrationContext.configure(sync, opts={"compare_type": True}),
+                    MigrationContext.configure(
+                        sync, opts={"compare_type": True, "include_name": include_name}
+                    ),
                     models.Base.metadata,
                 )
             )
