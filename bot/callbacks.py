@@ -1185,6 +1185,174 @@ class ContestBundleRun(Button, prefix="co:zip"):
     contest: int
 
 
+# --- bank: the resource bank (`rb:`) ---------------------------------------------------------
+# Every id is re-checked by `bot.services.resources` against the presser: a draft only by its
+# contributor, a decision only by an organizer of the resource's university or an admin, a
+# rating only from someone who used the resource.
+
+
+class BankFilterKind(StrEnum):
+    """Which filter of /resources to choose a value for."""
+
+    DISCIPLINE = "d"
+    KIND = "k"
+    LANGUAGE = "l"
+    UNIVERSITY = "u"
+
+
+@dataclass(frozen=True, slots=True)
+class BankBrowse(Button, prefix="rb:b"):
+    """A page of approved resources under filters ("" / None: any)."""
+
+    discipline: int | None
+    kind: str
+    language: str
+    university: int | None
+    page: int
+
+
+@dataclass(frozen=True, slots=True)
+class BankFilter(Button, prefix="rb:f"):
+    """Offer the values of one filter, keeping the others."""
+
+    what: BankFilterKind
+    discipline: int | None
+    kind: str
+    language: str
+    university: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class BankSearch(Button, prefix="rb:s"):
+    """Ask for words to search the bank for."""
+
+
+@dataclass(frozen=True, slots=True)
+class BankOpen(Button, prefix="rb:o"):
+    """Show a resource's card."""
+
+    resource: int
+
+
+@dataclass(frozen=True, slots=True)
+class BankGet(Button, prefix="rb:g"):
+    """Send the resource's file and/or link (one use per person is counted)."""
+
+    resource: int
+
+
+@dataclass(frozen=True, slots=True)
+class BankRate(Button, prefix="rb:r"):
+    """Rate a resource 1..5 (a second rating replaces the first)."""
+
+    resource: int
+    rating: int
+
+
+@dataclass(frozen=True, slots=True)
+class BankRateSkip(Button, prefix="rb:rs"):
+    """No comment with the rating."""
+
+    resource: int
+
+
+@dataclass(frozen=True, slots=True)
+class BankNew(Button, prefix="rb:n"):
+    """Start contributing a new resource."""
+
+
+@dataclass(frozen=True, slots=True)
+class BankResume(Button, prefix="rb:c"):
+    """Take up my draft (or a resource sent back for changes) where it stopped."""
+
+    resource: int
+
+
+@dataclass(frozen=True, slots=True)
+class BankPick(Button, prefix="rb:p"):
+    """A choice at a draft's step (discipline, kind, languages, level, license, university).
+
+    `value` is an id, an enum value, `kk-ru`, or a license's place in the list.
+    """
+
+    resource: int
+    step: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class BankSkip(Button, prefix="rb:k"):
+    """Skip an optional step (description, authors; the university: keep mine)."""
+
+    resource: int
+    step: str
+
+
+@dataclass(frozen=True, slots=True)
+class BankEdit(Button, prefix="rb:e"):
+    """From the preview: change one step of my draft."""
+
+    resource: int
+    step: str
+
+
+@dataclass(frozen=True, slots=True)
+class BankSubmit(Button, prefix="rb:x"):
+    """Submit my draft for moderation."""
+
+    resource: int
+
+
+@dataclass(frozen=True, slots=True)
+class BankDiscard(Button, prefix="rb:dx"):
+    """Delete my draft: `confirmed` False asks first."""
+
+    resource: int
+    confirmed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BankModeration(Button, prefix="rb:m"):
+    """Organizers: the resources waiting for a decision."""
+
+
+@dataclass(frozen=True, slots=True)
+class BankReview(Button, prefix="rb:mo"):
+    """Organizers: one pending resource with the decision buttons."""
+
+    resource: int
+
+
+class BankDecision(StrEnum):
+    """What a moderator decides."""
+
+    APPROVE = "a"
+    CHANGES = "c"
+    REJECT = "r"
+
+
+@dataclass(frozen=True, slots=True)
+class BankDecide(Button, prefix="rb:md"):
+    """Approve a pending resource, or ask for the comment of changes / a rejection."""
+
+    resource: int
+    decision: BankDecision
+
+
+@dataclass(frozen=True, slots=True)
+class BankStudents(Button, prefix="rb:ms"):
+    """Organizers: let students contribute (`on`) or stop them."""
+
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BankStatsPeriod(Button, prefix="rb:st"):
+    """/bank_stats for a period (`month`, `quarter`, `year`, `all`)."""
+
+    period: str
+
+
 def parse(data: str | None) -> Button | None:
     """Whatever kind of button `data` is, or None (used where any button may arrive)."""
     if not isinstance(data, str):

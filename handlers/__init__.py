@@ -15,6 +15,10 @@ from telegram.ext import Application
 from bot.features import FeatureRegister, Features
 from handlers import (
     analysis,
+    bank,
+    bank_contribute,
+    bank_inline,
+    bank_stats,
     broadcasts,
     campaigns,
     certificates,
@@ -52,6 +56,10 @@ FEATURES: tuple[FeatureRegister, ...] = (
     event_stats.register,
     contest_jury.register,
     contest_results.register,
+    bank.register,
+    bank_contribute.register,
+    bank_inline.register,
+    bank_stats.register,
     campaigns.register,
     broadcasts.register,
     content.register,

@@ -66,6 +66,10 @@ async def load_profile(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is None or user.is_bot:
         return
+    if update.inline_query is not None or update.chosen_inline_result is not None:
+        # Someone typing @bot in another chat has not started the bot (and may block it):
+        # registering them, or marking them reachable, would be wrong. Nothing is stored.
+        return
     chat = update.effective_chat
     if chat is not None and chat.type != chat.PRIVATE:
         # Someone speaking in a group is not registering: store nothing about them.
