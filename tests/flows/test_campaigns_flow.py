@@ -302,7 +302,7 @@ async def test_organizers_receive_the_export_and_students_are_refused(harness, i
     assert student.last_toast == t.plain("errors.not_allowed")
     # Forged and stale buttons decode to nothing and change nothing.
     for forged in (
-        "ex:go:9.0.0.0.0.0.0",  # no dataset has the code 9
+        "ex:go:zz9.0.0.0.0.0.0",  # no dataset has the code zz9
         "ex:s:0.x1.0.0.0.0.0",
         "ex:m:0.0.0.0.0.0.0:z",
         "ex:0.0.0.0.0.0.0:go",  # the request's wire format before typed buttons
