@@ -1048,6 +1048,20 @@ class EntryAuthorRemove(Button, prefix="ce:ax"):
     user: int
 
 
+@dataclass(frozen=True, slots=True)
+class EntryBack(Button, prefix="ce:b"):
+    """Leave the field being edited as it was and show my entry's preview again."""
+
+    entry: int
+
+
+@dataclass(frozen=True, slots=True)
+class ContestJoinAsk(Button, prefix="ce:j"):
+    """Join a team in a contest: the next text is the entry's team code."""
+
+    contest: int
+
+
 # Jury and results (`cj:`): each carries a contest, review or entry id, which
 # `bot.services.contest_jury` / `contest_results` re-check against the presser (a juror only
 # their own reviews, organizers and admins the leaderboard and the release).
@@ -1183,6 +1197,130 @@ class ContestBundleRun(Button, prefix="co:zip"):
     """Download this contest's entries with their files, as a ZIP with a manifest."""
 
     contest: int
+
+
+# Contest setup (`co:`): the organizers' wizard over a working copy of a contest's definition
+# (`bot.services.contest_setup`); each carries the copy's id, re-checked against the presser
+# (an organizer or admin, and the copy theirs).
+
+
+class SetupSection(StrEnum):
+    """A screen of the contest setup wizard."""
+
+    OVERVIEW = "overview"
+    DATES = "dates"
+    ENTRY = "entry"
+    CRITERIA = "criteria"
+    REVIEW = "review"
+
+
+class SetupInput(StrEnum):
+    """A value of the contest definition the organizer types."""
+
+    CODE = "code"
+    TITLE = "title"
+    RULES = "rules"
+    OPENS = "opens"
+    DEADLINE = "deadline"
+    LATE = "late"
+    JURY = "jury"
+    TYPES = "types"
+    FILES = "files"
+    TEAM = "team"
+    REVIEWS = "reviews"
+    CRITERION = "criterion"
+
+
+class SetupSwitch(StrEnum):
+    """A review rule switched on or off."""
+
+    BLIND = "blind"
+    CONFLICTS = "conflicts"
+    STANDARDISE = "standardise"
+    FEEDBACK = "feedback"
+
+
+class SetupLinkRule(StrEnum):
+    """Whether entries carry a link (`bot.services.contest.LinkRule`)."""
+
+    REQUIRED = "required"
+    OPTIONAL = "optional"
+    OFF = "off"
+
+
+@dataclass(frozen=True, slots=True)
+class SetupOpen(Button, prefix="co:o"):
+    """Edit a contest: its working copy, taken from the stored contest if there is none."""
+
+    contest: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetupNew(Button, prefix="co:n"):
+    """Set up a new contest (or go on with the new one being set up)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SetupShow(Button, prefix="co:v"):
+    """Show one screen of the wizard."""
+
+    setup: int
+    section: SetupSection
+
+
+@dataclass(frozen=True, slots=True)
+class SetupAsk(Button, prefix="co:a"):
+    """Ask for one typed value."""
+
+    setup: int
+    field: SetupInput
+
+
+@dataclass(frozen=True, slots=True)
+class SetupClear(Button, prefix="co:c"):
+    """Clear an optional value: the late cut-off, or the entries' files."""
+
+    setup: int
+    field: SetupInput
+
+
+@dataclass(frozen=True, slots=True)
+class SetupLink(Button, prefix="co:l"):
+    """Choose whether entries carry a link."""
+
+    setup: int
+    rule: SetupLinkRule
+
+
+@dataclass(frozen=True, slots=True)
+class SetupToggle(Button, prefix="co:t"):
+    """Switch a review rule on or off."""
+
+    setup: int
+    switch: SetupSwitch
+
+
+@dataclass(frozen=True, slots=True)
+class SetupCriterionRemove(Button, prefix="co:x"):
+    """Remove a criterion (by its code) from the rubric."""
+
+    setup: int
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetupSave(Button, prefix="co:s"):
+    """Check the whole definition with the pack schema and store it on the contest."""
+
+    setup: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetupDiscard(Button, prefix="co:d"):
+    """Throw the working copy away: `confirmed` False asks first."""
+
+    setup: int
+    confirmed: bool
 
 
 # --- bank: the resource bank (`rb:`) ---------------------------------------------------------
