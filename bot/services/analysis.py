@@ -323,6 +323,7 @@ def _run(
             else:
                 paths.append(folder / "by_university.png")
                 paths[-1].write_bytes(png)
+    paths += _ranking_charts(report.tables, study, labels, folder, report.notes)
     lines: list[ScaleLine] = []
     if prepost is not None:
         for row in prepost.itertuples():
@@ -358,20 +359,79 @@ def _run(
     )
 
 
+def _ranking_charts(
+    tables: dict[str, pd.DataFrame],
+    study: Study,
+    labels: dict[str, str],
+    folder: Path,
+    notes: list[str],
+) -> list[Path]:
+    """The universities' ranking on the key scale (dot plot with CIs) and the groups' profiles.
+
+    The key scale is a test's total, else the first scale; the wave is the post wave when
+    there is one (what the course led to), else the last wave.
+    """
+    from bot.services import analysis_rank_charts as charts  # noqa: PLC0415 - matplotlib
+
+    data = study.data
+    paths: list[Path] = []
+    ranking = tables.get("ranking_university")
+    if ranking is not None and not ranking.empty and ranking["mean"].notna().any():
+        waves = list(dict.fromkeys(ranking["wave"]))
+        wave = data.post_wave if data.post_wave in waves else waves[-1]
+        scales = list(dict.fromkeys(ranking.loc[ranking["mean"].notna(), "scale"]))
+        scale = "total_percent" if "total_percent" in scales else scales[0]
+        rows = ranking[(ranking["wave"] == wave) & (ranking["scale"] == scale)]
+        if len(rows.dropna(subset=["mean"])) > 1:
+            title = labels["ranking_title"].format(
+                title=study.scale_titles.get(scale) or scale, wave=wave
+            )
+            try:
+                png = charts.ranking_chart(rows, title, empty_text=labels["empty"])
+            except ValueError as exc:
+                notes.append(f"ranking chart left out: {exc}")
+            else:
+                paths.append(folder / "ranking_university.png")
+                paths[-1].write_bytes(png)
+    groups = tables.get("groups")
+    if groups is not None and not groups.empty:
+        scales = [c[:-2] for c in groups.columns if c.endswith("_z")]
+        try:
+            png = charts.profile_chart(
+                groups,
+                scales,
+                study.scale_titles,
+                labels["groups_title"].format(title=study.title),
+                empty_text=labels["empty"],
+            )
+        except ValueError as exc:
+            notes.append(f"groups chart left out: {exc}")
+        else:
+            paths.append(folder / "groups.png")
+            paths[-1].write_bytes(png)
+    return paths
+
+
 CHART_LABELS = {
     "en": {
         "prepost_title": "{title}: before and after",
         "by_university_title": "{title}: by university ({wave})",
+        "ranking_title": "{title}: universities ranked, mean with 95% CI ({wave})",
+        "groups_title": "{title}: groups of students by profile (standardised means)",
         "empty": "no data yet",
     },
     "ru": {
         "prepost_title": "{title}: до и после",
         "by_university_title": "{title}: по университетам ({wave})",
+        "ranking_title": "{title}: рейтинг университетов, среднее и 95% ДИ ({wave})",
+        "groups_title": "{title}: группы студентов по профилю (стандартизованные средние)",
         "empty": "пока нет данных",
     },
     "kk": {
         "prepost_title": "{title}: бұрын және кейін",
         "by_university_title": "{title}: университеттер бойынша ({wave})",
+        "ranking_title": "{title}: университеттер рейтингі, орташа және 95% СА ({wave})",
+        "groups_title": "{title}: студенттердің бейін бойынша топтары (стандартталған орташа)",
         "empty": "әзірге дерек жоқ",
     },
 }

@@ -659,7 +659,10 @@ def run_all(data: StudyData) -> Report:
     use the pre wave's items when `pre_wave` is set, else all rows. The pre/post table is
     there when both waves are set. Table order: summary, items, scales, distribution,
     reliability, item_total, item_analysis (tests), prepost, by_university_means,
-    by_university_tests, by_country_means, by_country_tests, correlations, efa, efa_loadings.
+    by_university_tests, by_country_means, by_country_tests, correlations, ranking_university,
+    pairwise_university, ranking_country, pairwise_country, gain_ranking_* and gain_pairwise_*
+    (pre/post), groups, groups_silhouette, groups_by_university, group_moves (pre/post), efa,
+    efa_loadings.
     """
     items, scales = data.items, data.scales
     item_columns = value_columns(items)
@@ -708,6 +711,8 @@ def run_all(data: StudyData) -> Report:
         tables[f"by_{by}_tests"] = tests
     tables["correlations"] = _per_wave(scales, waves, correlations, CORRELATION_COLUMNS)
     notes.append("Group comparisons and correlations are computed per wave.")
+    _rankings(data, waves, tables, notes)
+    _grouping(data, tables, notes)
 
     scaled = [c for c in item_columns if c in data.item_scale]
     efa_columns = scaled or item_columns
@@ -719,6 +724,54 @@ def run_all(data: StudyData) -> Report:
     items_used = "items with a scale" if scaled else "all items"
     notes.append(f"Factor analysis ({items_used}, same rows as reliability): {efa_note}")
     return Report(tables=tables, notes=notes)
+
+
+def _rankings(
+    data: StudyData, waves: Sequence[Any], tables: dict[str, pd.DataFrame], notes: list[str]
+) -> None:
+    """Universities and countries ranked by mean score per wave, and by mean pre->post gain."""
+    from bot.services import analysis_rankings as rk  # noqa: PLC0415 - with the analysis only
+
+    scales = data.scales
+    columns = value_columns(scales)
+    for by in ("university", "country"):
+        tables[f"ranking_{by}"] = _per_wave(
+            scales,
+            waves,
+            lambda part, by=by: rk.rank_groups(part, by, columns),
+            rk.RANKING_COLUMNS,
+        )
+        tables[f"pairwise_{by}"] = _per_wave(
+            scales, waves, lambda part, by=by: rk.pairwise(part, by, columns), rk.PAIRWISE_COLUMNS
+        )
+    if data.pre_wave is not None and data.post_wave is not None:
+        gained = rk.gains(scales, data.pre_wave, data.post_wave)
+        for by in ("university", "country"):
+            tables[f"gain_ranking_{by}"] = rk.rank_groups(gained, by, columns)
+            tables[f"gain_pairwise_{by}"] = rk.pairwise(gained, by, columns)
+    notes.append(
+        f"Rankings: groups with at least {rk.MIN_RANKED} scores, by mean (1 = highest), with the "
+        f"{rk.CONFIDENCE:.0%} t interval of the mean; rank_best..rank_worst is the range of ranks "
+        "the intervals allow (overlapping intervals can swap). Pairwise: Games-Howell "
+        "(pingouin), p adjusted for all pairs."
+        + (" Gain rankings: post - pre per participant." if data.post_wave else "")
+    )
+
+
+def _grouping(data: StudyData, tables: dict[str, pd.DataFrame], notes: list[str]) -> None:
+    """Participants grouped by their profile of scale scores (analysis_groups)."""
+    from bot.services.analysis_groups import group_profiles  # noqa: PLC0415 - sklearn: on use
+
+    columns = [c for c in value_columns(data.scales) if c != "total_percent"]
+    grouping = group_profiles(
+        data.scales, columns, base_wave=data.pre_wave, post_wave=data.post_wave
+    )
+    tables["groups"] = grouping.profiles
+    tables["groups_silhouette"] = grouping.silhouettes
+    tables["groups_by_university"] = grouping.by_university
+    if data.post_wave is not None:
+        tables["group_moves"] = grouping.moves
+    notes.append(grouping.note)
 
 
 def write_workbook(report: Report, path: str | Path) -> None:

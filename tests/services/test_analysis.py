@@ -87,7 +87,15 @@ async def test_a_pre_post_analysis_matches_scipy_and_pandas(db, settings, tmp_pa
     assert row["r"].iloc[0] == pytest.approx(pre[scales[0]].corr(pre[scales[1]]))
     assert any("not run" in note for note in outcome.notes + list(sheets["notes"].iloc[:, 0]))
     # Charts, the labels sheet in the chosen language, and the summary lines.
-    assert [p.name for p in outcome.charts] == ["prepost.png", "by_university.png"]
+    assert [p.name for p in outcome.charts] == [
+        "prepost.png",
+        "by_university.png",
+        "ranking_university.png",
+        "groups.png",
+    ]
+    assert {"ranking_university", "gain_ranking_university", "groups", "group_moves"} <= set(
+        sheets
+    )
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in outcome.charts)
     assert "labels" in sheets and sheets["labels"]["text"].str.contains("[а-я]").any()
     line = next(x for x in outcome.lines if x.p < 0.001)
@@ -126,7 +134,8 @@ async def test_analysis_in_chat_is_scoped_audited_and_refused_to_students(db, se
     url = exports.url_of(db)
     outcome = await analysis.analyse_for_chat(db, url, 77, ADMINS, "dlt_post", KEY, "en", tmp_path)
     assert outcome.participants == 10  # their university's students only
-    assert [p.name for p in outcome.charts] == ["prepost.png"]  # one university: no comparison
+    # One university: no comparison and no ranking; the groups still form.
+    assert [p.name for p in outcome.charts] == ["prepost.png", "groups.png"]
     async with db() as session:
         (log,) = (await session.scalars(select(ExportLog))).all()
     assert (log.dataset, log.filters["scope"]) == ("analysis", [unis[0].code])
