@@ -324,6 +324,8 @@ def _run(
                 paths.append(folder / "by_university.png")
                 paths[-1].write_bytes(png)
     paths += _ranking_charts(report.tables, study, labels, folder, report.notes)
+    paths += _swot(session, code, filters, key, language, study.title, report, folder)
+    stats.write_workbook(report, workbook)  # again: the SWOT sheets and chart notes
     lines: list[ScaleLine] = []
     if prepost is not None:
         for row in prepost.itertuples():
@@ -357,6 +359,75 @@ def _run(
         alpha=alpha,
         notes=list(report.notes),
     )
+
+
+def _swot_points(session: Session, code: str, filters: Filters, key: str) -> list[Any]:
+    """Each point of the latest submitted SWOT answers per participant (swot_matrix.Point)."""
+    from bot.services.exports.swot import entries  # noqa: PLC0415
+    from bot.services.swot_matrix import QUADRANTS, Point  # noqa: PLC0415
+
+    stmt = joined(User.id, University.code, Attempt.id, Answer.item_code, Answer.value).join(
+        Answer, Answer.attempt_id == Attempt.id
+    )
+    scoped = Filters(**{**vars(filters), "instrument": code})
+    stmt = attempt_filter(stmt, session, scoped).where(
+        Attempt.state == SUBMITTED, Answer.item_code.in_(QUADRANTS)
+    )
+    latest: dict[int, int] = {}
+    rows = session.execute(stmt.order_by(Attempt.id)).all()
+    for user_id, _uni, attempt_id, _item, _value in rows:
+        latest[user_id] = attempt_id  # ordered by id: the latest submitted wins
+    return [
+        Point(item, code_of(key, user_id), uni, point)
+        for user_id, uni, attempt_id, item, value in rows
+        if latest[user_id] == attempt_id and isinstance(value, str)
+        for point in entries(value)
+    ]
+
+
+def _swot(
+    session: Session,
+    code: str,
+    filters: Filters,
+    key: str,
+    language: str,
+    title: str,
+    report: Any,
+    folder: Path,
+) -> list[Path]:
+    """The SWOT matrix of a SWOT instrument, for the consortium and per university.
+
+    Sheets for both; the consortium's 2x2 picture is sent, each university's is written beside
+    the workbook.
+    """
+    from bot.services import swot_matrix as sm  # noqa: PLC0415 - matplotlib
+    from bot.services.exports.swot import QUADRANTS as HEADINGS  # noqa: PLC0415
+
+    points = _swot_points(session, code, filters, key)
+    if not points:
+        return []
+    whole = sm.matrix(points)
+    report.tables["swot_matrix"] = whole
+    parts = sm.by_university(points)
+    report.tables["swot_matrix_by_university"] = pd.concat(
+        [table.assign(university=u) for u, table in parts.items() if not table.empty],
+        ignore_index=True,
+    )
+    report.notes.append(
+        "SWOT matrix: each line of an answer is one point; points are grouped by their text "
+        "after Unicode NFKC, case folding, ё read as е and everything but letters and digits "
+        "removed (no stemming, no translation); a point counts once per participant; the top "
+        f"{sm.TOP} per quadrant by participants, with the universities they came from."
+    )
+    headings = {q: labels.get(language, labels["en"]) for q, labels in HEADINGS.items()}
+    picture = folder / "swot_matrix.png"
+    picture.write_bytes(sm.matrix_image(whole, f"{title}: SWOT", headings))
+    for university, table in parts.items():
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in university)
+        (folder / f"swot_matrix_{safe}.png").write_bytes(
+            sm.matrix_image(table, f"{title}: SWOT — {university}", headings)
+        )
+    return [picture]
 
 
 def _ranking_charts(
