@@ -152,4 +152,5 @@ def test_the_shipped_content_is_valid():
     for report in reports:
         assert report.ok, [str(e) for e in report.errors]
     codes = {r.pack.code for r in reports if r.pack is not None}  # courses have r.course
-    assert {"dlt_pre", "dlt_post", "digital_competence_test", "swot_collaboration"} <= codes
+    shipped = {"dlt_pre", "dlt_post", "digital_competence_test", "swot_collaboration"}
+    assert shipped | {"collab_readiness"} <= codes
