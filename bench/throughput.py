@@ -105,15 +105,20 @@ async def run_phase(
     *,
     first_user: int = 10_000,
     also_known: tuple[int, ...] = (),
+    profile: Path | None = None,
 ) -> dict[str, float]:
     """Start an emulator and the bot process, run the scenario for every user at once.
 
     Users are `first_user`, `first_user + 1`, ...; `also_known` are people the bot may write
-    to without taking part (an admin seeded in its database).
+    to without taking part (an admin seeded in its database). `profile`: a file for py-spy's
+    samples of the bot process (every thread, CPU only, raw collapsed stacks), taken from the
+    moment the bot polls until it exits; the sampler's own CPU then counts as the bot's, so
+    the CPU figures of a profiled run are not comparable.
     """
     emulator = Emulator()
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     self_before = resource.getrusage(resource.RUSAGE_SELF)
+    sampler: asyncio.subprocess.Process | None = None
     async with EmulatorServer(emulator) as server:
         env = {**env, "BOT_TOKEN": emulator.token, "BOT_API_URL": str(server.url)}
         log = (workdir / f"{name}.log").open("wb")
@@ -127,6 +132,8 @@ async def run_phase(
         )
         try:
             await emulator.wait_polling(timeout=120)
+            if profile is not None:
+                sampler = await start_sampler(proc.pid, profile)
             # Latency applies once the bot is up, so start-up is not part of the figures.
             emulator.latency = latency
             people = [SimulatedUser(emulator, first_user + i, f"U{i}", "en") for i in range(users)]
@@ -143,6 +150,8 @@ async def run_phase(
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
+            if sampler is not None:
+                await sampler.wait()  # py-spy writes its file when the process is gone
             log.close()
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     own = resource.getrusage(resource.RUSAGE_SELF)
@@ -162,6 +171,19 @@ async def run_phase(
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
     }
+
+
+async def start_sampler(pid: int, out: Path) -> asyncio.subprocess.Process:
+    """py-spy sampling process `pid` (all threads, only while on CPU) into `out`."""
+    py_spy = Path(sys.executable).with_name("py-spy")
+    return await asyncio.create_subprocess_exec(
+        str(py_spy) if py_spy.exists() else "py-spy",
+        *("record", "--pid", str(pid), "--format", "raw", "--full-filenames"),
+        *("--rate", "250", "--nonblocking", "--output", str(out)),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
 
 
 async def main() -> None:
