@@ -63,6 +63,25 @@ def group_of(path: str) -> str | None:
     return None
 
 
+def thread_kind(frames: list[tuple[str, str]]) -> str:
+    """Which of the bot's threads a stack is from, by its outermost frames."""
+    functions = {func for func, _ in frames[:12]}
+    files = " ".join(file for _, file in frames[:12])
+    if "_run_module_as_main" in functions or "<module>" in functions:
+        return "main (event loop)"
+    if frames and "/sqlalchemy/" in frames[0][1]:
+        # SQLAlchemy's async layer runs the ORM in greenlets, which py-spy shows as stacks of
+        # their own: they run on the main thread, called from the awaiting coroutine.
+        return "main (event loop), in SQLAlchemy's greenlets"
+    if "_connection_worker_thread" in functions or "aiosqlite" in files:
+        return "aiosqlite (the database connection's thread)"
+    if "/concurrent/futures/thread.py" in files:
+        return "executor threads (asyncio.to_thread: charts, files)"
+    if not frames or not frames[0][0].strip():
+        return "no Python frame (native code)"
+    return "other"
+
+
 def parse(path: Path) -> list[tuple[list[tuple[str, str]], int]]:
     """Each line of a raw py-spy file: (frames outermost first as (function, file), count)."""
     stacks = []
@@ -97,7 +116,11 @@ def report(path: Path, top: int) -> None:
     inclusive: Counter[str] = Counter()
     cumulative: Counter[str] = Counter()
     self_time: Counter[str] = Counter()
-    for frames, count in stacks:
+    by_thread: Counter[str] = Counter()
+    for stack, count in stacks:
+        # py-spy --threads: the thread's id comes first.
+        frames = stack[1:] if stack and stack[0][0].startswith("thread (") else stack
+        by_thread[thread_kind(frames)] += count
         groups = [group_of(file) for _, file in frames]
         innermost = next((g for g in reversed(groups) if g is not None), GENERIC)
         own[innermost] += count
@@ -108,6 +131,9 @@ def report(path: Path, top: int) -> None:
         func, file = frames[-1]
         self_time[f"{func} ({short(file)})"] += count
     print(f"{path}: {total} samples ({total / 250:.1f} s of CPU at 250 samples/s)")
+    print()
+    for kind, count in by_thread.most_common():
+        print(f"thread: {kind:47} {100 * count / total:7.1f} %")
     print()
     print(f"{'group':55} {'self %':>7} {'inclusive %':>12}")
     for name, count in own.most_common():

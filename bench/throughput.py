@@ -143,6 +143,7 @@ async def run_phase(
             start = time.perf_counter()
             await asyncio.gather(*(scenario(emulator, p, latencies) for p in people))
             elapsed = time.perf_counter() - start
+            threads = thread_cpu(proc.pid)
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -160,6 +161,13 @@ async def run_phase(
     )
     harness_cpu = (own.ru_utime + own.ru_stime) - (self_before.ru_utime + self_before.ru_stime)
     latencies.sort()
+    if threads:
+        main_thread = threads.pop(proc.pid, 0.0)
+        print(
+            f"{name}: CPU by thread at the end of the load: main {main_thread:.1f} s, "
+            f"{len(threads)} other thread(s) {sum(threads.values()):.1f} s (largest "
+            f"{max(threads.values(), default=0.0):.1f} s)"
+        )
     return {
         # CPU of the whole bot process (start-up included) and of this process (emulator,
         # HTTP server, simulated users), per update.
@@ -173,12 +181,25 @@ async def run_phase(
     }
 
 
+def thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) of each live thread of process `pid` (Linux; else {})."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    seconds: dict[int, float] = {}
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended meanwhile
+        seconds[int(task.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    return seconds
+
+
 async def start_sampler(pid: int, out: Path) -> asyncio.subprocess.Process:
     """py-spy sampling process `pid` (all threads, only while on CPU) into `out`."""
     py_spy = Path(sys.executable).with_name("py-spy")
     return await asyncio.create_subprocess_exec(
         str(py_spy) if py_spy.exists() else "py-spy",
-        *("record", "--pid", str(pid), "--format", "raw", "--full-filenames"),
+        *("record", "--pid", str(pid), "--format", "raw", "--full-filenames", "--threads"),
         *("--rate", "250", "--nonblocking", "--output", str(out)),
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,
