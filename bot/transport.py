@@ -101,7 +101,7 @@ class AiohttpRequest(BaseRequest):
             limit_per_host=0,
             # Telegram's servers keep a connection open for a while; reuse it rather than
             # paying a new TCP (and TLS) handshake per call.
-            keepalive_timeout=60,
+            keepalive_timeout=30,
             enable_cleanup_closed=False,
         )
         self._session = aiohttp.ClientSession(

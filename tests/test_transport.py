@@ -24,6 +24,7 @@ from telegram.request import HTTPXRequest, RequestData
 from telegram.request._requestparameter import RequestParameter
 
 from bot.app import build_application
+from bot.floodguard import may_have_arrived, never_sent
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.server import EmulatorServer
 from bot.transport import AiohttpRequest, build_request
@@ -168,6 +169,8 @@ async def test_a_server_that_does_not_answer_in_time_is_timed_out():
         with pytest.raises(TimedOut) as error:
             await request.do_request(f"{url}/botT/getMe", "POST", RequestData())
         assert isinstance(error.value.__cause__, asyncio.TimeoutError | aiohttp.ClientError)
+        # The request had left: the flood guard and the gateway must not send it again.
+        assert not never_sent(error.value)
         # The default read timeout yields to the one PTB passes for a call.
         with pytest.raises(TimedOut):
             async with transport() as patient:
@@ -191,10 +194,11 @@ async def test_a_full_pool_is_a_pool_timeout():
             request.do_request(f"{url}/botT/getUpdates", "POST", RequestData(), read_timeout=None)
         )
         await arrived.wait()
-        with pytest.raises(TimedOut, match="Pool timeout"):
+        with pytest.raises(TimedOut, match="Pool timeout") as error:
             await request.do_request(
                 f"{url}/botT/getMe", "POST", RequestData(), pool_timeout=0.01, connect_timeout=0
             )
+        assert never_sent(error.value)  # it never left: safe to try again
         first.cancel()
         with pytest.raises(asyncio.CancelledError):
             await first
@@ -210,6 +214,23 @@ async def test_nothing_listening_is_a_network_error():
     assert not isinstance(error.value, TimedOut)
     assert error.value.message.startswith("aiohttp.ClientConnectorError")
     assert isinstance(error.value.__cause__, aiohttp.ClientConnectorError)
+    assert not may_have_arrived(error.value)  # never connected: safe to try again
+
+
+async def test_a_connection_dropped_mid_request_may_have_arrived():
+    """Tried: the server takes the request and closes without answering (as the emulator's
+    network fault does): NetworkError, and the request may have reached Telegram."""
+
+    async def drop(request: web.Request) -> web.Response:
+        assert request.transport is not None
+        request.transport.abort()
+        raise web.HTTPInternalServerError()
+
+    async with serving(drop) as url, transport() as request:
+        with pytest.raises(NetworkError) as error:
+            await request.do_request(f"{url}/botT/sendMessage", "POST", RequestData())
+    assert not isinstance(error.value, TimedOut)
+    assert may_have_arrived(error.value)
 
 
 async def test_the_proxy_of_the_environment_and_the_one_given_are_used(monkeypatch):
