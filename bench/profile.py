@@ -89,6 +89,8 @@ def parse(path: Path) -> list[tuple[list[tuple[str, str]], int]]:
         if not line.strip():
             continue
         body, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue  # a function name with a line break in it (Cython) spills onto lines
         frames = []
         for raw in body.split(";"):
             match = _FRAME.match(raw)
@@ -120,6 +122,7 @@ def report(path: Path, top: int) -> None:
     for stack, count in stacks:
         # py-spy --threads: the thread's id comes first.
         frames = stack[1:] if stack and stack[0][0].startswith("thread (") else stack
+        frames = frames or [("(native code)", "(native code)")]
         by_thread[thread_kind(frames)] += count
         groups = [group_of(file) for _, file in frames]
         innermost = next((g for g in reversed(groups) if g is not None), GENERIC)

@@ -14,8 +14,10 @@ call; `bench/surveys.py --profile` showed that stack among the largest costs of 
   uploads) bounds the whole request together with the others;
 - parameters are sent as `HTTPXRequest` sends them: form-encoded JSON values, or
   `multipart/form-data` when there are files;
-- a proxy given as `proxy=`, or else the usual `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`
-  environment variables (`trust_env`), is used;
+- a proxy given as `proxy=`, or else the usual `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY`/
+  `NO_PROXY` environment variables, is used; the environment is read once per session and host,
+  not per call (aiohttp's `trust_env` reads it, and `~/.netrc`, in a worker thread twice per
+  call, which the profile showed as a sixth of the bot's CPU);
 - errors become what PTB's own transport raises: `telegram.error.TimedOut` for every
   timeout (a full pool included, with PTB's message), `telegram.error.NetworkError` for any
   other failure of the connection, chained to aiohttp's exception.
@@ -25,7 +27,9 @@ call; `bench/surveys.py --profile` showed that stack among the largest costs of 
 
 from __future__ import annotations
 
+import urllib.request
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
@@ -52,6 +56,7 @@ class AiohttpRequest(BaseRequest):
         "_media_write_timeout",
         "_pool_size",
         "_pool_timeout",
+        "_proxies",
         "_proxy",
         "_read_timeout",
         "_session",
@@ -78,6 +83,8 @@ class AiohttpRequest(BaseRequest):
         self._media_write_timeout = media_write_timeout
         self._proxy = proxy
         self._session: aiohttp.ClientSession | None = None
+        # The environment's proxy for each (scheme, host) called, decided once.
+        self._proxies: dict[tuple[str, str], str | None] = {}
         # Requests holding or waiting for a connection: more than the pool means waiting.
         self._in_flight = 0
 
@@ -104,10 +111,11 @@ class AiohttpRequest(BaseRequest):
             keepalive_timeout=30,
             enable_cleanup_closed=False,
         )
+        self._proxies.clear()  # the environment is read again for a new session
         self._session = aiohttp.ClientSession(
             connector=connector,
             headers={"User-Agent": self.USER_AGENT},
-            trust_env=self._proxy is None,
+            trust_env=False,
             # PTB parses the payload itself; aiohttp's cookie jar has nothing to keep.
             cookie_jar=aiohttp.DummyCookieJar(),
             raise_for_status=False,
@@ -167,7 +175,12 @@ class AiohttpRequest(BaseRequest):
         self._in_flight += 1
         try:
             async with session.request(
-                method, url, data=data, headers=headers, timeout=timeout, proxy=self._proxy
+                method,
+                url,
+                data=data,
+                headers=headers,
+                timeout=timeout,
+                proxy=self._proxy_for(url),
             ) as response:
                 return response.status, await response.read()
         except (TimeoutError, aiohttp.ServerTimeoutError) as err:
@@ -180,6 +193,19 @@ class AiohttpRequest(BaseRequest):
             raise NetworkError(f"aiohttp.{err.__class__.__name__}: {err}") from err
         finally:
             self._in_flight -= 1
+
+    def _proxy_for(self, url: str) -> str | None:
+        """The proxy given, or the environment's for this URL's scheme and host (or None)."""
+        if self._proxy is not None:
+            return self._proxy
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        if key not in self._proxies:
+            proxies = urllib.request.getproxies_environment()
+            proxy = proxies.get(parts.scheme) or proxies.get("all")
+            bypass = urllib.request.proxy_bypass(parts.netloc)  # NO_PROXY
+            self._proxies[key] = None if bypass else proxy
+        return self._proxies[key]
 
 
 def _sum(*values: float | None) -> float | None:

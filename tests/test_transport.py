@@ -263,6 +263,19 @@ async def test_the_proxy_of_the_environment_and_the_one_given_are_used(monkeypat
     ]
 
 
+async def test_no_proxy_hosts_are_called_directly(monkeypatch):
+    """Tried: HTTP_PROXY points nowhere, NO_PROXY names the server's host: the call goes
+    straight to it."""
+
+    async def answer(request: web.Request) -> web.Response:
+        return web.Response(body=OK)
+
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    async with serving(answer) as url, transport() as request:
+        assert await request.do_request(f"{url}/botT/getMe", "POST", RequestData()) == (200, OK)
+
+
 async def test_it_must_be_initialized_and_shuts_down_once():
     request = AiohttpRequest()
     with pytest.raises(RuntimeError, match="not initialized"):
