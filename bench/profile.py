@@ -51,6 +51,7 @@ GROUPS: list[tuple[str, str]] = [
         r"/asyncio/|selectors\.py|socket\.py|ssl\.py|<built-in>",
     ),
     ("threads, queues (to_thread, aiosqlite's thread)", r"/threading\.py|/queue\.py|/concurrent/"),
+    ("native code (a thread with no Python frame)", r"^\(native code\)$"),
 ]
 GENERIC = "Python standard library (as the caller's)"
 
@@ -77,7 +78,7 @@ def thread_kind(frames: list[tuple[str, str]]) -> str:
         return "aiosqlite (the database connection's thread)"
     if "/concurrent/futures/thread.py" in files:
         return "executor threads (asyncio.to_thread: charts, files)"
-    if not frames or not frames[0][0].strip():
+    if not frames or frames[0][0] == "(native code)":
         return "no Python frame (native code)"
     return "other"
 
@@ -94,7 +95,9 @@ def parse(path: Path) -> list[tuple[list[tuple[str, str]], int]]:
         frames = []
         for raw in body.split(";"):
             match = _FRAME.match(raw)
-            if match:
+            if not raw.strip() or raw.strip() == "()":
+                frames.append(("(native code)", "(native code)"))
+            elif match:
                 frames.append((match["func"], match["file"]))
             else:
                 frames.append((raw, raw))
