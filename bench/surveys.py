@@ -332,6 +332,12 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per API call")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="write py-spy samples of the Ortaq process here (bench/profile.py reads them); "
+        "the CPU figures of such a run include the sampler's",
+    )
     args = parser.parse_args()
     base_env = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
     base_env.update(
@@ -370,6 +376,7 @@ async def main() -> None:
             workdir,
             first_user=FIRST_STUDENT,
             also_known=(ADMIN,),
+            profile=args.profile and args.profile.resolve(),
         )
         ok = verify(db_path, campaign_id, args.users, answered)
         per_user = "/".join(str(c) for c in sorted(set(updates.values())))

@@ -105,15 +105,20 @@ async def run_phase(
     *,
     first_user: int = 10_000,
     also_known: tuple[int, ...] = (),
+    profile: Path | None = None,
 ) -> dict[str, float]:
     """Start an emulator and the bot process, run the scenario for every user at once.
 
     Users are `first_user`, `first_user + 1`, ...; `also_known` are people the bot may write
-    to without taking part (an admin seeded in its database).
+    to without taking part (an admin seeded in its database). `profile`: a file for py-spy's
+    samples of the bot process (every thread, CPU only, raw collapsed stacks), taken from the
+    moment the bot polls until it exits; the sampler's own CPU then counts as the bot's, so
+    the CPU figures of a profiled run are not comparable.
     """
     emulator = Emulator()
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     self_before = resource.getrusage(resource.RUSAGE_SELF)
+    sampler: asyncio.subprocess.Process | None = None
     async with EmulatorServer(emulator) as server:
         env = {**env, "BOT_TOKEN": emulator.token, "BOT_API_URL": str(server.url)}
         log = (workdir / f"{name}.log").open("wb")
@@ -127,6 +132,8 @@ async def run_phase(
         )
         try:
             await emulator.wait_polling(timeout=120)
+            if profile is not None:
+                sampler = await start_sampler(proc.pid, profile)
             # Latency applies once the bot is up, so start-up is not part of the figures.
             emulator.latency = latency
             people = [SimulatedUser(emulator, first_user + i, f"U{i}", "en") for i in range(users)]
@@ -136,6 +143,7 @@ async def run_phase(
             start = time.perf_counter()
             await asyncio.gather(*(scenario(emulator, p, latencies) for p in people))
             elapsed = time.perf_counter() - start
+            threads = thread_cpu(proc.pid)
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -143,6 +151,8 @@ async def run_phase(
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
+            if sampler is not None:
+                await sampler.wait()  # py-spy writes its file when the process is gone
             log.close()
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     own = resource.getrusage(resource.RUSAGE_SELF)
@@ -151,6 +161,13 @@ async def run_phase(
     )
     harness_cpu = (own.ru_utime + own.ru_stime) - (self_before.ru_utime + self_before.ru_stime)
     latencies.sort()
+    if threads:
+        main_thread = threads.pop(proc.pid, 0.0)
+        print(
+            f"{name}: CPU by thread at the end of the load: main {main_thread:.1f} s, "
+            f"{len(threads)} other thread(s) {sum(threads.values()):.1f} s (largest "
+            f"{max(threads.values(), default=0.0):.1f} s)"
+        )
     return {
         # CPU of the whole bot process (start-up included) and of this process (emulator,
         # HTTP server, simulated users), per update.
@@ -162,6 +179,32 @@ async def run_phase(
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
     }
+
+
+def thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) of each live thread of process `pid` (Linux; else {})."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    seconds: dict[int, float] = {}
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended meanwhile
+        seconds[int(task.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    return seconds
+
+
+async def start_sampler(pid: int, out: Path) -> asyncio.subprocess.Process:
+    """py-spy sampling process `pid` (all threads, only while on CPU) into `out`."""
+    py_spy = Path(sys.executable).with_name("py-spy")
+    return await asyncio.create_subprocess_exec(
+        str(py_spy) if py_spy.exists() else "py-spy",
+        *("record", "--pid", str(pid), "--format", "raw", "--full-filenames", "--threads"),
+        *("--rate", "250", "--nonblocking", "--output", str(out)),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
 
 
 async def main() -> None:

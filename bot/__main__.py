@@ -27,7 +27,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 
-from bot.config import DEFAULT_PSEUDONYM_KEY, ConfigError, Settings, load_settings
+from bot.config import (
+    DEFAULT_PSEUDONYM_KEY,
+    ConfigError,
+    Settings,
+    load_settings,
+    uvloop_available,
+)
 from bot.db import migrate
 from bot.services import NotFound
 
@@ -127,11 +133,28 @@ def setup_logging(settings: Settings) -> None:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 
+def use_event_loop(settings: Settings) -> str:
+    """Give this thread a new event loop for PTB's `run_polling`: uvloop where it can; its name.
+
+    uvloop where it is installed (not on Windows) unless USE_UVLOOP=false; else asyncio's own.
+    PTB runs the bot on the thread's current loop, so setting it here is enough.
+    """
+    if settings.use_uvloop and uvloop_available():
+        import uvloop
+
+        asyncio.set_event_loop(uvloop.new_event_loop())
+        logger.info("event loop: uvloop")
+        return "uvloop"
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    return "asyncio"
+
+
 def run_polling(settings: Settings) -> int:
     """Poll the configured Bot API until interrupted; returns the exit code."""
     from bot.app import build_application
 
     app = build_application(settings)
+    use_event_loop(settings)
     try:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
     except InvalidToken:

@@ -30,7 +30,9 @@ from bot.i18n import I18n
 from bot.jobs import Jobs, start_jobs
 from bot.jobs.broadcasts import Broadcaster
 from bot.ratelimit import Clock, RateLimiter
+from bot.services import chart_pool
 from bot.services.content import load_defaults_if_empty
+from bot.transport import build_request
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +84,14 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(get_updates_request or request)
+    elif settings.bot_api_transport != "httpx":
+        # PTB builds its own httpx transport when given none; any other is built here, with
+        # PTB's pool sizes: room for every update in flight and the broadcast workers, and
+        # one connection for the long poll.
+        pool = max(256, 4 * settings.max_concurrent_updates)
+        builder = builder.request(
+            build_request(settings.bot_api_transport, connection_pool_size=pool)
+        ).get_updates_request(build_request(settings.bot_api_transport, connection_pool_size=1))
     app: OrtaqApp = builder.build()
     engine = create_engine(settings.database_url)
     data = app.bot_data
@@ -92,6 +102,8 @@ def build_application(
     data.gateway = Gateway(app.bot, limiter)
     data.broadcaster = Broadcaster(data.gateway, data.db, data.i18n, settings)
     data.jobs = Jobs(autorun=autorun_jobs)
+    # Charts go to worker processes, started at the first chart and stopped with the bot.
+    chart_pool.configure(settings.chart_workers)
     data.features = handlers.register(app, tuple(features or handlers.FEATURES))
     app.add_error_handler(handle_error)
     return app
@@ -133,6 +145,7 @@ async def on_stop(app: OrtaqApp) -> None:
     if app.bot_data.broadcaster is not None:
         await app.bot_data.broadcaster.stop()
     await app.bot_data.background.stop()
+    await chart_pool.shutdown()
 
 
 async def on_shutdown(app: OrtaqApp) -> None:

@@ -106,7 +106,7 @@ class Button:
         values = rest.split(SEPARATOR) if fields else []
         if (not fields and data != cls.prefix) or len(values) != len(fields):
             return None
-        hints = typing.get_type_hints(cls)
+        hints = _hints(cls)
         decoded: dict[str, object] = {}
         for field, raw in zip(fields, values, strict=True):
             value = _decode(raw, hints[field.name])
@@ -117,6 +117,21 @@ class Button:
             return cls(**decoded)
         except (TypeError, ValueError):
             return None
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(kind: type) -> dict[str, Any]:
+    """The resolved field types of a kind of button, resolved once.
+
+    Every button press reads them, and `typing.get_type_hints` evaluates the annotations anew
+    on each call.
+    """
+    hints = _HINTS.get(kind)
+    if hints is None:
+        hints = _HINTS[kind] = typing.get_type_hints(kind)
+    return hints
 
 
 # --- core: the main menu -------------------------------------------------------------------

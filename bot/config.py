@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, reset_tzpath
@@ -20,6 +22,16 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/ortaq.db"
 SANDBOX_DATABASE_URL = "sqlite+aiosqlite:///data/sandbox.db"
 DEFAULT_PSEUDONYM_KEY = "change-me-in-production"
 _TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{5,}$")
+
+
+def _default_transport() -> Literal["aiohttp", "httpx"]:
+    """Aiohttp when it is installed (it is a dependency), else PTB's own httpx transport."""
+    return "aiohttp" if importlib.util.find_spec("aiohttp") is not None else "httpx"
+
+
+def uvloop_available() -> bool:
+    """Uvloop is installed (it has no Windows build)."""
+    return sys.platform != "win32" and importlib.util.find_spec("uvloop") is not None
 
 
 class ConfigError(Exception):
@@ -48,6 +60,12 @@ class Settings(BaseSettings):
     broadcast_chat_rate: float = Field(default=1.0, gt=0, le=30)
     # Days without course activity after which a learner gets one reminder (one per period).
     course_nudge_days: int = Field(default=3, ge=1, le=365)
+    # The HTTP client of Bot API calls: aiohttp (bot/transport.py) or PTB's own httpx.
+    bot_api_transport: Literal["aiohttp", "httpx"] = Field(default_factory=_default_transport)
+    # `python -m bot` runs on uvloop where it is installed, unless this is false.
+    use_uvloop: bool = True
+    # Processes drawing charts (bot/services/chart_pool.py); 0 draws them in a thread.
+    chart_workers: int = Field(default=2, ge=0, le=32)
 
     @field_validator("bot_token", mode="before")
     @classmethod

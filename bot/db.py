@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from bot import sqlite_driver
+
 logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +74,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs = {"hide_parameters": True, **kwargs}
     if url.startswith("sqlite"):
         kwargs = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 120, **kwargs}
+        # One trip to aiosqlite's thread per statement instead of four (bot/sqlite_driver.py).
+        kwargs.setdefault("module", sqlite_driver.module())
     else:
         # As many connections as updates handled at once (MAX_CONCURRENT_UPDATES, 32 by
         # default), so a burst does not queue for the pool's default 5 + 10.

@@ -23,6 +23,7 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import httpx
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
@@ -44,9 +45,17 @@ def retry_after_seconds(error: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+# What each transport (PTB's httpx one, bot.transport's aiohttp one) raises when a request
+# never left this process. aiohttp's ConnectionTimeoutError covers both waiting for a pooled
+# connection and opening one; ClientConnectorError, a connection that could not be opened
+# (refused, DNS, TLS handshake, proxy).
+_NOT_SENT_TIMEOUTS = (httpx.ConnectTimeout, httpx.PoolTimeout, aiohttp.ConnectionTimeoutError)
+_NOT_SENT_FAILURES = (httpx.ConnectError, *_NOT_SENT_TIMEOUTS, aiohttp.ClientConnectorError)
+
+
 def never_sent(error: TimedOut) -> bool:
     """A connect or pool timeout: the request never left this process, so retrying is safe."""
-    return isinstance(error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
+    return isinstance(error.__cause__, _NOT_SENT_TIMEOUTS)
 
 
 def may_have_arrived(error: NetworkError) -> bool:
@@ -58,7 +67,7 @@ def may_have_arrived(error: NetworkError) -> bool:
     cause = error.__cause__
     if cause is None:
         return False
-    return not isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+    return not isinstance(cause, _NOT_SENT_FAILURES)
 
 
 # Methods that post a new message: they count against Telegram's per-chat and overall limits.

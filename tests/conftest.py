@@ -28,6 +28,10 @@ def make_settings(db_path: Path, **overrides: object) -> Settings:
         "timezone": "Asia/Almaty",
         "pseudonym_key": "test-pseudonym-key",
         "log_level": "INFO",
+        # Charts in a thread: a flow test's app is built and stopped per test, and starting
+        # worker processes for each would only slow the suite (tests/services/test_chart_pool.py
+        # runs the real pool).
+        "chart_workers": 0,
     }
     values.update(overrides)
     return load_settings(**values)

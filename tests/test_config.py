@@ -38,6 +38,42 @@ def test_values_from_the_environment(monkeypatch):
     assert "ABCdef" not in repr(settings)  # the token is a secret
 
 
+def test_transport_event_loop_and_chart_workers(monkeypatch):
+    """Tried: the defaults (aiohttp, uvloop where it is, 2 chart workers), then each changed."""
+    settings = _load()
+    assert settings.bot_api_transport == "aiohttp" and settings.use_uvloop
+    assert settings.chart_workers == 2
+    monkeypatch.setenv("BOT_API_TRANSPORT", "httpx")
+    monkeypatch.setenv("USE_UVLOOP", "false")
+    monkeypatch.setenv("CHART_WORKERS", "0")
+    settings = _load()
+    assert settings.bot_api_transport == "httpx" and not settings.use_uvloop
+    assert settings.chart_workers == 0
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_python_m_bot_runs_on_uvloop_where_it_can(enabled):
+    """Tried: USE_UVLOOP on (uvloop's loop where it is installed) and off (asyncio's own)."""
+    import asyncio
+
+    from bot.__main__ import use_event_loop
+    from bot.config import uvloop_available
+
+    name = use_event_loop(_load(use_uvloop=enabled))
+    loop = asyncio.get_event_loop_policy().get_event_loop()
+    try:
+        if enabled and uvloop_available():
+            import uvloop
+
+            assert name == "uvloop" and isinstance(loop, uvloop.Loop)
+        else:
+            assert name == "asyncio" and not type(loop).__module__.startswith("uvloop")
+        assert loop.run_until_complete(asyncio.sleep(0, "ran")) == "ran"
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -49,6 +85,9 @@ def test_values_from_the_environment(monkeypatch):
         ("TIMEZONE", "Asia/Nowhere"),
         ("PSEUDONYM_KEY", "short"),
         ("LOG_LEVEL", "LOUD"),
+        ("BOT_API_TRANSPORT", "requests"),
+        ("USE_UVLOOP", "perhaps"),
+        ("CHART_WORKERS", "-1"),
     ],
 )
 def test_a_wrong_value_fails_with_one_line_naming_the_variable(monkeypatch, name, value):

@@ -28,7 +28,6 @@ admins; the rights are read from the database on every call. The chart is drawn 
 
 from __future__ import annotations
 
-import asyncio
 import math
 import textwrap
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import aliased
 
 from bot.db import Sessionmaker
+from bot.services import chart_pool
 from bot.services.charts import (
     CURRENT_COLOR,
     DPI,
@@ -324,5 +324,5 @@ def render_bank_chart(
 async def render_bank_chart_async(
     stats: BankStats, language: str = "en", labels: ChartLabels | None = None
 ) -> bytes:
-    """`render_bank_chart` in a worker thread, so a render does not block the event loop."""
-    return await asyncio.to_thread(render_bank_chart, stats, language, labels)
+    """`render_bank_chart` in a chart worker process (`chart_pool`), off the loop and the GIL."""
+    return await chart_pool.run(render_bank_chart, stats, language, labels)

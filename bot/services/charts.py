@@ -2,8 +2,9 @@
 
 Rendering uses matplotlib's object-oriented API only (`Figure` + `FigureCanvasAgg`), never
 `pyplot`: pyplot keeps global state (current figure, figure manager registry) that is not
-thread-safe, and the bot renders in `asyncio.to_thread`. A `Figure` built this way belongs to
-nobody, so it is freed as soon as it goes out of scope; no `close()` bookkeeping is needed.
+thread-safe, and a chart may be drawn in a thread (`CHART_WORKERS=0`). A `Figure` built this
+way belongs to nobody, so it is freed as soon as it goes out of scope; no `close()`
+bookkeeping is needed. The bot draws its charts through `chart_pool`, in worker processes.
 
 Nothing here reads or changes `matplotlib.rcParams`: every font and colour is passed
 explicitly, so another module tweaking the global style cannot break Cyrillic rendering or
@@ -12,7 +13,6 @@ change the charts students see.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import textwrap
 from collections.abc import Sequence
@@ -27,6 +27,7 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.ticker import FuncFormatter
 
 from bot.i18n import DECIMAL_COMMA, format_number
+from bot.services import chart_pool
 
 # DejaVu Sans ships inside matplotlib and covers Cyrillic including the Kazakh letters
 # ә ғ қ ң ө ұ ү һ і, plus "→" used in the value labels; naming it avoids depending on
@@ -212,9 +213,9 @@ async def render_scales_async(
     current_label: str = "now",
     language: str = "en",
 ) -> bytes:
-    """`render_scales` in a worker thread, so a render does not block the event loop."""
-    # A copy, so a caller that reuses its list while the thread runs cannot change the chart.
-    return await asyncio.to_thread(
+    """`render_scales` in a chart worker process (`chart_pool`), off the loop and the GIL."""
+    # A copy, so a caller that reuses its list while the chart is drawn cannot change it.
+    return await chart_pool.run(
         render_scales,
         title,
         list(bars),

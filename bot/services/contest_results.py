@@ -25,7 +25,6 @@ name they confirm, verifiable with `/verify` like the course's (`bot.services.ce
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 from collections import defaultdict
@@ -41,7 +40,7 @@ from bot.callbacks import ContestMyResults
 from bot.config import LANGUAGES
 from bot.db import Sessionmaker
 from bot.i18n import I18n
-from bot.services import InvalidInput, NotFound
+from bot.services import InvalidInput, NotFound, chart_pool
 from bot.services.audiences import Audience
 from bot.services.broadcast_content import Button
 from bot.services.broadcasts import create_system
@@ -366,8 +365,8 @@ def render_leaderboard_chart(
 async def render_leaderboard_chart_async(
     board: Leaderboard, labels: ChartLabels, language: str = "en"
 ) -> bytes | None:
-    """`render_leaderboard_chart` in a worker thread."""
-    return await asyncio.to_thread(render_leaderboard_chart, board, labels, language)
+    """`render_leaderboard_chart` in a chart worker process (`chart_pool`)."""
+    return await chart_pool.run(render_leaderboard_chart, board, labels, language)
 
 
 # --- the release -----------------------------------------------------------------------------

@@ -16,7 +16,6 @@ object API on Agg, fonts passed explicitly, DejaVu Sans for the Kazakh letters.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Sessionmaker
-from bot.services import NotFound
+from bot.services import NotFound, chart_pool
 from bot.services.charts import bar_panel, paired_bars, panel_figure, png
 from bot.services.exports.course import lessons_of
 from bot.services.roles import Role, require
@@ -436,5 +435,5 @@ def render_course_chart(
 async def render_course_chart_async(
     stats: CourseStats, language: str = "en", labels: ChartLabels | None = None
 ) -> bytes:
-    """`render_course_chart` in a worker thread, so a render does not block the event loop."""
-    return await asyncio.to_thread(render_course_chart, stats, language, labels)
+    """`render_course_chart` in a chart worker process (`chart_pool`), off the loop and the GIL."""
+    return await chart_pool.run(render_course_chart, stats, language, labels)

@@ -32,7 +32,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Sessionmaker
-from bot.services import NotFound, PermissionDenied
+from bot.services import NotFound, PermissionDenied, chart_pool
 from bot.services.charts import CURRENT_COLOR, bar_panel, paired_bars, panel_figure, png
 from bot.services.event_access import managed_condition
 from bot.services.exports import common as c
@@ -502,5 +502,5 @@ def render_event_chart(
 async def render_event_chart_async(
     stats: EventStats, language: str = "en", labels: ChartLabels | None = None
 ) -> bytes:
-    """`render_event_chart` in a worker thread, so a render does not block the event loop."""
-    return await asyncio.to_thread(render_event_chart, stats, language, labels)
+    """`render_event_chart` in a chart worker process (`chart_pool`), off the loop and the GIL."""
+    return await chart_pool.run(render_event_chart, stats, language, labels)

@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import LANGUAGES
 from bot.db import Sessionmaker
 from bot.services import InvalidInput, NotFound
-from bot.services.roles import Role, roles_of
+from bot.services.roles import Role, roles_from, roles_of
 from bot.services.universities import UniversityView, get_active, view
 from bot.text import clean_line, is_blank
-from models import User, utcnow
+from models import User, UserRole, utcnow
 
 GROUP_MAX = 100
 # What Telegram allows in a `/start` parameter: at most 64 of these characters.
@@ -83,7 +83,10 @@ class Profile:
 
 
 async def _profile(session: AsyncSession, user: User, admin_ids: frozenset[int]) -> Profile:
-    roles = await roles_of(session, user, admin_ids)
+    return _profile_of(user, await roles_of(session, user, admin_ids))
+
+
+def _profile_of(user: User, roles: set[Role]) -> Profile:
     return Profile(
         id=user.id,
         telegram_id=user.telegram_id,
@@ -135,9 +138,17 @@ async def seen(
         )
 
     async with db() as session:
-        user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
+        # The person and their roles in one statement: this runs for every update.
+        rows = (
+            await session.execute(
+                select(User, UserRole.role)
+                .outerjoin(UserRole, UserRole.user_id == User.id)
+                .where(User.telegram_id == telegram_id)
+            )
+        ).all()
+        user = rows[0][0] if rows else None
         if user is not None and unchanged(user):
-            return await _profile(session, user, admin_ids)
+            return _profile_of(user, roles_from((role for _, role in rows), user, admin_ids))
     async with db.begin() as session:
         user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
         if user is None:

@@ -1,7 +1,8 @@
 """A real PTB ``Bot`` against the sandbox emulator, in-process and over HTTP on 127.0.0.1.
 
-Every test runs twice (``bot`` is parametrised), so the in-process adapter and the aiohttp
-server are held to the same Bot API behaviour and Telegram's exact error wording.
+Every test runs three times (``bot`` is parametrised), so the in-process adapter and the aiohttp
+server are held to the same Bot API behaviour and Telegram's exact error wording, over HTTP both
+through PTB's own httpx transport and through the bot's aiohttp one (``bot.transport``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from telegram.request import HTTPXRequest
 from bot.sandbox.emulator import Emulator, Limits
 from bot.sandbox.request import BASE_FILE_URL, BASE_URL, EmulatorRequest
 from bot.sandbox.server import EmulatorServer
+from bot.transport import AiohttpRequest
 
 ALICE = 1001
 BOB = 1002
@@ -78,7 +80,7 @@ def emulator() -> Emulator:
     return emulator
 
 
-@pytest.fixture(params=["in_process", "http"])
+@pytest.fixture(params=["in_process", "http", "aiohttp"])
 async def bot(request: pytest.FixtureRequest, emulator: Emulator) -> AsyncIterator[Bot]:
     if request.param == "in_process":
         in_process = Bot(
@@ -93,7 +95,15 @@ async def bot(request: pytest.FixtureRequest, emulator: Emulator) -> AsyncIterat
     else:
         async with EmulatorServer(emulator) as server:
             url = server.url
-            over_http = Bot(emulator.token, base_url=f"{url}/bot", base_file_url=f"{url}/file/bot")
+            transport: dict[str, Any] = {}
+            if request.param == "aiohttp":
+                transport = {
+                    "request": AiohttpRequest(),
+                    "get_updates_request": AiohttpRequest(connection_pool_size=1),
+                }
+            over_http = Bot(
+                emulator.token, base_url=f"{url}/bot", base_file_url=f"{url}/file/bot", **transport
+            )
             async with over_http:
                 yield over_http
 

@@ -14,7 +14,7 @@ import pytest
 from matplotlib.font_manager import FontProperties, findfont, get_font
 from matplotlib.image import imread
 
-from bot.services import charts
+from bot.services import chart_pool, charts
 from bot.services.charts import ScaleBar, render_scales, render_scales_async
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -202,6 +202,9 @@ def test_renders_in_parallel_threads_match_sequential_ones():
 
 
 async def test_async_variant_renders_the_same_png_in_a_worker_thread(monkeypatch):
+    # CHART_WORKERS=0: in a thread, where a spy can watch (worker processes are tried with
+    # real charts in test_chart_pool.py).
+    chart_pool.configure(0)
     threads: list[int] = []
     original = charts.render_scales
 

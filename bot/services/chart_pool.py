@@ -1,0 +1,119 @@
+"""Charts drawn in a small pool of worker processes, off the event loop and off the GIL.
+
+A results chart costs about a quarter of a second of CPU in matplotlib. In a thread of the
+bot's own process it holds the GIL for most of that time, so 50 students submitting at once
+slowed every other student's next question. Here a chart is drawn by one of `CHART_WORKERS`
+processes (`concurrent.futures.ProcessPoolExecutor`), and the bot's process only waits for the
+PNG bytes.
+
+- `configure(workers)` is called by `bot.app.build_application` with `CHART_WORKERS`; nothing
+  starts then. The pool starts at the first chart (`run`), its workers importing matplotlib
+  once, and `shutdown()` (at the application's stop) ends them. 0 workers, or a pool never
+  configured (a command-line tool, a test), draws in a thread as before.
+- Workers are started with `spawn`, never `fork`: the bot's process has threads (the database
+  driver's, the executor's), and a forked copy of a process with threads may hang on a lock
+  one of them held. So a function run in the pool, and its arguments and result, must be
+  picklable: a module-level function (e.g. `charts.render_scales`) and plain values.
+- A worker that dies (killed, out of memory) breaks the pool: that chart is drawn in a thread
+  and the next one starts a new pool.
+
+The pool is the process's, like the garbage collector's settings: one per process, whichever
+application configured it last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import importlib
+import logging
+import multiprocessing
+import signal
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import ParamSpec, TypeVar
+
+__all__ = ["configure", "run", "shutdown", "workers"]
+
+logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class _Pool:
+    """The process's chart workers: their number and, once started, the executor."""
+
+    def __init__(self) -> None:
+        self.workers = 0
+        self.executor: ProcessPoolExecutor | None = None
+
+    def get(self) -> ProcessPoolExecutor:
+        if self.executor is None:
+            self.executor = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+            )
+        return self.executor
+
+    def drop(self) -> ProcessPoolExecutor | None:
+        executor, self.executor = self.executor, None
+        return executor
+
+
+_POOL = _Pool()
+
+
+def _start_worker() -> None:
+    """In a new worker: leave Ctrl-C to the bot, and import matplotlib before the first chart."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    importlib.import_module("bot.services.charts")
+
+
+def workers() -> int:
+    """How many worker processes charts are drawn in (0: in a thread)."""
+    return _POOL.workers
+
+
+def configure(count: int) -> None:
+    """Draw charts in `count` processes from now on (0: in a thread); starts nothing.
+
+    A pool already running with another number of workers is ended; the next chart starts
+    the new one.
+    """
+    if count < 0:
+        raise ValueError("the number of chart workers cannot be negative")
+    if count != _POOL.workers:
+        old = _POOL.drop()
+        if old is not None:
+            old.shutdown(wait=False, cancel_futures=True)
+    _POOL.workers = count
+
+
+async def run(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """`function(*args, **kwargs)` in a chart worker (or a thread with none); its result.
+
+    `function`, its arguments and its result must be picklable when there are workers.
+    """
+    call = functools.partial(function, *args, **kwargs)
+    if _POOL.workers == 0:
+        return await asyncio.to_thread(call)
+    executor = _POOL.get()
+    try:
+        return await asyncio.get_running_loop().run_in_executor(executor, call)
+    except BrokenProcessPool:
+        logger.warning("a chart worker died; drawing this chart in a thread", exc_info=True)
+        if _POOL.executor is executor:
+            _POOL.drop()
+            executor.shutdown(wait=False, cancel_futures=True)
+        return await asyncio.to_thread(call)
+
+
+async def shutdown() -> None:
+    """End the workers (a chart being drawn is finished first); the next chart starts anew."""
+    executor = _POOL.drop()
+    if executor is not None:
+        # Joining processes blocks: not on the event loop.
+        await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)

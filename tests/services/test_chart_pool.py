@@ -1,0 +1,101 @@
+"""Charts drawn in worker processes (bot/services/chart_pool.py), with real processes.
+
+A spy function cannot be sent to another process, so what is compared is the result: the same
+chart drawn in a worker and in this process gives the same PNG bytes, and the pid a worker
+reports is not this process's.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_application, on_stop
+from bot.services import chart_pool
+from bot.services.charts import ScaleBar, render_scales, render_scales_async
+from bot.services.course_stats import (
+    course_stats,
+    render_course_chart,
+    render_course_chart_async,
+)
+from tests.conftest import make_settings
+
+BARS = [
+    ScaleBar("Цифрлық сауаттылық", 3.7, 2.9),
+    ScaleBar("Мотивация", 4.2, 4.0),
+    ScaleBar("Ынтымақтастық", 2.5, None),
+]
+KWARGS = {"maximum": 5.0, "minimum": 1.0, "previous_label": "Бұрын", "current_label": "Қазір"}
+
+
+@pytest.fixture
+def pool() -> Iterator[None]:
+    """One chart worker for the test, and back to drawing in a thread after it."""
+    chart_pool.configure(1)
+    yield
+    chart_pool.configure(0)
+
+
+async def test_a_chart_drawn_in_a_worker_is_the_chart_drawn_here(pool):
+    """Tried: the survey results chart through the pool, against a render in this process."""
+    png = await render_scales_async("Нәтижелер", BARS, language="kk", **KWARGS)
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    assert png == render_scales("Нәтижелер", BARS, language="kk", **KWARGS)
+    worker = await chart_pool.run(os.getpid)
+    assert worker != os.getpid()
+    # The same worker draws the next chart: the pool is kept, not started per chart.
+    assert await chart_pool.run(os.getpid) == worker
+    await chart_pool.shutdown()
+
+
+async def test_other_charts_go_through_the_pool_too(pool, db):
+    """Tried: /course_stats's chart (its statistics, dataclasses, sent to the worker)."""
+    from tests.services.test_course_data import ADMINS, T0, _scores, seeded
+
+    await seeded(db)
+    await _scores(db, 111111111, "dlt_pre", 2.0)
+    await _scores(db, 111111111, "dlt_post", 3.5)
+    stats = await course_stats(db, 1, ADMINS, "demo_course", now=T0 + timedelta(days=3))
+    png = await render_course_chart_async(stats, "ru")
+    assert png.startswith(b"\x89PNG") and png == render_course_chart(stats, "ru")
+    await chart_pool.shutdown()
+
+
+async def test_without_workers_charts_are_drawn_in_a_thread():
+    chart_pool.configure(0)
+    assert await chart_pool.run(os.getpid) == os.getpid()
+    assert await chart_pool.run(threading.get_ident) != threading.get_ident()
+    png = await render_scales_async("T", BARS, **KWARGS)
+    assert png == render_scales("T", BARS, **KWARGS)
+
+
+async def test_a_worker_that_dies_costs_no_chart(pool):
+    """Tried: the worker is killed; that call is drawn in a thread, the next in a new worker."""
+    first = await chart_pool.run(os.getpid)
+    os.kill(first, signal.SIGKILL)
+    assert await chart_pool.run(os.getpid) == os.getpid()  # in a thread, not lost
+    second = await chart_pool.run(os.getpid)
+    assert second not in (first, os.getpid())
+    await chart_pool.shutdown()
+
+
+async def test_the_application_configures_the_pool_and_stops_it(tmp_path: Path, db_path: Path):
+    """Tried: CHART_WORKERS from the settings; the application's stop ends the workers."""
+    app = build_application(make_settings(db_path, bot_token="123456:ABCDEFGHIJ", chart_workers=2))
+    try:
+        assert chart_pool.workers() == 2
+        worker = await chart_pool.run(os.getpid)
+        await on_stop(app)
+        with pytest.raises(ProcessLookupError):
+            os.kill(worker, 0)  # ended and reaped
+    finally:
+        chart_pool.configure(0)
+        await app.bot_data.engine.dispose()
+    with pytest.raises(ValueError):
+        chart_pool.configure(-1)
