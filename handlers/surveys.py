@@ -528,6 +528,8 @@ def _review(screen: Screen, context: BotContext, page: int) -> tuple[str, Inline
     # Numbered as the questions were ("n / N"), each as long as the screen allows.
     answered = [
         shorten(pages.label(item, answers[item.code], screen.language), ANSWER_PREVIEW)
+        if answers[item.code] is not None
+        else t.plain("surveys.skipped")
         for item in shown
     ]
     room = (REVIEW_BUDGET - sum(len(a) + 10 for a in answered)) // max(1, len(shown))
