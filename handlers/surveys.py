@@ -21,7 +21,7 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
@@ -208,9 +208,8 @@ async def _set_awaiting(context: BotContext, value: str | None) -> None:
     """Store what the user's typed text goes to, if it changed."""
     profile = require_profile(context)
     if profile.awaiting != value:
-        context.profile = await user_service.set_awaiting(
-            context.db, profile.telegram_id, value, context.admin_ids
-        )
+        await user_service.store_awaiting(context.db, profile.telegram_id, value)
+        context.profile = replace(profile, awaiting=value)
 
 
 def _on_screen_value(screen: Screen, message_id: int, page: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -32,7 +33,12 @@ GRANTABLE: dict[Role, tuple[Role, ...]] = {
 async def roles_of(session: AsyncSession, user: User, admin_ids: frozenset[int]) -> set[Role]:
     """Every role `user` holds, including admin from `ADMIN_IDS` and the implicit student."""
     rows = await session.scalars(select(UserRole.role).where(UserRole.user_id == user.id))
-    roles = {Role(r) for r in rows if r in Role.__members__.values()}
+    return role_set(user, rows, admin_ids)
+
+
+def role_set(user: User, stored: Iterable[str | None], admin_ids: frozenset[int]) -> set[Role]:
+    """The roles of `user` from the `user_role` values already read (see `roles_of`)."""
+    roles = {Role(r) for r in stored if r is not None and r in Role.__members__.values()}
     roles.add(Role.STUDENT)
     if user.telegram_id in admin_ids:
         roles.add(Role.ADMIN)

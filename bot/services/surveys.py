@@ -281,27 +281,33 @@ async def start(db: Sessionmaker, telegram_id: int, campaign_id: int, language: 
 
 async def _load(
     session: AsyncSession, telegram_id: int, attempt_id: int
-) -> tuple[Attempt, str | None, Compiled]:
-    """The user's own attempt, why it can take no answers (None: it can), and its pack.
+) -> tuple[Attempt, str | None, Compiled, dict[str, Any]]:
+    """The user's own attempt, why it can take no answers (None: it can), its pack, answers.
 
-    One statement reads the attempt, its campaign and its version's checksum, checking the
-    user by their Telegram id in the same join; the pack's (large) definition is read only
-    when it is not compiled already. A closed campaign or a passed time limit is written to
-    the attempt here, in the caller's transaction, which commits it before `AttemptClosed`
-    is raised (see `_in_attempt`).
+    One statement reads the attempt, its campaign, its version's checksum and its answers
+    (a row per answer), checking the user by their Telegram id in the same join; the pack's
+    (large) definition is read only when it is not compiled already. A closed campaign or a
+    passed time limit is written to the attempt here, in the caller's transaction, which
+    commits it before `AttemptClosed` is raised (see `_in_attempt`).
     """
-    row = (
+    rows = (
         await session.execute(
-            select(Attempt, Campaign, Instrument.checksum)
+            select(Attempt, Campaign, Instrument.checksum, Answer.item_code, Answer.value)
             .join(Campaign, Campaign.id == Attempt.campaign_id)
             .join(Instrument, Instrument.id == Attempt.instrument_id)
             .join(User, User.id == Attempt.user_id)
+            .outerjoin(Answer, Answer.attempt_id == Attempt.id)
             .where(Attempt.id == attempt_id, User.telegram_id == telegram_id)
         )
-    ).first()
-    if row is None:
+    ).all()
+    if not rows:
         raise NotFound("errors.stale_button")
-    attempt, campaign, checksum = row
+    attempt, campaign, checksum = rows[0][:3]
+    answers = {
+        code: tuple(value) if isinstance(value, list) else value
+        for *_, code, value in rows
+        if code is not None
+    }
     pack = _compiled.get(checksum)
     if pack is None:
         instrument = await session.get(Instrument, attempt.instrument_id)
@@ -317,7 +323,7 @@ async def _load(
         EXPIRED: "surveys.time_up",
         SUBMITTED: "surveys.already_submitted",
     }
-    return attempt, reasons.get(attempt.state), pack
+    return attempt, reasons.get(attempt.state), pack, answers
 
 
 # One step of an attempt, run inside its transaction (see `_in_attempt`): it gets the screen
@@ -330,13 +336,13 @@ async def _in_attempt(
 ) -> Screen:
     """Run one step of an attempt in one transaction; refuse it if the attempt is over.
 
-    Two statements read everything a step needs (the attempt with its campaign and pack
-    checksum, then its answers); the step's writes and the commit follow.
+    One statement reads everything a step needs (see `_load`); the step's writes and the
+    commit follow.
     """
     async with db.begin() as session:
-        attempt, closed, pack = await _load(session, telegram_id, attempt_id)
+        attempt, closed, pack, answers = await _load(session, telegram_id, attempt_id)
         if closed is None:
-            screen = await _screen(session, attempt, pack=pack)
+            screen = await _screen(session, attempt, pack=pack, answers=answers)
             return await step(session, attempt, screen)
     raise AttemptClosed(closed)  # after the commit, so the closed state is stored
 

@@ -9,19 +9,21 @@ once, when the last step is done (`take_pending_start`).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from sqlalchemy import delete, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import LANGUAGES
 from bot.db import Sessionmaker
 from bot.services import InvalidInput, NotFound
-from bot.services.roles import Role, roles_of
+from bot.services.roles import Role, role_set, roles_of
 from bot.services.universities import UniversityView, get_active, view
 from bot.text import clean_line, is_blank
-from models import User, utcnow
+from models import User, UserRole, utcnow
 
 GROUP_MAX = 100
 # What Telegram allows in a `/start` parameter: at most 64 of these characters.
@@ -82,8 +84,17 @@ class Profile:
         return bool(self.roles.intersection(roles))
 
 
-async def _profile(session: AsyncSession, user: User, admin_ids: frozenset[int]) -> Profile:
-    roles = await roles_of(session, user, admin_ids)
+async def _profile(
+    session: AsyncSession,
+    user: User,
+    admin_ids: frozenset[int],
+    stored_roles: Iterable[str | None] | None = None,
+) -> Profile:
+    """The profile of `user`; `stored_roles`: its `user_role` values, when already read."""
+    if stored_roles is None:
+        roles = await roles_of(session, user, admin_ids)
+    else:
+        roles = role_set(user, stored_roles, admin_ids)
     return Profile(
         id=user.id,
         telegram_id=user.telegram_id,
@@ -135,9 +146,17 @@ async def seen(
         )
 
     async with db() as session:
-        user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
+        # The user and their roles in one statement: this runs for every update.
+        rows = (
+            await session.execute(
+                select(User, UserRole.role)
+                .outerjoin(UserRole, UserRole.user_id == User.id)
+                .where(User.telegram_id == telegram_id)
+            )
+        ).all()
+        user = rows[0][0] if rows else None
         if user is not None and unchanged(user):
-            return await _profile(session, user, admin_ids)
+            return await _profile(session, user, admin_ids, [role for _, role in rows])
     async with db.begin() as session:
         user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
         if user is None:
@@ -253,6 +272,20 @@ async def set_awaiting(
         user = await _load(session, telegram_id)
         user.awaiting = awaiting
         return await _profile(session, user, admin_ids)
+
+
+async def store_awaiting(db: Sessionmaker, telegram_id: int, awaiting: str | None) -> None:
+    """`set_awaiting` in one statement, for a caller that keeps its profile up to date itself.
+
+    A survey writes what reached the user after each step answered by typing: an UPDATE,
+    without reading the user and their roles again.
+    """
+    if awaiting is not None and len(awaiting) > 32:
+        raise ValueError("awaiting values are at most 32 characters")
+    async with db.begin() as session:
+        await session.execute(
+            sql_update(User).where(User.telegram_id == telegram_id).values(awaiting=awaiting)
+        )
 
 
 async def remember_start(
