@@ -329,8 +329,9 @@ async def show(
     pressed = _pressed(update) if edit else None
     first = pages.first_step(page if pressed is not None else None, screen.index)
     text, keyboard = _render(screen, context, first)
-    if pressed is not None and screen.kind == "item" and not pages.fits(text):
-        # The page is full: it keeps its records, and the question starts the next one.
+    if pressed is not None and _starts_a_page(screen, context, first, text):
+        # The page is full (or the review cannot list every answer in its place): it keeps
+        # its records, and the step starts the next page.
         await _close_page(update, _closed_text(screen, context, first, screen.index))
         pressed, first = None, screen.index
         text, keyboard = _render(screen, context, first)
@@ -357,6 +358,20 @@ async def show(
         )
         return
     await _set_awaiting(context, _on_screen_value(screen, sent.message_id, first))
+
+
+def _starts_a_page(screen: Screen, context: BotContext, first: int, text: str) -> bool:
+    """Whether the step drawn as `text` on the page from `first` must start a page instead.
+
+    A question that does not fit its page does. The review takes its page's place when it
+    lists every answer (the page's records among them); when a long survey's review can list
+    only some, the page is closed so its records stay in the chat.
+    """
+    if screen.kind == "item":
+        return not pages.fits(text)
+    if first >= screen.index or not _page_records(screen, context, first, screen.index):
+        return False
+    return not _review_lines(screen, context)[1]
 
 
 def _render(
@@ -518,8 +533,8 @@ async def my_results(update: Update, context: BotContext) -> None:
     await reply(update, context, fit_lines(lines, lambda n: "…"))
 
 
-def _review(screen: Screen, context: BotContext, page: int) -> tuple[str, InlineKeyboardMarkup]:
-    """The review: every answer, Submit and Back (it takes its page's place: no records)."""
+def _review_lines(screen: Screen, context: BotContext) -> tuple[str, bool]:
+    """The review's text, and whether it lists every answer (a long survey's may not)."""
     t = context.t
     answers = screen.compiled.applicable(screen.answers or {})
     lines = [f"<b>{html.escape(_title(screen))}</b>", t("surveys.review")]
@@ -536,12 +551,23 @@ def _review(screen: Screen, context: BotContext, page: int) -> tuple[str, Inline
     for number, (item, answer) in enumerate(zip(shown, answered, strict=True), start=1):
         question = pages.cut_middle(item.text.get(screen.language), limit)
         lines.append(f"{number}. {html.escape(question)} — <b>{html.escape(answer)}</b>")
+    more: list[int] = []
+
+    def say_more(count: int) -> str:
+        more.append(count)
+        return t("surveys.review_more", count=count)
+
+    return fit_lines(lines, say_more), not more
+
+
+def _review(screen: Screen, context: BotContext, page: int) -> tuple[str, InlineKeyboardMarkup]:
+    """The review: every answer, Submit and Back (it takes its page's place: no records)."""
+    t = context.t
     buttons = [kb.button(t.plain("surveys.submit"), SurveySubmit(screen.attempt_id).pack())]
     if screen.can_go_back:
         back = SurveyBack(screen.attempt_id, screen.index, page)
         buttons.append(kb.button(t.plain("surveys.back"), back.pack()))
-    text = fit_lines(lines, lambda n: t("surveys.review_more", count=n))
-    return text, kb.rows(buttons, per_row=2)
+    return _review_lines(screen, context)[0], kb.rows(buttons, per_row=2)
 
 
 def _result(screen: Screen, context: BotContext) -> str:
