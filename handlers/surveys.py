@@ -1,19 +1,24 @@
-"""Taking surveys and tests in chat: one message per question, buttons with short codes.
+"""Taking surveys and tests in chat: pages edited in place, buttons with short codes.
 
-Each kind of button is a `bot.callbacks` class (`SurveyOption(attempt, step, option)` is
-`s:o:12:3:2`, at most ~25 bytes whatever the language) with a small handler of its own; the
-service checks that the attempt is the presser's and that the step is the one on screen, so
-stale, doubled or forged presses change nothing. Typed
+A button answer edits the survey's message (its *page*): the question becomes a record of the
+answer and the next question appears below it, so answering posts no new message; a full
+page, a typed answer, a resume or a long survey's review start a new one. What a page shows
+is `bot.survey_pages`; the rule and examples are in docs/surveys-in-chat.md.
+
+Each kind of button is a `bot.callbacks` class (`SurveyOption(attempt, step, option, page)`
+is `s:o:12:3:2:1`, at most ~30 bytes whatever the language) with a small handler of its own;
+the service checks that the attempt is the presser's and that the step is the one on screen,
+so stale, doubled or forged presses change nothing (`page` only says what to draw). Typed
 answers (numbers, text, dates) are routed here through the user's `awaiting` column, so a
 restart in the middle of a question keeps waiting for it.
 
 `awaiting` also says what reached the user, written once Telegram took the message:
 `sv:<attempt>` after a step answered with buttons (or the review), `sv:<attempt>:<index>:
-<message>` after a question answered by typing (to take text for it only, and to mark the
-answer under it), and `sv:<attempt>:-` when a step could not be delivered. So a button answer
-costs no extra write, and a step the user never saw is shown again on their next update:
-typed text is not taken as an answer to it, and an old button brings it back instead of
-only saying it is out of date.
+<message>:<page>` after a question answered by typing (to take text for it only, and to close
+its page with the answer), and `sv:<attempt>:-` when a step could not be delivered. So a
+button answer costs no extra write, and a step the user never saw is shown again on their
+next update: typed text is not taken as an answer to it, and an old button brings it back
+instead of only saying it is out of date.
 """
 
 from __future__ import annotations
