@@ -257,3 +257,35 @@ async def test_a_long_survey_goes_on_over_pages_under_telegrams_limit(harness, i
     assert all(line.endswith(" — 4") and " … " in line for line in records)
     assert "Check your answers" in review.text and t.plain("surveys.submit") in review.buttons
     assert len(await _answers(harness)) == 60
+
+
+async def test_back_across_a_page_break_starts_the_page_again(harness, i18n, tmp_path):
+    """Back from the first question of the second page, to the last one of the first.
+
+    Tried: answering until a new page starts, Back, a changed answer. The closed page stays as
+    it was (the history keeps what was answered then); the second page's message now shows
+    the question gone back to with no records before it, and once it is answered again its
+    record comes first on that page, the question left comes back under it.
+    """
+    questions = [_likert(f"s{i}", f"{i}: {LONG} statement {i} holds") for i in range(1, 41)]
+    student, t = await _start(harness, i18n, _pack(tmp_path, questions), "pages", 746)
+    first_page = student.last_message.message_id
+    while student.last_message.message_id == first_page:
+        await student.tap("4")
+    second_page = student.last_message.message_id
+    closed = _message(student, first_page).text
+    last_record = closed.splitlines()[-1]
+    k = int(last_record[2:].split(".")[0])  # the last question of the first page
+    assert student.last_text.startswith(f"Pages · {k + 1} / 40\n\n{k + 1}: ")
+    sends = _sends(harness)
+    await student.tap(t.plain("surveys.back"))
+    assert student.last_message.message_id == second_page
+    assert student.last_text.startswith(f"Pages · {k} / 40\n\n{k}: ") and "✓ " not in (
+        student.last_text
+    )
+    assert "✓4" in student.last_buttons
+    await student.tap("2")
+    assert student.last_text.startswith(f"Pages · {k + 1} / 40\n\n✓ {k}. ")
+    assert f"— 2\n\n{k + 1}: " in student.last_text
+    assert _message(student, first_page).text == closed and _sends(harness) == sends
+    assert (await _answers(harness))[f"s{k}"] == 2
