@@ -46,7 +46,7 @@ from bot.callbacks import (
     SurveySubmit,
     SurveyTick,
 )
-from bot.content.engine import AnswerError, parse_typed
+from bot.content.engine import AnswerError
 from bot.content.scoring import scale_maximum
 from bot.context import BotContext
 from bot.features import Features, Submitted
@@ -855,27 +855,25 @@ async def save_typed(update: Update, context: BotContext, attempt_id: int) -> No
     telegram_id = profile.telegram_id
     awaiting = profile.awaiting
     try:
-        screen = await svc.current_screen(context.db, telegram_id, attempt_id)
-    except ServiceError as exc:
-        await _attempt_over(update, context, exc)
-        return
-    if not _on_screen(screen, awaiting):
-        # The step never reached the user: the text cannot be an answer to it.
-        await show(update, context, screen, notice=t("surveys.typed_not_taken"))
-        return
-    try:
-        if screen.kind != "item" or screen.item is None:
-            raise AnswerError("surveys.use_buttons")
-        value = parse_typed(screen.item, message.text or "")
-        next_screen = await svc.answer(context.db, telegram_id, attempt_id, screen.index, value)
+        typed = await svc.answer_typed(
+            context.db,
+            telegram_id,
+            attempt_id,
+            message.text or "",
+            lambda screen: _on_screen(screen, awaiting),
+        )
     except AnswerError as exc:
         await reply(update, context, t(exc.key, **exc.values))
         return
     except ServiceError as exc:
         await _attempt_over(update, context, exc)
         return
-    await _close_typed_page(update, context, next_screen, screen.index, awaiting)
-    await show(update, context, next_screen)
+    if not typed.taken:
+        # The step never reached the user: the text cannot be an answer to it.
+        await show(update, context, typed.screen, notice=t("surveys.typed_not_taken"))
+        return
+    await _close_typed_page(update, context, typed.following, typed.screen.index, awaiting)
+    await show(update, context, typed.following)
 
 
 async def typed_answer(update: Update, context: BotContext, _argument: str) -> None:

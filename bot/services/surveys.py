@@ -490,6 +490,46 @@ async def answer(
     return await _in_attempt(db, telegram_id, attempt_id, step)
 
 
+@dataclass(frozen=True)
+class TypedAnswer:
+    """What became of text typed to an attempt (see `answer_typed`)."""
+
+    screen: Screen  # the screen the text came to
+    following: Screen  # the next screen (`screen` again when the text was not taken)
+    taken: bool  # False: the step never reached the user, so nothing was stored
+
+
+async def answer_typed(
+    db: Sessionmaker,
+    telegram_id: int,
+    attempt_id: int,
+    text: str,
+    shown: Callable[[Screen], bool],
+) -> TypedAnswer:
+    """Take typed text as the answer to the item on screen, read and stored in one transaction.
+
+    `shown(screen)` says whether the user was shown that step (the handler knows what
+    reached them); if not, nothing is stored and the screen is returned to be shown again.
+
+    Raises:
+        AnswerError: the text does not fit the item, or the step is answered with buttons.
+    """
+    seen: list[tuple[Screen, bool]] = []
+
+    async def step(session: AsyncSession, attempt: Attempt, screen: Screen) -> Screen:
+        taken = shown(screen)
+        seen.append((screen, taken))
+        if not taken:
+            return screen
+        if screen.kind != "item" or screen.item is None:
+            raise AnswerError("surveys.use_buttons")
+        return await _store(session, attempt, screen, parse_typed(screen.item, text))
+
+    following = await _in_attempt(db, telegram_id, attempt_id, step)
+    screen, taken = seen[0]
+    return TypedAnswer(screen, following, taken)
+
+
 async def choose(
     db: Sessionmaker, telegram_id: int, attempt_id: int, index: int, option: int
 ) -> Screen:
