@@ -9,7 +9,8 @@ intro, then every question by its buttons (the first option; the first tick then
 agreement scales; "5" typed for numbers and text), and Submit on the review screen. Then runs
 a bare PTB echo bot against the same emulator settings, N users sending 5 messages each.
 Prints updates/s and p50/p99 of the time from a user's action to the bot's answer that
-completes it (the next question on screen; for Submit, the results chart), figures per kind of
+completes it (the next question on screen: its page edited or a new message; for Submit, the
+results chart), figures per kind of
 step, and checks the database: every student has one submitted attempt, all with as many
 answers as questions they answered.
 
@@ -137,6 +138,20 @@ def newer_than(user: SimulatedUser, message_id: int) -> Callable[[], bool]:
     return check
 
 
+def moved_on(user: SimulatedUser, message: MessageRecord) -> Callable[[], bool]:
+    """The next step is on screen: `message` (a survey page) edited, or a newer message.
+
+    A button answer edits the page it was pressed on; a full page, a typed answer or the
+    review of a long survey start a new one.
+    """
+    edits = message.edited
+
+    def check() -> bool:
+        return message.edited > edits or newer_than(user, message.message_id)()
+
+    return check
+
+
 def screen_of(message: MessageRecord) -> str:
     """What kind of screen a bot message is, from its text and buttons."""
     buttons = SimulatedUser.buttons_of(message)
@@ -202,10 +217,12 @@ async def take_survey(
         buttons = SimulatedUser.buttons_of(message)
         kind = screen_of(message)
         if kind == "info":
-            await act("intro: Continue", user.tap(CONTINUE, message_id=mid), newer_than(user, mid))
+            await act(
+                "intro: Continue", user.tap(CONTINUE, message_id=mid), moved_on(user, message)
+            )
         elif kind == "single":
             first = next(b for b in buttons if b not in (BACK, SKIP))
-            await act("single choice", user.tap(first, message_id=mid), newer_than(user, mid))
+            await act("single choice", user.tap(first, message_id=mid), moved_on(user, message))
             answered[user.user_id] += 1
         elif kind == "multiple":
             tick = next(b for b in buttons if b.startswith("☐ "))
@@ -217,10 +234,10 @@ async def take_survey(
                     message.edited > edits and any(b.startswith("☑ ") for b in message.buttons)
                 ),
             )
-            await act("multiple: Done", user.tap(DONE, message_id=mid), newer_than(user, mid))
+            await act("multiple: Done", user.tap(DONE, message_id=mid), moved_on(user, message))
             answered[user.user_id] += 1
         elif kind == "likert":
-            await act("agreement scale: 4", user.tap("4", message_id=mid), newer_than(user, mid))
+            await act("agreement scale: 4", user.tap("4", message_id=mid), moved_on(user, message))
             answered[user.user_id] += 1
         elif kind == "typed":
             await act("typed: 5", user.send("5"), newer_than(user, mid))

@@ -17,7 +17,9 @@ two, so buttons carry codes and ids, never labels). Each kind of button is a sub
 time. `unpack()` never raises: anything that is not exactly this kind of button is None, and
 every id that comes back is still re-checked by a service against the user who pressed it.
 Field types: `int` (non-negative, at most 15 digits), `bool` (`1`/`0`), `str` (the characters
-of `TEXT_FIELD`), a `StrEnum`, and `int | None` (empty for None).
+of `TEXT_FIELD`), a `StrEnum`, and `int | None` (empty for None). A field added to a kind after
+its buttons were sent is declared `field: int | None = added()`: data packed before it existed
+(without that last part) still unpacks, with None.
 
 Why not PTB's `arbitrary_callback_data`: its cache of objects lives in one process, so a button
 pressed after a restart, or handled by another replica, would find nothing.
@@ -45,6 +47,17 @@ TEXT_FIELD = re.compile(r"[A-Za-z0-9_.\-+=/]{0,60}")
 MAX_INT_DIGITS = 15
 
 _PREFIX = re.compile(r"[a-z][a-z0-9_]{0,5}(:[a-z0-9_]{1,6})*")
+
+
+_ADDED = "added"
+
+
+def added() -> Any:
+    """A last field added after buttons of the kind were sent: missing in old data, it is None.
+
+    Only trailing fields may be added, and only as `int | None`; packing always writes them.
+    """
+    return dataclasses.field(default=None, metadata={_ADDED: True})
 
 
 class ButtonError(ValueError):
@@ -104,8 +117,12 @@ class Button:
         rest = data[len(cls.prefix) + 1 :]
         fields = dataclasses.fields(cls)  # type: ignore[arg-type]
         values = rest.split(SEPARATOR) if fields else []
-        if (not fields and data != cls.prefix) or len(values) != len(fields):
+        missing = fields[len(values) :]
+        if (not fields and data != cls.prefix) or len(values) > len(fields):
             return None
+        if any(not field.metadata.get(_ADDED) for field in missing):
+            return None
+        fields = fields[: len(values)]
         hints = _hints(cls)
         decoded: dict[str, object] = {}
         for field, raw in zip(fields, values, strict=True):
@@ -216,7 +233,9 @@ class UniversityAdd(Button, prefix="adm:add"):
 
 # --- surveys: taking a survey or a test -----------------------------------------------------
 # `step` is the step the button was shown under (`Screen.index`): the service refuses a button
-# of any other step, so a stale, doubled or forged press changes nothing.
+# of any other step, so a stale, doubled or forged press changes nothing. `page` is the first
+# step the button's message shows (see `bot.survey_pages`): it only says what to draw, so a
+# forged one changes nothing stored; buttons sent before pages existed carry none.
 
 
 def _zero(value: int) -> None:
@@ -269,6 +288,7 @@ class SurveyOption(Button, prefix="s:o"):
     attempt: int
     step: int
     option: int
+    page: int | None = added()  # the first step on the button's message (a page)
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +298,7 @@ class SurveyPoint(Button, prefix="s:l"):
     attempt: int
     step: int
     point: int
+    page: int | None = added()  # the first step on the button's message (a page)
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +309,7 @@ class SurveyTick(Button, prefix="s:t"):
     step: int
     option: int
     on: bool
+    page: int | None = added()  # the first step on the button's message (a page)
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +318,7 @@ class SurveyDone(Button, prefix="s:d"):
 
     attempt: int
     step: int
+    page: int | None = added()  # the first step on the button's message (a page)
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +327,7 @@ class SurveyContinue(Button, prefix="s:i"):
 
     attempt: int
     step: int
+    page: int | None = added()  # the first step on the button's message (a page)
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +336,7 @@ class SurveySkip(Button, prefix="s:k"):
 
     attempt: int
     step: int
+    page: int | None = added()  # the first step on the button's message (a page)
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +345,7 @@ class SurveyBack(Button, prefix="s:b"):
 
     attempt: int
     step: int
+    page: int | None = added()  # the first step on the button's message (a page)
 
 
 # --- campaigns: composing, publishing and closing -------------------------------------------

@@ -1,19 +1,24 @@
-"""Taking surveys and tests in chat: one message per question, buttons with short codes.
+"""Taking surveys and tests in chat: pages edited in place, buttons with short codes.
 
-Each kind of button is a `bot.callbacks` class (`SurveyOption(attempt, step, option)` is
-`s:o:12:3:2`, at most ~25 bytes whatever the language) with a small handler of its own; the
-service checks that the attempt is the presser's and that the step is the one on screen, so
-stale, doubled or forged presses change nothing. Typed
+A button answer edits the survey's message (its *page*): the question becomes a record of the
+answer and the next question appears below it, so answering posts no new message; a full
+page, a typed answer, a resume or a long survey's review start a new one. What a page shows
+is `bot.survey_pages`; the rule and examples are in docs/surveys-in-chat.md.
+
+Each kind of button is a `bot.callbacks` class (`SurveyOption(attempt, step, option, page)`
+is `s:o:12:3:2:1`, at most ~30 bytes whatever the language) with a small handler of its own;
+the service checks that the attempt is the presser's and that the step is the one on screen,
+so stale, doubled or forged presses change nothing (`page` only says what to draw). Typed
 answers (numbers, text, dates) are routed here through the user's `awaiting` column, so a
 restart in the middle of a question keeps waiting for it.
 
 `awaiting` also says what reached the user, written once Telegram took the message:
 `sv:<attempt>` after a step answered with buttons (or the review), `sv:<attempt>:<index>:
-<message>` after a question answered by typing (to take text for it only, and to mark the
-answer under it), and `sv:<attempt>:-` when a step could not be delivered. So a button answer
-costs no extra write, and a step the user never saw is shown again on their next update:
-typed text is not taken as an answer to it, and an old button brings it back instead of
-only saying it is out of date.
+<message>:<page>` after a question answered by typing (to take text for it only, and to close
+its page with the answer), and `sv:<attempt>:-` when a step could not be delivered. So a
+button answer costs no extra write, and a step the user never saw is shown again on their
+next update: typed text is not taken as an answer to it, and an old button brings it back
+instead of only saying it is out of date.
 """
 
 from __future__ import annotations
@@ -21,12 +26,13 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Awaitable
-from typing import Any
+from dataclasses import dataclass, replace
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 
 from bot import keyboards as kb
+from bot import survey_pages as pages
 from bot.awaiting import int_argument, parse, waiting_for
 from bot.callbacks import (
     SurveyBack,
@@ -40,7 +46,7 @@ from bot.callbacks import (
     SurveySubmit,
     SurveyTick,
 )
-from bot.content.engine import AnswerError, Item, parse_typed
+from bot.content.engine import AnswerError
 from bot.content.scoring import scale_maximum
 from bot.context import BotContext
 from bot.features import Features, Submitted
@@ -106,43 +112,13 @@ def _header(screen: Screen) -> str:
     return f"{title} · {screen.position} / {screen.total}"
 
 
-def _cut_middle(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters in the middle: its start and its end both stay.
-
-    Likert statements often share their first words and differ at the end.
-    """
-    if len(text) <= limit:
-        return text
-    head = text[: limit // 3]
-    tail = text[len(text) - (limit - len(head) - 1) :]
-    # Cut between words where there are any, so no word is shown half.
-    head = head[: head.rfind(" ")] if " " in head else head
-    tail = tail[tail.find(" ") + 1 :] if " " in tail else tail
-    return head.rstrip() + " … " + tail.lstrip()
-
-
-def _label(item: Item, value: object, language: str) -> str:
-    """An answer as the user reads it."""
-    if value is None:
-        return "—"
-    if item.kind == "single":
-        option = item.option(str(value))
-        return option.text.get(language) if option else str(value)
-    if item.kind == "multiple":
-        return ", ".join(
-            o.text.get(language)
-            for o in item.options
-            if o.code in tuple(value)  # type: ignore[arg-type]
-        )
-    return str(value)
-
-
-def _question_text(screen: Screen, context: BotContext) -> str:
+def _question_body(screen: Screen, context: BotContext) -> list[str]:
+    """The step on screen under its page's records: stem, question, hint, current answer."""
     item = screen.item
     assert item is not None
     t = context.t
     lang = screen.language
-    parts = [_header(screen)]
+    parts = []
     if item.stem is not None:
         parts.append(html.escape(item.stem.get(lang)))
     parts.append(html.escape(item.text.get(lang)))
@@ -163,17 +139,37 @@ def _question_text(screen: Screen, context: BotContext) -> str:
         parts.append(t("surveys.text_hint", limit=item.max_length))
     elif item.kind == "date":
         parts.append(t("surveys.date_hint"))
-    if screen.current is not None and item.kind in ("number", "text", "date"):
-        answer = shorten(_label(item, screen.current, lang), ANSWER_PREVIEW)
+    if screen.current is not None and item.kind in TYPED:
+        answer = shorten(pages.label(item, screen.current, lang), ANSWER_PREVIEW)
         parts.append(t("surveys.current_answer", answer=answer))
-    return "\n\n".join(parts)
+    return parts
 
 
-def _keyboard(screen: Screen, context: BotContext) -> InlineKeyboardMarkup | None:
+def _page_records(screen: Screen, context: BotContext, first: int, stop: int) -> list[str]:
+    """The records of steps `first` to `stop` (excluded) of the screen's attempt."""
+    return pages.records(
+        screen.compiled, screen.answers or {}, screen.language, context.t, first, stop
+    )
+
+
+def _page_text(screen: Screen, context: BotContext, first: int) -> str:
+    """The page that starts at step `first` with the question on screen under its records."""
+    blocks = _page_records(screen, context, first, screen.index)
+    return pages.compose(_header(screen), blocks, _question_body(screen, context))
+
+
+def _closed_text(screen: Screen, context: BotContext, first: int, stop: int) -> str:
+    """A page closed at step `stop` (excluded): its title and records, no question."""
+    title = f"<b>{html.escape(_title(screen))}</b>"
+    blocks = _page_records(screen, context, first, stop)
+    return pages.closed(title, blocks, "…")
+
+
+def _keyboard(screen: Screen, context: BotContext, page: int) -> InlineKeyboardMarkup | None:
     item = screen.item
     assert item is not None
     t = context.t
-    a, i = screen.attempt_id, screen.index
+    a, i, p = screen.attempt_id, screen.index, page
     lang = screen.language
     rows: list[list[InlineKeyboardButton]] = []
     if item.kind in ("single", "multiple"):
@@ -182,32 +178,32 @@ def _keyboard(screen: Screen, context: BotContext) -> InlineKeyboardMarkup | Non
             position = item.options.index(option)
             if item.kind == "single":
                 mark = "✓ " if screen.current == option.code else ""
-                data = SurveyOption(a, i, position).pack()
+                data = SurveyOption(a, i, position, p).pack()
             else:
                 ticked = option.code in screen.draft
                 mark = "☑ " if ticked else "☐ "
                 # A tick box says which state it sets: a double tap cannot undo itself.
-                data = SurveyTick(a, i, position, on=not ticked).pack()
+                data = SurveyTick(a, i, position, not ticked, p).pack()
             rows.append([kb.button(mark + option.text.get(lang), data)])
         if item.kind == "multiple":
-            rows.append([kb.button(t.plain("surveys.done"), SurveyDone(a, i).pack())])
+            rows.append([kb.button(t.plain("surveys.done"), SurveyDone(a, i, p).pack())])
     elif item.kind == "likert" and item.likert is not None:
         rows.append(
             [
                 kb.button(
                     ("✓" if screen.current == point else "") + str(point),
-                    SurveyPoint(a, i, point).pack(),
+                    SurveyPoint(a, i, point, p).pack(),
                 )
                 for point in range(1, item.likert.points + 1)
             ]
         )
     elif item.kind == "info":
-        rows.append([kb.button(t.plain("surveys.continue"), SurveyContinue(a, i).pack())])
+        rows.append([kb.button(t.plain("surveys.continue"), SurveyContinue(a, i, p).pack())])
     navigation = []
     if screen.can_go_back:
-        navigation.append(kb.button(t.plain("surveys.back"), SurveyBack(a, i).pack()))
+        navigation.append(kb.button(t.plain("surveys.back"), SurveyBack(a, i, p).pack()))
     if not item.required and item.kind != "info":
-        navigation.append(kb.button(t.plain("surveys.skip"), SurveySkip(a, i).pack()))
+        navigation.append(kb.button(t.plain("surveys.skip"), SurveySkip(a, i, p).pack()))
     if navigation:
         rows.append(navigation)
     return InlineKeyboardMarkup(rows) if rows else None
@@ -217,25 +213,43 @@ async def _set_awaiting(context: BotContext, value: str | None) -> None:
     """Store what the user's typed text goes to, if it changed."""
     profile = require_profile(context)
     if profile.awaiting != value:
-        context.profile = await user_service.set_awaiting(
-            context.db, profile.telegram_id, value, context.admin_ids
-        )
+        await user_service.store_awaiting(context.db, profile.telegram_id, value)
+        context.profile = replace(profile, awaiting=value)
 
 
-def _on_screen_value(screen: Screen, message_id: int) -> str:
-    """The `awaiting` value saying that `screen` reached the user as `message_id`."""
+def _on_screen_value(screen: Screen, message_id: int, page: int) -> str:
+    """The `awaiting` value saying that `screen` reached the user as `message_id` (a page)."""
     if screen.item is None or screen.item.kind not in TYPED:
         # Unchanged from step to step: nothing to write.
         return waiting_for(AWAITING_ROUTE, screen.attempt_id)
-    try:
-        return waiting_for(AWAITING_ROUTE, f"{screen.attempt_id}:{screen.index}:{message_id}")
-    except ValueError:
-        # The message id is only needed to mark a typed answer: dropped if it does not fit.
-        return waiting_for(AWAITING_ROUTE, f"{screen.attempt_id}:{screen.index}")
+    a, i = screen.attempt_id, screen.index
+    # The message and its page are only needed to close the page once the answer is typed:
+    # dropped, the page first, if they do not fit.
+    for argument in (f"{a}:{i}:{message_id}:{page}", f"{a}:{i}:{message_id}", f"{a}:{i}"):
+        try:
+            return waiting_for(AWAITING_ROUTE, argument)
+        except ValueError:
+            continue
+    return waiting_for(AWAITING_ROUTE, f"{a}:{i}")
 
 
-def _shown(value: str | None) -> tuple[int, int | None, int | None, bool] | None:
-    """(attempt, step index, message id, whether the step is named) of an `awaiting` value."""
+@dataclass(frozen=True)
+class Shown:
+    """What reached the user, as `awaiting` says.
+
+    The attempt; for a typed question (`named`) its step, the message it is on and that
+    page's first step.
+    """
+
+    attempt: int
+    index: int | None
+    message: int | None
+    page: int | None
+    named: bool
+
+
+def _shown(value: str | None) -> Shown | None:
+    """What an `awaiting` value says reached the user (see `Shown`)."""
     parsed = parse(value)
     if parsed is None or parsed[0] != AWAITING_ROUTE:
         return None
@@ -244,9 +258,10 @@ def _shown(value: str | None) -> tuple[int, int | None, int | None, bool] | None
     if attempt is None:
         return None
     if len(parts) == 1:  # a step with buttons reached the user (whichever it is now)
-        return attempt, None, None, False
+        return Shown(attempt, None, None, None, named=False)
     message = int_argument(parts[2]) if len(parts) > 2 else None
-    return attempt, int_argument(parts[1]), message, True
+    page = int_argument(parts[3]) if len(parts) > 3 else None
+    return Shown(attempt, int_argument(parts[1]), message, page, named=True)
 
 
 def _on_screen(screen: Screen, value: str | None) -> bool:
@@ -256,38 +271,83 @@ def _on_screen(screen: Screen, value: str | None) -> bool:
     was written after a button step, so a typed question since then was never delivered.
     """
     shown = _shown(value)
-    if shown is None or shown[0] != screen.attempt_id:
+    if shown is None or shown.attempt != screen.attempt_id:
         return False
-    _, index, _, named = shown
-    if not named:
+    if not shown.named:
         return screen.item is None or screen.item.kind not in TYPED
-    return index == screen.index
+    return shown.index == screen.index
+
+
+def _pressed(update: Update) -> int | None:
+    """The id of the message whose button was pressed (the page to edit), if any."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return None
+    return query.message.message_id
+
+
+async def _edit_page(update: Update, text: str, keyboard: InlineKeyboardMarkup | None) -> bool:
+    """Edit the pressed message into `text`; False if it cannot be (then send it instead).
+
+    A double tap edits a page into what it already says, which is no failure. A page deleted
+    by the user or one Telegram will not edit, and an edit still failing after
+    bot.floodguard's retries, fall back to a new message.
+    """
+    try:
+        await safe_edit(update, text, keyboard)
+    except Forbidden:
+        raise
+    except BadRequest:
+        logger.info("survey page not edited (update %s)", update.update_id, exc_info=True)
+        return False
+    except NetworkError:
+        logger.warning("survey page not edited (update %s)", update.update_id, exc_info=True)
+        return False
+    return True
 
 
 async def show(
-    update: Update, context: BotContext, screen: Screen, notice: str | None = None
+    update: Update,
+    context: BotContext,
+    screen: Screen,
+    notice: str | None = None,
+    *,
+    page: int | None = None,
+    edit: bool = False,
 ) -> None:
-    """Send the screen: the next question, the review, or the result (after `notice`)."""
+    """Show the screen: the next question, the review, or the result (after `notice`).
+
+    `edit`: on the page whose button was pressed (`page`: its first step, from the button),
+    else in a new message, which starts a page of its own. A question that would not fit the
+    page closes it and starts a new one (see `bot.survey_pages`).
+    """
     chat = update.effective_chat
     if chat is None:
         return
-    protect = screen.protect_content
-    if screen.kind == "item":
-        text, keyboard = _question_text(screen, context), _keyboard(screen, context)
-    elif screen.kind == "review":
-        text, keyboard = _review(screen, context)
-    else:
+    if screen.kind == "done":
         await _set_awaiting(context, None)
         await _show_result(update, context, screen)
         submitted = Submitted(screen.attempt_id, screen.compiled.pack.code)
         for hook in context.features.submit_hooks:  # the course goes on after its tests
             await hook(update, context, submitted)
         return
+    pressed = _pressed(update) if edit else None
+    first = pages.first_step(page if pressed is not None else None, screen.index)
+    text, keyboard = _render(screen, context, first)
+    if pressed is not None and _starts_a_page(screen, context, first, text):
+        # The page is full (or the review cannot list every answer in its place): it keeps
+        # its records, and the step starts the next page.
+        await _close_page(update, _closed_text(screen, context, first, screen.index))
+        pressed, first = None, screen.index
+        text, keyboard = _render(screen, context, first)
     if notice:
         text = f"{notice}\n\n{text}"
+    if pressed is not None and await _edit_page(update, text, keyboard):
+        await _set_awaiting(context, _on_screen_value(screen, pressed, first))
+        return
     try:
         sent = await context.bot.send_message(
-            chat.id, text, reply_markup=keyboard, protect_content=protect
+            chat.id, text, reply_markup=keyboard, protect_content=screen.protect_content
         )
     except (Forbidden, BadRequest):
         # Blocked, or refused for good (a text Telegram will not take): the error handler
@@ -302,7 +362,38 @@ async def show(
             context, waiting_for(AWAITING_ROUTE, f"{screen.attempt_id}:{NOT_DELIVERED}")
         )
         return
-    await _set_awaiting(context, _on_screen_value(screen, sent.message_id))
+    await _set_awaiting(context, _on_screen_value(screen, sent.message_id, first))
+
+
+def _starts_a_page(screen: Screen, context: BotContext, first: int, text: str) -> bool:
+    """Whether the step drawn as `text` on the page from `first` must start a page instead.
+
+    A question that does not fit its page does. The review takes its page's place when it
+    lists every answer (the page's records among them); when a long survey's review can list
+    only some, the page is closed so its records stay in the chat.
+    """
+    if screen.kind == "item":
+        return not pages.fits(text)
+    if first >= screen.index or not _page_records(screen, context, first, screen.index):
+        return False
+    return not _review_lines(screen, context)[1]
+
+
+def _render(
+    screen: Screen, context: BotContext, first: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The text and buttons of a page starting at step `first` that shows `screen`."""
+    if screen.kind == "review":
+        return _review(screen, context, first)
+    return _page_text(screen, context, first), _keyboard(screen, context, first)
+
+
+async def _close_page(update: Update, text: str) -> None:
+    """Edit the pressed page into its closed form, without buttons (best effort)."""
+    try:
+        await safe_edit(update, text)
+    except TelegramError:  # the old page keeps its buttons: pressed, they are out of date
+        logger.info("survey page not closed (update %s)", update.update_id)
 
 
 async def _show_result(update: Update, context: BotContext, screen: Screen) -> None:
@@ -447,27 +538,41 @@ async def my_results(update: Update, context: BotContext) -> None:
     await reply(update, context, fit_lines(lines, lambda n: "…"))
 
 
-def _review(screen: Screen, context: BotContext) -> tuple[str, InlineKeyboardMarkup]:
+def _review_lines(screen: Screen, context: BotContext) -> tuple[str, bool]:
+    """The review's text, and whether it lists every answer (a long survey's may not)."""
     t = context.t
     answers = screen.compiled.applicable(screen.answers or {})
     lines = [f"<b>{html.escape(_title(screen))}</b>", t("surveys.review")]
     shown = [item for item in screen.compiled.items if item.code in answers]
     # Numbered as the questions were ("n / N"), each as long as the screen allows.
     answered = [
-        shorten(_label(item, answers[item.code], screen.language), ANSWER_PREVIEW)
+        shorten(pages.label(item, answers[item.code], screen.language), ANSWER_PREVIEW)
+        if answers[item.code] is not None
+        else t.plain("surveys.skipped")
         for item in shown
     ]
     room = (REVIEW_BUDGET - sum(len(a) + 10 for a in answered)) // max(1, len(shown))
     limit = max(QUESTION_PREVIEW_MIN, min(QUESTION_PREVIEW_MAX, room))
     for number, (item, answer) in enumerate(zip(shown, answered, strict=True), start=1):
-        question = _cut_middle(item.text.get(screen.language), limit)
+        question = pages.cut_middle(item.text.get(screen.language), limit)
         lines.append(f"{number}. {html.escape(question)} — <b>{html.escape(answer)}</b>")
+    more: list[int] = []
+
+    def say_more(count: int) -> str:
+        more.append(count)
+        return t("surveys.review_more", count=count)
+
+    return fit_lines(lines, say_more), not more
+
+
+def _review(screen: Screen, context: BotContext, page: int) -> tuple[str, InlineKeyboardMarkup]:
+    """The review: every answer, Submit and Back (it takes its page's place: no records)."""
+    t = context.t
     buttons = [kb.button(t.plain("surveys.submit"), SurveySubmit(screen.attempt_id).pack())]
     if screen.can_go_back:
-        back = SurveyBack(screen.attempt_id, screen.index)
+        back = SurveyBack(screen.attempt_id, screen.index, page)
         buttons.append(kb.button(t.plain("surveys.back"), back.pack()))
-    text = fit_lines(lines, lambda n: t("surveys.review_more", count=n))
-    return text, kb.rows(buttons, per_row=2)
+    return _review_lines(screen, context)[0], kb.rows(buttons, per_row=2)
 
 
 def _result(screen: Screen, context: BotContext) -> str:
@@ -541,39 +646,25 @@ async def _step(
     call: Awaitable[Screen],
     attempt_id: int | None,
     *,
+    page: int | None = None,
+    edit: bool = False,
     clear: bool = False,
 ) -> None:
-    """Show the screen a button leads to (`clear`: take the pressed message's buttons away).
+    """Show the screen a button leads to, on the pressed page (`edit`) or in a new message.
 
     Or say why the press changed nothing; `attempt_id` names the attempt the button was
-    under, to show its current step again if the user never saw it.
+    under, to show its current step again if the user never saw it. `clear`: take the pressed
+    message's buttons away (the review, once submitted).
     """
     try:
         screen = await call
     except ServiceError as exc:
-        await _refused(update, context, exc, attempt_id)
+        await _refused(update, context, exc, attempt_id, page)
         return
     await toast(update, context)
     if clear:
         await _remove_keyboard(update)
-    await show(update, context, screen)
-
-
-async def _answered(
-    update: Update,
-    context: BotContext,
-    call: Awaitable[tuple[Screen, Screen, Any]],
-    attempt_id: int,
-) -> None:
-    """Mark the question a button answered with the answer, then show the next screen."""
-    try:
-        screen, next_screen, value = await call
-    except ServiceError as exc:
-        await _refused(update, context, exc, attempt_id)
-        return
-    await toast(update, context)
-    await _show_answered(update, context, screen, value)
-    await show(update, context, next_screen)
+    await show(update, context, screen, page=page, edit=edit)
 
 
 async def start_survey(update: Update, context: BotContext, data: SurveyStart) -> None:
@@ -584,7 +675,7 @@ async def start_survey(update: Update, context: BotContext, data: SurveyStart) -
 
 
 async def resume_survey(update: Update, context: BotContext, data: SurveyResume) -> None:
-    """Show the current step of an unfinished attempt again."""
+    """Show the current step of an unfinished attempt again, as a new page."""
     profile = require_profile(context)
     call = svc.current_screen(context.db, profile.telegram_id, data.attempt)
     await _step(update, context, call, data.attempt)
@@ -594,21 +685,21 @@ async def choose_option(update: Update, context: BotContext, data: SurveyOption)
     """Answer a single-choice question with the option pressed."""
     profile = require_profile(context)
     call = svc.choose(context.db, profile.telegram_id, data.attempt, data.step, data.option)
-    await _answered(update, context, call, data.attempt)
+    await _step(update, context, call, data.attempt, page=data.page, edit=True)
 
 
 async def rate_point(update: Update, context: BotContext, data: SurveyPoint) -> None:
     """Answer a Likert question with the point pressed."""
     profile = require_profile(context)
     call = svc.rate(context.db, profile.telegram_id, data.attempt, data.step, data.point)
-    await _answered(update, context, call, data.attempt)
+    await _step(update, context, call, data.attempt, page=data.page, edit=True)
 
 
 async def confirm_ticks(update: Update, context: BotContext, data: SurveyDone) -> None:
     """Answer a multiple-choice question with the options ticked."""
     profile = require_profile(context)
     call = svc.confirm_selection(context.db, profile.telegram_id, data.attempt, data.step)
-    await _answered(update, context, call, data.attempt)
+    await _step(update, context, call, data.attempt, page=data.page, edit=True)
 
 
 async def tick_option(update: Update, context: BotContext, data: SurveyTick) -> None:
@@ -619,42 +710,36 @@ async def tick_option(update: Update, context: BotContext, data: SurveyTick) -> 
             context.db, profile.telegram_id, data.attempt, data.step, data.option, on=data.on
         )
     except ServiceError as exc:
-        await _refused(update, context, exc, data.attempt)
+        await _refused(update, context, exc, data.attempt, data.page)
         return
     await toast(update, context)
+    first = pages.first_step(data.page, updated.index)
+    text, keyboard = _render(updated, context, first)
     try:
-        await safe_edit(update, _question_text(updated, context), _keyboard(updated, context))
+        await safe_edit(update, text, keyboard)
     except TelegramError:  # the tick is stored; the next tap edits the boxes again
         logger.info("tick boxes not updated (update %s)", update.update_id)
 
 
 async def pass_info(update: Update, context: BotContext, data: SurveyContinue) -> None:
-    """Move on from an introduction or a note."""
+    """Move on from an introduction or a note: it stays on the page, in full."""
     profile = require_profile(context)
     call = svc.pass_info(context.db, profile.telegram_id, data.attempt, data.step)
-    await _step(update, context, call, data.attempt, clear=True)
+    await _step(update, context, call, data.attempt, page=data.page, edit=True)
 
 
 async def skip_question(update: Update, context: BotContext, data: SurveySkip) -> None:
     """Skip an optional question: it is marked skipped, and the next screen follows."""
     profile = require_profile(context)
-    try:
-        skipped, screen = await svc.skip_item(
-            context.db, profile.telegram_id, data.attempt, data.step
-        )
-    except ServiceError as exc:
-        await _refused(update, context, exc, data.attempt)
-        return
-    await toast(update, context)
-    await _show_answered(update, context, skipped, None)
-    await show(update, context, screen)
+    call = svc.skip(context.db, profile.telegram_id, data.attempt, data.step)
+    await _step(update, context, call, data.attempt, page=data.page, edit=True)
 
 
 async def go_back(update: Update, context: BotContext, data: SurveyBack) -> None:
     """Show the question before the step the Back button was under, to change its answer."""
     profile = require_profile(context)
     call = svc.back(context.db, profile.telegram_id, data.attempt, data.step)
-    await _step(update, context, call, data.attempt, clear=True)
+    await _step(update, context, call, data.attempt, page=data.page, edit=True)
 
 
 async def submit_attempt(update: Update, context: BotContext, data: SurveySubmit) -> None:
@@ -678,13 +763,17 @@ TOAST_ONLY = frozenset(
 
 
 async def _refused(
-    update: Update, context: BotContext, exc: ServiceError, attempt_id: int | None = None
+    update: Update,
+    context: BotContext,
+    exc: ServiceError,
+    attempt_id: int | None = None,
+    page: int | None = None,
 ) -> None:
     """Say why the press changed nothing: a toast when the question stays, else a message."""
     if (
         exc.key == "errors.stale_button"
         and attempt_id is not None
-        and await _bring_back(update, context, attempt_id)
+        and await _bring_back(update, context, attempt_id, page)
     ):
         return
     text = context.t.plain(exc.key, **exc.values)
@@ -697,11 +786,14 @@ async def _refused(
     await reply(update, context, context.t(exc.key, **exc.values))
 
 
-async def _bring_back(update: Update, context: BotContext, attempt_id: int) -> bool:
+async def _bring_back(
+    update: Update, context: BotContext, attempt_id: int, page: int | None
+) -> bool:
     """Show the attempt's current step if the user was not shown it; True if it was shown.
 
     An old button pressed after a reply was lost (or after /cancel) is the user looking for
-    where they are: answering it "out of date" only would leave them without a question.
+    where they are: answering it "out of date" only would leave them without a question. The
+    step is drawn on the page whose button was pressed.
     """
     profile = require_profile(context)
     try:
@@ -711,7 +803,7 @@ async def _bring_back(update: Update, context: BotContext, attempt_id: int) -> b
     if _on_screen(screen, profile.awaiting):
         return False
     await toast(update, context, context.t.plain("surveys.shown_again"))
-    await show(update, context, screen)
+    await show(update, context, screen, page=page, edit=True)
     return True
 
 
@@ -724,48 +816,24 @@ async def _remove_keyboard(update: Update) -> None:
             return
 
 
-def _answered_text(screen: Screen, context: BotContext, value: object) -> str:
-    """The question as it reads once answered: the answer (or "skipped"), no hints."""
-    item = screen.item
-    assert item is not None
-    answered = _question_text(screen, context).split("\n\n")
-    keep = 3 if item.stem is not None else 2  # header, matrix stem, the item itself
-    if value is None:
-        mark = context.t("surveys.skipped")
-    else:
-        chosen = shorten(_label(item, value, screen.language), 1000)
-        mark = f"✓ <b>{html.escape(chosen)}</b>"
-    return "\n\n".join([*answered[:keep], mark])
-
-
-async def _show_answered(
-    update: Update, context: BotContext, screen: Screen, value: object
+async def _close_typed_page(
+    update: Update, context: BotContext, screen: Screen, answered: int, awaiting: str | None
 ) -> None:
-    """Edit the answered question so it shows the choice, without its buttons (best effort).
+    """Close the page that held a question answered by typing: its records, the answer last.
 
-    The answer is stored already and the edit only decorates an old message: if Telegram
-    fails it, the next question must still be sent.
-    """
-    try:
-        await safe_edit(update, _answered_text(screen, context, value))
-    except TelegramError:
-        logger.info("answered question not marked (update %s)", update.update_id)
-
-
-async def _mark_typed(
-    update: Update, context: BotContext, screen: Screen, value: object, awaiting: str | None
-) -> None:
-    """Show a typed answer under its question and take the question's buttons away.
-
-    Otherwise its Back and Skip stay under a question already answered (best effort).
+    Otherwise its Back and Skip stay under a question already answered, and the next
+    question goes in a new message below the person's own (best effort).
     """
     shown = _shown(awaiting)
     chat = update.effective_chat
-    if shown is None or shown[2] is None or chat is None:
+    if shown is None or shown.message is None or chat is None:
         return
+    first = pages.first_step(shown.page, answered)
     try:
         await context.bot.edit_message_text(
-            _answered_text(screen, context, value), chat_id=chat.id, message_id=shown[2]
+            _closed_text(screen, context, first, answered + 1),
+            chat_id=chat.id,
+            message_id=shown.message,
         )
     except TelegramError:
         logger.info("typed answer not marked in chat %s", chat.id)
@@ -787,27 +855,25 @@ async def save_typed(update: Update, context: BotContext, attempt_id: int) -> No
     telegram_id = profile.telegram_id
     awaiting = profile.awaiting
     try:
-        screen = await svc.current_screen(context.db, telegram_id, attempt_id)
-    except ServiceError as exc:
-        await _attempt_over(update, context, exc)
-        return
-    if not _on_screen(screen, awaiting):
-        # The step never reached the user: the text cannot be an answer to it.
-        await show(update, context, screen, notice=t("surveys.typed_not_taken"))
-        return
-    try:
-        if screen.kind != "item" or screen.item is None:
-            raise AnswerError("surveys.use_buttons")
-        value = parse_typed(screen.item, message.text or "")
-        next_screen = await svc.answer(context.db, telegram_id, attempt_id, screen.index, value)
+        typed = await svc.answer_typed(
+            context.db,
+            telegram_id,
+            attempt_id,
+            message.text or "",
+            lambda screen: _on_screen(screen, awaiting),
+        )
     except AnswerError as exc:
         await reply(update, context, t(exc.key, **exc.values))
         return
     except ServiceError as exc:
         await _attempt_over(update, context, exc)
         return
-    await _mark_typed(update, context, screen, value, awaiting)
-    await show(update, context, next_screen)
+    if not typed.taken:
+        # The step never reached the user: the text cannot be an answer to it.
+        await show(update, context, typed.screen, notice=t("surveys.typed_not_taken"))
+        return
+    await _close_typed_page(update, context, typed.following, typed.screen.index, awaiting)
+    await show(update, context, typed.following)
 
 
 async def typed_answer(update: Update, context: BotContext, _argument: str) -> None:
@@ -816,4 +882,4 @@ async def typed_answer(update: Update, context: BotContext, _argument: str) -> N
     if shown is None:
         await reply(update, context, context.t("errors.not_understood"))
         return
-    await save_typed(update, context, shown[0])
+    await save_typed(update, context, shown.attempt)

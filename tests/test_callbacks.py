@@ -85,3 +85,22 @@ def test_a_prefix_is_never_taken_twice_or_shadowed():
         @dataclass(frozen=True)
         class Shadow(Button, prefix="zz"):  # "zz:t:..." would match it too
             x: int
+
+
+@dataclass(frozen=True, slots=True)
+class Grown(Button, prefix="zz:g"):
+    item: int
+    step: int
+    page: int | None = callbacks.added()
+
+
+def test_a_field_added_later_may_be_missing_from_old_data():
+    """Buttons sent before `page` existed ("zz:g:1:2") still unpack, with None; new ones
+    always carry it, and only an added field may be missing (Toy's default is not one)."""
+    assert Grown(1, 2, 3).pack() == "zz:g:1:2:3"
+    assert Grown.unpack("zz:g:1:2:3") == Grown(1, 2, 3)
+    assert Grown.unpack("zz:g:1:2") == Grown(1, 2, None)
+    assert Grown.unpack("zz:g:1:2:") == Grown(1, 2, None)
+    assert Grown.unpack("zz:g:1") is None  # a field that was always there is missing
+    assert Grown.unpack("zz:g:1:2:3:4") is None
+    assert Toy.unpack("zz:t:12:1:n:code") is None

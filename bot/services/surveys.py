@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.engine import (
@@ -280,18 +281,38 @@ async def start(db: Sessionmaker, telegram_id: int, campaign_id: int, language: 
 
 async def _load(
     session: AsyncSession, telegram_id: int, attempt_id: int
-) -> tuple[Attempt, str | None]:
-    """The user's own attempt, and why it can take no answers (None: it can).
+) -> tuple[Attempt, str | None, Compiled, dict[str, Any]]:
+    """The user's own attempt, why it can take no answers (None: it can), its pack, answers.
 
-    A closed campaign or a passed time limit is written to the attempt here, in the caller's
-    transaction, which commits it before `AttemptClosed` is raised (see `_in_attempt`).
+    One statement reads the attempt, its campaign, its version's checksum and its answers
+    (a row per answer), checking the user by their Telegram id in the same join; the pack's
+    (large) definition is read only when it is not compiled already. A closed campaign or a
+    passed time limit is written to the attempt here, in the caller's transaction, which
+    commits it before `AttemptClosed` is raised (see `_in_attempt`).
     """
-    attempt = await session.get(Attempt, attempt_id)
-    user = await _user(session, telegram_id)
-    if attempt is None or attempt.user_id != user.id:
+    rows = (
+        await session.execute(
+            select(Attempt, Campaign, Instrument.checksum, Answer.item_code, Answer.value)
+            .join(Campaign, Campaign.id == Attempt.campaign_id)
+            .join(Instrument, Instrument.id == Attempt.instrument_id)
+            .join(User, User.id == Attempt.user_id)
+            .outerjoin(Answer, Answer.attempt_id == Attempt.id)
+            .where(Attempt.id == attempt_id, User.telegram_id == telegram_id)
+        )
+    ).all()
+    if not rows:
         raise NotFound("errors.stale_button")
-    campaign = await session.get(Campaign, attempt.campaign_id)
-    assert campaign is not None
+    attempt, campaign, checksum = rows[0][:3]
+    answers = {
+        code: tuple(value) if isinstance(value, list) else value
+        for *_, code, value in rows
+        if code is not None
+    }
+    pack = _compiled.get(checksum)
+    if pack is None:
+        instrument = await session.get(Instrument, attempt.instrument_id)
+        assert instrument is not None
+        pack = compiled(instrument)
     now = utcnow()
     if attempt.state == IN_PROGRESS and not _is_open(campaign, now):
         attempt.state = CLOSED
@@ -302,21 +323,27 @@ async def _load(
         EXPIRED: "surveys.time_up",
         SUBMITTED: "surveys.already_submitted",
     }
-    return attempt, reasons.get(attempt.state)
+    return attempt, reasons.get(attempt.state), pack, answers
 
 
-# One step of an attempt, run inside its transaction (see `_in_attempt`).
-AttemptStep = Callable[[AsyncSession, Attempt], Awaitable["Screen"]]
+# One step of an attempt, run inside its transaction (see `_in_attempt`): it gets the screen
+# the attempt is at, read once (the pack, the answers), and returns the screen it leads to.
+AttemptStep = Callable[[AsyncSession, Attempt, "Screen"], Awaitable["Screen"]]
 
 
 async def _in_attempt(
     db: Sessionmaker, telegram_id: int, attempt_id: int, step: AttemptStep
 ) -> Screen:
-    """Run one step of an attempt in one transaction; refuse it if the attempt is over."""
+    """Run one step of an attempt in one transaction; refuse it if the attempt is over.
+
+    One statement reads everything a step needs (see `_load`); the step's writes and the
+    commit follow.
+    """
     async with db.begin() as session:
-        attempt, closed = await _load(session, telegram_id, attempt_id)
+        attempt, closed, pack, answers = await _load(session, telegram_id, attempt_id)
         if closed is None:
-            return await step(session, attempt)
+            screen = await _screen(session, attempt, pack=pack, answers=answers)
+            return await step(session, attempt, screen)
     raise AttemptClosed(closed)  # after the commit, so the closed state is stored
 
 
@@ -390,38 +417,53 @@ def _current(screen: Screen, index: int) -> Item:
 
 async def current_screen(db: Sessionmaker, telegram_id: int, attempt_id: int) -> Screen:
     """The screen the attempt is at (after a restart, a /cancel or an interruption)."""
-    return await _in_attempt(db, telegram_id, attempt_id, _screen)
+
+    async def step(session: AsyncSession, attempt: Attempt, screen: Screen) -> Screen:
+        return screen
+
+    return await _in_attempt(db, telegram_id, attempt_id, step)
 
 
-async def _store(
-    session: AsyncSession, attempt: Attempt, item: Item, value: Any, screen: Screen | None = None
-) -> None:
-    """Insert or replace the answer; with the current `screen`, without extra queries."""
+async def _store(session: AsyncSession, attempt: Attempt, screen: Screen, value: Any) -> Screen:
+    """Insert or replace the answer to the item on `screen`; return the screen that follows.
+
+    One statement: an INSERT for a first answer, an UPDATE for a changed one (the screen's
+    answers say which), no read first.
+    """
+    item = screen.item
+    assert item is not None
     stored = list(value) if isinstance(value, tuple) else value
-    pack = screen.compiled if screen else await _compiled_by_id(session, attempt.instrument_id)
-    numeric = item_value(item, value, pack.pack.kind == "test")
-    known = screen.answers if screen is not None and screen.answers is not None else None
-    existing = None
-    if known is None or item.code in known:
-        existing = await session.scalar(
-            select(Answer).where(Answer.attempt_id == attempt.id, Answer.item_code == item.code)
+    numeric = item_value(item, value, screen.compiled.pack.kind == "test")
+    answers = screen.answers or {}
+    now = utcnow()
+    if item.code in answers:
+        await session.execute(
+            sql_update(Answer)
+            .where(Answer.attempt_id == attempt.id, Answer.item_code == item.code)
+            .values(value=stored, numeric=numeric, answered_at=now)
         )
-    if existing is None:
+    else:
         session.add(
             Answer(
                 attempt_id=attempt.id,
                 item_code=item.code,
                 value=stored,
                 numeric=numeric,
-                answered_at=utcnow(),
+                answered_at=now,
             )
         )
-    else:
-        existing.value = stored
-        existing.numeric = numeric
-        existing.answered_at = utcnow()
     attempt.cursor = None
     attempt.draft = None
+    await session.flush()
+    return await _screen(
+        session, attempt, pack=screen.compiled, answers={**answers, item.code: value}
+    )
+
+
+async def _again(session: AsyncSession, attempt: Attempt, screen: Screen) -> Screen:
+    """The screen after a step that changed the attempt's row only (its answers are known)."""
+    await session.flush()
+    return await _screen(session, attempt, pack=screen.compiled, answers=screen.answers)
 
 
 async def answer(
@@ -436,32 +478,64 @@ async def answer(
         AnswerError: a text or date answer that does not fit the item.
     """
 
-    async def step(session: AsyncSession, attempt: Attempt) -> Screen:
-        screen = await _screen(session, attempt)
+    async def step(session: AsyncSession, attempt: Attempt, screen: Screen) -> Screen:
         item = _current(screen, index)
         stored = value
         if item.kind in ("text", "date") and isinstance(stored, str):
             # Cleaned here too, whoever parsed it, so what is stored is the same on SQLite and
             # PostgreSQL (parsing again is a no-op on a parsed text or an ISO date).
             stored = parse_typed(item, stored)
-        await _store(session, attempt, item, stored, screen)
-        await session.flush()
-        return await _screen(
-            session,
-            attempt,
-            pack=screen.compiled,
-            answers={**(screen.answers or {}), item.code: stored},
-        )
+        return await _store(session, attempt, screen, stored)
 
     return await _in_attempt(db, telegram_id, attempt_id, step)
 
 
+@dataclass(frozen=True)
+class TypedAnswer:
+    """What became of text typed to an attempt (see `answer_typed`)."""
+
+    screen: Screen  # the screen the text came to
+    following: Screen  # the next screen (`screen` again when the text was not taken)
+    taken: bool  # False: the step never reached the user, so nothing was stored
+
+
+async def answer_typed(
+    db: Sessionmaker,
+    telegram_id: int,
+    attempt_id: int,
+    text: str,
+    shown: Callable[[Screen], bool],
+) -> TypedAnswer:
+    """Take typed text as the answer to the item on screen, read and stored in one transaction.
+
+    `shown(screen)` says whether the user was shown that step (the handler knows what
+    reached them); if not, nothing is stored and the screen is returned to be shown again.
+
+    Raises:
+        AnswerError: the text does not fit the item, or the step is answered with buttons.
+    """
+    seen: list[tuple[Screen, bool]] = []
+
+    async def step(session: AsyncSession, attempt: Attempt, screen: Screen) -> Screen:
+        taken = shown(screen)
+        seen.append((screen, taken))
+        if not taken:
+            return screen
+        if screen.kind != "item" or screen.item is None:
+            raise AnswerError("surveys.use_buttons")
+        return await _store(session, attempt, screen, parse_typed(screen.item, text))
+
+    following = await _in_attempt(db, telegram_id, attempt_id, step)
+    screen, taken = seen[0]
+    return TypedAnswer(screen, following, taken)
+
+
 async def choose(
     db: Sessionmaker, telegram_id: int, attempt_id: int, index: int, option: int
-) -> tuple[Screen, Screen, Any]:
+) -> Screen:
     """Answer the single-choice item on screen (`index`) with its `option` (a pack position).
 
-    Returns the screen that was answered, the next one, and the value stored.
+    Returns the next screen.
     """
 
     def value(item: Item) -> Any:
@@ -474,11 +548,8 @@ async def choose(
 
 async def rate(
     db: Sessionmaker, telegram_id: int, attempt_id: int, index: int, point: int
-) -> tuple[Screen, Screen, Any]:
-    """Answer the Likert item on screen (`index`) with a `point` of its scale.
-
-    Returns the screen that was answered, the next one, and the value stored.
-    """
+) -> Screen:
+    """Answer the Likert item on screen (`index`) with a `point` of its scale; the next screen."""
     return await _press(db, telegram_id, attempt_id, index, lambda item: likert_value(item, point))
 
 
@@ -488,71 +559,46 @@ async def _press(
     attempt_id: int,
     index: int,
     value_of: Callable[[Item], Any],
-) -> tuple[Screen, Screen, Any]:
+) -> Screen:
     """Store `value_of(item)` for the item on screen: the answer a button stands for.
 
     The button is checked against the item on screen inside the same transaction that stores
     the answer.
     """
-    done: list[tuple[Screen, Any]] = []
 
-    async def step(session: AsyncSession, attempt: Attempt) -> Screen:
-        screen = await _screen(session, attempt)
+    async def step(session: AsyncSession, attempt: Attempt, screen: Screen) -> Screen:
         item = _current(screen, index)
         try:
             value = value_of(item)
         except AnswerError as exc:
             raise InvalidInput(exc.key, **exc.values) from None
-        await _store(session, attempt, item, value, screen)
-        await session.flush()
-        done.append((screen, value))
-        return await _screen(
-            session,
-            attempt,
-            pack=screen.compiled,
-            answers={**(screen.answers or {}), item.code: value},
-        )
+        return await _store(session, attempt, screen, value)
 
-    following = await _in_attempt(db, telegram_id, attempt_id, step)
-    return done[0][0], following, done[0][1]
+    return await _in_attempt(db, telegram_id, attempt_id, step)
 
 
 async def skip(db: Sessionmaker, telegram_id: int, attempt_id: int, index: int) -> Screen:
     """Skip the optional item on screen; returns the next screen."""
-    return (await skip_item(db, telegram_id, attempt_id, index))[1]
 
-
-async def skip_item(
-    db: Sessionmaker, telegram_id: int, attempt_id: int, index: int
-) -> tuple[Screen, Screen]:
-    """Skip the optional item on screen; returns the screen skipped (to mark it) and the next."""
-    done: list[Screen] = []
-
-    async def step(session: AsyncSession, attempt: Attempt) -> Screen:
-        screen = await _screen(session, attempt)
+    async def step(session: AsyncSession, attempt: Attempt, screen: Screen) -> Screen:
         item = _current(screen, index)
         if item.required:
             raise InvalidInput("surveys.required")
-        await _store(session, attempt, item, None)
-        await session.flush()
-        done.append(screen)
-        return await _screen(session, attempt)
+        return await _store(session, attempt, screen, None)
 
-    following = await _in_attempt(db, telegram_id, attempt_id, step)
-    return done[0], following
+    return await _in_attempt(db, telegram_id, attempt_id, step)
 
 
 async def pass_info(db: Sessionmaker, telegram_id: int, attempt_id: int, index: int) -> Screen:
     """Move on from the information screen on screen."""
 
-    async def step(session: AsyncSession, attempt: Attempt) -> Screen:
-        item = _current(await _screen(session, attempt), index)
+    async def step(session: AsyncSession, attempt: Attempt, screen: Screen) -> Screen:
+        item = _current(screen, index)
         if item.kind != "info":
             raise InvalidInput("errors.stale_button")
         attempt.passed = [*(attempt.passed or []), item.code]
         attempt.cursor = None
-        await session.flush()
-        return await _screen(session, attempt)
+        return await _again(session, attempt, screen)
 
     return await _in_attempt(db, telegram_id, attempt_id, step)
 
@@ -566,49 +612,37 @@ async def tick(
     transaction: a double tap or two replicas handling two taps leave the intended state.
     """
 
-    async def step(session: AsyncSession, attempt: Attempt) -> Screen:
-        item = _current(await _screen(session, attempt), index)
+    async def step(session: AsyncSession, attempt: Attempt, screen: Screen) -> Screen:
+        item = _current(screen, index)
         if item.kind != "multiple" or not 0 <= option < len(item.options):
             raise InvalidInput("errors.stale_button")
         chosen = set(attempt.draft or ())
         code = item.options[option].code
         chosen = chosen | {code} if on else chosen - {code}
         attempt.draft = [o.code for o in item.options if o.code in chosen]
-        await session.flush()
-        return await _screen(session, attempt)
+        return await _again(session, attempt, screen)
 
     return await _in_attempt(db, telegram_id, attempt_id, step)
 
 
 async def confirm_selection(
     db: Sessionmaker, telegram_id: int, attempt_id: int, index: int
-) -> tuple[Screen, Screen, tuple[str, ...]]:
+) -> Screen:
     """Store the ticked options of the multiple-choice item on screen as its answer.
 
-    Returns the screen answered, the next one, and the selection stored.
+    Returns the next screen.
     """
-    done: list[tuple[Screen, tuple[str, ...]]] = []
 
-    async def step(session: AsyncSession, attempt: Attempt) -> Screen:
-        screen = await _screen(session, attempt)
+    async def step(session: AsyncSession, attempt: Attempt, screen: Screen) -> Screen:
         item = _current(screen, index)
         if item.kind != "multiple":
             raise InvalidInput("errors.stale_button")
         selection = tuple(attempt.draft or ())
         if item.required and not selection:
             raise InvalidInput("surveys.tick_something")
-        await _store(session, attempt, item, selection, screen)
-        await session.flush()
-        done.append((screen, selection))
-        return await _screen(
-            session,
-            attempt,
-            pack=screen.compiled,
-            answers={**(screen.answers or {}), item.code: selection},
-        )
+        return await _store(session, attempt, screen, selection)
 
-    following = await _in_attempt(db, telegram_id, attempt_id, step)
-    return done[0][0], following, done[0][1]
+    return await _in_attempt(db, telegram_id, attempt_id, step)
 
 
 async def back(
@@ -621,8 +655,7 @@ async def back(
     from wherever the attempt is now.
     """
 
-    async def step(session: AsyncSession, attempt: Attempt) -> Screen:
-        screen = await _screen(session, attempt)
+    async def step(session: AsyncSession, attempt: Attempt, screen: Screen) -> Screen:
         if index is not None and index != screen.index:
             raise InvalidInput("errors.stale_button")
         answers = screen.answers or {}
@@ -636,8 +669,7 @@ async def back(
         attempt.draft = (
             list(answers.get(previous.code) or ()) if previous.kind == "multiple" else None
         )
-        await session.flush()
-        return await _screen(session, attempt)
+        return await _again(session, attempt, screen)
 
     return await _in_attempt(db, telegram_id, attempt_id, step)
 
@@ -659,8 +691,7 @@ def stored_result(result: ScoreResult) -> dict[str, Any]:
 async def submit(db: Sessionmaker, telegram_id: int, attempt_id: int) -> Screen:
     """Finish the attempt: score it and store the result; only from the review screen."""
 
-    async def step(session: AsyncSession, attempt: Attempt) -> Screen:
-        screen = await _screen(session, attempt)
+    async def step(session: AsyncSession, attempt: Attempt, screen: Screen) -> Screen:
         if screen.kind != "review":
             raise InvalidInput("surveys.not_finished")
         result = score(screen.compiled, screen.answers or {})

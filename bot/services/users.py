@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from sqlalchemy import delete, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import LANGUAGES
@@ -249,6 +250,20 @@ async def set_group(
             user.awaiting = None
         _finish_if_complete(user)
         return await _profile(session, user, admin_ids)
+
+
+async def store_awaiting(db: Sessionmaker, telegram_id: int, awaiting: str | None) -> None:
+    """`set_awaiting` in one statement, for a caller that keeps its profile up to date itself.
+
+    A survey writes what reached the user after each step answered by typing: an UPDATE,
+    without reading the user and their roles again.
+    """
+    if awaiting is not None and len(awaiting) > 32:
+        raise ValueError("awaiting values are at most 32 characters")
+    async with db.begin() as session:
+        await session.execute(
+            sql_update(User).where(User.telegram_id == telegram_id).values(awaiting=awaiting)
+        )
 
 
 async def set_awaiting(

@@ -41,37 +41,46 @@ async def _take_the_survey(user: SimulatedUser, emulator: Emulator, language: st
         for name in ("start_button", "continue", "done", "skip", "submit")
     }
     await wait_until(user, emulator, lambda: labels["start_button"] in user.last_buttons, 60)
+    invitation = user.last_message
     await user.tap(labels["start_button"])
+    await wait_until(user, emulator, lambda: user.last_message is not invitation, 30)
     for _ in range(80):
-        last = user.last_message
-        await wait_until(
-            user,
-            emulator,
-            lambda last=last: user.last_message is not last or bool(user.last_buttons),
-            30,
-        )
+        page = user.last_message
         buttons = user.last_buttons
-        before = user.last_message.message_id
+        before, edits = page.message_id, page.edited
+
+        async def tap(label: str, page=page) -> None:
+            await user.tap(label, message_id=page.message_id)
+
         if labels["submit"] in buttons:
-            await user.tap(labels["submit"])
+            await tap(labels["submit"])
             await wait_until(user, emulator, lambda: bool(user.last_message.photo), 30)
             return
         if labels["continue"] in buttons:
-            await user.tap(labels["continue"])
+            await tap(labels["continue"])
         elif any(b.startswith(("☐", "☑")) for b in buttons):
-            await user.tap(next(b for b in buttons if b.startswith("☐")))
+            await tap(next(b for b in buttons if b.startswith("☐")))
             await wait_until(
                 user, emulator, lambda: any(b.startswith("☑") for b in user.last_buttons), 30
             )
-            await user.tap(labels["done"])
+            edits = page.edited
+            await tap(labels["done"])
         elif "4" in buttons:
-            await user.tap("4")
+            await tap("4")
         elif buttons and buttons[0] not in (labels["skip"],) and not buttons[0].startswith("◀"):
-            await user.tap(buttons[0])
+            await tap(buttons[0])
         else:
             await user.send("5")
+            edits = -1  # its page is closed (an edit): the next question is a newer message
+        # A button answer edits the page (the next question appears on it); a typed answer,
+        # a full page or the review of a long survey come as a newer message.
         await wait_until(
-            user, emulator, lambda before=before: user.last_message.message_id > before, 30
+            user,
+            emulator,
+            lambda page=page, before=before, edits=edits: (
+                user.last_message.message_id > before or page.edited > edits >= 0
+            ),
+            30,
         )
     raise AssertionError(f"the survey did not end; last text: {user.last_text!r}")
 

@@ -48,18 +48,24 @@ async def test_every_question_type_with_bad_input_back_and_review(harness, i18n)
     question = aru.last_message.message_id
     await aru.send("second")  # text where a button is expected
     assert aru.last_text == t("surveys.use_buttons")
+
+    def page():  # the survey's message, above the reply: each button answer edits it
+        return next(m for m in aru.messages if m.message_id == question)
+
+    sends = harness.emulator.stats.calls["sendMessage"]
     await aru.tap("Second year")
-    answered = next(m for m in aru.messages if m.message_id == question)
-    assert "✓ Second year" in answered.text and not answered.buttons  # shows the choice
-    assert "Tools you use" in aru.last_text
+    answered = page()
+    assert "✓ 1. Year of study — Second year" in answered.text  # the answer, as a record
+    assert "Tools you use" in answered.text and "☐ Zoom" in answered.buttons  # the next one
     await aru.tap(t.plain("surveys.done"))  # nothing ticked yet
     assert aru.last_toast == t.plain("surveys.tick_something")
     await aru.tap("☐ Zoom")
     await aru.tap("☐ Other")
     await aru.tap("☑ Zoom")  # untick
-    assert "☑ Other" in aru.last_buttons and "☐ Zoom" in aru.last_buttons
+    assert "☑ Other" in page().buttons and "☐ Zoom" in page().buttons
     await aru.tap(t.plain("surveys.done"))
-    assert "Which other tools?" in aru.last_text  # shown because "other" was ticked
+    assert "Which other tools?" in page().text  # shown because "other" was ticked
+    assert harness.emulator.stats.calls["sendMessage"] == sends  # answering posted nothing
     await aru.send("x" * 60)
     assert aru.last_text == t("surveys.text_too_long", length=60, limit=50)
     await aru.send("Padlet")
@@ -80,10 +86,12 @@ async def test_every_question_type_with_bad_input_back_and_review(harness, i18n)
     assert aru.last_text == t("surveys.out_of_range", low="0", high="80")
     await aru.send("12")
     assert "Since when" in aru.last_text
+    since = aru.last_message.message_id
     await aru.send("yesterday")
     assert aru.last_text.startswith("I could not read that date")
-    await aru.tap(t.plain("surveys.skip"))
-    assert "Check your answers" in aru.last_text and "Padlet" in aru.last_text
+    await aru.tap(t.plain("surveys.skip"))  # the review takes the place of the question
+    review = next(m for m in aru.messages if m.message_id == since)
+    assert "Check your answers" in review.text and "Padlet" in review.text
     await aru.tap(t.plain("surveys.submit"))
     result = aru.messages[-2].text
     assert t("surveys.thanks").split("!")[0] in result

@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 from sqlalchemy import select
 
+from bot.callbacks import SurveyOption
 from bot.services import content as content_service
 from models import Answer, Attempt
 from tests import factories
@@ -66,17 +67,19 @@ async def _all_types_up_to_views(harness, i18n, user_id: int):
 async def test_a_question_that_never_arrived_comes_back_before_a_typed_answer_is_taken(
     harness, i18n
 ):
-    """sendMessage answers 500 for a while after a tap, then works again.
+    """editMessageText and sendMessage answer 500 for a while after a tap, then work again.
 
-    Tried: the number question after the tap is lost; the student, seeing nothing new, types
-    "12". Before the fix the send failure ended in the error handler and the 12 was stored as
-    the answer to a question the student never saw. Now the 12 is not taken, the question is
-    shown with a line saying so, and the next 12 answers it.
+    Tried: the number question after the tap is lost (the edit of the page fails, and so does
+    the new message tried instead); the student, seeing nothing new, types "12". Before the
+    fix the send failure ended in the error handler and the 12 was stored as the answer to a
+    question the student never saw. Now the 12 is not taken, the question is shown with a
+    line saying so, and the next 12 answers it.
     """
     student, t = await _all_types_up_to_views(harness, i18n, 720)
     faults = harness.emulator.faults
-    faults.add("sendMessage", kind="server_error", times=-1, chat_id=student.user_id)
-    await student.tap("2")  # stored; the next question (hours) cannot be sent
+    for method in ("sendMessage", "editMessageText"):
+        faults.add(method, kind="server_error", times=-1, chat_id=student.user_id)
+    await student.tap("2")  # stored; the next question (hours) cannot be shown
     assert "Hours online per week" not in student.last_text
     assert (await _answers(harness))["views_2"] == 2
     faults.clear()  # Telegram works again
@@ -111,11 +114,15 @@ async def test_an_old_button_brings_back_the_question_that_never_arrived(harness
     await student.tap("Second year")
     assert student.last_message.message_id == year  # nothing new arrived
     faults.clear()
-    await student.tap("First year", message_id=year)
+    first_year = SurveyOption(1, 1, 0, 1).pack()  # the button still on the student's screen
+    await student.tap_data(first_year, year)
     assert student.last_toast == t.plain("surveys.shown_again")
+    # Drawn on the page whose button was pressed, with the answer stored as its record.
+    assert student.last_message.message_id == year
+    assert "✓ 1. Year of study — Second year" in student.last_text
     assert "Tools you use" in student.last_text and "☐ Moodle" in student.last_buttons
     assert await _answers(harness) == {"year": "y2"}
-    await student.tap("First year", message_id=year)  # the question is on screen now
+    await student.tap_data(first_year, year)  # the question is on screen now
     assert student.last_toast == t.plain("errors.stale_button")
     assert sum("Tools you use" in text for text in student.texts) == 1
 
@@ -124,8 +131,8 @@ async def test_a_failed_edit_of_the_answered_question_does_not_stop_the_survey(h
     """editMessageText answers 500 (beyond the low-level retries) as the choice is shown.
 
     Tried: pressing an option while that edit keeps failing. Before the fix the choice was
-    stored but the next question never came and the student read "something went wrong"; the
-    edit only decorates the old message, so now the survey goes on.
+    stored but the next question never came and the student read "something went wrong"; now
+    the page that could not be edited is followed by a new one, and the survey goes on.
     """
     t = i18n.translator("en")
     await _campaign(harness, i18n, PACKS / "all_types_pack.yaml", "all_types")
@@ -166,8 +173,9 @@ async def test_back_under_an_answered_typed_question_acts_on_that_question_only(
 
     Tried: typing an answer to question 2, answering 3, then pressing question 2's old Back.
     Before the fix its buttons stayed and Back stepped back from question 4, wherever the
-    student was. Now the typed question shows "✓ 12" without buttons, like a button answer,
-    and its old Back (pressed anyway, as a stale client could) changes nothing.
+    student was. Now the typed question's page is closed: it keeps the records of its
+    questions, the typed answer last, without buttons; its old Back (pressed anyway, as a
+    stale client could) changes nothing.
     """
     t = i18n.translator("en")
     await _campaign(harness, i18n, _four_numbers_pack(tmp_path), "numbers")
@@ -185,7 +193,7 @@ async def test_back_under_an_answered_typed_question_acts_on_that_question_only(
     )
     await student.send("12")
     second = next(m for m in student.messages if m.message_id == second.message_id)
-    assert second.text.endswith("✓ 12") and "Number 2?" in second.text
+    assert second.text == "Numbers\n\n✓ 2. Number 2? — 12"
     assert not second.inline_keyboard
     await student.send("3")
     assert "Number 4?" in student.last_text
@@ -238,7 +246,8 @@ async def test_a_skipped_question_is_marked_in_the_chat(harness, i18n):
     """Skip on the optional date question, the last one of the all-types survey.
 
     Tried: skipping it. Before the fix only its buttons went away, so the chat showed an
-    unanswered question; now it says it was skipped, as an answered one shows its answer.
+    unanswered question; now the review that takes its page's place says it was skipped, as
+    an answered one shows its answer (a skip in the middle of a page: test_surveys_pages_flow).
     """
     student, t = await _all_types_up_to_views(harness, i18n, 726)
     await student.tap("2")
@@ -246,8 +255,8 @@ async def test_a_skipped_question_is_marked_in_the_chat(harness, i18n):
     since = student.last_message.message_id
     await student.tap(t.plain("surveys.skip"))
     marked = next(m for m in student.messages if m.message_id == since)
-    assert "Since when" in marked.text and marked.text.endswith(t.plain("surveys.skipped"))
-    assert not marked.inline_keyboard
+    assert marked.text.endswith("7. Since when — " + t.plain("surveys.skipped"))
+    assert t.plain("surveys.submit") in marked.buttons
 
 
 async def test_review_tells_long_statements_apart(harness, i18n, tmp_path):
