@@ -508,12 +508,14 @@ def report(students: int, args: argparse.Namespace, run: Run, f: dict[str, Any])
         )
     lines.append(
         f"bot CPU: {f['bot_cpu_s']:.1f} s for {f['updates']} updates = "
-        f"{f['bot_cpu_ms_per_update']:.1f} ms/update ({f['bot_processes']} process(es)); "
+        f"{f['bot_cpu_ms_per_update']:.1f} ms/update ({f['bot_processes']} process(es)), "
+        f"{f['bot_cpu_s'] / f['elapsed_s']:.0%} of one core on average; "
         f"benchmark process {f['harness_cpu_ms_per_update']:.1f} ms/update"
     )
     lines.append(
         f"429s received: {f['too_many_requests']} ({dict(run.refused) or 'none'}); "
-        f"messages sent {f['sent_messages']}, peak {f['peak_rate']}/s; "
+        f"messages sent {f['sent_messages']} ({f['sent_messages'] / f['elapsed_s']:.1f}/s on "
+        f"average, peak {f['peak_rate']} in a second); "
         f"broadcast: {f['broadcast_delivered']}/{students + 1} delivered, "
         f"Send to the last copy {f['broadcast_s']:.1f} s"
     )
