@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 import os
 import random
+import re
 import resource
 import sqlite3
 import sys
@@ -74,12 +75,17 @@ from bench.surveys import (  # noqa: E402
     prepare,
 )
 from bench.throughput import run_phase  # noqa: E402
+from bot.i18n import I18n  # noqa: E402
 from bot.sandbox.emulator import Emulator, MessageRecord  # noqa: E402
 from bot.sandbox.server import EmulatorServer  # noqa: E402
 from bot.sandbox.users import SimulatedUser  # noqa: E402
 
 BROADCAST = "Reminder: the webinar “Digital educational platforms” starts tomorrow at 15:00."
 MAX_SCREENS = 200  # a survey longer than this is a loop, not a survey
+MAX_RESUMES = 3  # resumes (/start, Continue) after error replies, per step
+GRACE = 5.0  # seconds a late next screen may follow an error reply
+HEADER = re.compile(r" · \d+ / \d+")  # "Title · 3 / 35": a question's header
+UNFINISHED = I18n("kk").translator("en").plain("surveys.unfinished")
 ANSWER_STEPS = ("single choice", "multiple: Done", "agreement scale", "typed")
 
 
@@ -93,6 +99,7 @@ class Run:
     finished: int = 0
     stalled: list[str] = field(default_factory=list)
     refused: Counter[str] = field(default_factory=Counter)  # 429s: survey / broadcast
+    error_replies: Counter[str] = field(default_factory=Counter)  # instead of the next screen
     broadcast_sends: list[float] = field(default_factory=list)
 
 
@@ -129,7 +136,14 @@ def kind_of(message: MessageRecord) -> str:
         return "single"
     if THANKS in (message.content or ""):
         return "thanks"
-    return "typed"
+    if HEADER.search(message.content or ""):
+        return "typed"
+    return "unknown"
+
+
+def is_screen(message: MessageRecord) -> bool:
+    """A survey screen: buttons, a question's header, the thanks or the chart."""
+    return kind_of(message) != "unknown" or bool(SimulatedUser.buttons_of(message))
 
 
 class Screen:
@@ -138,6 +152,7 @@ class Screen:
     After a tap the next screen is either a new bot message (the question sent afresh) or the
     same message edited into the next question (its text changed, with buttons): an edit that
     only collapses the answered question (text changed, no buttons) is not the next question.
+    A new message that is no survey screen (an apology for an error, say) is a failure.
     """
 
     def __init__(self, user: SimulatedUser, message: MessageRecord) -> None:
@@ -145,13 +160,17 @@ class Screen:
         self.message = message
         self.edits = message.edited
         self.content = message.content
+        # Only what arrives after the tap counts (the chat may hold newer messages already).
+        self.floor = max(m.message_id for m in user.messages)
+
+    def _newer(self) -> list[MessageRecord]:
+        return [m for m in survey_messages(self.user) if m.message_id > self.floor]
 
     def next_screen(self) -> MessageRecord | None:
         """The message now showing the next step, if it has come."""
-        mid = self.message.message_id
-        newer = [m for m in survey_messages(self.user) if m.message_id > mid]
-        if newer:
-            return newer[-1]
+        screens = [m for m in self._newer() if is_screen(m)]
+        if screens:
+            return screens[-1]
         message = self.message
         if (
             message.edited > self.edits
@@ -160,6 +179,11 @@ class Screen:
         ):
             return message
         return None
+
+    def failure(self) -> MessageRecord | None:
+        """A new message that is not a survey screen (an error, a refusal), if one came."""
+        others = [m for m in self._newer() if not is_screen(m)]
+        return others[-1] if others else None
 
 
 async def take_survey(
@@ -187,22 +211,67 @@ async def take_survey(
     async def pause(low: float = 3.0, high: float = 10.0) -> None:
         await asyncio.sleep(rng.uniform(low, high) * think)
 
+    async def resume() -> Screen:
+        """What a person does after an error instead of the next question: /start, Continue."""
+        floor = max(m.message_id for m in user.messages)
+        await user.send("/start")
+        run.updates += 1
+
+        def offer() -> MessageRecord | None:
+            return next(
+                (
+                    m
+                    for m in survey_messages(user)
+                    if m.message_id > floor
+                    and UNFINISHED in (m.content or "")
+                    and CONTINUE in SimulatedUser.buttons_of(m)
+                ),
+                None,
+            )
+
+        await until(lambda: offer() is not None)
+        message = offer()
+        assert message is not None
+        await pause(1.0, 3.0)
+        screen = Screen(user, message)
+        await user.tap(CONTINUE, message_id=message.message_id)
+        run.updates += 1
+        return screen
+
     async def step(name: str, screen: Screen, act: Callable[[], Any]) -> MessageRecord:
-        """Act on `screen`, time it until the next screen is on show; return that screen."""
-        found: list[MessageRecord] = []
+        """Act on `screen`, time it until the next screen is on show; return that screen.
 
-        def check() -> bool:
-            message = screen.next_screen()
-            if message is not None:
-                found.append(message)
-            return message is not None
-
+        An error message instead of the next screen: after a grace for a late screen, the
+        student resumes with /start and Continue, and the step's time runs on until the next
+        screen is there (what the person lived through).
+        """
         start = time.perf_counter()
         await act()
         run.updates += 1
-        await until(check)
-        run.steps[name].append(time.perf_counter() - start)
-        return found[-1]
+        for _ in range(MAX_RESUMES + 1):
+            await until(
+                lambda screen=screen: (
+                    screen.next_screen() is not None or screen.failure() is not None
+                )
+            )
+            failed = screen.failure()
+            if screen.next_screen() is None and failed is not None:
+                with contextlib.suppress(Stalled):
+                    await wait_until(
+                        emulator,
+                        user.user_id,
+                        lambda screen=screen: screen.next_screen() is not None,
+                        GRACE,
+                        describe,
+                    )
+            message = screen.next_screen()
+            if message is not None:
+                run.steps[name].append(time.perf_counter() - start)
+                return message
+            assert failed is not None
+            run.error_replies[(failed.content or "")[:60]] += 1
+            screen = await resume()
+        raise Stalled(f"user {user.user_id}: {name} failed {MAX_RESUMES + 1} times: {describe()}")
 
     await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
     start = time.perf_counter()
@@ -518,6 +587,14 @@ def report(students: int, args: argparse.Namespace, run: Run, f: dict[str, Any])
         f"average, peak {f['peak_rate']} in a second); "
         f"broadcast: {f['broadcast_delivered']}/{students + 1} delivered, "
         f"Send to the last copy {f['broadcast_s']:.1f} s"
+    )
+    lines.append(
+        f"error replies instead of the next screen: {sum(run.error_replies.values())}"
+        + (
+            f" (each followed by /start, Continue): {dict(run.error_replies)}"
+            if run.error_replies
+            else ""
+        )
     )
     calls = f["calls"]
     lines.append(
