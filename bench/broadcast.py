@@ -28,10 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._common import TELEGRAM_LIMITS, compose_broadcast, start_process  # noqa: E402
 from bot.db import migrate  # noqa: E402
-from bot.i18n import I18n  # noqa: E402
 from bot.sandbox.emulator import Emulator  # noqa: E402
-from bot.sandbox.faults import Limits  # noqa: E402
 from bot.sandbox.server import EmulatorServer  # noqa: E402
 from bot.sandbox.users import SimulatedUser  # noqa: E402
 
@@ -82,30 +81,9 @@ def counts(db_path: Path) -> dict[str, int]:
         con.close()
 
 
-async def until(emulator: Emulator, user: SimulatedUser, check, timeout: float = 60) -> None:
-    """Wait on the chat's activity signal until `check()` holds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not check():
-        seen = emulator.activity(user.user_id)
-        await emulator.wait_activity(user.user_id, seen, timeout=max(0.1, deadline - loop.time()))
-
-
 async def start_bot(env: dict[str, str], workdir: Path, run: int) -> asyncio.subprocess.Process:
-    """Start `python -m bot` with its output in a log file."""
-    log = (workdir / f"bot-{run}.log").open("wb")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        cwd=workdir,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=log,
-        stderr=log,
-    )
-    log.close()
-    return proc
+    """Start `python -m bot` with its output in bot-<run>.log."""
+    return await start_process([sys.executable, "-m", "bot"], env, workdir, f"bot-{run}.log")
 
 
 async def main() -> None:
@@ -117,7 +95,6 @@ async def main() -> None:
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    t = I18n("kk").translator("en")
     keep = os.environ.get("BENCH_KEEP")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(keep or tmp)
@@ -128,9 +105,7 @@ async def main() -> None:
         ids = await asyncio.to_thread(seed, db_path, args.recipients)
         # Telegram tolerates short bursts in one chat (a reply and the next question), so the
         # per-chat bucket holds a few messages; the 1/s average is enforced all the same.
-        emulator = Emulator(
-            limits=Limits(global_per_second=30, per_chat_per_second=1, per_chat_burst=4)
-        )
+        emulator = Emulator(limits=TELEGRAM_LIMITS)
         for i in ids:
             emulator.add_user(i, f"S{i}")
         admin = SimulatedUser(emulator, ADMIN, "Admin", "en")
@@ -149,15 +124,7 @@ async def main() -> None:
             await emulator.wait_polling(timeout=120)
             emulator.latency = args.latency
             total = args.recipients + 1  # the admin is in "everyone" too
-            await admin.send("/broadcast")
-            await until(emulator, admin, lambda: "Everyone" in admin.last_buttons)
-            await admin.tap("Everyone")
-            await until(emulator, admin, lambda: "Now send the message" in (admin.last_text or ""))
-            await admin.send(TEXT)
-            await until(emulator, admin, lambda: "No buttons" in admin.last_buttons)
-            await admin.tap("No buttons")
-            send_label = t.plain("broadcasts.send_now", count=total)
-            await until(emulator, admin, lambda: send_label in admin.last_buttons)
+            send_label = await compose_broadcast(emulator, admin, TEXT, total)
             # A person reads the preview before pressing Send; composing sent the admin's
             # chat a burst of replies, and its per-chat bucket refills meanwhile.
             await asyncio.sleep(4)
