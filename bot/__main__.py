@@ -1,6 +1,7 @@
 """`python -m bot`: migrate the database, then run the bot (or the sandbox without a token).
 
-python -m bot            run: poll the Bot API with BOT_TOKEN, or the sandbox without one
+python -m bot            run: poll the Bot API with BOT_TOKEN (or take its webhook with
+                         BOT_MODE=webhook), or the sandbox without a token
 python -m bot migrate    upgrade the database schema and exit
 python -m bot sandbox    run against the embedded Bot API emulator with a console chat
 python -m bot verify CODE  say whom a certificate was issued to (exit 1 for an unknown code)
@@ -25,7 +26,7 @@ from typing import Any, NoReturn
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import BadRequest, InvalidToken, NetworkError
 
 from bot.config import DEFAULT_PSEUDONYM_KEY, ConfigError, Settings, load_settings
 from bot.db import migrate
@@ -141,6 +142,38 @@ def run_polling(settings: Settings) -> int:
         # At start-up only: once polling, PTB retries network errors by itself.
         print(
             f"cannot reach the Bot API at {settings.bot_api_url}: {exc.message}", file=sys.stderr
+        )
+        return 1
+    return 0
+
+
+def run_served(settings: Settings) -> int:
+    """Webhook mode, or polling with /healthz and /metrics (`bot.webserver.serve`)."""
+    from bot.app import build_application
+    from bot.webserver import serve
+
+    app = build_application(settings)
+    try:
+        asyncio.run(serve(settings, app))
+    except InvalidToken:
+        print("configuration error: BOT_TOKEN: the Bot API rejected this token", file=sys.stderr)
+        return 2
+    except BadRequest as exc:  # setWebhook refused the URL or the secret
+        print(
+            f"configuration error: WEBHOOK_URL: Telegram refused it: {exc.message}",
+            file=sys.stderr,
+        )
+        return 2
+    except NetworkError as exc:
+        print(
+            f"cannot reach the Bot API at {settings.bot_api_url}: {exc.message}", file=sys.stderr
+        )
+        return 1
+    except OSError as exc:  # the listen address is taken or not ours
+        listen = settings.webhook_listen if settings.bot_mode == "webhook" else None
+        print(
+            f"cannot listen on {listen or settings.health_listen}: {_reason(exc)}",
+            file=sys.stderr,
         )
         return 1
     return 0
@@ -483,6 +516,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             raise CliError(f"{args.path}: no such file or folder")
         return _one_shot("read", asyncio.run, load_content(settings, args.path))
     if command == "run" and not settings.sandbox:
+        if settings.bot_mode == "webhook" or settings.health_listen:
+            return run_served(settings)
         return run_polling(settings)
     from bot.sandbox.console import run_sandbox
 
