@@ -13,9 +13,10 @@ would fail the same way). Callback queries are answered with `answerCallbackQuer
 polling, not in the webhook response. `deleteWebhook` is never called on stop: the other
 replicas keep receiving.
 
-`/healthz` (JSON): the database answers `SELECT 1`, its Alembic revision is the code's head,
+`/healthz` (JSON): the database answers `SELECT 1`, its Alembic revision against the code's head,
 the outbox's pending deliveries, the time this process last handled an update. 200 when the
-database answers and is at head, else 503; the backlog and the last update are for the
+database answers and is at head (or ahead: a newer release's replicas migrated it, see
+`migration_state`), else 503; the backlog and the last update are for the
 operator to read and alert on (a quiet night has no updates; a broadcast is a backlog).
 
 `/metrics`: Prometheus text of this application's registry (`bot.metrics`); the outbox gauge
@@ -59,9 +60,25 @@ HEALTH_TIMEOUT = 5.0
 UNSENT = ("pending", "sending")
 
 
-def head_revisions(database_url: str) -> frozenset[str]:
-    """The Alembic head revision(s) of the code (reads the migration scripts; blocking)."""
-    return frozenset(ScriptDirectory.from_config(alembic_config(database_url)).get_heads())
+def code_revisions(database_url: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The code's Alembic head(s) and every revision it knows (reads the scripts; blocking)."""
+    script = ScriptDirectory.from_config(alembic_config(database_url))
+    known = frozenset(rev.revision for rev in script.walk_revisions())
+    return frozenset(script.get_heads()), known
+
+
+def migration_state(current: frozenset[str], heads: frozenset[str], known: frozenset[str]) -> str:
+    """`at head`, `ahead` (a newer release migrated it: fine while replicas roll) or `behind`.
+
+    Ahead is healthy by the expand/contract rule (docs/deploy.md): a migration only adds what
+    the previous release can ignore, so the old replicas keep serving while the new ones
+    start. Behind (or never migrated) is not: this code needs tables or columns not there yet.
+    """
+    if current == heads:
+        return "at head"
+    if current and not current <= known:
+        return "ahead"
+    return "behind"
 
 
 class WebServer:
@@ -87,7 +104,7 @@ class WebServer:
         self.health = health
         self.url: str | None = None
         self._runner: web.AppRunner | None = None
-        self._heads: frozenset[str] | None = None
+        self._revisions: tuple[frozenset[str], frozenset[str]] | None = None
 
     @property
     def metrics(self) -> Metrics:
@@ -157,8 +174,9 @@ class WebServer:
         assert data.engine is not None and data.settings is not None
         report: dict[str, Any] = {"database": "unreachable", "migrations": "unknown"}
         healthy = False
-        if self._heads is None:
-            self._heads = await asyncio.to_thread(head_revisions, data.settings.database_url)
+        if self._revisions is None:
+            self._revisions = await asyncio.to_thread(code_revisions, data.settings.database_url)
+        heads, known = self._revisions
         try:
             async with asyncio.timeout(HEALTH_TIMEOUT), data.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
@@ -176,10 +194,9 @@ class WebServer:
                 except Exception:  # noqa: BLE001 - no alembic_version table: never migrated
                     current = frozenset()
                 report["revision"] = sorted(current)
-                report["head"] = sorted(self._heads)
-                at_head = current == self._heads
-                report["migrations"] = "at head" if at_head else "not at head"
-                healthy = at_head
+                report["head"] = sorted(heads)
+                report["migrations"] = migration_state(current, heads, known)
+                healthy = report["migrations"] != "behind"
         except Exception as exc:  # noqa: BLE001 - whatever the database did, report it
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             report["error"] = f"{type(exc).__name__}: {first}".rstrip(": ")

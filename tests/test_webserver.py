@@ -188,7 +188,7 @@ async def test_duties_count_passes_and_rows(harness: Harness, http: aiohttp.Clie
     assert sample(metrics.render().decode(), "ortaq_duty_late_ticks_total", duty="course-lessons")
 
 
-async def test_healthz_is_200_at_head_and_503_when_a_migration_is_missing(
+async def test_healthz_is_200_at_head_or_ahead_and_503_when_a_migration_is_missing(
     harness: Harness, server: WebServer, http: aiohttp.ClientSession
 ):
     async with http.get(f"{server.url}/healthz") as response:
@@ -205,13 +205,27 @@ async def test_healthz_is_200_at_head_and_503_when_a_migration_is_missing(
     # The database one migration behind the code, as after deploying code before migrating.
     assert harness.app is not None and harness.app.bot_data.engine is not None
     async with harness.app.bot_data.engine.begin() as conn:
-        await conn.execute(text("UPDATE alembic_version SET version_num = '0013_contest_setup'"))
+        await conn.execute(text("UPDATE alembic_version SET version_num = '0013'"))
     async with http.get(f"{server.url}/healthz") as response:
         report = await response.json()
         assert response.status == 503
-    assert report["migrations"] == "not at head"
-    assert report["revision"] == ["0013_contest_setup"]
+    assert report["migrations"] == "behind"
+    assert report["revision"] == ["0013"]
     assert report["status"] == "unhealthy"
+    # A newer release migrated it (a revision this code does not know): by the expand/contract
+    # rule the old replicas keep serving during a rolling upgrade.
+    async with harness.app.bot_data.engine.begin() as conn:
+        await conn.execute(text("UPDATE alembic_version SET version_num = '0099_future'"))
+    async with http.get(f"{server.url}/healthz") as response:
+        report = await response.json()
+        assert response.status == 200, report
+    assert report["migrations"] == "ahead"
+    # Never migrated: no revision at all.
+    async with harness.app.bot_data.engine.begin() as conn:
+        await conn.execute(text("DELETE FROM alembic_version"))
+    async with http.get(f"{server.url}/healthz") as response:
+        assert response.status == 503
+        assert (await response.json())["migrations"] == "behind"
 
 
 async def test_healthz_is_503_when_the_database_is_unreachable(
