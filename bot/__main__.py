@@ -104,23 +104,32 @@ class RedactingFormatter(logging.Formatter):
     PTB and httpx put the token in request URLs, and PTB's InvalidToken quotes it.
     """
 
-    def __init__(self, fmt: str, secret: str | None):
-        """Format with `fmt`, replacing `secret` wherever it appears."""
+    def __init__(self, fmt: str, secret: str | None, webhook_secret: str | None = None):
+        """Format with `fmt`, replacing `secret` (and `webhook_secret`) wherever they appear.
+
+        PTB's debug log of setWebhook carries the webhook's secret.
+        """
         super().__init__(fmt)
         self.secret = secret
+        self.webhook_secret = webhook_secret
 
     def format(self, record: logging.LogRecord) -> str:
-        """The formatted record, token removed."""
+        """The formatted record, token and webhook secret removed."""
         text = super().format(record)
-        return text.replace(self.secret, "<token>") if self.secret else text
+        if self.secret:
+            text = text.replace(self.secret, "<token>")
+        if self.webhook_secret:
+            text = text.replace(self.webhook_secret, "<webhook secret>")
+        return text
 
 
 def setup_logging(settings: Settings) -> None:
     """Log to stderr at `LOG_LEVEL`, with the token redacted."""
     handler = logging.StreamHandler()
     token = settings.bot_token.get_secret_value() if settings.bot_token else None
+    hook = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     handler.setFormatter(
-        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", token)
+        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", token, hook)
     )
     logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
     # httpx logs every request URL, token included, at INFO.
