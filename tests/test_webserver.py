@@ -335,3 +335,99 @@ def test_webhook_mode_refuses_to_start_without_url_or_secret(db_path: Path):
         db_path, bot_mode="Webhook", webhook_url="https://b.example.org", webhook_secret="ab"
     )
     assert hook.webhook_path == "/"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_polling_mode_serves_health_on_health_listen(
+    db_path: Path, harness: Harness, http: aiohttp.ClientSession
+):
+    """`serve` in polling mode: the updater polls, /healthz and /metrics on HEALTH_LISTEN."""
+    from bot.app import build_application
+    from bot.sandbox.request import EmulatorRequest
+
+    emulator = harness.emulator
+    port = _free_port()
+    settings = make_settings(db_path, health_listen=f"127.0.0.1:{port}")
+    app = build_application(
+        settings,
+        token=emulator.token,
+        request=EmulatorRequest(emulator),
+        get_updates_request=EmulatorRequest(emulator),
+        base_url=EmulatorRequest.BASE_URL,
+        base_file_url=EmulatorRequest.BASE_FILE_URL,
+        autorun_jobs=False,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(settings, app, stop))
+    try:
+        await emulator.wait_polling(timeout=60)
+        async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+            assert response.status == 200, await response.text()
+        async with http.get(f"http://127.0.0.1:{port}/metrics") as response:
+            assert "ortaq_outbox_pending" in await response.text()
+        # No webhook route in polling mode.
+        async with http.post(f"http://127.0.0.1:{port}/", json={}) as response:
+            assert response.status in (404, 405)
+        assert not emulator.webhook["url"]
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 60)
+
+
+async def test_a_taken_address_stops_the_start_and_closes_the_app(db_path: Path, harness: Harness):
+    import socket
+
+    from bot.app import build_application
+    from bot.sandbox.request import EmulatorRequest
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = make_settings(
+            db_path,
+            bot_mode="webhook",
+            webhook_url="https://bot.example.org/tg",
+            webhook_secret=SECRET,
+            webhook_listen=f"127.0.0.1:{port}",
+        )
+        app = build_application(
+            settings,
+            token=harness.emulator.token,
+            request=EmulatorRequest(harness.emulator),
+            base_url=EmulatorRequest.BASE_URL,
+            base_file_url=EmulatorRequest.BASE_FILE_URL,
+            autorun_jobs=False,
+        )
+        with pytest.raises(OSError):
+            await serve(settings, app, asyncio.Event())
+    assert not app.running
+    assert not harness.emulator.webhook["url"], "setWebhook before anyone listened"
+
+
+async def test_outbound_messages_are_counted_by_outcome(harness: Harness):
+    from bot.gateway import Outgoing
+
+    assert harness.app is not None
+    data = harness.app.bot_data
+    assert data.gateway is not None and data.metrics is not None
+    harness.user(5010)
+    assert (await data.gateway.send(Outgoing(chat_id=5010, text="hi"))).outcome == "sent"
+    assert (await data.gateway.send(Outgoing(chat_id=5999, text="hi"))).outcome == (
+        "chat_not_found"
+    )
+    rendered = data.metrics.render().decode()
+    assert sample(rendered, "ortaq_outbound_messages_total", outcome="sent") == 1
+    assert sample(rendered, "ortaq_outbound_messages_total", outcome="chat_not_found") == 1
+    assert sample(rendered, "ortaq_bot_api_calls_total", method="sendMessage") == 2
+    assert (
+        sample(rendered, "ortaq_bot_api_errors_total", method="sendMessage", error="BadRequest")
+        == 1
+    )
