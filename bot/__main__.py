@@ -1,6 +1,7 @@
 """`python -m bot`: migrate the database, then run the bot (or the sandbox without a token).
 
-python -m bot            run: poll the Bot API with BOT_TOKEN, or the sandbox without one
+python -m bot            run: poll the Bot API with BOT_TOKEN (or take its webhook with
+                         BOT_MODE=webhook), or the sandbox without a token
 python -m bot migrate    upgrade the database schema and exit
 python -m bot sandbox    run against the embedded Bot API emulator with a console chat
 python -m bot verify CODE  say whom a certificate was issued to (exit 1 for an unknown code)
@@ -25,7 +26,7 @@ from typing import Any, NoReturn
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import BadRequest, InvalidToken, NetworkError
 
 from bot.config import (
     DEFAULT_PSEUDONYM_KEY,
@@ -109,23 +110,32 @@ class RedactingFormatter(logging.Formatter):
     PTB and httpx put the token in request URLs, and PTB's InvalidToken quotes it.
     """
 
-    def __init__(self, fmt: str, secret: str | None):
-        """Format with `fmt`, replacing `secret` wherever it appears."""
+    def __init__(self, fmt: str, secret: str | None, webhook_secret: str | None = None):
+        """Format with `fmt`, replacing `secret` (and `webhook_secret`) wherever they appear.
+
+        PTB's debug log of setWebhook carries the webhook's secret.
+        """
         super().__init__(fmt)
         self.secret = secret
+        self.webhook_secret = webhook_secret
 
     def format(self, record: logging.LogRecord) -> str:
-        """The formatted record, token removed."""
+        """The formatted record, token and webhook secret removed."""
         text = super().format(record)
-        return text.replace(self.secret, "<token>") if self.secret else text
+        if self.secret:
+            text = text.replace(self.secret, "<token>")
+        if self.webhook_secret:
+            text = text.replace(self.webhook_secret, "<webhook secret>")
+        return text
 
 
 def setup_logging(settings: Settings) -> None:
     """Log to stderr at `LOG_LEVEL`, with the token redacted."""
     handler = logging.StreamHandler()
     token = settings.bot_token.get_secret_value() if settings.bot_token else None
+    hook = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     handler.setFormatter(
-        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", token)
+        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", token, hook)
     )
     logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
     # httpx logs every request URL, token included, at INFO.
@@ -164,6 +174,39 @@ def run_polling(settings: Settings) -> int:
         # At start-up only: once polling, PTB retries network errors by itself.
         print(
             f"cannot reach the Bot API at {settings.bot_api_url}: {exc.message}", file=sys.stderr
+        )
+        return 1
+    return 0
+
+
+def run_served(settings: Settings) -> int:
+    """Webhook mode, or polling with /healthz and /metrics (`bot.webserver.serve`)."""
+    from bot.app import build_application
+    from bot.webserver import serve
+
+    app = build_application(settings)
+    use_event_loop(settings)  # uvloop where it can, as for polling
+    try:
+        asyncio.get_event_loop().run_until_complete(serve(settings, app))
+    except InvalidToken:
+        print("configuration error: BOT_TOKEN: the Bot API rejected this token", file=sys.stderr)
+        return 2
+    except BadRequest as exc:  # setWebhook refused the URL or the secret
+        print(
+            f"configuration error: WEBHOOK_URL: Telegram refused it: {exc.message}",
+            file=sys.stderr,
+        )
+        return 2
+    except NetworkError as exc:
+        print(
+            f"cannot reach the Bot API at {settings.bot_api_url}: {exc.message}", file=sys.stderr
+        )
+        return 1
+    except OSError as exc:  # the listen address is taken or not ours
+        listen = settings.webhook_listen if settings.bot_mode == "webhook" else None
+        print(
+            f"cannot listen on {listen or settings.health_listen}: {_reason(exc)}",
+            file=sys.stderr,
         )
         return 1
     return 0
@@ -506,6 +549,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             raise CliError(f"{args.path}: no such file or folder")
         return _one_shot("read", asyncio.run, load_content(settings, args.path))
     if command == "run" and not settings.sandbox:
+        if settings.bot_mode == "webhook" or settings.health_listen:
+            return run_served(settings)
         return run_polling(settings)
     from bot.sandbox.console import run_sandbox
 

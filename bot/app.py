@@ -29,6 +29,7 @@ from bot.gateway import Gateway
 from bot.i18n import I18n
 from bot.jobs import Jobs, start_jobs
 from bot.jobs.broadcasts import Broadcaster
+from bot.metrics import Metrics
 from bot.ratelimit import Clock, RateLimiter
 from bot.services import chart_pool
 from bot.services.content import load_defaults_if_empty
@@ -69,6 +70,7 @@ def build_application(
     if not bot_token:
         raise ValueError("a bot token is needed (BOT_TOKEN, or the sandbox's)")
     limiter = RateLimiter(settings.broadcast_rate, settings.broadcast_chat_rate, clock)
+    metrics = Metrics()  # a registry per application: tests build many in one process
     builder = (
         ApplicationBuilder()
         .token(bot_token)
@@ -76,8 +78,8 @@ def build_application(
         .base_file_url(base_file_url or settings.api_base_file_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .context_types(CONTEXT_TYPES)
-        .concurrent_updates(PerUserUpdateProcessor(settings.max_concurrent_updates))
-        .rate_limiter(FloodGuard(limiter))
+        .concurrent_updates(PerUserUpdateProcessor(settings.max_concurrent_updates, metrics))
+        .rate_limiter(FloodGuard(limiter, metrics=metrics))
         .post_init(on_startup)
         .post_stop(on_stop)
         .post_shutdown(on_shutdown)
@@ -99,9 +101,10 @@ def build_application(
     data.engine = engine
     data.db = make_sessionmaker(engine)
     data.i18n = I18n(settings.default_language)
-    data.gateway = Gateway(app.bot, limiter)
+    data.metrics = metrics
+    data.gateway = Gateway(app.bot, limiter, metrics=metrics)
     data.broadcaster = Broadcaster(data.gateway, data.db, data.i18n, settings)
-    data.jobs = Jobs(autorun=autorun_jobs)
+    data.jobs = Jobs(autorun=autorun_jobs, metrics=metrics)
     # Charts go to worker processes, started at the first chart and stopped with the bot.
     chart_pool.configure(settings.chart_workers)
     data.features = handlers.register(app, tuple(features or handlers.FEATURES))

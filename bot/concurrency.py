@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 # How many updates may be admitted (running or queued behind their user) at once.
 ADMISSION_LIMIT = 4096
@@ -36,10 +39,11 @@ def update_key(update: object) -> object:
 class PerUserUpdateProcessor(BaseUpdateProcessor):
     """At most `limit` updates run at once; never two of one user at once."""
 
-    def __init__(self, limit: int):
-        """Run at most `limit` updates at once."""
+    def __init__(self, limit: int, metrics: Metrics | None = None):
+        """Run at most `limit` updates at once; count and time them in `metrics` if given."""
         super().__init__(max(ADMISSION_LIMIT, limit))
         self.limit = limit
+        self.metrics = metrics
         self._running = asyncio.BoundedSemaphore(limit)
         self._locks: dict[object, asyncio.Lock] = {}
         self._waiting: dict[object, int] = {}
@@ -54,7 +58,11 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         try:
             # asyncio.Lock wakes waiters first-in first-out, so one user's order is kept.
             async with lock, self._running:
-                await coroutine
+                if self.metrics is None:
+                    await coroutine
+                else:
+                    with self.metrics.handling(update):
+                        await coroutine
         finally:
             self._waiting[key] -= 1
             if self._waiting[key] == 0:

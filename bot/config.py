@@ -22,6 +22,27 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/ortaq.db"
 SANDBOX_DATABASE_URL = "sqlite+aiosqlite:///data/sandbox.db"
 DEFAULT_PSEUDONYM_KEY = "change-me-in-production"
 _TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{5,}$")
+# Telegram's rule for setWebhook's secret_token.
+_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+# Paths the web server keeps for itself: the webhook cannot take them.
+RESERVED_PATHS = frozenset({"/healthz", "/metrics"})
+
+
+def webhook_path(url: str) -> str:
+    """The path part of a webhook URL ("/" when it has none)."""
+    rest = url.split("://", 1)[-1]
+    slash = rest.find("/")
+    return "/" if slash < 0 else rest[slash:]
+
+
+def split_listen(value: str) -> tuple[str, int]:
+    """`host:port` (IPv6 in brackets) as (host, port); ValueError naming the expected form."""
+    text = value.strip()
+    host, sep, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not (port.isascii() and port.isdigit()) or int(port) > 65535:
+        raise ValueError("expected host:port, such as 0.0.0.0:8080 or 127.0.0.1:9100")
+    return host, int(port)
 
 
 def _default_transport() -> Literal["aiohttp", "httpx"]:
@@ -66,6 +87,15 @@ class Settings(BaseSettings):
     use_uvloop: bool = True
     # Processes drawing charts (bot/services/chart_pool.py); 0 draws them in a thread.
     chart_workers: int = Field(default=2, ge=0, le=32)
+    # How updates arrive: long polling (one process) or a webhook (replicas behind a proxy).
+    # Declared before the webhook fields: their checks read it.
+    bot_mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = Field(default=None, validate_default=True)
+    webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
+    webhook_listen: str = "0.0.0.0:8080"
+    # /healthz and /metrics on their own address (host:port); unset: in webhook mode they are
+    # served beside the webhook, in polling mode not at all.
+    health_listen: str | None = None
 
     @field_validator("bot_token", mode="before")
     @classmethod
@@ -125,6 +155,62 @@ class Settings(BaseSettings):
             # Pseudonyms keyed with a public default could be reversed by anyone.
             raise ValueError("set a secret of your own before running with a real BOT_TOKEN")
         return value
+
+    @field_validator("bot_mode", mode="before")
+    @classmethod
+    def _lower_mode(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        value = value.strip() if value else None
+        if value is None:
+            if info.data.get("bot_mode") == "webhook":
+                raise ValueError(
+                    "required when BOT_MODE=webhook: the public https:// URL Telegram posts to"
+                )
+            return None
+        if not re.match(r"^https://[^\s/?#]+(/[^\s?#]*)?$", value):
+            raise ValueError("expected a public https:// URL such as https://bot.example.org/tg")
+        if webhook_path(value) in RESERVED_PATHS:
+            raise ValueError("/healthz and /metrics are the health paths: choose another path")
+        return value
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _check_webhook_secret(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if info.data.get("bot_mode") == "webhook":
+                raise ValueError(
+                    "required when BOT_MODE=webhook: without it anyone could post updates "
+                    "(1-256 characters A-Z, a-z, 0-9, _ and -; e.g. openssl rand -hex 32)"
+                )
+            return None
+        if not isinstance(value, str) or not _SECRET_RE.match(value.strip()):
+            raise ValueError("expected 1-256 characters A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return value.strip()
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _check_webhook_listen(cls, value: str) -> str:
+        split_listen(value)
+        return value.strip()
+
+    @field_validator("health_listen")
+    @classmethod
+    def _check_health_listen(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        split_listen(value)
+        return value.strip()
+
+    @property
+    def webhook_path(self) -> str:
+        """The path of `WEBHOOK_URL`, where the web server takes Telegram's posts."""
+        return webhook_path(self.webhook_url or "")
 
     @property
     def sandbox(self) -> bool:

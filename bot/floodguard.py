@@ -21,7 +21,7 @@ import logging
 import warnings
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import httpx
@@ -29,6 +29,9 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
 
 from bot.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -91,12 +94,15 @@ class FloodGuard(BaseRateLimiter[dict[str, Any]]):
         *,
         network_retries: int = 3,
         backoff: float = 0.25,
+        metrics: Metrics | None = None,
     ):
         """Retry floods at most `max_retries` times (each wait at most `max_wait` seconds).
 
         5xx and network errors are retried `network_retries` times, after `backoff`,
-        then twice that, and so on.
+        then twice that, and so on. Every request (the gateway's too) is counted in `metrics`
+        with its failures by error class: this is the one seam all Bot API calls pass.
         """
+        self.metrics = metrics
         self.limiter = limiter
         self.max_retries = max_retries
         self.max_wait = max_wait
@@ -115,6 +121,22 @@ class FloodGuard(BaseRateLimiter[dict[str, Any]]):
     async def shutdown(self) -> None:
         """Nothing to tear down."""
 
+    @staticmethod
+    def _counted(
+        callback: Callable[..., Coroutine[Any, Any, Any]], endpoint: str, metrics: Metrics
+    ) -> Callable[..., Coroutine[Any, Any, Any]]:
+        """`callback`, counting each call (each retry too) and each failure in `metrics`."""
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            metrics.api_call(endpoint)
+            try:
+                return await callback(*args, **kwargs)
+            except Exception as exc:
+                metrics.api_error(endpoint, exc)
+                raise
+
+        return counted
+
     async def process_request(
         self,
         callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
@@ -125,6 +147,8 @@ class FloodGuard(BaseRateLimiter[dict[str, Any]]):
         rate_limit_args: dict[str, Any] | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         """Call Telegram; on flood control outside the gateway, wait and call again."""
+        if self.metrics is not None:
+            callback = self._counted(callback, endpoint, self.metrics)
         if GATEWAY_CALL.get():
             return await callback(*args, **kwargs)
         chat_id = data.get("chat_id")

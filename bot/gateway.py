@@ -21,6 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
@@ -36,6 +37,9 @@ from telegram.error import (
 
 from bot.floodguard import GATEWAY_CALL, never_sent, retry_after_seconds
 from bot.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -90,8 +94,10 @@ class Gateway:
         max_attempts: int = 5,
         backoff: float = 0.5,
         max_flood_waits: int = 20,
+        metrics: Metrics | None = None,
     ):
-        """Send through `bot`, paced by `limiter`."""
+        """Send through `bot`, paced by `limiter`; count each message's outcome in `metrics`."""
+        self.metrics = metrics
         self.bot = bot
         self.limiter = limiter
         self.max_attempts = max_attempts
@@ -106,9 +112,12 @@ class Gateway:
         so that they claim a delivery only when it can leave at once); only the chat's own
         pace is still waited for, and retries take new slots.
         """
-        return await self._with_retries(
+        result = await self._with_retries(
             message.chat_id, lambda: self._send_once(message), holds_slot=holds_slot
         )
+        if self.metrics is not None:
+            self.metrics.sent(result.outcome)
+        return result
 
     async def wait_slot(self) -> None:
         """Wait for a global send slot, to use with `send(..., holds_slot=True)`."""

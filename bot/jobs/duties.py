@@ -18,10 +18,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from bot.services.due import DUE_OBSERVER
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +47,12 @@ class Duty:
 class Jobs:
     """The duties of one application, run by PTB's job queue or driven by tests."""
 
-    def __init__(self, *, autorun: bool = True):
-        """Hold duties; `autorun=False`: never run them on a timer (tests call `run_all`)."""
+    def __init__(self, *, autorun: bool = True, metrics: Metrics | None = None):
+        """Hold duties; `autorun=False`: never run them on a timer (tests call `run_all`).
+
+        `metrics`: where passes, their rows and late ticks are counted.
+        """
+        self.metrics = metrics
         self.autorun = autorun
         self.duties: dict[str, Duty] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -90,6 +100,8 @@ class Jobs:
         """Start a pass of `name` in the background unless one runs; the pass's task, or None."""
         lock = self._locks.setdefault(name, asyncio.Lock())
         if lock.locked():
+            if self.metrics is not None:
+                self.metrics.duty_tick_late(name)
             return None
         task = asyncio.create_task(self._logged(name), name=f"duty:{name}")
         self._passes.add(task)
@@ -119,7 +131,18 @@ class Jobs:
         duty = self.duties[name]
         lock = self._locks.setdefault(name, asyncio.Lock())
         async with lock:
-            await duty.run()
+            if self.metrics is None:
+                await duty.run()
+                return
+            token = DUE_OBSERVER.set(self.metrics.due_rows)
+            start = time.perf_counter()
+            failed = True
+            try:
+                await duty.run()
+                failed = False
+            finally:
+                DUE_OBSERVER.reset(token)
+                self.metrics.duty_pass(name, time.perf_counter() - start, failed=failed)
 
     async def run_all(self) -> None:
         """Run one pass of every duty, in the order they were added (tests, the CLI)."""

@@ -1088,6 +1088,17 @@ class Emulator:
                     break
                 raise TimeoutError(f"no getUpdates long poll started within {timeout:g}s")
 
+    async def wait_webhook(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - as above
+        """Wait until a webhook is set (a bot in webhook mode is up and listening)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.webhook["url"]:
+            remaining = deadline - loop.time()
+            if remaining <= 0 or not await self._poll_signal.wait(remaining):
+                if self.webhook["url"]:
+                    break
+                raise TimeoutError(f"no setWebhook within {timeout:g}s")
+
     def _stall_report(self, chat: _Chat, since: int, timeout: float) -> str:
         last = self.last_bot_message(chat.id)
         queued = sum(1 for update in self._updates if _update_chat_id(update) == chat.id)
@@ -1641,6 +1652,7 @@ class Emulator:
                 if key in params
             },
         }
+        self._poll_signal.notify()  # wakes wait_webhook
         return True
 
     def _delete_webhook(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> bool:
