@@ -159,6 +159,22 @@ def use_event_loop(settings: Settings) -> str:
     return "asyncio"
 
 
+def close_transports(app: Any) -> None:
+    """Close the Bot API transports a failed start left open.
+
+    PTB shuts down only what it initialized completely; without this an "unclosed session"
+    warning would follow the one-line error.
+    """
+    transports = app.bot_data.transports
+    if not transports:
+        return
+    loop = asyncio.get_event_loop()
+    if loop.is_closed():
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+    loop.run_until_complete(asyncio.gather(*(t.shutdown() for t in transports)))
+
+
 def run_polling(settings: Settings) -> int:
     """Poll the configured Bot API until interrupted; returns the exit code."""
     from bot.app import build_application
@@ -168,10 +184,12 @@ def run_polling(settings: Settings) -> int:
     try:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
     except InvalidToken:
+        close_transports(app)
         print("configuration error: BOT_TOKEN: the Bot API rejected this token", file=sys.stderr)
         return 2
     except NetworkError as exc:
         # At start-up only: once polling, PTB retries network errors by itself.
+        close_transports(app)
         print(
             f"cannot reach the Bot API at {settings.bot_api_url}: {exc.message}", file=sys.stderr
         )
@@ -189,6 +207,7 @@ def run_served(settings: Settings) -> int:
     try:
         asyncio.get_event_loop().run_until_complete(serve(settings, app))
     except InvalidToken:
+        close_transports(app)
         print("configuration error: BOT_TOKEN: the Bot API rejected this token", file=sys.stderr)
         return 2
     except BadRequest as exc:  # setWebhook refused the URL or the secret

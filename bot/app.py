@@ -84,6 +84,7 @@ def build_application(
         .post_stop(on_stop)
         .post_shutdown(on_shutdown)
     )
+    built: tuple[BaseRequest, ...] = ()
     if request is not None:
         builder = builder.request(request).get_updates_request(get_updates_request or request)
     elif settings.bot_api_transport != "httpx":
@@ -91,10 +92,13 @@ def build_application(
         # PTB's pool sizes: room for every update in flight and the broadcast workers, and
         # one connection for the long poll.
         pool = max(256, 4 * settings.max_concurrent_updates)
-        builder = builder.request(
-            build_request(settings.bot_api_transport, connection_pool_size=pool)
-        ).get_updates_request(build_request(settings.bot_api_transport, connection_pool_size=1))
+        built = (
+            build_request(settings.bot_api_transport, connection_pool_size=pool),
+            build_request(settings.bot_api_transport, connection_pool_size=1),
+        )
+        builder = builder.request(built[0]).get_updates_request(built[1])
     app: OrtaqApp = builder.build()
+    app.bot_data.transports = built
     engine = create_engine(settings.database_url)
     data = app.bot_data
     data.settings = settings

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
+from telegram.request import BaseRequest
 
 from bot.i18n import pick_language
 from bot.jobs.background import Background
@@ -42,6 +43,9 @@ class BotData:
     jobs: Jobs = field(default_factory=Jobs)  # timed duties (bot.jobs.start_jobs)
     features: Features | None = None
     metrics: Metrics | None = None  # this application's Prometheus metrics (bot.metrics)
+    # The Bot API transports built here (not PTB's own), closed by `close_transports` when the
+    # start fails before PTB could shut them down.
+    transports: tuple[BaseRequest, ...] = ()
     # Monotonic time of the last error report per admin, for rate limiting.
     admin_alerts: dict[int, float] = field(default_factory=dict)
 
