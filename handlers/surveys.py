@@ -225,7 +225,7 @@ def _on_screen_value(screen: Screen, message_id: int, page: int) -> str:
     a, i = screen.attempt_id, screen.index
     # The message and its page are only needed to close the page once the answer is typed:
     # dropped, the page first, if they do not fit.
-    for argument in (f"{a}:{i}:{message_id}:{page}", f"{a}:{i}:{message_id}", f"{a}:{i}"):
+    for argument in (f"{a}:{i}:{message_id}:{page}", f"{a}:{i}:{message_id}"):
         try:
             return waiting_for(AWAITING_ROUTE, argument)
         except ValueError:
@@ -295,9 +295,9 @@ async def _edit_page(update: Update, text: str, keyboard: InlineKeyboardMarkup |
     """
     try:
         await safe_edit(update, text, keyboard)
-    except Forbidden:
+    except Forbidden:  # blocked: sending fails too; the error handler takes it
         raise
-    except BadRequest:
+    except BadRequest:  # (a NetworkError in PTB: caught first)
         logger.info("survey page not edited (update %s)", update.update_id, exc_info=True)
         return False
     except NetworkError:
