@@ -30,6 +30,7 @@ from bot.i18n import I18n
 from bot.jobs import Jobs, start_jobs
 from bot.jobs.broadcasts import Broadcaster
 from bot.ratelimit import Clock, RateLimiter
+from bot.replicas import UpdateGuard
 from bot.services.content import load_defaults_if_empty
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ def build_application(
     if not bot_token:
         raise ValueError("a bot token is needed (BOT_TOKEN, or the sandbox's)")
     limiter = RateLimiter(settings.broadcast_rate, settings.broadcast_chat_rate, clock)
+    processor = PerUserUpdateProcessor(settings.max_concurrent_updates)
     builder = (
         ApplicationBuilder()
         .token(bot_token)
@@ -74,7 +76,7 @@ def build_application(
         .base_file_url(base_file_url or settings.api_base_file_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .context_types(CONTEXT_TYPES)
-        .concurrent_updates(PerUserUpdateProcessor(settings.max_concurrent_updates))
+        .concurrent_updates(processor)
         .rate_limiter(FloodGuard(limiter))
         .post_init(on_startup)
         .post_stop(on_stop)
@@ -88,6 +90,9 @@ def build_application(
     data.settings = settings
     data.engine = engine
     data.db = make_sessionmaker(engine)
+    data.update_guard = processor.guard = UpdateGuard(
+        data.db, engine, settings.max_concurrent_updates
+    )
     data.i18n = I18n(settings.default_language)
     data.gateway = Gateway(app.bot, limiter)
     data.broadcaster = Broadcaster(data.gateway, data.db, data.i18n, settings)
@@ -138,5 +143,7 @@ async def on_stop(app: OrtaqApp) -> None:
 async def on_shutdown(app: OrtaqApp) -> None:
     """Stop broadcasting if `on_stop` did not run, then close the database."""
     await on_stop(app)
+    if app.bot_data.update_guard is not None:
+        await app.bot_data.update_guard.dispose()
     if app.bot_data.engine is not None:
         await app.bot_data.engine.dispose()

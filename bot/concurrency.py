@@ -8,19 +8,26 @@ PTB's own semaphore is taken *before* `do_process_update` (its `process_update` 
 a user who taps fast would hold several of its slots while waiting behind themselves. This
 processor therefore gives PTB a wide admission limit (which only bounds memory) and applies
 the real bound itself, after the per-user lock: waiting users hold no slots.
+
+Across processes (several replicas on one PostgreSQL database) the processor hands each update
+to a `bot.replicas.UpdateGuard` inside that lock and slot: the guard skips an update handled
+already and makes two replicas take turns with one person's updates.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
 # How many updates may be admitted (running or queued behind their user) at once.
 ADMISSION_LIMIT = 4096
+
+if TYPE_CHECKING:
+    from bot.replicas import UpdateGuard
 
 
 def update_key(update: object) -> object:
@@ -40,6 +47,8 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         """Run at most `limit` updates at once."""
         super().__init__(max(ADMISSION_LIMIT, limit))
         self.limit = limit
+        self.guard: UpdateGuard | None = None
+        """Set by the composition root: each update handled once, in turn across replicas."""
         self._running = asyncio.BoundedSemaphore(limit)
         self._locks: dict[object, asyncio.Lock] = {}
         self._waiting: dict[object, int] = {}
@@ -54,7 +63,10 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         try:
             # asyncio.Lock wakes waiters first-in first-out, so one user's order is kept.
             async with lock, self._running:
-                await coroutine
+                if self.guard is None:
+                    await coroutine
+                else:
+                    await self.guard.run(update, coroutine)
         finally:
             self._waiting[key] -= 1
             if self._waiting[key] == 0:

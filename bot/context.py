@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bot.gateway import Gateway
     from bot.i18n import I18n, Translator
     from bot.jobs.broadcasts import Broadcaster
+    from bot.replicas import UpdateGuard
     from bot.services.users import Profile
 
 
@@ -40,6 +41,7 @@ class BotData:
     background: Background = field(default_factory=Background)
     jobs: Jobs = field(default_factory=Jobs)  # timed duties (bot.jobs.start_jobs)
     features: Features | None = None
+    update_guard: UpdateGuard | None = None  # each update once, in turn across replicas
     # Monotonic time of the last error report per admin, for rate limiting.
     admin_alerts: dict[int, float] = field(default_factory=dict)
 

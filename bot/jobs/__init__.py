@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bot.jobs import broadcasts, campaigns, contest, contest_jury, course, events
+from bot.jobs import broadcasts, campaigns, contest, contest_jury, course, events, handled_updates
 from bot.jobs.duties import Duty, Jobs
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ DUTIES: tuple[Callable[[BotData], Duty], ...] = (
     contest.drafts_duty,
     contest_jury.allocation_duty,
     contest_jury.jury_reminder_duty,
+    handled_updates.prune_duty,
 )
 
 
