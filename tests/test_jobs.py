@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.jobs import DUTIES, Duty, Jobs
-from bot.jobs.broadcasts import SCHEDULED
+from bot.jobs.broadcasts import ORPHANS, SCHEDULED
 from bot.jobs.campaigns import CAMPAIGN_STEPS
 from bot.jobs.contest import CONTEST_DRAFTS
 from bot.jobs.contest_jury import CONTEST_ALLOCATION, CONTEST_JURY_REMINDER
@@ -125,6 +125,7 @@ async def test_the_application_starts_every_duty(settings):
         jobs = harness.app.bot_data.jobs
         assert list(jobs.duties) == [
             SCHEDULED,
+            ORPHANS,
             CAMPAIGN_STEPS,
             COURSE_LESSONS,
             COURSE_NUDGES,

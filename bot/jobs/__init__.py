@@ -35,6 +35,7 @@ __all__ = ["DUTIES", "Duty", "Jobs", "start_jobs"]
 # Every timed duty, in the order a pass of `Jobs.run_all` runs them.
 DUTIES: tuple[Callable[[BotData], Duty], ...] = (
     broadcasts.duty,
+    broadcasts.orphans_duty,
     campaigns.duty,
     course.lesson_duty,
     course.nudge_duty,
