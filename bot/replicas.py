@@ -82,20 +82,51 @@ class UpdateGuard:
         """Updates skipped because they were handled already (tests and logs read it)."""
 
     async def run(self, update: object, handling: Awaitable[Any]) -> bool:
-        """Await `handling` unless `update` was handled already; whether it ran."""
+        """Await `handling` unless `update` was handled already; whether it ran.
+
+        When the database cannot be asked (it is down), the update is handled anyway: its
+        handlers then fail the usual way and the person is told, rather than left unanswered.
+        """
         if not isinstance(update, Update):
             await handling  # not from Telegram (a test's or PTB's own object): nothing to record
             return True
         if self.lock_db is None:
-            if await handled_updates.seen(self.db, update.update_id):
-                return self._skip(update, handling)
+            return await self._run_single(update, handling)
+        session = self.lock_db()
+        try:
+            await session.begin()
+            claimed = await handled_updates.claim(session, update.update_id, lock_key(update))
+        except Exception:
+            logger.exception("update %s: could not record it, handled unguarded", update.update_id)
+            await session.close()
             await handling
-            await handled_updates.record(self.db, update.update_id)
             return True
-        async with self.lock_db.begin() as session:
-            if not await handled_updates.claim(session, update.update_id, lock_key(update)):
+        try:
+            if not claimed:
                 return self._skip(update, handling)
             await handling
+            try:
+                await session.commit()
+            except Exception:  # handled, but a redelivery would be handled again
+                logger.exception("update %s: handled, its record was lost", update.update_id)
+            return True
+        finally:
+            await session.close()  # rolls back whatever was not committed, releasing the lock
+
+    async def _run_single(self, update: Update, handling: Awaitable[Any]) -> bool:
+        """SQLite: check before, record after (one process, one connection)."""
+        try:
+            seen = await handled_updates.seen(self.db, update.update_id)
+        except Exception:
+            logger.exception("update %s: could not check it, handled unguarded", update.update_id)
+            seen = False
+        if seen:
+            return self._skip(update, handling)
+        await handling
+        try:
+            await handled_updates.record(self.db, update.update_id)
+        except Exception:
+            logger.exception("update %s: handled, its record was lost", update.update_id)
         return True
 
     def _skip(self, update: Update, handling: Awaitable[Any]) -> bool:

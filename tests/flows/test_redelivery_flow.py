@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from telegram import Chat, Message, Update, User
 
+from bot.db import create_engine, make_sessionmaker
+from bot.replicas import UpdateGuard
 from bot.services import handled_updates
 from models import Answer, HandledUpdate, utcnow
 from tests.flows.test_surveys_recovery_flow import _all_types_up_to_views, _answers
@@ -67,3 +70,25 @@ async def test_old_records_are_pruned_and_recent_ones_kept(db):
     assert await handled_updates.prune(db, now=now) == 0
     assert await handled_updates.seen(db, 2)
     assert not await handled_updates.seen(db, 1)
+
+
+async def test_without_its_record_an_update_is_still_handled(settings, caplog):
+    """Tried: the handled-update table cannot be read (here: dropped); the update is handled
+    anyway (its handlers then meet the database as they can), and the failure is logged."""
+    engine = create_engine(settings.database_url)
+    db = make_sessionmaker(engine)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP TABLE handled_update"))
+    guard = UpdateGuard(db, engine, 4)
+    ran: list[int] = []
+
+    async def handle() -> None:
+        ran.append(1)
+
+    user = User(5, "u5", is_bot=False)
+    message = Message(1, date=None, chat=Chat(5, Chat.PRIVATE), from_user=user, text="x")  # type: ignore[arg-type]
+    assert await guard.run(Update(99, message=message), handle())
+    assert ran == [1]
+    assert "update 99: could not check it" in caplog.text
+    await guard.dispose()
+    await engine.dispose()
