@@ -6,6 +6,8 @@ update guard, as two processes have) share one database and one emulator:
 - the same update delivered to both at once is handled by one of them (`bot.replicas`);
 - two updates of one person handled by the two at once take turns (`pg_advisory_xact_lock`),
   so the survey's progress stays consistent;
+- eight people onboarding with every update delivered to both at once see the chat of one
+  delivery;
 - timed duties passing on both at once (campaign steps, 200 event reminders) do each item
   once (`bot.services.due.run_due`, `FOR UPDATE SKIP LOCKED`).
 
@@ -29,11 +31,14 @@ from bot.ratelimit import VirtualClock
 from bot.replicas import UpdateGuard
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.harness import Harness
+from bot.sandbox.users import SimulatedUser
 from bot.services import campaigns, event_reminders
 from bot.services import content as content_service
 from bot.services import event_registrations as registrations
 from models import Answer, Campaign, Delivery, EventReminder, HandledUpdate
+from models import User as AppUser
 from tests import factories
+from tests.flows.helpers import onboard
 from tests.flows.test_surveys_recovery_flow import _all_types_up_to_views
 from tests.services.test_events import I18N, NOW, START, ZONE, coach, scheduled, students
 
@@ -296,3 +301,29 @@ async def test_two_hundred_event_reminders_on_two_replicas_each_once(db, replica
         )
     assert sorted(chats) == [first + n for n in range(200)]
     assert unsent == 0
+
+
+async def test_people_onboarding_with_every_update_sent_to_both_replicas(replicas, i18n):
+    """Tried: eight people onboard at once while every one of their updates reaches both
+    replicas at the same moment (a load balancer retrying everything). Each person sees
+    exactly the chat a person served once sees, and is registered once."""
+    first, second = replicas
+
+    async def both(update: dict) -> None:
+        await asyncio.gather(first.deliver(update), second.deliver(update))
+
+    reference = first.user(750, "P", "en")
+    await onboard(reference, i18n)
+    expected = reference.texts
+    people = [SimulatedUser(first.emulator, 751 + n, "P", "en", deliver=both) for n in range(8)]
+    await asyncio.gather(*(onboard(person, i18n) for person in people))
+    for person in people:
+        assert person.texts == expected
+    # Onboarding is five updates (/start, language, consent, university, group): each was
+    # delivered twice and skipped once.
+    assert _skipped(first, second) == 8 * 5
+    async with first.app.bot_data.db() as session:
+        registered = await session.scalar(
+            select(func.count()).select_from(AppUser).where(AppUser.telegram_id.between(751, 758))
+        )
+    assert registered == 8
