@@ -31,6 +31,7 @@ from bot.jobs import Jobs, start_jobs
 from bot.jobs.broadcasts import Broadcaster
 from bot.metrics import Metrics
 from bot.ratelimit import Clock, RateLimiter
+from bot.replicas import UpdateGuard
 from bot.services import chart_pool
 from bot.services.content import load_defaults_if_empty
 from bot.transport import build_request
@@ -71,6 +72,7 @@ def build_application(
         raise ValueError("a bot token is needed (BOT_TOKEN, or the sandbox's)")
     limiter = RateLimiter(settings.broadcast_rate, settings.broadcast_chat_rate, clock)
     metrics = Metrics()  # a registry per application: tests build many in one process
+    processor = PerUserUpdateProcessor(settings.max_concurrent_updates, metrics)
     builder = (
         ApplicationBuilder()
         .token(bot_token)
@@ -78,7 +80,7 @@ def build_application(
         .base_file_url(base_file_url or settings.api_base_file_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .context_types(CONTEXT_TYPES)
-        .concurrent_updates(PerUserUpdateProcessor(settings.max_concurrent_updates, metrics))
+        .concurrent_updates(processor)
         .rate_limiter(FloodGuard(limiter, metrics=metrics))
         .post_init(on_startup)
         .post_stop(on_stop)
@@ -104,6 +106,9 @@ def build_application(
     data.settings = settings
     data.engine = engine
     data.db = make_sessionmaker(engine)
+    data.update_guard = processor.guard = UpdateGuard(
+        data.db, engine, settings.max_concurrent_updates
+    )
     data.i18n = I18n(settings.default_language)
     data.metrics = metrics
     data.gateway = Gateway(app.bot, limiter, metrics=metrics)
@@ -158,5 +163,7 @@ async def on_stop(app: OrtaqApp) -> None:
 async def on_shutdown(app: OrtaqApp) -> None:
     """Stop broadcasting if `on_stop` did not run, then close the database."""
     await on_stop(app)
+    if app.bot_data.update_guard is not None:
+        await app.bot_data.update_guard.dispose()
     if app.bot_data.engine is not None:
         await app.bot_data.engine.dispose()

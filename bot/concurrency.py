@@ -8,6 +8,10 @@ PTB's own semaphore is taken *before* `do_process_update` (its `process_update` 
 a user who taps fast would hold several of its slots while waiting behind themselves. This
 processor therefore gives PTB a wide admission limit (which only bounds memory) and applies
 the real bound itself, after the per-user lock: waiting users hold no slots.
+
+Across processes (several replicas on one PostgreSQL database) the processor hands each update
+to a `bot.replicas.UpdateGuard` inside that lock and slot: the guard skips an update handled
+already and makes two replicas take turns with one person's updates.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ if TYPE_CHECKING:
 
 # How many updates may be admitted (running or queued behind their user) at once.
 ADMISSION_LIMIT = 4096
+
+if TYPE_CHECKING:
+    from bot.replicas import UpdateGuard
 
 
 def update_key(update: object) -> object:
@@ -44,6 +51,8 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         super().__init__(max(ADMISSION_LIMIT, limit))
         self.limit = limit
         self.metrics = metrics
+        self.guard: UpdateGuard | None = None
+        """Set by the composition root: each update handled once, in turn across replicas."""
         self._running = asyncio.BoundedSemaphore(limit)
         self._locks: dict[object, asyncio.Lock] = {}
         self._waiting: dict[object, int] = {}
@@ -58,11 +67,12 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         try:
             # asyncio.Lock wakes waiters first-in first-out, so one user's order is kept.
             async with lock, self._running:
+                handled = coroutine if self.guard is None else self.guard.run(update, coroutine)
                 if self.metrics is None:
-                    await coroutine
+                    await handled
                 else:
                     with self.metrics.handling(update):
-                        await coroutine
+                        await handled
         finally:
             self._waiting[key] -= 1
             if self._waiting[key] == 0:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from bot.i18n import I18n, Translator
     from bot.jobs.broadcasts import Broadcaster
     from bot.metrics import Metrics
+    from bot.replicas import UpdateGuard
     from bot.services.users import Profile
 
 
@@ -46,6 +47,7 @@ class BotData:
     # The Bot API transports built here (not PTB's own), closed by `close_transports` when the
     # start fails before PTB could shut them down.
     transports: tuple[BaseRequest, ...] = ()
+    update_guard: UpdateGuard | None = None  # each update once, in turn across replicas
     # Monotonic time of the last error report per admin, for rate limiting.
     admin_alerts: dict[int, float] = field(default_factory=dict)
 

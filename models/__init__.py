@@ -22,6 +22,7 @@ from models.course import (
 )
 from models.event import Event, EventCheckinAttempt, EventRegistration, EventReminder
 from models.export_log import ExportLog
+from models.handled_update import HandledUpdate
 from models.invite import Invite, InviteUse
 from models.resource import (
     AppSetting,
@@ -59,6 +60,7 @@ __all__ = [
     "EventRegistration",
     "EventReminder",
     "ExportLog",
+    "HandledUpdate",
     "Instrument",
     "Invite",
     "InviteUse",

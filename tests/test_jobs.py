@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.jobs import DUTIES, Duty, Jobs
-from bot.jobs.broadcasts import SCHEDULED
+from bot.jobs.broadcasts import ORPHANS, SCHEDULED
 from bot.jobs.campaigns import CAMPAIGN_STEPS
 from bot.jobs.contest import CONTEST_DRAFTS
 from bot.jobs.contest_jury import CONTEST_ALLOCATION, CONTEST_JURY_REMINDER
 from bot.jobs.course import COURSE_LESSONS, COURSE_NUDGES
 from bot.jobs.events import EVENT_FOLLOW_UP, EVENT_REMINDERS
+from bot.jobs.handled_updates import PRUNE_HANDLED
 from bot.sandbox.harness import Harness
 
 
@@ -124,6 +125,7 @@ async def test_the_application_starts_every_duty(settings):
         jobs = harness.app.bot_data.jobs
         assert list(jobs.duties) == [
             SCHEDULED,
+            ORPHANS,
             CAMPAIGN_STEPS,
             COURSE_LESSONS,
             COURSE_NUDGES,
@@ -132,6 +134,7 @@ async def test_the_application_starts_every_duty(settings):
             CONTEST_DRAFTS,
             CONTEST_ALLOCATION,
             CONTEST_JURY_REMINDER,
+            PRUNE_HANDLED,
         ]
         assert len(jobs.duties) == len(DUTIES)
         assert not jobs.autorun  # the harness drives them: nothing runs behind a test's back

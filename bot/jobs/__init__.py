@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bot.jobs import broadcasts, campaigns, contest, contest_jury, course, events
+from bot.jobs import broadcasts, campaigns, contest, contest_jury, course, events, handled_updates
 from bot.jobs.duties import Duty, Jobs
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ __all__ = ["DUTIES", "Duty", "Jobs", "start_jobs"]
 # Every timed duty, in the order a pass of `Jobs.run_all` runs them.
 DUTIES: tuple[Callable[[BotData], Duty], ...] = (
     broadcasts.duty,
+    broadcasts.orphans_duty,
     campaigns.duty,
     course.lesson_duty,
     course.nudge_duty,
@@ -43,6 +44,7 @@ DUTIES: tuple[Callable[[BotData], Duty], ...] = (
     contest.drafts_duty,
     contest_jury.allocation_duty,
     contest_jury.jury_reminder_duty,
+    handled_updates.prune_duty,
 )
 
 

@@ -11,6 +11,10 @@ Scheduled broadcasts are a timed duty (`duty`, started by `bot.jobs.start_jobs`)
 moves the scheduled broadcasts whose time has come to sending, each exactly once
 (`bot.services.broadcasts.start_due`), and starts them. The pass runs on a timer, and also at
 each broadcast's own time (`Jobs.wake`), so it leaves on the minute it was scheduled for.
+
+With several replicas, a broadcast is sent by the process that started it; when that process
+is killed, the orphans duty (`orphans_duty`) of the others settles its claimed deliveries as
+unconfirmed and sends the rest (`bot.services.broadcasts.adopt_orphans`).
 """
 
 from __future__ import annotations
@@ -48,6 +52,9 @@ WORKER_BACKOFF = 1.0
 # missed (one scheduled on another replica, a wake-up lost to a restart).
 SCHEDULED = "scheduled-broadcasts"
 SCHEDULED_EVERY = 60.0
+# Broadcasts a killed replica was sending: the other replicas take them over.
+ORPHANS = "orphaned-broadcasts"
+ORPHANS_EVERY = 60.0
 
 _STATE_OF: dict[Outcome, DeliveryState] = {
     Outcome.SENT: DeliveryState.SENT,
@@ -182,6 +189,12 @@ class Broadcaster:
             logger.info("resuming broadcast %s", broadcast_id)
             self.start(broadcast_id)
         return [at for _, at in scheduled]
+
+    async def adopt_orphans(self) -> None:
+        """Send the broadcasts a killed replica left (the orphans duty's pass)."""
+        for broadcast_id in await svc.adopt_orphans(self.db):
+            logger.info("broadcast %s: taken over from a replica that stopped", broadcast_id)
+            self.start(broadcast_id)
 
     async def start_due(self) -> None:
         """Start every scheduled broadcast whose time has come (the scheduled duty's pass)."""
@@ -353,3 +366,10 @@ def duty(data: BotData) -> Duty:
     if data.broadcaster is None:
         raise RuntimeError("the broadcaster is wired before the duties start")
     return Duty(SCHEDULED, SCHEDULED_EVERY, data.broadcaster.start_due)
+
+
+def orphans_duty(data: BotData) -> Duty:
+    """The duty that takes over the broadcasts of a replica that was killed."""
+    if data.broadcaster is None:
+        raise RuntimeError("the broadcaster is wired before the duties start")
+    return Duty(ORPHANS, ORPHANS_EVERY, data.broadcaster.adopt_orphans)

@@ -627,6 +627,7 @@ class Emulator:
         clock: Callable[[], float] = time.monotonic,
         inline: bool = True,
         inline_feedback: bool = False,
+        first_update_id: int | None = None,
     ) -> None:
         self.token = token
         self.bot_id = int(token.split(":")[0])
@@ -656,7 +657,13 @@ class Emulator:
         self.limits = limits
         self._chats: dict[int, _Chat] = {}
         self._updates: deque[dict[str, Any]] = deque()
-        self._update_ids = itertools.count(1)
+        # The bot records the update ids it handled (bot.replicas), so a new emulator must not
+        # number from 1 again: a sandbox run on yesterday's database would be ignored. Like
+        # Telegram's, the ids only grow; microseconds since the epoch start each emulator
+        # past every id an earlier one gave (unless it gave a million a second).
+        self._update_ids = itertools.count(
+            time.time_ns() // 1000 if first_update_id is None else first_update_id
+        )
         self._allowed_updates: frozenset[str] | None = None
         self._updates_signal = _Signal()
         self._poll_signal = _Signal()

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -35,6 +35,7 @@ from sqlalchemy import (
     Select,
     and_,
     case,
+    exists,
     func,
     insert,
     literal,
@@ -510,7 +511,7 @@ async def claim_next(db: Sessionmaker, broadcast_id: int) -> Task | None:
     """Claim the next pending delivery of a broadcast that is sending, or None when none."""
     async with db.begin() as session:
         state = await session.scalar(select(Broadcast.state).where(Broadcast.id == broadcast_id))
-        if state != State.SENDING:
+        if state not in (State.SENDING, State.DONE):
             return None
         # Lowest id first; SKIP LOCKED lets several PostgreSQL replicas share one broadcast.
         delivery = await session.scalar(
@@ -525,6 +526,14 @@ async def claim_next(db: Sessionmaker, broadcast_id: int) -> Task | None:
         )
         if delivery is None:
             return None
+        if state == State.DONE:
+            # A personal broadcast another replica found empty and closed while a duty's pass
+            # was still queueing into it: open it again for what was queued after.
+            await session.execute(
+                update(Broadcast)
+                .where(Broadcast.id == broadcast_id)
+                .values(state=State.SENDING.value, finished_at=None)
+            )
         delivery.state = DeliveryState.SENDING.value
         delivery.attempts += 1
         delivery.claimed_at = utcnow()
@@ -678,6 +687,59 @@ async def recover(db: Sessionmaker) -> tuple[list[int], list[tuple[int, datetime
             )
         ).all()
         return list(sending), [(i, at) for i, at in scheduled if at is not None]
+
+
+# A delivery "sending" this long was claimed by a process that died (a send takes seconds).
+STALE_CLAIM = timedelta(minutes=5)
+# A sending broadcast with pending deliveries and no claim for this long has lost its sender.
+ORPHANED = timedelta(minutes=2)
+
+
+async def adopt_orphans(db: Sessionmaker, *, now: datetime | None = None) -> list[int]:
+    """Settle deliveries a dead replica claimed, and list the broadcasts nobody is sending.
+
+    With several replicas a broadcast is sent by the process that started it (and by any that
+    restarted since). When that process is killed, its claimed deliveries stay "sending" and
+    its pending ones wait: here the first become unconfirmed, as `recover` does at a start
+    (never sent twice), and the broadcasts that are sending, have pending deliveries and had
+    none claimed for `ORPHANED` are returned, for this process to send them. Sending a
+    broadcast that is in fact alive elsewhere is harmless: replicas share one broadcast.
+    """
+    now = now or utcnow()
+    async with db.begin() as session:
+        await session.execute(
+            update(Delivery)
+            .where(
+                Delivery.state == DeliveryState.SENDING.value,
+                Delivery.claimed_at < now - STALE_CLAIM,
+            )
+            .values(state=DeliveryState.UNCERTAIN.value, error="interrupted while sending")
+        )
+        recent_claim = exists(
+            select(Delivery.id).where(
+                Delivery.broadcast_id == Broadcast.id, Delivery.claimed_at >= now - ORPHANED
+            )
+        )
+        pending = exists(
+            select(Delivery.id).where(
+                Delivery.broadcast_id == Broadcast.id,
+                Delivery.state == DeliveryState.PENDING.value,
+            )
+        )
+        return list(
+            (
+                await session.scalars(
+                    select(Broadcast.id)
+                    .where(
+                        Broadcast.state == State.SENDING.value,
+                        Broadcast.started_at < now - ORPHANED,
+                        pending,
+                        ~recent_claim,
+                    )
+                    .order_by(Broadcast.id)
+                )
+            ).all()
+        )
 
 
 async def list_recent(

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, exists, func, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import SurveyStart
@@ -25,6 +25,7 @@ from bot.services import InvalidInput, NotFound, PermissionDenied
 from bot.services.audiences import RESOLVERS, Audience, check_audience, sender_scope
 from bot.services.broadcast_content import Button
 from bot.services.broadcasts import create_system
+from bot.services.due import DueRows, run_due
 from bot.services.roles import Role, require
 from bot.services.surveys import (
     CLOSED,
@@ -347,57 +348,116 @@ def _not_finished(campaign_id: int) -> Any:
     return narrow
 
 
+def step_due(now: datetime) -> ColumnElement[bool]:
+    """The campaigns that may have a step due at `now`: `settle` decides which step, if any.
+
+    Exact for the closing and the invitation. The reminder's time (`closes_at` minus
+    `remind_before_hours`) is exact for the hours offered in chat (`REMIND_CHOICES_HOURS`),
+    without date arithmetic in SQL that SQLite and PostgreSQL would write differently; a
+    reminder of another length (or one that fell before the opening, which is never sent)
+    leaves its campaign a candidate that a pass takes and lets go.
+    """
+    hours = [h for h in REMIND_CHOICES_HOURS if h]
+    reminder_time = or_(
+        *(
+            and_(Campaign.remind_before_hours == h, Campaign.closes_at <= now + timedelta(hours=h))
+            for h in hours
+        ),
+        Campaign.remind_before_hours.not_in(hours),
+    )
+    return and_(
+        Campaign.published_at.is_not(None),
+        Campaign.closed_at.is_(None),
+        or_(
+            Campaign.closes_at <= now,
+            and_(Campaign.invited_at.is_(None), Campaign.opens_at <= now),
+            and_(
+                Campaign.reminded_at.is_(None),
+                Campaign.closes_at.is_not(None),
+                Campaign.remind_before_hours > 0,
+                reminder_time,
+            ),
+        ),
+    )
+
+
 async def due_steps(
     db: Sessionmaker,
     translations: dict[str, Any],
     default_language: str,
     zone: ZoneInfo,
+    *,
+    now: datetime | None = None,
 ) -> list[CampaignStep]:
     """Queue every timed step that is due: invitations, reminders, closings (exactly once).
+
+    "A due row, claimed once, done once" (`bot.services.due.run_due`): each candidate campaign
+    is taken in its own transaction `FOR UPDATE SKIP LOCKED`, its step queued in the outbox and
+    marked done (`invited_at`, `reminded_at`, `closed_at`) in that commit. A campaign another
+    replica is taking is skipped, and one failing campaign holds back no other. One step per
+    campaign and pass: an invitation and a reminder due together go one pass apart.
 
     Args:
         db: the session factory.
         translations: language -> translator, to write the messages in every language.
         default_language: for recipients without a language of their own.
         zone: the time zone closing times are shown in (the bot's TIMEZONE).
+        now: the time the steps are due at (default: now).
     """
-    now = utcnow()
-    steps: list[CampaignStep] = []
-    async with db.begin() as session:
-        campaigns = (
-            await session.scalars(
-                select(Campaign)
-                .where(Campaign.published_at.is_not(None), Campaign.closed_at.is_(None))
-                .with_for_update()  # replicas on PostgreSQL: one of them takes each step
-            )
-        ).all()
-        for campaign in campaigns:
-            instrument = await session.get(Instrument, campaign.instrument_id)
-            assert instrument is not None
-            titles = dict(instrument.title)
-            start = Button(
-                {lang: translations[lang].plain("surveys.start_button") for lang in translations},
-                data=SurveyStart(campaign.id).pack(),
-            )
-            if campaign.closes_at is not None and campaign.closes_at <= now:
-                campaign.closed_at = now
-                in_progress = (
+
+    async def settle(
+        session: AsyncSession, campaign: Campaign, now: datetime
+    ) -> CampaignStep | None:
+        instrument = await session.get(Instrument, campaign.instrument_id)
+        assert instrument is not None
+        titles = dict(instrument.title)
+        start = Button(
+            {lang: translations[lang].plain("surveys.start_button") for lang in translations},
+            data=SurveyStart(campaign.id).pack(),
+        )
+        if campaign.closes_at is not None and campaign.closes_at <= now:
+            campaign.closed_at = now
+            in_progress = (
+                await session.scalars(
+                    select(Attempt).where(
+                        Attempt.campaign_id == campaign.id, Attempt.state == IN_PROGRESS
+                    )
+                )
+            ).all()
+            mid_way = [attempt.user_id for attempt in in_progress]
+            for attempt in in_progress:
+                attempt.state = CLOSED
+            broadcast_id = None
+            if mid_way:
+                texts = {
+                    lang: t("campaigns.closed_notice", title=titles.get(lang) or titles["en"])
+                    for lang, t in translations.items()
+                }
+                broadcast_id = await create_system(
+                    db,
+                    created_by_id=campaign.created_by_id,
+                    audience_kind=campaign.audience_kind,
+                    audience_ref=campaign.audience_ref,
+                    texts=texts,
+                    default_language=default_language,
+                    session=session,
+                    narrow=_only(mid_way),
+                )
+            closing = (broadcast_id,) if broadcast_id else ()
+            if compiled(instrument).pack.settings.show_results == "on_close":
+                finished = (
                     await session.scalars(
-                        select(Attempt).where(
-                            Attempt.campaign_id == campaign.id, Attempt.state == IN_PROGRESS
-                        )
+                        select(Attempt.user_id)
+                        .where(Attempt.campaign_id == campaign.id, Attempt.state == SUBMITTED)
+                        .distinct()
                     )
                 ).all()
-                mid_way = [attempt.user_id for attempt in in_progress]
-                for attempt in in_progress:
-                    attempt.state = CLOSED
-                broadcast_id = None
-                if mid_way:
+                if finished:
                     texts = {
-                        lang: t("campaigns.closed_notice", title=titles.get(lang) or titles["en"])
+                        lang: t("campaigns.results_ready", title=titles.get(lang) or titles["en"])
                         for lang, t in translations.items()
                     }
-                    broadcast_id = await create_system(
+                    ready = await create_system(
                         db,
                         created_by_id=campaign.created_by_id,
                         audience_kind=campaign.audience_kind,
@@ -405,80 +465,55 @@ async def due_steps(
                         texts=texts,
                         default_language=default_language,
                         session=session,
-                        narrow=_only(mid_way),
+                        narrow=_only(list(finished)),
                     )
-                closing = (broadcast_id,) if broadcast_id else ()
-                if compiled(instrument).pack.settings.show_results == "on_close":
-                    finished = (
-                        await session.scalars(
-                            select(Attempt.user_id)
-                            .where(Attempt.campaign_id == campaign.id, Attempt.state == SUBMITTED)
-                            .distinct()
-                        )
-                    ).all()
-                    if finished:
-                        texts = {
-                            lang: t(
-                                "campaigns.results_ready", title=titles.get(lang) or titles["en"]
-                            )
-                            for lang, t in translations.items()
-                        }
-                        ready = await create_system(
-                            db,
-                            created_by_id=campaign.created_by_id,
-                            audience_kind=campaign.audience_kind,
-                            audience_ref=campaign.audience_ref,
-                            texts=texts,
-                            default_language=default_language,
-                            session=session,
-                            narrow=_only(list(finished)),
-                        )
-                        closing = (*closing, ready)
-                steps.append(CampaignStep(campaign.id, StepKind.CLOSE, closing))
-                continue
-            remind_at = (
-                campaign.closes_at - timedelta(hours=campaign.remind_before_hours)
-                if campaign.closes_at is not None and campaign.remind_before_hours
-                else None
+                    closing = (*closing, ready)
+            return CampaignStep(campaign.id, StepKind.CLOSE, closing)
+        remind_at = (
+            campaign.closes_at - timedelta(hours=campaign.remind_before_hours)
+            if campaign.closes_at is not None and campaign.remind_before_hours
+            else None
+        )
+        if campaign.invited_at is None and campaign.opens_at <= now:
+            campaign.invited_at = now
+            kind, key = StepKind.INVITE, "campaigns.invitation"
+        elif (
+            campaign.reminded_at is None
+            and remind_at is not None
+            and remind_at <= now
+            # A reminder due before the opening would follow the invitation at once.
+            and remind_at > campaign.opens_at
+        ):
+            campaign.reminded_at = now
+            kind, key = StepKind.REMIND, "campaigns.reminder"
+        else:
+            return None  # a candidate with nothing due yet (see `step_due`)
+        if kind is StepKind.INVITE and campaign.closes_at is None:
+            key = "campaigns.invitation_open"  # "It closes: —" read like a missing date
+        texts = {
+            lang: t(
+                key,
+                title=titles.get(lang) or titles["en"],
+                closes=_when(campaign.closes_at, zone),
             )
-            if campaign.invited_at is None and campaign.opens_at <= now:
-                campaign.invited_at = now
-                kind, key = StepKind.INVITE, "campaigns.invitation"
-            elif (
-                campaign.reminded_at is None
-                and remind_at is not None
-                and remind_at <= now
-                # A reminder due before the opening would follow the invitation at once.
-                and remind_at > campaign.opens_at
-            ):
-                campaign.reminded_at = now
-                kind, key = StepKind.REMIND, "campaigns.reminder"
-            else:
-                continue
-            if kind is StepKind.INVITE and campaign.closes_at is None:
-                key = "campaigns.invitation_open"  # "It closes: —" read like a missing date
-            texts = {
-                lang: t(
-                    key,
-                    title=titles.get(lang) or titles["en"],
-                    closes=_when(campaign.closes_at, zone),
-                )
-                for lang, t in translations.items()
-            }
-            # Those who already submitted get neither the invitation nor the reminder.
-            broadcast_id = await create_system(
-                db,
-                created_by_id=campaign.created_by_id,
-                audience_kind=campaign.audience_kind,
-                audience_ref=campaign.audience_ref,
-                texts=texts,
-                buttons=(start,),
-                default_language=default_language,
-                narrow=_not_finished(campaign.id),
-                session=session,
-            )
-            steps.append(CampaignStep(campaign.id, kind, (broadcast_id,)))
-    return steps
+            for lang, t in translations.items()
+        }
+        # Those who already submitted get neither the invitation nor the reminder.
+        broadcast_id = await create_system(
+            db,
+            created_by_id=campaign.created_by_id,
+            audience_kind=campaign.audience_kind,
+            audience_ref=campaign.audience_ref,
+            texts=texts,
+            buttons=(start,),
+            default_language=default_language,
+            narrow=_not_finished(campaign.id),
+            session=session,
+        )
+        return CampaignStep(campaign.id, kind, (broadcast_id,))
+
+    steps = await run_due(db, DueRows(Campaign, step_due, settle), now=now)
+    return [step for step in steps if step is not None]
 
 
 def _when(moment: datetime | None, zone: ZoneInfo) -> str:

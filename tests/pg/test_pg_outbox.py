@@ -22,7 +22,7 @@ from bot.services import users
 from bot.services.broadcast_content import build_content
 from bot.services.broadcasts import DeliveryState, State
 from bot.services.universities import list_universities
-from models import Broadcast, Delivery, utcnow
+from models import Broadcast, Delivery, User, utcnow
 from tests import factories
 
 ADMIN = 1
@@ -166,3 +166,58 @@ async def test_a_due_row_taken_by_one_replica_is_skipped_by_the_other(db, replic
     # A let it go without taking it: it is still due, and the next pass takes it.
     assert await svc.start_due(replica, now=later) == [ids[0]]
     assert await svc.start_due(db, now=later) == []
+
+
+async def test_a_killed_replicas_broadcast_is_taken_over(db, replica, sending):
+    """Tried: replica A claims three deliveries and is killed (nothing recorded). Right away
+    replica B's orphans pass takes nothing (A might be alive); ten minutes later A's three
+    claims are unconfirmed (never sent again) and B sends the other 21, each once."""
+    dead = [await svc.claim_next(db, sending) for _ in range(3)]
+    assert all(task is not None for task in dead)
+    assert await svc.adopt_orphans(replica) == []
+    later = utcnow() + timedelta(minutes=10)
+    assert await svc.adopt_orphans(replica, now=later) == [sending]
+    sent = []
+    while (task := await svc.claim_next(replica, sending)) is not None:
+        sent.append(task.chat_id)
+        await svc.record(replica, task.delivery_id, DeliveryState.SENT, message_id=1)
+    assert len(sent) == len(set(sent)) == STUDENTS - 3
+    assert not {task.chat_id for task in dead if task} & set(sent)
+    done = await svc.finish_if_done(replica, sending)
+    assert done is not None and done.counts == {"sent": STUDENTS - 3, "uncertain": 3}
+    assert await svc.adopt_orphans(replica, now=later) == []
+
+
+async def test_a_personal_broadcast_closed_while_still_queued_into_opens_again(db, replica):
+    """Tried: a duty's pass on replica A opened a personal broadcast and queued one lesson;
+    replica B sent it and, finding nothing left, closed the broadcast; then A's pass queued a
+    second one. Starting it sends the second one too: the broadcast opens again, and closes
+    once it is sent."""
+    await users.seen(
+        db, ADMIN, first_name="Admin", username=None, telegram_language=None, admin_ids=ADMINS
+    )
+    unis = await list_universities(db)
+    for n in range(2):
+        await _student(db, FIRST + n, unis)
+    broadcast_id = await svc.open_personal(db, audience_kind="all")
+
+    async def queue(telegram_id: int) -> None:
+        async with db.begin() as session:
+            user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
+            await svc.queue_personal(
+                session, broadcast_id, user, text=f"Lesson {telegram_id}", default_language="kk"
+            )
+
+    await queue(FIRST)
+    task = await svc.claim_next(replica, broadcast_id)
+    assert task is not None and task.chat_id == FIRST
+    await svc.record(replica, task.delivery_id, DeliveryState.SENT, message_id=1)
+    closed = await svc.finish_if_done(replica, broadcast_id)
+    assert closed is not None and closed.state is State.DONE
+    await queue(FIRST + 1)
+    task = await svc.claim_next(db, broadcast_id)
+    assert task is not None and task.chat_id == FIRST + 1
+    assert (await svc.get(db, broadcast_id)).state is State.SENDING
+    await svc.record(db, task.delivery_id, DeliveryState.SENT, message_id=2)
+    done = await svc.finish_if_done(db, broadcast_id)
+    assert done is not None and done.state is State.DONE and done.counts == {"sent": 2}

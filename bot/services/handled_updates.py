@@ -1,0 +1,80 @@
+"""The record of handled Telegram updates: a redelivered update is done once, on one replica.
+
+`bot.replicas.UpdateGuard` is the caller; this module holds its database half.
+
+- On PostgreSQL `claim(session, update_id, lock_key)` runs at the start of the transaction
+  that the guard keeps open while the update's handlers run: it takes
+  `pg_advisory_xact_lock(lock_key)` (the user's Telegram id: two replicas handling two updates
+  of one person take turns) and inserts the update's id `ON CONFLICT DO NOTHING`. A second
+  delivery of the same update, on any replica, waits for the first transaction and then finds
+  the id: it is skipped. The row commits when the handlers are done, so a replica that dies in
+  the middle leaves no row (and releases the lock): Telegram's redelivery is then handled.
+- On SQLite (one process, and the in-process per-user order) `seen` before the handlers and
+  `record` after them do the same without holding the single connection meanwhile.
+
+`prune` deletes rows older than `KEEP`: Telegram gives up on an unconfirmed update within 24
+hours, so an older id can never come back (and Telegram may start numbering afresh after a
+week without updates).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import Sessionmaker
+from models import HandledUpdate, utcnow
+
+# Telegram keeps an update for 24 hours; twice that leaves room for a clock off by hours.
+KEEP = timedelta(hours=48)
+
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+async def claim(session: AsyncSession, update_id: int, lock_key: int) -> bool:
+    """PostgreSQL: lock `lock_key` for this transaction and record the update; False if known.
+
+    Waits while another transaction holds the same key (the same person's update on another
+    replica) or has inserted the same id and not yet committed.
+    """
+    await session.execute(_LOCK, {"key": lock_key})
+    inserted = await session.scalar(
+        postgresql.insert(HandledUpdate)
+        .values(update_id=update_id, handled_at=utcnow())
+        .on_conflict_do_nothing(index_elements=[HandledUpdate.update_id])
+        .returning(HandledUpdate.update_id)
+    )
+    return inserted is not None
+
+
+async def seen(db: Sessionmaker, update_id: int) -> bool:
+    """Whether the update `update_id` was handled already (SQLite's check before handling)."""
+    async with db() as session:
+        found = await session.scalar(
+            select(HandledUpdate.update_id).where(HandledUpdate.update_id == update_id)
+        )
+    return found is not None
+
+
+async def record(db: Sessionmaker, update_id: int) -> None:
+    """Record the update `update_id` as handled (SQLite's mark after handling); idempotent."""
+    async with db.begin() as session:
+        await session.execute(
+            sqlite.insert(HandledUpdate)
+            .values(update_id=update_id, handled_at=utcnow())
+            .on_conflict_do_nothing(index_elements=[HandledUpdate.update_id])
+        )
+
+
+async def prune(db: Sessionmaker, *, now: datetime | None = None) -> int:
+    """Delete the records older than `KEEP`; how many. Harmless on several replicas at once."""
+    cutoff = (now or utcnow()) - KEEP
+    old = HandledUpdate.handled_at < cutoff
+    async with db.begin() as session:
+        count = await session.scalar(select(func.count()).select_from(HandledUpdate).where(old))
+        if count:
+            await session.execute(delete(HandledUpdate).where(old))
+    return int(count or 0)
