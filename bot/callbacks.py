@@ -441,6 +441,13 @@ class CampaignClose(Button, prefix="cp:x"):
     campaign: int
 
 
+@dataclass(frozen=True, slots=True)
+class CampaignProgress(Button, prefix="cp:g"):
+    """A published campaign's responses per day and completion by university, as a chart."""
+
+    campaign: int
+
+
 # --- exports: the /export form -------------------------------------------------------------
 # Each button carries the whole request (`bot.services.exports.request.Request.encode()`), with
 # one choice changed: the form keeps nothing between taps. The handler decodes the request and

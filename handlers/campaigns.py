@@ -9,6 +9,7 @@ typed: the composer then waits on the route `cp_<what>:<draft>`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from enum import StrEnum
@@ -26,6 +27,7 @@ from bot.callbacks import (
     CampaignClosing,
     CampaignCountries,
     CampaignNew,
+    CampaignProgress,
     CampaignPublish,
     CampaignReminder,
     CampaignUniversities,
@@ -35,10 +37,11 @@ from bot.context import BotContext
 from bot.features import Features, InputRoute
 from bot.jobs.campaigns import CAMPAIGN_STEPS
 from bot.replies import fit_lines, reply, require_profile, toast, wave_label
-from bot.services import InvalidInput, ServiceError
+from bot.services import InvalidInput, ServiceError, campaign_progress
 from bot.services import campaigns as svc
 from bot.services import universities as university_service
 from bot.services import users as user_service
+from bot.services.campaign_chart import progress_chart
 from bot.services.campaigns import CampaignState, Draft
 from bot.services.roles import Role
 from bot.services.times import parse_local_time
@@ -77,6 +80,7 @@ def register(features: Features) -> None:
     features.button(CampaignAskOpening, ask_opening)
     features.button(CampaignPublish, publish)
     features.button(CampaignClose, close_campaign)
+    features.button(CampaignProgress, show_progress)
     for asked in Asked:
         features.text(asked.route, _typed(asked))
     features.help("help.organizer_surveys", ORGANIZERS)
@@ -456,11 +460,54 @@ async def list_campaigns(update: Update, context: BotContext) -> None:
                     rate=f"{u.rate:.0f}",
                 )
             )
+        chart = CampaignProgress(c.id).pack()
+        buttons.append(kb.button(t.plain("campaigns.progress_button", id=c.id), chart))
         if c.state is not CampaignState.CLOSED:
             close = CampaignClose(c.id).pack()
             buttons.append(kb.button(t.plain("campaigns.close_button", id=c.id), close))
     text = fit_lines(lines, lambda n: "…")
     await reply(update, context, text, kb.rows(buttons, per_row=2) if buttons else None)
+
+
+async def show_progress(update: Update, context: BotContext, data: CampaignProgress) -> None:
+    """Send a campaign's chart: responses per day and completion by university."""
+    if not await _button_allowed(update, context):
+        return
+    t = context.t
+    profile = require_profile(context)
+    try:
+        progress = await campaign_progress.progress(
+            context.db, profile.telegram_id, context.admin_ids, data.campaign, context.settings.tz
+        )
+    except ServiceError as exc:
+        await _refused(update, context, exc)
+        return
+    await toast(update, context)
+    title = progress.title.get(t.language) or progress.title["en"]
+    labels = {
+        "title": t.plain(
+            "campaigns.progress_title",
+            id=progress.campaign_id,
+            title=title,
+            wave=wave_label(context, progress.wave),
+        ),
+        "per_day": t.plain("campaigns.progress_per_day"),
+        "started": t.plain("campaigns.progress_started"),
+        "submitted": t.plain("campaigns.progress_submitted"),
+        "completion": t.plain("campaigns.progress_completion"),
+    }
+    png = await asyncio.to_thread(progress_chart, progress, labels, t.language)
+    last = progress.days[-1] if progress.days else None
+    caption = t(
+        "campaigns.progress_caption",
+        id=progress.campaign_id,
+        submitted=last.submitted_total if last else 0,
+        started=last.started_total if last else 0,
+        audience=progress.audience,
+    )
+    chat = update.effective_chat
+    assert chat is not None
+    await context.bot.send_photo(chat.id, png, caption=caption, parse_mode="HTML")
 
 
 async def _await_typed(context: BotContext, value: str | None) -> None:

@@ -27,7 +27,13 @@ from bot.content.scoring import item_value, max_value
 from bot.db import Sessionmaker
 from bot.services import NotFound
 from bot.services.exports import exporter_scope, in_thread, record
-from bot.services.exports.common import Filters, attempt_filter, instrument_codes, joined
+from bot.services.exports.common import (
+    Filters,
+    attempt_filter,
+    instrument_codes,
+    joined,
+    utc_text,
+)
 from bot.services.exports.common import pseudonym as code_of
 from bot.services.surveys import compiled
 from models import Answer, Attempt, Campaign, Instrument, University, User
@@ -279,6 +285,7 @@ def _run(
     study = load(session, code, filters, key, language, waves)
     data = study.data
     report = stats.run_all(data)
+    _over_time(session, code, data, report)
     if study.choices is not None:
         report.tables["choices"] = study.choices
     report.tables["labels"] = pd.DataFrame(
@@ -324,6 +331,7 @@ def _run(
                 paths.append(folder / "by_university.png")
                 paths[-1].write_bytes(png)
     paths += _ranking_charts(report.tables, study, labels, folder, report.notes)
+    paths += _over_time_chart(report.tables, study, labels, folder, report.notes)
     paths += _swot(session, code, filters, key, language, study.title, report, folder)
     stats.write_workbook(report, workbook)  # again: the SWOT sheets and chart notes
     lines: list[ScaleLine] = []
@@ -358,6 +366,28 @@ def _run(
         lines=lines,
         alpha=alpha,
         notes=list(report.notes),
+    )
+
+
+def _over_time(session: Session, code: str, data: Any, report: Any) -> None:
+    """Scale means per wave, in the order the waves' campaigns opened, by university."""
+    from bot.services.analysis_rankings import over_time  # noqa: PLC0415
+
+    first = dict(
+        session.execute(
+            select(Campaign.wave, func.min(Campaign.opens_at))
+            .where(Campaign.instrument_code.in_(instrument_codes(session, code)))
+            .group_by(Campaign.wave)
+        ).all()
+    )
+    # Stored as UTC text: Excel keeps no time zone, and the order of ISO texts is time order.
+    opened = {wave: utc_text(moment) for wave, moment in first.items()}
+    ties = [w for w in (data.pre_wave, data.post_wave) if w is not None]
+    report.tables["over_time"] = over_time(data.scales, opened, ties=ties)
+    waves = report.tables["over_time"]["wave"].nunique()
+    report.notes.append(
+        f"Over time: {waves} wave(s) in the order their first campaign opened; each scale's "
+        "mean with its 95% t interval, for everyone ('all') and each university."
     )
 
 
@@ -430,6 +460,37 @@ def _swot(
     return [picture]
 
 
+def _over_time_chart(
+    tables: dict[str, pd.DataFrame],
+    study: Study,
+    labels: dict[str, str],
+    folder: Path,
+    notes: list[str],
+) -> list[Path]:
+    """The key scale's mean per wave by university, when there are at least two waves."""
+    from bot.services import analysis_rank_charts as charts  # noqa: PLC0415 - matplotlib
+
+    table = tables.get("over_time")
+    if table is None or table.empty or table["wave"].nunique() < 2:
+        return []
+    scales = list(dict.fromkeys(table["scale"]))
+    scale = "total_percent" if "total_percent" in scales else scales[0]
+    title = labels["over_time_title"].format(title=study.scale_titles.get(scale) or scale)
+    try:
+        png = charts.over_time_chart(
+            table[table["scale"] == scale],
+            title,
+            all_label=labels["all"],
+            empty_text=labels["empty"],
+        )
+    except ValueError as exc:
+        notes.append(f"over-time chart left out: {exc}")
+        return []
+    path = folder / "over_time.png"
+    path.write_bytes(png)
+    return [path]
+
+
 def _ranking_charts(
     tables: dict[str, pd.DataFrame],
     study: Study,
@@ -489,6 +550,8 @@ CHART_LABELS = {
         "by_university_title": "{title}: by university ({wave})",
         "ranking_title": "{title}: universities ranked, mean with 95% CI ({wave})",
         "groups_title": "{title}: groups of students by profile (standardised means)",
+        "over_time_title": "{title}: mean by wave and university",
+        "all": "all",
         "empty": "no data yet",
     },
     "ru": {
@@ -496,6 +559,8 @@ CHART_LABELS = {
         "by_university_title": "{title}: по университетам ({wave})",
         "ranking_title": "{title}: рейтинг университетов, среднее и 95% ДИ ({wave})",
         "groups_title": "{title}: группы студентов по профилю (стандартизованные средние)",
+        "over_time_title": "{title}: среднее по волнам и университетам",
+        "all": "все",
         "empty": "пока нет данных",
     },
     "kk": {
@@ -503,6 +568,8 @@ CHART_LABELS = {
         "by_university_title": "{title}: университеттер бойынша ({wave})",
         "ranking_title": "{title}: университеттер рейтингі, орташа және 95% СА ({wave})",
         "groups_title": "{title}: студенттердің бейін бойынша топтары (стандартталған орташа)",
+        "over_time_title": "{title}: толқындар мен университеттер бойынша орташа",
+        "all": "барлығы",
         "empty": "әзірге дерек жоқ",
     },
 }

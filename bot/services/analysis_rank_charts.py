@@ -130,3 +130,51 @@ def profile_chart(
         _wrap(title, TITLE_WRAP, 2), fontproperties=_TITLE_FONT, color=TEXT_COLOR, parse_math=False
     )
     return _png(fig)
+
+
+def over_time_chart(
+    rows: pd.DataFrame, title: str, *, all_label: str = "all", empty_text: str = "no data"
+) -> bytes:
+    """One scale's mean per wave, a line per university and a thicker one for everyone.
+
+    `rows`: that scale's rows of an `analysis_rankings.over_time` table, waves in the order
+    they opened.
+
+    Raises ValueError beyond `MAX_SERIES` universities.
+    """
+    rows = rows.dropna(subset=["mean"]) if len(rows) else rows
+    if rows is None or rows.empty:
+        return _empty_chart(title, empty_text)
+    waves = list(dict.fromkeys(rows["wave"]))
+    universities = [u for u in dict.fromkeys(rows["university"]) if u != "all"]
+    if len(universities) > MAX_SERIES:
+        raise ValueError(f"{len(universities)} universities; at most {MAX_SERIES} fit")
+    layout = ConstrainedLayoutEngine(w_pad=0.12, h_pad=0.1)
+    fig = Figure(figsize=(WIDTH_IN, 4.5), dpi=DPI, facecolor="white", layout=layout)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    x = {wave: i for i, wave in enumerate(waves)}
+    series = [("all", all_label, "#222222", 3.0)] + [
+        (u, str(u), GROUP_COLORS[i % len(GROUP_COLORS)], 1.6) for i, u in enumerate(universities)
+    ]
+    for key, label, colour, width in series:
+        part = rows[rows["university"] == key]
+        ax.plot(
+            [x[w] for w in part["wave"]],
+            part["mean"].to_numpy(dtype=float),
+            "o-",
+            color=colour,
+            linewidth=width,
+            label=label,
+        )
+    ax.set_xticks(
+        list(x.values()), labels=[str(w) for w in waves], fontproperties=_FONT, color=TEXT_COLOR
+    )
+    ax.grid(axis="y", color=GRID_COLOR)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.legend(prop=_LEGEND_FONT, frameon=False, loc="best")
+    fig.suptitle(
+        _wrap(title, TITLE_WRAP, 2), fontproperties=_TITLE_FONT, color=TEXT_COLOR, parse_math=False
+    )
+    return _png(fig)

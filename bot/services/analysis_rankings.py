@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -212,3 +212,54 @@ def pairwise(
     if not parts:
         return pd.DataFrame(columns=PAIRWISE_COLUMNS)
     return pd.concat(parts, ignore_index=True)[PAIRWISE_COLUMNS]
+
+
+OVER_TIME_COLUMNS = ["wave", "opened", "university", "scale", "n", "mean", "ci_low", "ci_high"]
+ALL = "all"  # the row of everyone in a wave
+
+
+def over_time(
+    scales: pd.DataFrame,
+    opened: Mapping[Any, Any],
+    *,
+    ties: Sequence[Any] = (),
+    confidence: float = CONFIDENCE,
+) -> pd.DataFrame:
+    """Scale means per wave, in the order the waves opened, for everyone and each university.
+
+    `opened`: wave -> when its first campaign opened (waves without one come last); waves that
+    opened at the same time follow `ties` (e.g. pre before post), then their names.
+    Each row: n, mean and the t interval of the mean (NaN below 2 scores or without variance).
+    """
+
+    def position(wave: Any) -> tuple[bool, Any, int, str]:
+        rank = list(ties).index(wave) if wave in ties else len(ties)
+        return (opened.get(wave) is None, opened.get(wave) or "", rank, str(wave))
+
+    waves = sorted(scales["wave"].dropna().unique(), key=position)
+    columns = [
+        c for c in scales.columns if c not in ("participant", "wave", "university", "country")
+    ]
+    rows: list[dict[str, Any]] = []
+    for wave in waves:
+        part = scales[scales["wave"] == wave]
+        groups = [(ALL, part), *part.dropna(subset=["university"]).groupby("university")]
+        for university, group in groups:
+            for column in columns:
+                values = pd.to_numeric(group[column], errors="coerce").dropna()
+                if values.empty:
+                    continue
+                low, high = mean_interval(values, confidence)
+                rows.append(
+                    {
+                        "wave": wave,
+                        "opened": opened.get(wave),
+                        "university": university,
+                        "scale": column,
+                        "n": len(values),
+                        "mean": float(values.mean()),
+                        "ci_low": low,
+                        "ci_high": high,
+                    }
+                )
+    return pd.DataFrame(rows, columns=OVER_TIME_COLUMNS)

@@ -539,6 +539,78 @@ async def close(
         campaign.closes_at = utcnow()
 
 
+def _visible(stmt: Select[Any], user: User, scope: int | None) -> Select[Any]:
+    """The campaigns a sender limited to university `scope` (None: no limit) may follow.
+
+    A university's organizer sees their own campaigns and their university's.
+    """
+    if scope is None:
+        return stmt
+    return stmt.where(
+        (Campaign.created_by_id == user.id)
+        | (
+            (Campaign.audience_kind == Audience.UNIVERSITY.value)
+            & (Campaign.audience_ref == str(scope))
+        )
+    )
+
+
+async def followed(
+    session: AsyncSession, actor_id: int, admin_ids: frozenset[int], campaign_id: int
+) -> Campaign:
+    """A published campaign the actor may follow (as `figures` lists them).
+
+    Raises:
+        PermissionDenied: not an organizer or admin.
+        NotFound: `surveys.no_campaign`, also for a campaign outside the actor's university.
+    """
+    user, roles = await require(session, actor_id, admin_ids, Role.ADMIN, Role.ORGANIZER)
+    scope = await sender_scope(session, user, roles)
+    stmt = select(Campaign).where(Campaign.id == campaign_id, Campaign.published_at.is_not(None))
+    campaign = await session.scalar(_visible(stmt, user, scope))
+    if campaign is None:
+        raise NotFound("surveys.no_campaign")
+    return campaign
+
+
+async def figures_of(
+    session: AsyncSession, campaign: Campaign, admin_ids: frozenset[int]
+) -> list[UniversityFigures]:
+    """A campaign's participants, starts and submissions per university."""
+    audience = _participants(campaign, admin_ids).subquery()
+    started = (
+        select(Attempt.user_id).where(Attempt.campaign_id == campaign.id).distinct().subquery()
+    )
+    submitted = (
+        select(Attempt.user_id)
+        .where(Attempt.campaign_id == campaign.id, Attempt.state == SUBMITTED)
+        .distinct()
+        .subquery()
+    )
+    rows = (
+        await session.execute(
+            select(
+                University.name_en,
+                University.name_ru,
+                University.name_kk,
+                func.count(audience.c.id),
+                func.count(started.c.user_id),
+                func.count(submitted.c.user_id),
+            )
+            .select_from(audience)
+            .join(University, University.id == audience.c.university_id)
+            .outerjoin(started, started.c.user_id == audience.c.id)
+            .outerjoin(submitted, submitted.c.user_id == audience.c.id)
+            .group_by(University.id, University.name_en, University.name_ru, University.name_kk)
+            .order_by(University.id)
+        )
+    ).all()
+    per_university = [
+        UniversityFigures({"en": en, "ru": ru, "kk": kk}, n, s, d) for en, ru, kk, n, s, d in rows
+    ]
+    return per_university
+
+
 async def figures(
     db: Sessionmaker, actor_id: int, admin_ids: frozenset[int], limit: int = 10
 ) -> list[CampaignFigures]:
@@ -547,58 +619,13 @@ async def figures(
     async with db() as session:
         user, roles = await require(session, actor_id, admin_ids, Role.ADMIN, Role.ORGANIZER)
         scope = await sender_scope(session, user, roles)
-        stmt = select(Campaign).where(Campaign.published_at.is_not(None))
-        if scope is not None:
-            # A university's organizer sees their own campaigns and their university's.
-            stmt = stmt.where(
-                (Campaign.created_by_id == user.id)
-                | (
-                    (Campaign.audience_kind == Audience.UNIVERSITY.value)
-                    & (Campaign.audience_ref == str(scope))
-                )
-            )
+        stmt = _visible(select(Campaign).where(Campaign.published_at.is_not(None)), user, scope)
         campaigns = (await session.scalars(stmt.order_by(Campaign.id.desc()).limit(limit))).all()
         result = []
         for campaign in campaigns:
             instrument = await session.get(Instrument, campaign.instrument_id)
             assert instrument is not None
-            audience = _participants(campaign, admin_ids).subquery()
-            started = (
-                select(Attempt.user_id)
-                .where(Attempt.campaign_id == campaign.id)
-                .distinct()
-                .subquery()
-            )
-            submitted = (
-                select(Attempt.user_id)
-                .where(Attempt.campaign_id == campaign.id, Attempt.state == SUBMITTED)
-                .distinct()
-                .subquery()
-            )
-            rows = (
-                await session.execute(
-                    select(
-                        University.name_en,
-                        University.name_ru,
-                        University.name_kk,
-                        func.count(audience.c.id),
-                        func.count(started.c.user_id),
-                        func.count(submitted.c.user_id),
-                    )
-                    .select_from(audience)
-                    .join(University, University.id == audience.c.university_id)
-                    .outerjoin(started, started.c.user_id == audience.c.id)
-                    .outerjoin(submitted, submitted.c.user_id == audience.c.id)
-                    .group_by(
-                        University.id, University.name_en, University.name_ru, University.name_kk
-                    )
-                    .order_by(University.id)
-                )
-            ).all()
-            per_university = [
-                UniversityFigures({"en": en, "ru": ru, "kk": kk}, n, s, d)
-                for en, ru, kk, n, s, d in rows
-            ]
+            per_university = await figures_of(session, campaign, admin_ids)
             result.append(
                 CampaignFigures(
                     id=campaign.id,

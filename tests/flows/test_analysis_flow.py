@@ -33,8 +33,8 @@ async def test_admin_gets_the_analysis_of_a_pre_post_pair(harness, i18n):
     assert "p < 0.001" in summary and "Cronbach's α" in summary
     photos = [m for m in admin.messages if m.photo]
     documents = [m for m in admin.messages if m.document]
-    # pre/post, by university, the universities' ranking, the groups' profiles
-    assert len(photos) == 4 and len(documents) == 1
+    # pre/post, by university, the universities' ranking, the groups' profiles, over time
+    assert len(photos) == 5 and len(documents) == 1
     assert documents[0].document["file_name"] == "ortaq-analysis-dlt_pre.xlsx"
     book = load_workbook(
         io.BytesIO(await _download(harness, documents[0].document)), read_only=True

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from bot.callbacks import CampaignClose, CampaignNew, SurveySubmit
+from bot.callbacks import CampaignClose, CampaignNew, CampaignProgress, SurveySubmit
 from bot.services import content as content_service
 from bot.services import surveys as svc
 from models import Attempt, Campaign, utcnow
@@ -96,6 +96,12 @@ async def test_publish_invite_remind_close_and_follow_figures(harness, i18n):
     # Of the three students: the admin who sent it is not a participant.
     assert "submitted 1 of 3" in admin.last_text and "started 2" in admin.last_text
     assert "M.Kh. Dulaty Taraz Regional University: 1 of 3 (33%)" in admin.last_text
+    # Following it as it runs: the chart of responses per day and completion by university.
+    await admin.tap(t.plain("campaigns.progress_button", id=1))
+    chart = admin.messages[-1]
+    assert chart.photo and chart.caption is not None
+    assert "1 submitted and 2 started of 3 participants" in chart.caption
+    await admin.send("/campaigns")
     # Closing: the one mid-way is told, and their answers stay.
     await admin.tap(t.plain("campaigns.close_button", id=1))
     await _drain(harness)
@@ -117,6 +123,9 @@ async def test_students_cannot_publish_or_close(harness, i18n):
     assert student.last_toast == t.plain("errors.not_allowed")
     await student.tap_data(CampaignClose(1).pack(), student.last_message.message_id)
     assert student.last_toast == t.plain("errors.not_allowed")
+    await student.tap_data(CampaignProgress(1).pack(), student.last_message.message_id)
+    assert student.last_toast == t.plain("errors.not_allowed")
+    assert not any(m.photo for m in student.messages)
 
 
 async def test_pre_and_post_are_linked_without_any_code(harness, i18n):

@@ -92,10 +92,17 @@ async def test_a_pre_post_analysis_matches_scipy_and_pandas(db, settings, tmp_pa
         "by_university.png",
         "ranking_university.png",
         "groups.png",
+        "over_time.png",
     ]
     assert {"ranking_university", "gain_ranking_university", "groups", "group_moves"} <= set(
         sheets
     )
+    # Over time: the pre wave's campaign opened first; everyone's mean is the scale's mean.
+    over = sheets["over_time"]
+    assert list(dict.fromkeys(over["wave"])) == ["pre", "post"]
+    everyone = over[(over["university"] == "all") & (over["wave"] == "pre")].set_index("scale")
+    first_scale = scores.columns[0]
+    assert everyone.loc[first_scale, "mean"] == pytest.approx(pre[first_scale].mean())
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in outcome.charts)
     assert "labels" in sheets and sheets["labels"]["text"].str.contains("[а-я]").any()
     line = next(x for x in outcome.lines if x.p < 0.001)
@@ -135,7 +142,7 @@ async def test_analysis_in_chat_is_scoped_audited_and_refused_to_students(db, se
     outcome = await analysis.analyse_for_chat(db, url, 77, ADMINS, "dlt_post", KEY, "en", tmp_path)
     assert outcome.participants == 10  # their university's students only
     # One university: no comparison and no ranking; the groups still form.
-    assert [p.name for p in outcome.charts] == ["prepost.png", "groups.png"]
+    assert [p.name for p in outcome.charts] == ["prepost.png", "groups.png", "over_time.png"]
     async with db() as session:
         (log,) = (await session.scalars(select(ExportLog))).all()
     assert (log.dataset, log.filters["scope"]) == ("analysis", [unis[0].code])

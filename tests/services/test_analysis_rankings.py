@@ -179,3 +179,41 @@ def test_run_all_carries_the_rankings_and_groups() -> None:
         pd.testing.assert_frame_equal(got, direct, check_dtype=False)
     assert not tables["gain_ranking_university"].empty
     assert tables["groups"]["n"].sum() == 200
+
+
+def test_over_time_orders_waves_by_opening_and_matches_scipy() -> None:
+    """Tried: three waves named out of order ("b" opened before "a"; "z" never opened), two
+    universities; each row's mean and t interval as scipy computes them on that subset."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for wave in ("a", "b", "z"):
+        for i in range(12):
+            rows.append(
+                {
+                    "participant": f"p{i}",
+                    "wave": wave,
+                    "university": ["U1", "U2"][i % 2],
+                    "country": "KZ",
+                    "A": rng.normal(3, 1),
+                }
+            )
+    scales = pd.DataFrame(rows)
+    opened = {"a": "2027-02-01T00:00:00Z", "b": "2026-09-01T00:00:00Z"}
+    table = rk.over_time(scales, opened)
+    assert list(dict.fromkeys(table["wave"])) == ["b", "a", "z"]
+    for row in table.itertuples():
+        part = scales[scales["wave"] == row.wave]
+        if row.university != "all":
+            part = part[part["university"] == row.university]
+        values = part["A"].to_numpy()
+        low, high = stats.t.interval(
+            0.95, len(values) - 1, loc=values.mean(), scale=stats.sem(values)
+        )
+        assert row.n == len(values) and row.mean == pytest.approx(values.mean())
+        assert (row.ci_low, row.ci_high) == pytest.approx((low, high))
+    assert set(table["university"]) == {"all", "U1", "U2"}
+    # Opened at the same moment: the ties' order (pre before post), not the names'.
+    same = {"post": "2027-01-01T00:00:00Z", "pre": "2027-01-01T00:00:00Z"}
+    both = scales.replace({"wave": {"a": "pre", "b": "post"}})
+    order = rk.over_time(both[both["wave"] != "z"], same, ties=["pre", "post"])["wave"]
+    assert list(dict.fromkeys(order)) == ["pre", "post"]
