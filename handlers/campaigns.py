@@ -9,7 +9,6 @@ typed: the composer then waits on the route `cp_<what>:<draft>`.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from enum import StrEnum
@@ -37,7 +36,7 @@ from bot.context import BotContext
 from bot.features import Features, InputRoute
 from bot.jobs.campaigns import CAMPAIGN_STEPS
 from bot.replies import fit_lines, reply, require_profile, toast, wave_label
-from bot.services import InvalidInput, ServiceError, campaign_progress
+from bot.services import InvalidInput, ServiceError, campaign_progress, chart_pool
 from bot.services import campaigns as svc
 from bot.services import universities as university_service
 from bot.services import users as user_service
@@ -496,7 +495,7 @@ async def show_progress(update: Update, context: BotContext, data: CampaignProgr
         "submitted": t.plain("campaigns.progress_submitted"),
         "completion": t.plain("campaigns.progress_completion"),
     }
-    png = await asyncio.to_thread(progress_chart, progress, labels, t.language)
+    png = await chart_pool.run(progress_chart, progress, labels, t.language)
     last = progress.days[-1] if progress.days else None
     caption = t(
         "campaigns.progress_caption",
