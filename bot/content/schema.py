@@ -198,6 +198,9 @@ class Settings(Strict):
     attempts: int | None = Field(default=None, ge=1, le=100)  # None: unlimited
     show_results: Literal["immediately", "on_close", "never"] = "immediately"
     protect_content: bool | None = None  # None: True for tests, False for surveys
+    # Whose answers a campaign's completion counts: students (staff who try it are left out),
+    # staff (teachers and staff: coaches, organizers, jurors, admins), or everyone invited.
+    respondents: Literal["students", "staff", "everyone"] = "students"
 
 
 class Pack(Strict):

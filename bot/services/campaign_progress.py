@@ -5,9 +5,10 @@ The chart `/campaigns` sends.
 Days are calendar days in the bot's zone, from the campaign's opening to today (or its
 closing); each day counts the attempts started and submitted that day, and the running totals.
 The people counted are the campaign's participants as its completion rate counts them (its
-audience without staff, `campaigns._participants`); each person counts once, on the day of
-their first start and of their first submission. Completion by university is the share of
-each university's participants who submitted, as `/campaigns` lists it.
+audience without staff, or only its staff for a staff instrument: `campaigns._participants`);
+each person counts once, on the day of their first start and of their first submission.
+Completion by university is the share of each university's participants who submitted, as
+`/campaigns` lists it.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ async def progress(
         campaign = await campaign_service.followed(session, actor_id, admin_ids, campaign_id)
         instrument = await session.get(Instrument, campaign.instrument_id)
         assert instrument is not None
-        people = campaign_service._participants(campaign, admin_ids).subquery()
+        respondents = campaign_service.respondents_of(instrument)
+        people = campaign_service._participants(campaign, admin_ids, respondents).subquery()
         firsts = (
             await session.execute(
                 select(

@@ -310,20 +310,32 @@ def _audience(campaign: Campaign) -> Select[Any]:
 STAFF_ROLES = (Role.ADMIN, Role.ORGANIZER, Role.COACH, Role.JUROR)
 
 
-def _participants(campaign: Campaign, admin_ids: frozenset[int]) -> Select[Any]:
-    """The campaign's audience without its staff: whose answers its completion rate counts.
+def respondents_of(instrument: Instrument) -> str:
+    """Whose answers the instrument's campaigns count (its pack's `settings.respondents`)."""
+    settings = (instrument.definition or {}).get("settings") or {}
+    return str(settings.get("respondents") or "students")
 
-    Staff are reached by the invitation too (they may try the survey out), but an organizer
-    reading "6 of 8" when all six students answered would chase people who owe nothing.
+
+def _participants(
+    campaign: Campaign, admin_ids: frozenset[int], respondents: str = "students"
+) -> Select[Any]:
+    """The campaign's audience whose answers its completion rate counts.
+
+    For a students' instrument (the default) its staff are left out: they are reached by the
+    invitation too (they may try the survey out), but an organizer reading "6 of 8" when all six
+    students answered would chase people who owe nothing. For a staff instrument (the teachers'
+    survey of the collaborative environment) only staff count; for "everyone", all but the
+    campaign's author.
     """
     staff = select(UserRole.id).where(
         UserRole.user_id == User.id, UserRole.role.in_([r.value for r in STAFF_ROLES])
     )
-    return _audience(campaign).where(
-        User.id != campaign.created_by_id,
-        User.telegram_id.not_in(admin_ids),
-        ~exists(staff),
-    )
+    audience = _audience(campaign).where(User.id != campaign.created_by_id)
+    if respondents == "staff":
+        return audience.where(exists(staff) | User.telegram_id.in_(admin_ids))
+    if respondents == "everyone":
+        return audience
+    return audience.where(User.telegram_id.not_in(admin_ids), ~exists(staff))
 
 
 def _only(user_ids: list[int]) -> Any:
@@ -577,7 +589,9 @@ async def figures_of(
     session: AsyncSession, campaign: Campaign, admin_ids: frozenset[int]
 ) -> list[UniversityFigures]:
     """A campaign's participants, starts and submissions per university."""
-    audience = _participants(campaign, admin_ids).subquery()
+    instrument = await session.get(Instrument, campaign.instrument_id)
+    respondents = respondents_of(instrument) if instrument is not None else "students"
+    audience = _participants(campaign, admin_ids, respondents).subquery()
     started = (
         select(Attempt.user_id).where(Attempt.campaign_id == campaign.id).distinct().subquery()
     )

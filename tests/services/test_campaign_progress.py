@@ -78,3 +78,22 @@ async def test_responses_per_day_and_completion_by_university(db) -> None:
         await progress(db, 101, ADMINS, campaign_id, ZONE, now=NOW)
     with pytest.raises(NotFound):
         await progress(db, ADMIN, ADMINS, 999_999, ZONE, now=NOW)
+
+
+async def test_a_staff_survey_counts_its_staff_not_its_students(db) -> None:
+    """The teachers' survey of the collaborative environment (`settings.respondents: staff`):
+    its campaign for everyone counts the coach and the organizer who were invited (and the
+    admin), not the students; the students' default survey counts the students, not staff."""
+    await factories.student(db, ADMIN, ADMINS, university=0)
+    for telegram_id in (201, 202):
+        await factories.student(db, telegram_id, ADMINS, university=0)
+    await factories.coach(db, 203, ADMINS)
+    await factories.organizer(db, 204, ADMINS)
+    staff_campaign = await factories.campaign(db, 204, ADMINS, "collab_readiness", "2026")
+    await _attempt(db, 203, staff_campaign, OPENS, OPENS + timedelta(minutes=9))
+    staff = await progress(db, ADMIN, ADMINS, staff_campaign, ZONE)
+    # The coach and the admin (the organizer is its author and does not count).
+    assert staff.audience == 2 and staff.days[-1].submitted_total == 1
+    student_campaign = await factories.campaign(db, ADMIN, ADMINS, "dlt_pre")
+    students = await progress(db, ADMIN, ADMINS, student_campaign, ZONE)
+    assert students.audience == 2
