@@ -313,8 +313,28 @@ class SurveyTick(Button, prefix="s:t"):
 
 
 @dataclass(frozen=True, slots=True)
+class SurveyRank(Button, prefix="s:n"):
+    """Give an option of a ranking question the next place (most preferred first)."""
+
+    attempt: int
+    step: int
+    option: int
+    page: int | None = added()  # the first step on the button's message (a page)
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyUnrank(Button, prefix="s:u"):
+    """Undo in a ranking question: keep its first `places` places (a double tap undoes one)."""
+
+    attempt: int
+    step: int
+    places: int
+    page: int | None = added()  # the first step on the button's message (a page)
+
+
+@dataclass(frozen=True, slots=True)
 class SurveyDone(Button, prefix="s:d"):
-    """Answer a multiple-choice question with the options ticked."""
+    """Answer a multiple-choice question with the options ticked, or a ranking as ranked."""
 
     attempt: int
     step: int

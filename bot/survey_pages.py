@@ -61,6 +61,12 @@ def label(item: Item, value: object, language: str) -> str:
     if item.kind == "single":
         option = item.option(str(value))
         return option.text.get(language) if option else str(value)
+    if item.kind == "ranking":
+        if isinstance(value, str):  # one option, as the ranking's draft lists it
+            option = item.option(value)
+            return option.text.get(language) if option else value
+        codes: list[str] = [str(code) for code in value]  # type: ignore[attr-defined]
+        return " > ".join(o.text.get(language) if (o := item.option(c)) else c for c in codes)
     if item.kind == "multiple":
         return ", ".join(
             o.text.get(language)

@@ -40,11 +40,13 @@ from bot.callbacks import (
     SurveyDone,
     SurveyOption,
     SurveyPoint,
+    SurveyRank,
     SurveyResume,
     SurveySkip,
     SurveyStart,
     SurveySubmit,
     SurveyTick,
+    SurveyUnrank,
 )
 from bot.content.engine import AnswerError
 from bot.content.scoring import scale_maximum
@@ -79,6 +81,8 @@ def register(features: Features) -> None:
     features.button(SurveyOption, choose_option)
     features.button(SurveyPoint, rate_point)
     features.button(SurveyTick, tick_option)
+    features.button(SurveyRank, rank_option)
+    features.button(SurveyUnrank, undo_rank)
     features.button(SurveyDone, confirm_ticks)
     features.button(SurveyContinue, pass_info)
     features.button(SurveySkip, skip_question)
@@ -133,6 +137,15 @@ def _question_body(screen: Screen, context: BotContext) -> list[str]:
         )
     elif item.kind == "multiple":
         parts.append(t("surveys.multiple_hint"))
+    elif item.kind == "ranking":
+        parts.append(t("surveys.ranking_hint", count=len(item.options)))
+        if screen.draft:
+            parts.append(
+                "\n".join(
+                    f"{place}. {html.escape(pages.label(item, code, lang))}"
+                    for place, code in enumerate(screen.draft, 1)
+                )
+            )
     elif item.kind == "number":
         parts.append(t("surveys.number_hint_whole" if item.integer else "surveys.number_hint"))
     elif item.kind == "text":
@@ -187,6 +200,25 @@ def _keyboard(screen: Screen, context: BotContext, page: int) -> InlineKeyboardM
             rows.append([kb.button(mark + option.text.get(lang), data)])
         if item.kind == "multiple":
             rows.append([kb.button(t.plain("surveys.done"), SurveyDone(a, i, p).pack())])
+    elif item.kind == "ranking":
+        ranked = screen.draft
+        for option in item.option_order(screen.seed):
+            if option.code not in ranked:
+                position = item.options.index(option)
+                label = f"{len(ranked) + 1}. " + option.text.get(lang)
+                rows.append([kb.button(label, SurveyRank(a, i, position, p).pack())])
+        controls = []
+        if ranked:
+            # Undo takes back the last choice made: the last place, when it filled itself
+            # (one option left), goes with the choice before it.
+            places = len(ranked) - (2 if len(ranked) == len(item.options) else 1)
+            controls.append(
+                kb.button(t.plain("surveys.rank_undo"), SurveyUnrank(a, i, places, p).pack())
+            )
+        if len(ranked) == len(item.options):
+            controls.append(kb.button(t.plain("surveys.done"), SurveyDone(a, i, p).pack()))
+        if controls:
+            rows.append(controls)
     elif item.kind == "likert" and item.likert is not None:
         rows.append(
             [
@@ -721,6 +753,38 @@ async def tick_option(update: Update, context: BotContext, data: SurveyTick) -> 
         logger.info("tick boxes not updated (update %s)", update.update_id)
 
 
+async def _redraw(
+    update: Update, context: BotContext, call: Awaitable[Screen], attempt: int, page: int | None
+) -> None:
+    """Store a draft change (a tick, a place ranked or undone) and redraw the question."""
+    try:
+        updated = await call
+    except ServiceError as exc:
+        await _refused(update, context, exc, attempt, page)
+        return
+    await toast(update, context)
+    first = pages.first_step(page, updated.index)
+    text, keyboard = _render(updated, context, first)
+    try:
+        await safe_edit(update, text, keyboard)
+    except TelegramError:  # the draft is stored; the next tap redraws it
+        logger.info("question not redrawn (update %s)", update.update_id)
+
+
+async def rank_option(update: Update, context: BotContext, data: SurveyRank) -> None:
+    """Give the option pressed the next place of the ranking, and redraw it."""
+    profile = require_profile(context)
+    call = svc.rank(context.db, profile.telegram_id, data.attempt, data.step, data.option)
+    await _redraw(update, context, call, data.attempt, data.page)
+
+
+async def undo_rank(update: Update, context: BotContext, data: SurveyUnrank) -> None:
+    """Take back the last place ranked, and redraw the ranking."""
+    profile = require_profile(context)
+    call = svc.unrank(context.db, profile.telegram_id, data.attempt, data.step, data.places)
+    await _redraw(update, context, call, data.attempt, data.page)
+
+
 async def pass_info(update: Update, context: BotContext, data: SurveyContinue) -> None:
     """Move on from an introduction or a note: it stays on the page, in full."""
     profile = require_profile(context)
@@ -754,6 +818,7 @@ TOAST_ONLY = frozenset(
     {
         "errors.stale_button",
         "surveys.tick_something",
+        "surveys.rank_all",
         "surveys.required",
         "surveys.nothing_before",
         "surveys.not_finished",

@@ -32,6 +32,7 @@ from bot.content.schema import (
     NumberQuestion,
     Option,
     Pack,
+    RankingQuestion,
     Text,
     TextQuestion,
 )
@@ -54,7 +55,7 @@ class Item:
     """One screen of the instrument."""
 
     code: str
-    kind: str  # info, single, multiple, likert, number, text, date
+    kind: str  # info, single, multiple, ranking, likert, number, text, date
     text: Text
     stem: Text | None = None  # a matrix's common stem
     options: tuple[Option, ...] = ()
@@ -214,6 +215,19 @@ def compile_pack(pack: Pack) -> Compiled:
                     shuffle=shuffle,
                 )
             )
+        elif isinstance(question, RankingQuestion):
+            shuffle = question.shuffle if question.shuffle is not None else shuffle_default
+            items.append(
+                Item(
+                    question.code,
+                    "ranking",
+                    question.text,
+                    options=tuple(question.options),
+                    required=question.required,
+                    condition=condition,
+                    shuffle=shuffle,
+                )
+            )
         elif isinstance(question, LikertQuestion):
             items.append(
                 Item(
@@ -339,6 +353,20 @@ def toggle(item: Item, selected: tuple[str, ...], option_code: str) -> tuple[str
         raise AnswerError("errors.stale_button")
     chosen = set(selected) ^ {option_code}
     return tuple(o.code for o in item.options if o.code in chosen)
+
+
+def rank_next(item: Item, ranked: tuple[str, ...], option_code: str) -> tuple[str, ...]:
+    """A ranking after the next option is tapped: it takes the next place.
+
+    When one option is left, it takes the last place by itself (no choice is left to make).
+    """
+    if item.kind != "ranking" or item.option(option_code) is None:
+        raise AnswerError("errors.stale_button")
+    if option_code in ranked:
+        return ranked  # a double tap ranks nothing twice
+    order = (*ranked, option_code)
+    left = [o.code for o in item.options if o.code not in order]
+    return (*order, *left) if len(left) == 1 else order
 
 
 def likert_value(item: Item, point: int) -> int:

@@ -94,6 +94,14 @@ class ChoiceQuestion(QuestionBase):
     points: float = 1.0  # for tests: points of a fully correct answer
 
 
+class RankingQuestion(QuestionBase):
+    """Order 3 to 10 options by preference: tapped from the most to the least preferred."""
+
+    type: Literal["ranking"]
+    options: list[Option] = Field(min_length=3, max_length=10)
+    shuffle: bool | None = None  # None: the instrument's setting (the order they are offered)
+
+
 class LikertQuestion(QuestionBase):
     """A rating on a Likert scale, given inline or by the name of one of `likert_scales`."""
 
@@ -171,6 +179,7 @@ class InfoScreen(Strict):
 
 Question = Annotated[
     ChoiceQuestion
+    | RankingQuestion
     | LikertQuestion
     | MatrixQuestion
     | NumberQuestion

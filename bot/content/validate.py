@@ -53,9 +53,20 @@ from bot.content.schema import (
     LikertQuestion,
     MatrixQuestion,
     Pack,
+    RankingQuestion,
 )
 
-QUESTION_TYPES = ("single", "multiple", "likert", "matrix", "number", "text", "date", "info")
+QUESTION_TYPES = (
+    "single",
+    "multiple",
+    "ranking",
+    "likert",
+    "matrix",
+    "number",
+    "text",
+    "date",
+    "info",
+)
 # Lists and mappings inside each other; the schema itself needs about six
 # (questions[i].options[j].text.kk), so 50 refuses no real pack.
 MAX_DEPTH = 50
@@ -515,6 +526,17 @@ def _cross_checks(pack: Pack, file: str) -> list[ContentError]:
                 errors.append(
                     ContentError(file, where, "correct answers belong in a test (kind: test)")
                 )
+        if isinstance(question, RankingQuestion):
+            for code in _duplicates(option.code for option in question.options):
+                errors.append(
+                    ContentError(file, f"{where}.options", f"option code {code!r} is used twice")
+                )
+            if question.scale is not None:
+                errors.append(
+                    ContentError(file, f"{where}.scale", "a ranking is not scored: no scale")
+                )
+            if any(option.correct for option in question.options):
+                errors.append(ContentError(file, where, "a ranking has no correct options"))
         if isinstance(question, MatrixQuestion):
             earlier.update(item.code for item in question.items)
         elif not isinstance(question, InfoScreen):

@@ -81,6 +81,8 @@ class Study:
     scale_titles: dict[str, str]
     item_titles: dict[str, str]
     choices: pd.DataFrame | None = None  # how often each option was chosen, per wave
+    # Ranking questions: one row per participant, wave, item and option with its rank.
+    ranks: pd.DataFrame | None = None
 
 
 def _waves(session: Session, codes: list[str], present: list[str]) -> tuple[str | None, ...]:
@@ -151,6 +153,7 @@ def load(
     scale_rows: list[dict[str, Any]] = []
     picked: list[tuple[str, str, str]] = []  # (wave, item, option) of choice questions
     respondents: list[tuple[str, str]] = []  # (wave, item) for everyone shown a choice item
+    ranked: list[tuple[str, str, str | None, str, str, int]] = []  # ranking answers
     attempts = list(chosen.values())
     for start in range(0, len(attempts), 500):
         batch = attempts[start : start + 500]
@@ -182,6 +185,13 @@ def load(
             item_rows.append(keys | values)
             for item in pack.items:
                 chosen_value = applicable.get(item.code)
+                if item.kind == "ranking" and chosen_value is not None:
+                    order = list(chosen_value)
+                    if len(order) == len(item.options):  # complete rankings only
+                        ranked += [
+                            (keys["participant"], wave, keys["university"], item.code, o, r)
+                            for r, o in enumerate(order, 1)
+                        ]
                 if item.kind in ("single", "multiple") and chosen_value is not None:
                     respondents.append((wave, item.code))
                     options = [chosen_value] if item.kind == "single" else list(chosen_value)
@@ -233,6 +243,9 @@ def load(
         titles,
         item_titles,
         _choices(picked, respondents, items_by_code, language),
+        pd.DataFrame(
+            ranked, columns=["participant", "wave", "university", "item", "option", "rank"]
+        ),
     )
 
 
@@ -288,6 +301,19 @@ def _run(
     _over_time(session, code, data, report)
     if study.choices is not None:
         report.tables["choices"] = study.choices
+    if study.ranks is not None and not study.ranks.empty:
+        from bot.services.analysis_rankings import ranking_questions  # noqa: PLC0415
+
+        means, distribution, agreement = ranking_questions(study.ranks)
+        report.tables["ranking_means"] = means
+        report.tables["ranking_distribution"] = distribution
+        report.tables["ranking_agreement"] = agreement
+        report.notes.append(
+            "Ranking questions (complete rankings; 1 = most preferred): the mean rank of each "
+            "option (lowest first), how many put it at each place, and Kendall's W across "
+            "respondents, for everyone and each university (W = chi2 / (n (k - 1)), chi2 from "
+            "scipy's Friedman test; 0 = no agreement, 1 = everyone gave the same order)."
+        )
     report.tables["labels"] = pd.DataFrame(
         [("scale", c, t) for c, t in study.scale_titles.items()]
         + [("item", c, t) for c, t in study.item_titles.items()],

@@ -263,3 +263,70 @@ def over_time(
                     }
                 )
     return pd.DataFrame(rows, columns=OVER_TIME_COLUMNS)
+
+
+# --- ranking questions -----------------------------------------------------------------------
+
+RANK_MEANS_COLUMNS = ["wave", "item", "option", "n", "mean_rank", "sd", "median_rank"]
+AGREEMENT_COLUMNS = ["wave", "item", "university", "n", "k", "kendall_w", "chi2", "p", "note"]
+MIN_RANKERS = 2
+
+
+def ranking_questions(ranks: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Mean ranks, their distribution, and Kendall's W of the ranking questions.
+
+    `ranks`: one row per (participant, wave, item, option) with `university` and `rank`
+    (1 = most preferred), from complete rankings only. Returns the mean rank per option (lowest
+    first: the most preferred on average), the distribution (how many put each option at each
+    place), and the agreement across respondents — Kendall's W = chi2 / (n (k - 1)) with chi2
+    the Friedman statistic of scipy.stats.friedmanchisquare (no ties: every ranking is complete)
+    — for everyone and each university with at least `MIN_RANKERS` respondents.
+    """
+    if ranks.empty:
+        return (
+            pd.DataFrame(columns=RANK_MEANS_COLUMNS),
+            pd.DataFrame(columns=["wave", "item", "option", "rank", "count", "percent"]),
+            pd.DataFrame(columns=AGREEMENT_COLUMNS),
+        )
+    means = (
+        ranks.groupby(["wave", "item", "option"], sort=False)["rank"]
+        .agg(n="count", mean_rank="mean", sd="std", median_rank="median")
+        .reset_index()
+        .sort_values(["wave", "item", "mean_rank", "option"], kind="stable")
+    )
+    counts = ranks.groupby(["wave", "item", "option", "rank"]).size().rename("count").reset_index()
+    totals = counts.groupby(["wave", "item", "option"])["count"].transform("sum")
+    counts["percent"] = 100 * counts["count"] / totals
+    rows: list[dict[str, Any]] = []
+    for (wave, item), part in ranks.groupby(["wave", "item"], sort=False):
+        groups = [(ALL, part), *part.dropna(subset=["university"]).groupby("university")]
+        for university, group in groups:
+            matrix = group.pivot_table(index="participant", columns="option", values="rank")
+            matrix = matrix.dropna()
+            n, k = matrix.shape
+            row: dict[str, Any] = {
+                "wave": wave,
+                "item": item,
+                "university": university,
+                "n": n,
+                "k": k,
+                "kendall_w": np.nan,
+                "chi2": np.nan,
+                "p": np.nan,
+                "note": "",
+            }
+            if n < MIN_RANKERS or k < 3:
+                row["note"] = f"not run: {n} complete rankings, needs {MIN_RANKERS}"
+            else:
+                test = stats.friedmanchisquare(*(matrix[c].to_numpy() for c in matrix.columns))
+                row.update(
+                    kendall_w=float(test.statistic) / (n * (k - 1)),
+                    chi2=float(test.statistic),
+                    p=float(test.pvalue),
+                )
+            rows.append(row)
+    return (
+        means[RANK_MEANS_COLUMNS].reset_index(drop=True),
+        counts,
+        pd.DataFrame(rows, columns=AGREEMENT_COLUMNS),
+    )

@@ -27,6 +27,7 @@ from bot.content.engine import (
     compile_pack,
     likert_value,
     parse_typed,
+    rank_next,
 )
 from bot.content.schema import Pack
 from bot.content.scoring import ScoreResult, item_value, score
@@ -40,6 +41,8 @@ IN_PROGRESS = "in_progress"
 SUBMITTED = "submitted"
 EXPIRED = "expired"
 CLOSED = "closed"
+# Items answered through a draft kept on the attempt: ticks, or the places ranked so far.
+DRAFTED = ("multiple", "ranking")
 
 # Compiled packs by content checksum: a version never changes, and keying by content (not
 # by row id) keeps the cache right across databases (tests) and replicas.
@@ -90,7 +93,8 @@ class Screen:
     position: int = 0
     total: int = 0
     current: Any = None  # the stored answer to this item, if any
-    draft: tuple[str, ...] = ()  # ticked options of a multiple-choice item
+    # Ticked options of a multiple-choice item; options ranked so far, in order, of a ranking.
+    draft: tuple[str, ...] = ()
     can_go_back: bool = False
     answers: dict[str, Any] | None = None
     result: ScoreResult | None = None
@@ -402,7 +406,7 @@ async def _screen(
         position=position,
         total=total,
         current=answers.get(item.code),
-        draft=tuple(attempt.draft or ()) if item.kind == "multiple" else (),
+        draft=tuple(attempt.draft or ()) if item.kind in DRAFTED else (),
         can_go_back=pack.previous_item(item.code, answers, passed) is not None,
         **common,
     )
@@ -625,6 +629,44 @@ async def tick(
     return await _in_attempt(db, telegram_id, attempt_id, step)
 
 
+async def rank(
+    db: Sessionmaker, telegram_id: int, attempt_id: int, index: int, option: int
+) -> Screen:
+    """Give the next place of the ranking on screen to one option (`engine.rank_next`).
+
+    Read and written in one transaction, like a tick: a double tap ranks nothing twice.
+    """
+
+    async def step(session: AsyncSession, attempt: Attempt, screen: Screen) -> Screen:
+        item = _current(screen, index)
+        if item.kind != "ranking" or not 0 <= option < len(item.options):
+            raise InvalidInput("errors.stale_button")
+        ranked = rank_next(item, tuple(attempt.draft or ()), item.options[option].code)
+        attempt.draft = list(ranked)
+        return await _again(session, attempt, screen)
+
+    return await _in_attempt(db, telegram_id, attempt_id, step)
+
+
+async def unrank(
+    db: Sessionmaker, telegram_id: int, attempt_id: int, index: int, places: int
+) -> Screen:
+    """Undo: the ranking on screen keeps its first `places` places.
+
+    The button says how many, so a double tap undoes one place, not two.
+    """
+
+    async def step(session: AsyncSession, attempt: Attempt, screen: Screen) -> Screen:
+        item = _current(screen, index)
+        ranked = list(attempt.draft or ())
+        if item.kind != "ranking" or not 0 <= places < max(len(ranked), 1):
+            raise InvalidInput("errors.stale_button")
+        attempt.draft = ranked[:places]
+        return await _again(session, attempt, screen)
+
+    return await _in_attempt(db, telegram_id, attempt_id, step)
+
+
 async def confirm_selection(
     db: Sessionmaker, telegram_id: int, attempt_id: int, index: int
 ) -> Screen:
@@ -635,10 +677,13 @@ async def confirm_selection(
 
     async def step(session: AsyncSession, attempt: Attempt, screen: Screen) -> Screen:
         item = _current(screen, index)
-        if item.kind != "multiple":
+        if item.kind not in DRAFTED:
             raise InvalidInput("errors.stale_button")
         selection = tuple(attempt.draft or ())
-        if item.required and not selection:
+        if item.kind == "ranking":
+            if len(selection) != len(item.options):
+                raise InvalidInput("surveys.rank_all")
+        elif item.required and not selection:
             raise InvalidInput("surveys.tick_something")
         return await _store(session, attempt, screen, selection)
 
@@ -667,7 +712,7 @@ async def back(
             attempt.passed = [c for c in attempt.passed or [] if c != previous.code]
         attempt.cursor = previous.code
         attempt.draft = (
-            list(answers.get(previous.code) or ()) if previous.kind == "multiple" else None
+            list(answers.get(previous.code) or ()) if previous.kind in DRAFTED else None
         )
         return await _again(session, attempt, screen)
 

@@ -217,3 +217,43 @@ def test_over_time_orders_waves_by_opening_and_matches_scipy() -> None:
     both = scales.replace({"wave": {"a": "pre", "b": "post"}})
     order = rk.over_time(both[both["wave"] != "z"], same, ties=["pre", "post"])["wave"]
     assert list(dict.fromkeys(order)) == ["pre", "post"]
+
+
+def test_ranking_questions_mean_ranks_distribution_and_kendalls_w() -> None:
+    """Tried: 5 respondents of two universities ranking 4 options; mean ranks by hand, the
+    distribution's counts, and W both from scipy's Friedman chi2 and from Kendall's own
+    formula W = 12 S / (n^2 (k^3 - k)) with S the squared deviations of the rank sums; a
+    university of one respondent says why W is not computed; perfect agreement gives W = 1."""
+    orders = {
+        "p1": ("U1", ["a", "b", "c", "d"]),
+        "p2": ("U1", ["a", "c", "b", "d"]),
+        "p3": ("U1", ["b", "a", "c", "d"]),
+        "p4": ("U2", ["a", "b", "d", "c"]),
+        "p5": ("U1", ["a", "b", "c", "d"]),
+    }
+    rows = [
+        (p, "pre", uni, "tools", option, rank)
+        for p, (uni, order) in orders.items()
+        for rank, option in enumerate(order, 1)
+    ]
+    ranks = pd.DataFrame(
+        rows, columns=["participant", "wave", "university", "item", "option", "rank"]
+    )
+    means, distribution, agreement = rk.ranking_questions(ranks)
+    by_option = means.set_index("option")["mean_rank"]
+    assert by_option.to_dict() == pytest.approx({"a": 1.2, "b": 2.0, "c": 3.0, "d": 3.8})
+    assert list(means["option"]) == ["a", "b", "c", "d"]  # most preferred first
+    first = distribution[(distribution["option"] == "a") & (distribution["rank"] == 1)]
+    assert int(first["count"].iloc[0]) == 4 and float(first["percent"].iloc[0]) == 80.0
+    everyone = agreement.set_index("university").loc["all"]
+    matrix = np.array([[order.index(o) + 1 for o in "abcd"] for _, order in orders.values()])
+    n, k = matrix.shape
+    sums = matrix.sum(axis=0)
+    s = float(((sums - sums.mean()) ** 2).sum())
+    assert everyone["kendall_w"] == pytest.approx(12 * s / (n**2 * (k**3 - k)))
+    chi2 = stats.friedmanchisquare(*matrix.T)
+    assert everyone["chi2"] == pytest.approx(chi2.statistic)
+    assert everyone["p"] == pytest.approx(chi2.pvalue)
+    assert "not run" in agreement.set_index("university").loc["U2", "note"]
+    same = ranks[ranks["participant"].isin(["p1", "p5"])]
+    assert rk.ranking_questions(same)[2].set_index("university").loc["all", "kendall_w"] == 1.0

@@ -28,9 +28,12 @@ ITEM = c._v(
 )
 ANSWER_CODE = c._v(
     "answer_code",
-    "Option code(s) (';'-separated for multiple choice) or the typed value; empty: skipped",
-    "Код(ы) варианта (через ';' при множественном выборе) или введённое значение; пусто: пропущен",
-    "Нұсқа коды (көп таңдауда ';' арқылы) немесе енгізілген мән; бос: өткізілді",
+    "Option code(s) (';'-separated for multiple choice; for a ranking in order, most "
+    "preferred first) or the typed value; empty: skipped",
+    "Код(ы) варианта (через ';' при множественном выборе; для ранжирования по порядку, самый "
+    "предпочтительный первым) или введённое значение; пусто: пропущен",
+    "Нұсқа коды (көп таңдауда ';' арқылы; ранжирлеуде ретімен, ең қалаулысы бірінші) немесе "
+    "енгізілген мән; бос: өткізілді",
     free_text=True,
 )
 VALUE = c._v(
@@ -70,6 +73,11 @@ def label(pack: Compiled, item_code: str, value: Any, language: str) -> str:
         return option.text.get(language) if option else str(value)
     if item.kind == "multiple":
         return "; ".join(o.text.get(language) for o in item.options if o.code in value)
+    if item.kind == "ranking":
+        return " > ".join(
+            (o.text.get(language) if (o := item.option(str(code))) else str(code))
+            for code in value
+        )
     return str(value)
 
 

@@ -10,6 +10,7 @@ Item columns hold what the participant chose, as numbers an analyst can use dire
 - single choice: the option's position in the pack (1, 2, ...), with the option texts as value
   labels; the option codes are in the codebook;
 - multiple choice: one 0/1 column per option, named `item__option`;
+- ranking: one column per option holding its rank (1 = most preferred), named `item__option`;
 - number: the number; text and date: as typed.
 Why a cell is empty is kept as a missing-value code in SPSS files (skipped, not shown, not
 reached; see `spec.MISSING_CODES`).
@@ -58,6 +59,7 @@ class Column:
     variable: Variable
     item: str | None = None  # the item it comes from
     option: str | None = None  # multiple choice: the option of this 0/1 column
+    ranked: str | None = None  # ranking: the option whose rank this column holds
     options: tuple[str, ...] = ()  # single choice: option codes, coded 1, 2, ... in this order
     scale: str | None = None  # derived: the scale whose score (or level) this is
     part: str = "value"  # value, level; tests overall: points, max_points, percent, level
@@ -117,6 +119,24 @@ def _item_columns(item: Item, older: list[Option], name: str) -> list[Column]:
                 ),
                 item=item.code,
                 option=o.code,
+            )
+            for o in options
+        ]
+    if item.kind == "ranking":
+        first = {"kk": "ең қалаулы", "ru": "самый предпочтительный", "en": "most preferred"}
+        return [
+            Column(
+                Variable(
+                    spss_name(f"{name}__{o.code}"),
+                    {k: f"{v}: {getattr(o.text, k)}" for k, v in label.items()},
+                    "integer",
+                    "ordinal",
+                    {1: first},
+                    coded_missing=True,
+                    derived="the option's place in the respondent's order (1 = most preferred)",
+                ),
+                item=item.code,
+                ranked=o.code,
             )
             for o in options
         ]
@@ -209,6 +229,9 @@ def _score_columns(pack: Compiled) -> list[Column]:
 
 
 def _cell(column: Column, value: Any) -> Any:
+    if column.ranked is not None:
+        order = list(value or ())
+        return order.index(column.ranked) + 1 if column.ranked in order else None
     if column.option is not None:
         return 1 if column.option in (value or ()) else 0
     if column.options:
