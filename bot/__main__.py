@@ -156,7 +156,7 @@ def run_polling(settings: Settings) -> int:
     app = build_application(settings)
     use_event_loop(settings)
     try:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        app.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
     except InvalidToken:
         print("configuration error: BOT_TOKEN: the Bot API rejected this token", file=sys.stderr)
         return 2
@@ -166,7 +166,24 @@ def run_polling(settings: Settings) -> int:
             f"cannot reach the Bot API at {settings.bot_api_url}: {exc.message}", file=sys.stderr
         )
         return 1
+    finally:
+        close_transports(app)
     return 0
+
+
+def close_transports(app: Any) -> None:
+    """Close the Bot API transports and the loop PTB ran on.
+
+    PTB closes its transports when it stops, but not when its start fails (a rejected token,
+    an unreachable API): an aiohttp session left open would then print a warning after the
+    one line the command line promises.
+    """
+    loop = asyncio.get_event_loop_policy().get_event_loop()
+    try:
+        for request in app.bot_data.requests:
+            loop.run_until_complete(request.shutdown())
+    finally:
+        loop.close()
 
 
 def validate_content(path: Path) -> int:

@@ -82,6 +82,7 @@ def build_application(
         .post_stop(on_stop)
         .post_shutdown(on_shutdown)
     )
+    built: tuple[BaseRequest, ...] = ()
     if request is not None:
         builder = builder.request(request).get_updates_request(get_updates_request or request)
     elif settings.bot_api_transport != "httpx":
@@ -89,13 +90,16 @@ def build_application(
         # PTB's pool sizes: room for every update in flight and the broadcast workers, and
         # one connection for the long poll.
         pool = max(256, 4 * settings.max_concurrent_updates)
-        builder = builder.request(
-            build_request(settings.bot_api_transport, connection_pool_size=pool)
-        ).get_updates_request(build_request(settings.bot_api_transport, connection_pool_size=1))
+        built = (
+            build_request(settings.bot_api_transport, connection_pool_size=pool),
+            build_request(settings.bot_api_transport, connection_pool_size=1),
+        )
+        builder = builder.request(built[0]).get_updates_request(built[1])
     app: OrtaqApp = builder.build()
     engine = create_engine(settings.database_url)
     data = app.bot_data
     data.settings = settings
+    data.requests = built
     data.engine = engine
     data.db = make_sessionmaker(engine)
     data.i18n = I18n(settings.default_language)

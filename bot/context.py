@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
+from telegram.request import BaseRequest
 
 from bot.i18n import pick_language
 from bot.jobs.background import Background
@@ -40,6 +41,9 @@ class BotData:
     background: Background = field(default_factory=Background)
     jobs: Jobs = field(default_factory=Jobs)  # timed duties (bot.jobs.start_jobs)
     features: Features | None = None
+    # The Bot API transports build_application made (none when PTB made its own): closed
+    # again by `python -m bot` when the start fails before PTB would close them.
+    requests: tuple[BaseRequest, ...] = ()
     # Monotonic time of the last error report per admin, for rate limiting.
     admin_alerts: dict[int, float] = field(default_factory=dict)
 
