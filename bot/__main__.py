@@ -160,19 +160,18 @@ def use_event_loop(settings: Settings) -> str:
 
 
 def close_transports(app: Any) -> None:
-    """Close the Bot API transports a failed start left open.
+    """Close the Bot API transports, then the event loop the bot ran on.
 
-    PTB shuts down only what it initialized completely; without this an "unclosed session"
-    warning would follow the one-line error.
+    PTB closes its transports when it stops, but not when its start fails (a rejected token,
+    an unreachable API): an aiohttp session left open would then print a warning after the
+    one line the command line promises. Closing again what PTB closed does nothing.
     """
-    transports = app.bot_data.transports
-    if not transports:
-        return
     loop = asyncio.get_event_loop()
-    if loop.is_closed():
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-    loop.run_until_complete(asyncio.gather(*(t.shutdown() for t in transports)))
+    try:
+        for transport in app.bot_data.transports:
+            loop.run_until_complete(transport.shutdown())
+    finally:
+        loop.close()
 
 
 def run_polling(settings: Settings) -> int:
@@ -182,18 +181,18 @@ def run_polling(settings: Settings) -> int:
     app = build_application(settings)
     use_event_loop(settings)
     try:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        app.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
     except InvalidToken:
-        close_transports(app)
         print("configuration error: BOT_TOKEN: the Bot API rejected this token", file=sys.stderr)
         return 2
     except NetworkError as exc:
         # At start-up only: once polling, PTB retries network errors by itself.
-        close_transports(app)
         print(
             f"cannot reach the Bot API at {settings.bot_api_url}: {exc.message}", file=sys.stderr
         )
         return 1
+    finally:
+        close_transports(app)
     return 0
 
 
@@ -207,7 +206,6 @@ def run_served(settings: Settings) -> int:
     try:
         asyncio.get_event_loop().run_until_complete(serve(settings, app))
     except InvalidToken:
-        close_transports(app)
         print("configuration error: BOT_TOKEN: the Bot API rejected this token", file=sys.stderr)
         return 2
     except BadRequest as exc:  # setWebhook refused the URL or the secret
@@ -228,6 +226,8 @@ def run_served(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 1
+    finally:
+        close_transports(app)
     return 0
 
 
