@@ -53,5 +53,6 @@ def test_the_lecture_hall_benchmark_runs_and_its_checks_pass(tmp_path):
     assert "Submit: until the scores" in output and "Submit: until the chart" in output
     assert "ms/update" in output and "429s received:" in output
     assert "broadcast: 3/3 delivered" in output, output
+    assert "error replies instead of the next screen: 0" in output, output
     assert "-> OK" in output, output
     assert "bot log: 0 ERROR" in output, output
