@@ -156,6 +156,7 @@ async def test_a_team_submits_with_files_edits_and_the_deadline_closes_it(harnes
     assert "(1 of at most 5)" in owner.last_text
     # A restart in the middle: the draft and its step are kept.
     await harness.restart()
+    db = harness.app.bot_data.db  # the new process's engine (the old one is disposed)
     await owner.upload("slides.pdf", PDF, "application/pdf")
     assert "«slides.pdf» added (2 of at most 5)" in owner.last_text
     # /cancel, then /contest → Continue: back at the files.
