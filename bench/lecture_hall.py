@@ -277,17 +277,33 @@ async def take_survey(
 
     await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
     start = time.perf_counter()
-    last_id = max((m.message_id for m in user.messages), default=0)
-    await user.send("/surveys")
-    run.updates += 1
+    for attempt in range(MAX_RESUMES + 1):
+        last_id = max((m.message_id for m in user.messages), default=0)
+        await user.send("/surveys")
+        run.updates += 1
 
-    def campaign_list() -> bool:
-        return any(
-            m.message_id > last_id and any(CAMPAIGN.casefold() in b.casefold() for b in m.buttons)
-            for m in survey_messages(user)
-        )
+        def campaign_list(last_id: int = last_id) -> bool:
+            return any(
+                m.message_id > last_id
+                and any(CAMPAIGN.casefold() in b.casefold() for b in m.buttons)
+                for m in survey_messages(user)
+            )
 
-    await until(campaign_list)
+        def other(last_id: int = last_id) -> MessageRecord | None:
+            """An error reply instead of the list."""
+            return next((m for m in survey_messages(user) if m.message_id > last_id), None)
+
+        await until(lambda c=campaign_list, o=other: c() or o() is not None)
+        if not campaign_list():
+            with contextlib.suppress(Stalled):
+                await wait_until(emulator, user.user_id, campaign_list, GRACE, describe)
+        if campaign_list():
+            break
+        failed = other()
+        run.error_replies[(failed.content or "")[:60] if failed else "?"] += 1
+        if attempt == MAX_RESUMES:
+            raise Stalled(f"user {user.user_id}: /surveys failed {attempt + 1} times")
+        await pause(1.0, 3.0)  # the person reads the apology and asks again
     run.steps["/surveys"].append(time.perf_counter() - start)
     listing = next(
         m
