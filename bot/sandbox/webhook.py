@@ -19,7 +19,8 @@ getUpdates and POSTs each update to that URL with the header
   (``retry_delay``, doubling up to ``max_retry_delay``), until it is.
 - **Duplicates on purpose.** With ``duplicate_rate`` (0..1, drawn from ``random.Random(seed)``
   so a run can be repeated) an update is also POSTed to the following target at the same
-  moment: two replicas get the same update at once, as after a load balancer's retry.
+  moment: two replicas get the same update at once, as after a load balancer's retry (with
+  one target, it gets the update twice at once).
 - **The secret.** Every POST carries the ``secret_token`` of ``setWebhook``. A target that
   refuses it (401 or 403: a replica configured with another ``WEBHOOK_SECRET`` than the one
   that called ``setWebhook``) is counted in ``stats.refused_secret`` and reported in
@@ -229,7 +230,7 @@ class WebhookDelivery:
                     self.stats.retries += 1
                 first = False
                 posts = [self._post(self._next_target(), update)]
-                if len(self.targets) > 1 and self.random.random() < self.duplicate_rate:
+                if self.random.random() < self.duplicate_rate:
                     self.stats.duplicates += 1
                     posts.append(self._post(self._next_target(), update))
                 results = await asyncio.gather(*posts)

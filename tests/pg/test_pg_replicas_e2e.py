@@ -7,7 +7,8 @@ of the default course, while a broadcast, the survey's invitation and an event r
 through the outbox. When every outbox message has arrived and the people are well into the
 survey, replica A is killed with SIGKILL: its updates in flight are retried on replica B (A's
 target stays in the rotation for a few refused connections, until the test takes it out as a
-load balancer's health check would), which finishes the work. Afterwards, counted in the database and at the emulator:
+load balancer's health check would), which finishes the work. Afterwards, counted in the
+database and at the emulator:
 
 - every person has one submitted attempt, every answer item once, one check answer of lesson 1;
 - every person received the broadcast, the invitation and the reminder exactly once.
