@@ -57,7 +57,10 @@ async def onboard(server: EmulatorServer, user: SimulatedUser, latencies: list[f
 
     async def act(action) -> None:
         start = time.perf_counter()
-        await action
+        try:
+            await action
+        except AssertionError as error:
+            raise AssertionError(f"{error}; the chat ends with {user.texts[-3:]}") from None
         await server.webhook.wait_idle(user.user_id, timeout=120)
         latencies.append(time.perf_counter() - start)
 
