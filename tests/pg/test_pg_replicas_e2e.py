@@ -17,6 +17,12 @@ The kill waits for the outbox to be done on purpose: a SIGKILL in the middle of 
 that one delivery unconfirmed, which is never sent again (at most once: bot.services.broadcasts
 `adopt_orphans`, tried in tests/pg/test_pg_outbox.py); this test is about the updates.
 
+A person whose answer replica A had stored but not yet drawn when it died finds their page out
+of date (the redelivered update is refused as answered, "This button is no longer active."):
+they open the survey again from its invitation, which shows the current step (`Person.stuck`,
+counted in `resumed`). That is the one thing a person notices of the kill; a gap reported with
+this test.
+
 Marked `e2e` (it runs real processes) and, being in tests/pg, `pg`. Nothing waits on the
 clock: each person acts once the emulator saw their previous update answered (`wait_idle`),
 every wait has a deadline.
