@@ -644,6 +644,8 @@ class Emulator:
         self.stats = Stats()
         self.users: dict[int, dict[str, Any]] = {}
         self.webhook: dict[str, Any] = {"url": ""}
+        self.webhook_error: tuple[int, str] | None = None
+        """(unix time, message) of the last failed webhook delivery, as getWebhookInfo says."""
         self.bot_texts: dict[tuple[str, str], str] = {}
         """setMyDescription / setMyShortDescription / setMyName per (kind, language_code)."""
         self.pollers = 0
@@ -1200,8 +1202,38 @@ class Emulator:
 
     @property
     def pending_updates(self) -> int:
-        """Return how many updates wait for getUpdates."""
+        """Return how many updates wait for getUpdates (or for a webhook delivery)."""
         return len(self._updates)
+
+    def take_update(self, busy: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+        """Remove and return the oldest queued update that is not ``busy`` (webhook).
+
+        A webhook delivery (:mod:`bot.sandbox.webhook`) takes updates here rather than through
+        getUpdates; skipping a busy chat keeps each chat's updates in order while other chats'
+        updates are delivered at once, as Telegram does.
+        """
+        for index, update in enumerate(self._updates):
+            if not busy(update):
+                del self._updates[index]
+                return update
+        return None
+
+    def queued_for(self, chat_id: int) -> int:
+        """Return how many queued updates come from the chat ``chat_id``."""
+        return sum(1 for update in self._updates if _update_chat_id(update) == chat_id)
+
+    def requeue(self, update: dict[str, Any]) -> None:
+        """Put an update taken with :meth:`take_update` back at the front (not delivered)."""
+        self._updates.appendleft(update)
+        self._updates_signal.notify()
+
+    async def wait_updates(self, seconds: float) -> bool:
+        """Wait for a new update, a setWebhook or :meth:`wake_updates`, at most ``seconds``."""
+        return await self._updates_signal.wait(seconds)
+
+    def wake_updates(self) -> None:
+        """Wake whoever waits in :meth:`wait_updates` (a chat became free)."""
+        self._updates_signal.notify()
 
     # --- internals: chats, messages, updates ---------------------------------------------
 
@@ -1660,6 +1692,7 @@ class Emulator:
             },
         }
         self._poll_signal.notify()  # wakes wait_webhook
+        self._updates_signal.notify()  # wakes a webhook delivery (bot.sandbox.webhook)
         return True
 
     def _delete_webhook(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> bool:
@@ -1679,6 +1712,8 @@ class Emulator:
         for key in ("allowed_updates", "max_connections", "ip_address"):
             if key in self.webhook:
                 info[key] = self.webhook[key]
+        if self.webhook_error is not None:
+            info["last_error_date"], info["last_error_message"] = self.webhook_error
         return info
 
     def _send_message(

@@ -25,7 +25,14 @@ POST        /sandbox/faults                             {method, kind, times, ..
 PUT         /sandbox/limits                             {global_per_second, per_chat_per_second}
 PUT         /sandbox/latency                            {seconds}
 GET         /sandbox/stats                              call counts, 429s, sends, peak rate
+POST        /sandbox/webhook/targets                    {url}: deliver there too; DELETE drops
+PUT         /sandbox/webhook                            {duplicate_rate, seed?}
+GET         /sandbox/webhook                            targets, delivery stats, last error
 ==========  ==========================================  ======================================
+
+Once the bot calls ``setWebhook``, queued updates are POSTed to the webhook *targets* in turn
+(:mod:`bot.sandbox.webhook`): a test facility standing in for the load balancer in front of
+the one URL Telegram knows, with retries, duplicates on purpose and the secret header.
 
 User actions answer ``{"update": ..., "activity": N}`` where ``N`` is the chat's activity
 counter *before* the action, so a client can wait for the reply without a race.
@@ -44,6 +51,7 @@ from aiohttp import web
 
 from bot.sandbox.emulator import Emulator, UploadedFile
 from bot.sandbox.faults import FAULT_KINDS, Limits, NetworkFault
+from bot.sandbox.webhook import WebhookDelivery
 
 __all__ = ["EmulatorServer"]
 
@@ -63,8 +71,19 @@ def _error(status: int, message: str, **extra: Any) -> web.Response:
 class EmulatorServer:
     """Serve one :class:`Emulator` over HTTP; start it inside the running event loop."""
 
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(
+        self,
+        emulator: Emulator,
+        *,
+        webhook_targets: tuple[str, ...] = (),
+        duplicate_rate: float = 0.0,
+        seed: int = 0,
+    ) -> None:
+        """Serve `emulator`; once a webhook is set, POST its updates to `webhook_targets`."""
         self.emulator = emulator
+        self.webhook = WebhookDelivery(
+            emulator, webhook_targets, duplicate_rate=duplicate_rate, seed=seed
+        )
         self.url: str | None = None
         self._runner: web.AppRunner | None = None
 
@@ -83,6 +102,7 @@ class EmulatorServer:
         site = web.TCPSite(runner, host, port)
         await site.start()
         self._runner = runner
+        await self.webhook.start()
         bound_host, bound_port = runner.addresses[0][:2]
         self.url = f"http://{bound_host}:{bound_port}"
         logger.info("sandbox Bot API listening on %s", self.url)
@@ -92,6 +112,7 @@ class EmulatorServer:
         """Stop listening and drop open connections."""
         if self._runner is not None:
             runner, self._runner = self._runner, None
+            await self.webhook.stop()
             await runner.cleanup()
         self.url = None
 
@@ -130,6 +151,10 @@ class EmulatorServer:
             ("PUT", "/sandbox/limits", self._set_limits),
             ("PUT", "/sandbox/latency", self._set_latency),
             ("GET", "/sandbox/stats", self._stats),
+            ("POST", "/sandbox/webhook/targets", self._add_target),
+            ("DELETE", "/sandbox/webhook/targets", self._remove_target),
+            ("PUT", "/sandbox/webhook", self._set_webhook_delivery),
+            ("GET", "/sandbox/webhook", self._webhook_state),
         ]
         for method, path, handler in routes:
             app.router.add_route(method, path, self._guarded(handler))
@@ -418,3 +443,39 @@ class EmulatorServer:
         stats["pending_updates"] = self.emulator.pending_updates
         stats["pollers"] = self.emulator.pollers
         return web.json_response(stats)
+
+    # --- webhook delivery ----------------------------------------------------------------------
+
+    async def _add_target(self, request: web.Request) -> web.StreamResponse:
+        body = await self._json(request)
+        self.webhook.add_target(str(body.get("url", "")))
+        return web.json_response({"targets": self.webhook.targets}, status=201)
+
+    async def _remove_target(self, request: web.Request) -> web.StreamResponse:
+        body = await self._json(request)
+        self.webhook.remove_target(str(body.get("url", "")))
+        return web.json_response({"targets": self.webhook.targets})
+
+    async def _set_webhook_delivery(self, request: web.Request) -> web.StreamResponse:
+        body = await self._json(request)
+        rate = float(body.get("duplicate_rate", self.webhook.duplicate_rate))
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError("duplicate_rate is a probability, 0 to 1")
+        self.webhook.duplicate_rate = rate
+        if "seed" in body:
+            self.webhook.random.seed(int(body["seed"]))
+        return web.json_response({"duplicate_rate": rate})
+
+    async def _webhook_state(self, request: web.Request) -> web.StreamResponse:
+        error = self.emulator.webhook_error
+        return web.json_response(
+            {
+                "url": self.emulator.webhook["url"],
+                "targets": self.webhook.targets,
+                "duplicate_rate": self.webhook.duplicate_rate,
+                "pending_updates": self.emulator.pending_updates,
+                "in_flight": self.webhook.in_flight,
+                "last_error_message": error[1] if error else None,
+                **self.webhook.stats.as_dict(),
+            }
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 from pathlib import Path
@@ -110,3 +111,51 @@ async def test_webhook_mode_without_a_secret_refuses_to_start(tmp_path: Path):
     assert bot.proc is not None
     assert await bot.proc.wait() == 2
     assert "WEBHOOK_SECRET: required when BOT_MODE=webhook" in bot.log()
+
+
+async def test_the_emulator_delivers_by_webhook_and_a_secret_mismatch_shows(tmp_path: Path):
+    """The emulator's own webhook delivery to the real process: a message queued by a person
+    is POSTed with setWebhook's secret and answered. When another replica sets the webhook with
+    another secret (two replicas configured apart), this replica refuses the deliveries: 403,
+    counted and shown in getWebhookInfo, and the update waits; set right again, it arrives."""
+    emulator = Emulator()
+    port = free_port()
+    target = f"http://127.0.0.1:{port}/telegram/webhook"
+    async with EmulatorServer(emulator, webhook_targets=(target,)) as server:
+        assert server.url is not None
+        env = bot_env(
+            tmp_path / "ortaq.db",
+            server.url,
+            emulator.token,
+            BOT_MODE="webhook",
+            WEBHOOK_URL=HOOK_URL,
+            WEBHOOK_SECRET=SECRET,
+            WEBHOOK_LISTEN=f"127.0.0.1:{port}",
+        )
+        bot = BotProcess(env, tmp_path)
+        await bot.start()
+        try:
+            await emulator.wait_webhook(timeout=60)
+            alice = SimulatedUser(emulator, 710, "Alice", "en")
+            await alice.send("/start")
+            await server.webhook.wait_idle(710, timeout=30)
+            assert "English" in " ".join(alice.last_buttons), bot.log()
+
+            emulator.webhook["secret_token"] = "set-by-a-replica-configured-apart"
+            await alice.tap("English")
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 30
+            while server.webhook.stats.refused_secret < 2:
+                assert loop.time() < deadline, server.webhook.stats
+                await emulator.wait_updates(deadline - loop.time())
+            _status, body = await emulator.call(emulator.token, "getWebhookInfo", {}, {})
+            assert body["result"]["last_error_message"] == (
+                "Wrong response from the webhook: 403 Forbidden"
+            )
+            assert emulator.queued_for(710) == 0 and not server.webhook.idle(710)  # retrying
+
+            emulator.webhook["secret_token"] = SECRET
+            await server.webhook.wait_idle(710, timeout=30)
+            assert alice.last_buttons, bot.log()
+        finally:
+            assert await bot.stop() == 0, bot.log()
