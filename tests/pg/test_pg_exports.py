@@ -156,4 +156,9 @@ async def test_the_pre_post_analysis_reports_the_same_figures(db, pg_url, twin, 
     for name, sheet in pg_sheets.items():
         if name == "summary":  # the date and time of the run
             continue
-        pd.testing.assert_frame_equal(sheet, sqlite_sheets[name], obj=f"sheet {name}")
+        mine, other = sheet, sqlite_sheets[name]
+        if name == "over_time":
+            # When each database's campaigns opened: seeded one after the other, the clock may
+            # have ticked between them. The waves' order is compared with the rest.
+            mine, other = mine.drop(columns="opened"), other.drop(columns="opened")
+        pd.testing.assert_frame_equal(mine, other, obj=f"sheet {name}")
