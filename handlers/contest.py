@@ -29,11 +29,10 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import TelegramError
 from telegram.helpers import create_deep_linked_url
 
 from bot import keyboards as kb
-from bot.awaiting import int_argument, parse, waiting_for
+from bot.awaiting import int_argument, waiting_for
 from bot.callbacks import (
     Button,
     ContestJoinAsk,
@@ -51,12 +50,12 @@ from bot.callbacks import (
     EntryWithdraw,
 )
 from bot.context import BotContext
+from bot.conversation import remove_keyboard, set_awaiting, stop_waiting, typed_text
 from bot.features import ButtonCallback, Features, InputRoute
 from bot.replies import TEXT_BUDGET, fit_lines, reply, require_profile, shorten, toast
 from bot.services import InvalidInput, PermissionDenied, ServiceError
 from bot.services import contest as contest_service
 from bot.services import contest_entries as svc
-from bot.services import users as user_service
 from bot.services.contest import ContestView, LinkRule, Phase, pick
 from bot.services.contest_entries import EntryState, EntryView, NewFile, Step
 from bot.services.event_times import show_when
@@ -195,35 +194,9 @@ def _typed(step: InputRoute) -> InputRoute:
     return route
 
 
-async def _set_awaiting(context: BotContext, value: str | None) -> None:
-    """Store what the person's next message goes to, if it changed."""
-    profile = require_profile(context)
-    if profile.awaiting != value:
-        context.profile = await user_service.set_awaiting(
-            context.db, profile.telegram_id, value, context.admin_ids
-        )
-
-
 async def _stop_waiting(context: BotContext) -> None:
     """Stop waiting for this feature's input (another feature's stored value is left alone)."""
-    waiting = parse(require_profile(context).awaiting)
-    if waiting is not None and waiting[0] in ALL_ROUTES:
-        await _set_awaiting(context, None)
-
-
-async def _remove_keyboard(update: Update) -> None:
-    """Take the buttons off the pressed message (best effort: a double tap finds none)."""
-    query = update.callback_query
-    if query is not None and query.message is not None:
-        try:
-            await query.edit_message_reply_markup(reply_markup=None)
-        except TelegramError:
-            return
-
-
-def _text(update: Update) -> str:
-    message = update.effective_message
-    return (message.text or "") if message is not None else ""
+    await stop_waiting(context, ALL_ROUTES)
 
 
 def _when(context: BotContext, moment: datetime) -> str:
@@ -505,7 +478,7 @@ async def _ask(
     t = context.t
     step = entry.step
     assert step is not None and step is not Step.PREVIEW
-    await _set_awaiting(context, waiting_for(ROUTES[step], entry.id))
+    await set_awaiting(context, waiting_for(ROUTES[step], entry.id))
     steps = _steps(contest)
     number = steps.index(step) + 1 if step in steps else 1
     heading = (
@@ -761,7 +734,7 @@ async def skip_button(update: Update, context: BotContext, data: EntrySkip) -> N
     else:
         raise InvalidInput("contest.not_this_step")
     await toast(update, context)
-    await _remove_keyboard(update)
+    await remove_keyboard(update)
     await _show_entry(update, context, entry)
 
 
@@ -770,7 +743,7 @@ async def back_button(update: Update, context: BotContext, data: EntryBack) -> N
     profile = require_profile(context)
     entry = await svc.back_to_preview(context.db, profile.telegram_id, data.entry)
     await toast(update, context)
-    await _remove_keyboard(update)
+    await remove_keyboard(update)
     await _show_entry(update, context, entry)
 
 
@@ -787,7 +760,7 @@ async def remove_file_button(update: Update, context: BotContext, data: EntryFil
     )
     entry = await svc.remove_file(context.db, profile.telegram_id, data.entry, data.file)
     await toast(update, context)
-    await _remove_keyboard(update)
+    await remove_keyboard(update)
     contest = await contest_service.get(context.db, entry.contest_id)
     if entry.step is Step.FILES:
         await _ask_files(
@@ -803,7 +776,7 @@ async def files_done_button(update: Update, context: BotContext, data: EntryFile
     profile = require_profile(context)
     entry = await svc.files_done(context.db, profile.telegram_id, data.entry)
     await toast(update, context)
-    await _remove_keyboard(update)
+    await remove_keyboard(update)
     await _show_entry(update, context, entry)
 
 
@@ -820,7 +793,7 @@ async def submit_button(update: Update, context: BotContext, data: EntrySubmit) 
         await _show_by_id(update, context, data.entry)
         return
     await toast(update, context)
-    await _remove_keyboard(update)
+    await remove_keyboard(update)
     await _stop_waiting(context)
     contest = receipt.contest
     lines = [
@@ -868,7 +841,7 @@ async def withdraw_button(update: Update, context: BotContext, data: EntryWithdr
         return
     entry = await svc.withdraw(context.db, profile.telegram_id, data.entry)
     await toast(update, context)
-    await _remove_keyboard(update)
+    await remove_keyboard(update)
     await _stop_waiting(context)
     contest = await contest_service.get(context.db, entry.contest_id)
     closes = contest.closes_at
@@ -890,7 +863,7 @@ async def remove_author_button(
     profile = require_profile(context)
     entry = await svc.remove_author(context.db, profile.telegram_id, data.entry, data.user)
     await toast(update, context)
-    await _remove_keyboard(update)
+    await remove_keyboard(update)
     if data.user == profile.id:
         await reply(update, context, context.t("contest.left_team", title=entry.title or "—"))
         return
@@ -902,7 +875,7 @@ async def join_ask_button(update: Update, context: BotContext, data: ContestJoin
     """Ask for the team code the entry's owner shared."""
     contest = await contest_service.get(context.db, data.contest)
     await toast(update, context)
-    await _set_awaiting(context, waiting_for(TEAM_ROUTE, contest.id))
+    await set_awaiting(context, waiting_for(TEAM_ROUTE, contest.id))
     await reply(
         update, context, context.t("contest.ask_team_code", contest=_title(context, contest))
     )
@@ -914,7 +887,7 @@ async def join_ask_button(update: Update, context: BotContext, data: ContestJoin
 async def save_title(update: Update, context: BotContext, argument: str) -> None:
     """Save the title and ask what comes next."""
     profile = require_profile(context)
-    entry = await svc.set_title(context.db, profile.telegram_id, int(argument), _text(update))
+    entry = await svc.set_title(context.db, profile.telegram_id, int(argument), typed_text(update))
     await _show_entry(update, context, entry)
 
 
@@ -922,7 +895,7 @@ async def save_description(update: Update, context: BotContext, argument: str) -
     """Save the description and ask what comes next."""
     profile = require_profile(context)
     entry = await svc.set_description(
-        context.db, profile.telegram_id, int(argument), _text(update)
+        context.db, profile.telegram_id, int(argument), typed_text(update)
     )
     await _show_entry(update, context, entry)
 
@@ -930,7 +903,7 @@ async def save_description(update: Update, context: BotContext, argument: str) -
 async def save_link(update: Update, context: BotContext, argument: str) -> None:
     """Save the link and ask what comes next."""
     profile = require_profile(context)
-    entry = await svc.set_link(context.db, profile.telegram_id, int(argument), _text(update))
+    entry = await svc.set_link(context.db, profile.telegram_id, int(argument), typed_text(update))
     await _show_entry(update, context, entry)
 
 
@@ -1020,7 +993,7 @@ async def join_by_link(update: Update, context: BotContext, code: str) -> None:
 async def typed_team_code(update: Update, context: BotContext, argument: str) -> None:
     """Join a team with a typed code; a wrong one is explained and another may be typed."""
     try:
-        await _join(update, context, _text(update))
+        await _join(update, context, typed_text(update))
     except ServiceError as exc:
         if not isinstance(exc, InvalidInput) or exc.key not in ("contest.team_code_wrong",):
             await _stop_waiting(context)

@@ -27,16 +27,13 @@ The overview of a saved contest shows the jury's invite link (`?start=j-<jury co
 
 from __future__ import annotations
 
-import functools
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
 from telegram.helpers import create_deep_linked_url
 
 from bot import keyboards as kb
-from bot.awaiting import int_argument, parse, waiting_for
+from bot.awaiting import int_argument, waiting_for
 from bot.callbacks import (
     Button,
     SetupAsk,
@@ -55,12 +52,12 @@ from bot.callbacks import (
     SetupToggle,
 )
 from bot.context import BotContext
-from bot.features import ButtonCallback, Features, InputRoute
+from bot.conversation import answered_refusals, remove_keyboard, set_awaiting, stop_waiting
+from bot.features import Features, InputRoute
 from bot.replies import fit_lines, reply, require_profile, shorten, toast
 from bot.services import InvalidInput, ServiceError
 from bot.services import contest as contest_service
 from bot.services import contest_setup as svc
-from bot.services import users as user_service
 from bot.services.contest import MANAGERS, LinkRule
 from bot.services.contest_setup import Field, SetupRefused, SetupView, Switch
 from bot.services.event_times import show_when, zone_name
@@ -121,22 +118,20 @@ LIST_MAX = 20
 LABEL_MAX = 60
 RULES_SHOWN = 300
 
-B = TypeVar("B", bound=Button)
-
 
 def register(features: Features) -> None:
     """Add /contest_setup, its buttons and typed steps, its menu entry and /help."""
     features.command("contest_setup", setup_command)
-    features.button(SetupOpen, _refusals(open_button))
-    features.button(SetupNew, _refusals(new_button))
-    features.button(SetupShow, _refusals(show_button))
-    features.button(SetupAsk, _refusals(ask_button))
-    features.button(SetupClear, _refusals(clear_button))
-    features.button(SetupLink, _refusals(link_button))
-    features.button(SetupToggle, _refusals(toggle_button))
-    features.button(SetupCriterionRemove, _refusals(remove_criterion_button))
-    features.button(SetupSave, _refusals(save_button))
-    features.button(SetupDiscard, _refusals(discard_button))
+    features.button(SetupOpen, answered_refusals(open_button))
+    features.button(SetupNew, answered_refusals(new_button))
+    features.button(SetupShow, answered_refusals(show_button))
+    features.button(SetupAsk, answered_refusals(ask_button))
+    features.button(SetupClear, answered_refusals(clear_button))
+    features.button(SetupLink, answered_refusals(link_button))
+    features.button(SetupToggle, answered_refusals(toggle_button))
+    features.button(SetupCriterionRemove, answered_refusals(remove_criterion_button))
+    features.button(SetupSave, answered_refusals(save_button))
+    features.button(SetupDiscard, answered_refusals(discard_button))
     for route, field in ROUTES.items():
         features.text(route, _typed(field))
     features.action("contest_setup", setup_command)
@@ -147,44 +142,9 @@ def register(features: Features) -> None:
 # --- plumbing ---------------------------------------------------------------------------------
 
 
-def _refusals(callback: ButtonCallback[B]) -> ButtonCallback[B]:
-    """Answer the service's refusal of a button (locked, not yours, gone) as toast and text."""
-
-    @functools.wraps(callback)
-    async def run(update: Update, context: BotContext, data: B) -> None:
-        try:
-            await callback(update, context, data)
-        except ServiceError as exc:
-            await toast(update, context, context.t.plain(exc.key, **exc.values))
-            await reply(update, context, context.t(exc.key, **exc.values))
-
-    return run
-
-
-async def _set_awaiting(context: BotContext, value: str | None) -> None:
-    """Store what the organizer's typed text goes to next, if it changed."""
-    profile = require_profile(context)
-    if profile.awaiting != value:
-        context.profile = await user_service.set_awaiting(
-            context.db, profile.telegram_id, value, context.admin_ids
-        )
-
-
 async def _stop_waiting(context: BotContext) -> None:
     """Stop waiting for this feature's input (another feature's stored value is left alone)."""
-    waiting = parse(require_profile(context).awaiting)
-    if waiting is not None and waiting[0] in ROUTES:
-        await _set_awaiting(context, None)
-
-
-async def _remove_keyboard(update: Update) -> None:
-    """Take the buttons off the pressed message (best effort: a double tap finds none)."""
-    query = update.callback_query
-    if query is not None and query.message is not None:
-        try:
-            await query.edit_message_reply_markup(reply_markup=None)
-        except TelegramError:
-            return
+    await stop_waiting(context, ROUTES)
 
 
 def _now() -> datetime:
@@ -549,7 +509,7 @@ async def _ask(update: Update, context: BotContext, view: SetupView, field: Fiel
     """Ask for one typed value (checked against the locks first; stored on the user)."""
     t = context.t
     svc.check_open(view, field)
-    await _set_awaiting(context, waiting_for(f"{ROUTE_PREFIX}{field.value}", view.id))
+    await set_awaiting(context, waiting_for(f"{ROUTE_PREFIX}{field.value}", view.id))
     if field is Field.CODE:
         text = t("contest.setup_ask_code")
     elif field is Field.TITLE:
@@ -705,7 +665,7 @@ async def link_button(update: Update, context: BotContext, data: SetupLink) -> N
         zone=context.settings.tz,
     )
     await toast(update, context, context.t.plain("contest.setup_saved_value"))
-    await _remove_keyboard(update)
+    await remove_keyboard(update)
     await _section(update, context, view, SetupSection.ENTRY)
 
 
@@ -721,7 +681,7 @@ async def toggle_button(update: Update, context: BotContext, data: SetupToggle) 
         zone=context.settings.tz,
     )
     await toast(update, context, context.t.plain("contest.setup_saved_value"))
-    await _remove_keyboard(update)
+    await remove_keyboard(update)
     await _section(update, context, view, SetupSection.REVIEW)
 
 
@@ -741,7 +701,7 @@ async def remove_criterion_button(
     await toast(
         update, context, context.t.plain("contest.setup_criterion_removed", code=data.code)
     )
-    await _remove_keyboard(update)
+    await remove_keyboard(update)
     await _stop_waiting(context)
     await _section(update, context, view, SetupSection.CRITERIA)
 
@@ -768,7 +728,7 @@ async def save_button(update: Update, context: BotContext, data: SetupSave) -> N
         await reply(update, context, fit_lines(lines, lambda n: t("contest.more_lines", count=n)))
         return
     await toast(update, context)
-    await _remove_keyboard(update)
+    await remove_keyboard(update)
     await _stop_waiting(context)
     contest = saved.contest
     key = {
@@ -805,6 +765,6 @@ async def discard_button(update: Update, context: BotContext, data: SetupDiscard
         return
     await svc.discard(context.db, profile.telegram_id, context.admin_ids, data.setup)
     await toast(update, context)
-    await _remove_keyboard(update)
+    await remove_keyboard(update)
     await _stop_waiting(context)
     await reply(update, context, t("contest.setup_discarded"))
