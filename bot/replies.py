@@ -109,9 +109,21 @@ async def send_file(context: BotContext, chat_id: int, path: Path, caption: str)
 
 
 async def toast(update: Update, context: BotContext, text: str | None = None) -> None:
-    """Answer the pressed button, with a short notice if `text` is given."""
-    if update.callback_query is not None:
+    """Answer the pressed button, with a short notice if `text` is given.
+
+    A press can be answered once, within about 15 seconds. One delivered again (Telegram
+    redelivers an update whose process died after answering it) or one that waited too long
+    is refused with 400 "query is too old … or query id is invalid": the press is still
+    handled, only its notice is lost.
+    """
+    if update.callback_query is None:
+        return
+    try:
         await update.callback_query.answer(text[:200] if text else None)
+    except BadRequest as exc:
+        if "query is too old" not in exc.message.lower() and "query id" not in exc.message:
+            raise
+        logger.info("button press %s answered too late or twice", update.callback_query.id)
 
 
 async def stale_button(update: Update, context: BotContext) -> None:

@@ -13,12 +13,16 @@ answers (numbers, text, dates) are routed here through the user's `awaiting` col
 restart in the middle of a question keeps waiting for it.
 
 `awaiting` also says what reached the user, written once Telegram took the message:
-`sv:<attempt>` after a step answered with buttons (or the review), `sv:<attempt>:<index>:
-<message>:<page>` after a question answered by typing (to take text for it only, and to close
-its page with the answer), and `sv:<attempt>:-` when a step could not be delivered. So a
-button answer costs no extra write, and a step the user never saw is shown again on their
-next update: typed text is not taken as an answer to it, and an old button brings it back
-instead of only saying it is out of date.
+`sv:<attempt>:*:<message>` after a step answered with buttons (or the review) on the page
+`message`, `sv:<attempt>:<index>:<message>:<page>` after a question answered by typing (to
+take text for it only, and to close its page with the answer), and `sv:<attempt>:-` when a
+step could not be delivered. The page's message only changes when a page starts, so a button
+answer costs no extra write. A step the user never saw is shown again on their next update:
+typed text is not taken as an answer to it, and an old button brings it back instead of only
+saying it is out of date. So does an old button on the page the survey is on now (the *live*
+page): the page shows less than is stored, because the process that stored the last answer
+stopped before it could edit the page (a crash, a replica killed; Telegram then delivers the
+press again), or the press is the second of a double tap (the edit is a no-op then).
 """
 
 from __future__ import annotations
@@ -102,6 +106,7 @@ QUESTION_PREVIEW_MIN = 60
 QUESTION_PREVIEW_MAX = 160
 REVIEW_BUDGET = 3600  # characters of review lines, under TEXT_BUDGET with the title and hint
 NOT_DELIVERED = "-"  # the step part of `awaiting` when the step could not be sent
+BUTTONS = "*"  # the step part of `awaiting` when a step with buttons is on the live page
 TYPED = frozenset({"number", "text", "date"})  # items answered by typing, not with buttons
 
 
@@ -251,10 +256,13 @@ async def _set_awaiting(context: BotContext, value: str | None) -> None:
 
 def _on_screen_value(screen: Screen, message_id: int, page: int) -> str:
     """The `awaiting` value saying that `screen` reached the user as `message_id` (a page)."""
-    if screen.item is None or screen.item.kind not in TYPED:
-        # Unchanged from step to step: nothing to write.
-        return waiting_for(AWAITING_ROUTE, screen.attempt_id)
     a, i = screen.attempt_id, screen.index
+    if screen.item is None or screen.item.kind not in TYPED:
+        # Unchanged from step to step on one page: nothing to write.
+        try:
+            return waiting_for(AWAITING_ROUTE, f"{a}:{BUTTONS}:{message_id}")
+        except ValueError:
+            return waiting_for(AWAITING_ROUTE, a)
     # The message and its page are only needed to close the page once the answer is typed:
     # dropped, the page first, if they do not fit.
     for argument in (f"{a}:{i}:{message_id}:{page}", f"{a}:{i}:{message_id}"):
@@ -269,8 +277,8 @@ def _on_screen_value(screen: Screen, message_id: int, page: int) -> str:
 class Shown:
     """What reached the user, as `awaiting` says.
 
-    The attempt; for a typed question (`named`) its step, the message it is on and that
-    page's first step.
+    The attempt and the message of its live page (None when not known); for a typed
+    question (`named`) its step and that page's first step.
     """
 
     attempt: int
@@ -289,8 +297,11 @@ def _shown(value: str | None) -> Shown | None:
     attempt = int_argument(parts[0])
     if attempt is None:
         return None
-    if len(parts) == 1:  # a step with buttons reached the user (whichever it is now)
+    if len(parts) == 1:  # a step with buttons reached the user, on a page not recorded
         return Shown(attempt, None, None, None, named=False)
+    if parts[1] == BUTTONS:  # a step with buttons reached the user on this page
+        page_message = int_argument(parts[2]) if len(parts) > 2 else None
+        return Shown(attempt, None, page_message, None, named=False)
     message = int_argument(parts[2]) if len(parts) > 2 else None
     page = int_argument(parts[3]) if len(parts) > 3 else None
     return Shown(attempt, int_argument(parts[1]), message, page, named=True)
@@ -308,6 +319,13 @@ def _on_screen(screen: Screen, value: str | None) -> bool:
     if not shown.named:
         return screen.item is None or screen.item.kind not in TYPED
     return shown.index == screen.index
+
+
+def _live_page(update: Update, value: str | None) -> bool:
+    """True when the pressed message is the page `awaiting` says the survey is on now."""
+    shown = _shown(value)
+    pressed = _pressed(update)
+    return shown is not None and pressed is not None and shown.message == pressed
 
 
 def _pressed(update: Update) -> int | None:
@@ -854,18 +872,20 @@ async def _refused(
 async def _bring_back(
     update: Update, context: BotContext, attempt_id: int, page: int | None
 ) -> bool:
-    """Show the attempt's current step if the user was not shown it; True if it was shown.
+    """Show the attempt's current step where the user cannot see it; True if it was shown.
 
     An old button pressed after a reply was lost (or after /cancel) is the user looking for
-    where they are: answering it "out of date" only would leave them without a question. The
-    step is drawn on the page whose button was pressed.
+    where they are: answering it "out of date" only would leave them without a question. So
+    is an old button on the live page (its edit was lost with the process that stored the
+    answer). The step is drawn on the page whose button was pressed. An old button on an
+    older page is only answered "out of date": the step is on screen below it.
     """
     profile = require_profile(context)
     try:
         screen = await svc.current_screen(context.db, profile.telegram_id, attempt_id)
     except ServiceError:  # someone else's attempt, or one that is over: nothing to show
         return False
-    if _on_screen(screen, profile.awaiting):
+    if _on_screen(screen, profile.awaiting) and not _live_page(update, profile.awaiting):
         return False
     await toast(update, context, context.t.plain("surveys.shown_again"))
     await show(update, context, screen, page=page, edit=True)

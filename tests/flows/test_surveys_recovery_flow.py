@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from bot.callbacks import SurveyOption
 from bot.services import content as content_service
+from bot.services import surveys as svc
 from models import Answer, Attempt
 from tests import factories
 from tests.conftest import ADMIN_ID
@@ -122,9 +123,61 @@ async def test_an_old_button_brings_back_the_question_that_never_arrived(harness
     assert "✓ 1. Year of study — Second year" in student.last_text
     assert "Tools you use" in student.last_text and "☐ Moodle" in student.last_buttons
     assert await _answers(harness) == {"year": "y2"}
-    await student.tap_data(first_year, year)  # the question is on screen now
-    assert student.last_toast == t.plain("errors.stale_button")
+    edits = student.last_message.edited
+    await student.tap_data(first_year, year)  # a double tap: the question is on screen now
+    assert student.last_toast == t.plain("surveys.shown_again")
+    assert student.last_message.edited == edits  # the same text: Telegram changed nothing
     assert sum("Tools you use" in text for text in student.texts) == 1
+    assert await _answers(harness) == {"year": "y2"}
+
+
+async def test_an_answer_stored_by_a_process_that_died_before_drawing_it_is_drawn(harness, i18n):
+    """The answer is stored, then the process stops before it edits the page (a crash, a
+    replica killed with SIGKILL); Telegram delivers the press again to the process that is
+    left.
+
+    Tried: the stored answer and the answered button without the edit (the service and
+    answerCallbackQuery called directly, as the dead process did), then the same update
+    delivered again. Before the fix the press was answered "no longer active" and the page
+    kept the old question with buttons that all said so, leaving the student stuck, and the
+    second answer of the press (Telegram takes one) failed into "something went wrong"; now
+    the page is drawn as stored, the answer once, with no error. An old button on an earlier
+    page (the survey has gone on below it) still only says it is out of date.
+    """
+    t = i18n.translator("en")
+    await _campaign(harness, i18n, PACKS / "all_types_pack.yaml", "all_types")
+    student = harness.user(723, "Dana", "en")
+    await onboard(student, i18n)
+    await student.send("/surveys")
+    await student.tap("All types (pre)")
+    await student.tap(t.plain("surveys.continue"))
+    page = student.last_message.message_id
+    attempt = (await _attempt(harness)).id
+    pressed = SurveyOption(attempt, 1, 1, 1).pack()  # "Second year"
+    update = harness.emulator.post_callback(student.user_id, page, pressed, enqueue=False)
+    # What the process that died did with it: the answer stored, the press answered.
+    await svc.choose(harness.app.bot_data.db, student.user_id, attempt, 1, 1)
+    await harness.app.bot.answer_callback_query(update["callback_query"]["id"])
+    assert "Tools you use" not in student.last_text  # the page was never drawn
+    await harness.deliver(update)  # Telegram delivers it again
+    assert harness.errors == []
+    assert student.last_message.message_id == page
+    assert "✓ 1. Year of study — Second year" in student.last_text
+    assert "☐ Moodle" in student.last_buttons
+    assert await _answers(harness) == {"year": "y2"}
+    # The survey goes on on that page; then a page of its own (resumed from /surveys), and
+    # an old button of the first page is only out of date.
+    await student.tap("☐ Moodle")
+    await student.tap(t.plain("surveys.done"))
+    await student.send("/surveys")
+    await student.tap("All types (pre)")
+    assert student.last_message.message_id != page
+    assert "I enjoy digital tools" in student.last_text
+    sent = len(student.texts)
+    await student.tap_data(pressed, page)
+    assert student.last_toast == t.plain("errors.stale_button")
+    assert len(student.texts) == sent
+    assert (await _answers(harness))["year"] == "y2"
 
 
 async def test_a_failed_edit_of_the_answered_question_does_not_stop_the_survey(harness, i18n):
