@@ -72,6 +72,11 @@ class Metrics:
         self.api_calls = Counter(
             "ortaq_bot_api_calls", "Bot API requests made, by method", ["method"], registry=r
         )
+        self.in_response = Counter(
+            "ortaq_bot_api_answers_in_response",
+            "Button presses answered in the webhook response instead of a request",
+            registry=r,
+        )
         self.api_errors = Counter(
             "ortaq_bot_api_errors",
             "Bot API requests that failed, by method and error class",
@@ -157,6 +162,10 @@ class Metrics:
     def api_call(self, method: str) -> None:
         """One Bot API request left for `method`."""
         self.api_calls.labels(method).inc()
+
+    def answered_in_response(self) -> None:
+        """A button press answered in the webhook response, not by a request."""
+        self.in_response.inc()
 
     def api_error(self, method: str, error: BaseException) -> None:
         """A request for `method` failed with `error`; a 429 is also counted as a flood wait."""

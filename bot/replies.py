@@ -14,6 +14,7 @@ from pathlib import Path
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 
+from bot import answer_in_response
 from bot import keyboards as kb
 from bot.callbacks import MenuOpen
 from bot.context import BotContext
@@ -114,16 +115,21 @@ async def toast(update: Update, context: BotContext, text: str | None = None) ->
     A press can be answered once, within about 15 seconds. One delivered again (Telegram
     redelivers an update whose process died after answering it) or one that waited too long
     is refused with 400 "query is too old … or query id is invalid": the press is still
-    handled, only its notice is lost.
+    handled, only its notice is lost. In webhook mode the answer rides on the response
+    (`bot.answer_in_response`).
     """
-    if update.callback_query is None:
+    query = update.callback_query
+    if query is None:
+        return
+    text = text[:200] if text else None
+    if answer_in_response.defer(query.id, text):
         return
     try:
-        await update.callback_query.answer(text[:200] if text else None)
+        await query.answer(text)
     except BadRequest as exc:
         if "query is too old" not in exc.message.lower() and "query id" not in exc.message:
             raise
-        logger.info("button press %s answered too late or twice", update.callback_query.id)
+        logger.info("button press %s answered too late or twice", query.id)
 
 
 async def stale_button(update: Update, context: BotContext) -> None:

@@ -43,6 +43,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import func, select, text
 from telegram import Update
 
+from bot import answer_in_response
 from bot.app import OrtaqApp
 from bot.config import Settings, split_listen
 from bot.db import alembic_config
@@ -163,8 +164,13 @@ class WebServer:
             return web.Response(status=400, text="not an update")
         app = self.app
         # Like polling: the processor keeps each user's order and bounds the concurrency.
-        await app.update_processor.process_update(update, app.process_update(update))
-        return web.Response(status=200)
+        with answer_in_response.answering(update) as slot:
+            await app.update_processor.process_update(update, app.process_update(update))
+            call = answer_in_response.body(slot)
+        if call is None:
+            return web.Response(status=200)
+        self.metrics.answered_in_response()
+        return web.json_response(call)
 
     # --- health ---
 

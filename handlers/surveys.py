@@ -35,6 +35,7 @@ from dataclasses import dataclass, replace
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 
+from bot import answer_in_response
 from bot import keyboards as kb
 from bot import survey_pages as pages
 from bot.awaiting import int_argument, parse, waiting_for
@@ -504,6 +505,7 @@ def _change_lines(view: svc.ResultView, context: BotContext) -> list[str]:
 
 async def _send_chart(update: Update, context: BotContext, view: svc.ResultView) -> None:
     """A bar chart of the scales (paired with the pre wave when linked)."""
+    await answer_in_response.flush(update)  # the Submit button's spinner stops before it
     # matplotlib takes a second to import: loaded off the event loop at start-up (bot.app).
     from bot.services.charts import ScaleBar, render_scales_async  # noqa: PLC0415
 

@@ -8,6 +8,7 @@ simulated users and posted to the webhook as Telegram would post them.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from bot.config import ConfigError, Settings
 from bot.metrics import Metrics, update_kind
 from bot.sandbox.harness import Harness
 from bot.sandbox.users import SimulatedUser
+from bot.sandbox.webhook import carry_out
 from bot.services.due import DUE_OBSERVER, DueRows, run_due
 from bot.webserver import SECRET_HEADER, WebServer, serve
 from models.broadcast import Broadcast
@@ -61,6 +63,7 @@ def webhook_user(
             f"{server.url}{PATH}", json=update, headers={SECRET_HEADER: SECRET}
         ) as response:
             assert response.status == 200, await response.text()
+            await carry_out(harness.emulator, await response.read())  # as Telegram does
 
     return SimulatedUser(harness.emulator, user_id, "Alice", "en", deliver=post)
 
@@ -82,6 +85,39 @@ async def test_an_update_posted_with_the_secret_is_handled_before_the_answer(
     await alice.send("/start")
     # Answered 200 only once handled: the bot's reply is already in the chat.
     assert alice.last_text, "the bot had not answered /start when the webhook returned"
+
+
+async def test_a_button_press_is_answered_in_the_webhook_response(
+    harness: Harness, server: WebServer, http: aiohttp.ClientSession
+):
+    """Tried: the language buttons of /start pressed over the webhook, a message, and a press
+    answered with a notice (a forged button). Each press is answered in the response (one
+    request fewer: the bot made no answerCallbackQuery request), the notice reaches the
+    person, and a message's response has no body."""
+    alice = webhook_user(harness, server, http, 5006)
+    update = harness.emulator.post_message(5006, "/start", enqueue=False)
+    async with http.post(
+        f"{server.url}{PATH}", json=update, headers={SECRET_HEADER: SECRET}
+    ) as response:
+        assert response.status == 200 and await response.read() == b""
+    language = next(b for b in alice.last_buttons if "English" in b)
+    pressed = harness.emulator.find_button(5006, language)
+    update = harness.emulator.post_callback(5006, pressed.message_id, pressed.data, enqueue=False)
+    async with http.post(
+        f"{server.url}{PATH}", json=update, headers={SECRET_HEADER: SECRET}
+    ) as response:
+        assert response.status == 200
+        call = await response.json()
+    assert call["method"] == "answerCallbackQuery"
+    assert call["callback_query_id"] == update["callback_query"]["id"]
+    await carry_out(harness.emulator, json.dumps(call).encode())
+    await alice.tap_data("forged:data", pressed.message_id)
+    t = harness.app.bot_data.i18n.translator("en")
+    assert alice.last_toast == t.plain("errors.stale_button")
+    metrics = await (await http.get(f"{server.url}/metrics")).text()
+    assert sample(metrics, "ortaq_bot_api_calls_total", method="answerCallbackQuery") == 0
+    assert sample(metrics, "ortaq_bot_api_answers_in_response_total") == 2
+    assert harness.emulator.stats.calls["answerCallbackQuery"] == 2
 
 
 @pytest.mark.parametrize(

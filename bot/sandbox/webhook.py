@@ -47,6 +47,7 @@ from typing import Any
 import aiohttp
 
 from bot.sandbox.emulator import Emulator
+from bot.sandbox.faults import NetworkFault
 
 __all__ = ["SECRET_HEADER", "DeliveryStats", "WebhookDelivery"]
 
@@ -281,16 +282,26 @@ class WebhookDelivery:
         self.emulator.wake_updates()  # whoever watches the stats looks again
 
     async def _answer_in_response(self, body: bytes) -> None:
-        """Carry out a Bot API call the bot put in its webhook answer, as Telegram does."""
-        if not body.strip():
-            return
-        try:
-            call = json.loads(body)
-        except ValueError:
-            return
-        if isinstance(call, dict) and isinstance(call.get("method"), str):
-            params = {key: value for key, value in call.items() if key != "method"}
-            await self.emulator.call(self.emulator.token, call["method"], params, {})
+        await carry_out(self.emulator, body)
+
+
+async def carry_out(emulator: Emulator, body: bytes) -> bool:
+    """Carry out a Bot API call the bot put in its webhook answer, as Telegram does.
+
+    True if there was one. Like Telegram, a call that fails is not reported to the bot.
+    """
+    if not body.strip():
+        return False
+    try:
+        call = json.loads(body)
+    except ValueError:
+        return False
+    if not isinstance(call, dict) or not isinstance(call.get("method"), str):
+        return False
+    params = {key: value for key, value in call.items() if key != "method"}
+    with contextlib.suppress(NetworkFault):  # an error answer is not reported either
+        await emulator.call(emulator.token, call["method"], params, {})
+    return True
 
 
 def _chat_of(update: dict[str, Any]) -> int | None:
