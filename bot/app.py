@@ -128,6 +128,8 @@ async def on_startup(app: OrtaqApp) -> None:
     # matplotlib takes about a second to import: do it now, off the event loop, rather than
     # when the first student submits a survey and everyone waits for it.
     await asyncio.to_thread(importlib.import_module, "bot.services.charts")
+    # The chart workers start in the background, so the first Submits do not wait for them.
+    app.bot_data.warming = asyncio.create_task(chart_pool.warm(), name="chart-workers")
     await set_command_menus(app)
     await start_jobs(app)
     logger.info("bot @%s is up", app.bot.username)
@@ -157,6 +159,9 @@ async def on_stop(app: OrtaqApp) -> None:
     if app.bot_data.broadcaster is not None:
         await app.bot_data.broadcaster.stop()
     await app.bot_data.background.stop()
+    warming, app.bot_data.warming = app.bot_data.warming, None
+    if warming is not None:
+        await asyncio.gather(warming, return_exceptions=True)  # then the pool can be ended
     await chart_pool.shutdown()
 
 

@@ -6,6 +6,7 @@ the user behind the update is loaded once, in handler group -1, and kept on the 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,7 @@ class BotData:
     # start fails before PTB could shut them down.
     transports: tuple[BaseRequest, ...] = ()
     update_guard: UpdateGuard | None = None  # each update once, in turn across replicas
+    warming: asyncio.Task[int] | None = None  # the chart workers starting (chart_pool.warm)
     # Monotonic time of the last error report per admin, for rate limiting.
     admin_alerts: dict[int, float] = field(default_factory=dict)
 

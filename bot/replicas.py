@@ -21,7 +21,9 @@
   awaited; it holds a lock and one row, nothing the services write.
 - **SQLite** has one process and one writer: the in-process per-user order is enough, and the
   record is checked before the handlers and written after them, without holding the single
-  connection meanwhile.
+  connection meanwhile. Being the only writer, the process checks in memory: the ids it
+  recorded, and at its first update the `REMEMBERED` most recent ones an earlier run did (a
+  redelivery is of a recent update), so the check costs no statement.
 
 The guard's connections are a pool of their own (`limit` of them, one per update running at
 once), so the handlers never wait for a connection the guard holds.
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+from collections import deque
 from collections.abc import Awaitable
 from typing import Any
 
@@ -41,6 +44,10 @@ from bot.db import Sessionmaker, make_sessionmaker
 from bot.services import handled_updates
 
 logger = logging.getLogger(__name__)
+
+# SQLite: how many of the most recent handled ids the check keeps in memory (about 100 bytes
+# each). Telegram redelivers an update within minutes of its first delivery, far fewer ids ago.
+REMEMBERED = 100_000
 
 
 def lock_key(update: Update) -> int:
@@ -80,6 +87,9 @@ class UpdateGuard:
             self.lock_db = make_sessionmaker(self.lock_engine)
         self.skipped = 0
         """Updates skipped because they were handled already (tests and logs read it)."""
+        # SQLite: the ids recorded, oldest first, and as a set (None until the first update).
+        self._order: deque[int] = deque()
+        self._known: set[int] | None = None
 
     async def run(self, update: object, handling: Awaitable[Any]) -> bool:
         """Await `handling` unless `update` was handled already; whether it ran.
@@ -114,20 +124,37 @@ class UpdateGuard:
             await session.close()  # rolls back whatever was not committed, releasing the lock
 
     async def _run_single(self, update: Update, handling: Awaitable[Any]) -> bool:
-        """SQLite: check before, record after (one process, one connection)."""
-        try:
-            seen = await handled_updates.seen(self.db, update.update_id)
-        except Exception:
-            logger.exception("update %s: could not check it, handled unguarded", update.update_id)
-            seen = False
-        if seen:
+        """SQLite: check before (in memory), record after (one process, one connection)."""
+        if self._known is None:
+            try:
+                recorded = await handled_updates.recent(self.db, REMEMBERED)
+            except Exception:
+                number = update.update_id
+                logger.exception("update %s: could not check it, handled unguarded", number)
+            else:
+                self._order = deque(recorded)
+                self._known = set(recorded)
+        if self._known is not None and update.update_id in self._known:
             return self._skip(update, handling)
         await handling
         try:
             await handled_updates.record(self.db, update.update_id)
         except Exception:
             logger.exception("update %s: handled, its record was lost", update.update_id)
+            return True
+        self._remember(update.update_id)
         return True
+
+    def _remember(self, *update_ids: int) -> None:
+        """Add ids to the SQLite check, forgetting the oldest beyond `REMEMBERED`."""
+        for update_id in update_ids:
+            self._order.append(update_id)
+            if self._known is not None:
+                self._known.add(update_id)
+        while len(self._order) > REMEMBERED:
+            old = self._order.popleft()
+            if self._known is not None:
+                self._known.discard(old)
 
     def _skip(self, update: Update, handling: Awaitable[Any]) -> bool:
         logger.info("update %s was handled already: skipped", update.update_id)

@@ -7,9 +7,11 @@ processes (`concurrent.futures.ProcessPoolExecutor`), and the bot's process only
 PNG bytes.
 
 - `configure(workers)` is called by `bot.app.build_application` with `CHART_WORKERS`; nothing
-  starts then. The pool starts at the first chart (`run`), its workers importing matplotlib
-  once, and `shutdown()` (at the application's stop) ends them. 0 workers, or a pool never
-  configured (a command-line tool, a test), draws in a thread as before.
+  starts then. The bot's start-up calls `warm()` in the background: the workers start and
+  import matplotlib (about a second of CPU each) while the bot is idle, not when a lecture
+  hall's first students submit and wait. Otherwise the pool starts at the first chart (`run`).
+  `shutdown()` (at the application's stop) ends them. 0 workers, or a pool never configured
+  (a command-line tool, a test), draws in a thread as before.
 - Workers are started with `spawn`, never `fork`: the bot's process has threads (the database
   driver's, the executor's), and a forked copy of a process with threads may hang on a lock
   one of them held. So a function run in the pool, and its arguments and result, must be
@@ -28,13 +30,14 @@ import functools
 import importlib
 import logging
 import multiprocessing
+import os
 import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import ParamSpec, TypeVar
 
-__all__ = ["configure", "run", "shutdown", "workers"]
+__all__ = ["configure", "run", "shutdown", "warm", "workers"]
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +112,29 @@ async def run(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
             _POOL.drop()
             executor.shutdown(wait=False, cancel_futures=True)
         return await asyncio.to_thread(call)
+
+
+def _ready() -> int:
+    """Run in a worker to start it: its process id (its initializer imported the charts)."""
+    return os.getpid()
+
+
+async def warm() -> int:
+    """Start every worker now (each imports matplotlib once); how many answered.
+
+    A worker up first may answer for another still starting. Best effort: a pool that
+    cannot start, or one shut down meanwhile, is started again by the first chart.
+    """
+    if _POOL.workers == 0:
+        return 0
+    executor = _POOL.get()
+    loop = asyncio.get_running_loop()
+    # As many calls at once as there are workers: none is idle yet, so each starts one.
+    calls = [loop.run_in_executor(executor, _ready) for _ in range(_POOL.workers)]
+    done = await asyncio.gather(*calls, return_exceptions=True)
+    started = len({pid for pid in done if isinstance(pid, int)})
+    logger.info("%d chart worker(s) ready", started)
+    return started
 
 
 async def shutdown() -> None:

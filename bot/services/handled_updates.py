@@ -50,6 +50,15 @@ async def claim(session: AsyncSession, update_id: int, lock_key: int) -> bool:
     return inserted is not None
 
 
+async def recent(db: Sessionmaker, limit: int) -> list[int]:
+    """The `limit` highest update ids recorded, highest last (SQLite's memory at start)."""
+    async with db() as session:
+        found = await session.scalars(
+            select(HandledUpdate.update_id).order_by(HandledUpdate.update_id.desc()).limit(limit)
+        )
+        return sorted(found)
+
+
 async def seen(db: Sessionmaker, update_id: int) -> bool:
     """Whether the update `update_id` was handled already (SQLite's check before handling)."""
     async with db() as session:

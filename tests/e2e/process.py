@@ -25,6 +25,9 @@ def bot_env(db_path: Path, emulator_url: str | None, token: str | None, **extra:
         LOG_LEVEL="INFO",
         PYTHONPATH=str(ROOT),
         PYTHONUNBUFFERED="1",
+        # One chart worker process (started with the bot) instead of two: the same code,
+        # less CPU for the suite's many process starts.
+        CHART_WORKERS="1",
     )
     if emulator_url:
         env["BOT_API_URL"] = emulator_url

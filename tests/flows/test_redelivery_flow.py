@@ -92,3 +92,45 @@ async def test_without_its_record_an_update_is_still_handled(settings, caplog):
     assert "update 99: could not check it" in caplog.text
     await guard.dispose()
     await engine.dispose()
+
+
+async def test_on_sqlite_the_check_is_in_memory_and_survives_a_restart(settings, monkeypatch):
+    """Tried: three updates through a guard, counting the SQL each runs; then a new guard
+    (a restart) with the memory limited to two ids. The first update reads the recent records
+    once; after that an update costs one statement (its record) and none to check; the new
+    guard skips the two most recent ids and, past its memory, would handle the oldest again."""
+    from sqlalchemy import event
+
+    import bot.replicas as replicas
+
+    engine = create_engine(settings.database_url)
+    db = make_sessionmaker(engine)
+    statements: list[str] = []
+    event.listen(engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    ran: list[int] = []
+
+    async def handle(n: int) -> None:
+        ran.append(n)
+
+    def update(n: int) -> Update:
+        user = User(5, "u5", is_bot=False)
+        chat = Chat(5, Chat.PRIVATE)
+        message = Message(n, date=None, chat=chat, from_user=user, text="x")  # type: ignore[arg-type]
+        return Update(n, message=message)
+
+    guard = UpdateGuard(db, engine, 4)
+    for n in (101, 102, 103):
+        statements.clear()
+        assert await guard.run(update(n), handle(n))
+        selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+        assert len(selects) == (1 if n == 101 else 0), statements
+    assert not await guard.run(update(102), handle(0))  # again, in the same process
+    monkeypatch.setattr(replicas, "REMEMBERED", 2)
+    restarted = UpdateGuard(db, engine, 4)
+    assert not await restarted.run(update(103), handle(0))
+    assert not await restarted.run(update(102), handle(0))
+    assert ran == [101, 102, 103]
+    assert restarted.skipped == 2
+    assert await restarted.run(update(101), handle(101))  # older than the memory reaches
+    assert ran == [101, 102, 103, 101]
+    await engine.dispose()

@@ -54,6 +54,24 @@ async def test_a_chart_drawn_in_a_worker_is_the_chart_drawn_here(pool):
     await chart_pool.shutdown()
 
 
+async def test_warm_starts_every_worker_before_the_first_chart():
+    """Tried: two workers warmed (as the bot's start-up does), then a chart; no workers."""
+    chart_pool.configure(2)
+    try:
+        assert await chart_pool.warm() >= 1  # the workers that answered (one may answer both)
+        executor = chart_pool._POOL.executor
+        assert executor is not None
+        started = set(executor._processes)  # the processes the warm-up started
+        assert len(started) == 2
+        worker = await chart_pool.run(os.getpid)
+        assert worker in started  # drawn by a worker already running, none started for it
+        assert set(executor._processes) == started
+    finally:
+        await chart_pool.shutdown()
+        chart_pool.configure(0)
+    assert await chart_pool.warm() == 0  # in a thread: nothing to start
+
+
 async def test_other_charts_go_through_the_pool_too(pool, db):
     """Tried: /course_stats's chart (its statistics, dataclasses, sent to the worker)."""
     from tests.services.test_course_data import ADMINS, T0, _scores, seeded
