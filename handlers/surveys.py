@@ -27,6 +27,7 @@ press again), or the press is the second of a double tap (the edit is a no-op th
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from collections.abc import Awaitable
@@ -713,10 +714,18 @@ async def _step(
     except ServiceError as exc:
         await _refused(update, context, exc, attempt_id, page)
         return
-    await toast(update, context)
     if clear:
+        await toast(update, context)
         await _remove_keyboard(update)
-    await show(update, context, screen, page=page, edit=edit)
+        await show(update, context, screen, page=page, edit=edit)
+        return
+    # The answer is stored: the button's answer and the next screen go out together, so the
+    # person waits for one round trip to Telegram, not two.
+    answered = asyncio.ensure_future(toast(update, context))
+    try:
+        await show(update, context, screen, page=page, edit=edit)
+    finally:
+        await answered
 
 
 async def start_survey(update: Update, context: BotContext, data: SurveyStart) -> None:
