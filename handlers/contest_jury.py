@@ -23,17 +23,14 @@ after the jury deadline, each with its message.
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
-from typing import TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot import keyboards as kb
-from bot.awaiting import int_argument, parse, waiting_for
+from bot.awaiting import int_argument, waiting_for
 from bot.callbacks import (
-    Button,
     JuryQueue,
     ReviewComment,
     ReviewCommentSkip,
@@ -43,12 +40,12 @@ from bot.callbacks import (
     ReviewSubmit,
 )
 from bot.context import BotContext
-from bot.features import ButtonCallback, Features
+from bot.conversation import answered_refusals, set_awaiting, stop_waiting
+from bot.features import Features
 from bot.i18n import Translator
 from bot.replies import reply, require_profile, safe_edit, shorten, toast
 from bot.services import InvalidInput, ServiceError
 from bot.services import contest_jury as svc
-from bot.services import users as user_service
 from bot.services.contest import ContestView, pick
 from bot.services.contest_entries import FileView
 from bot.services.contest_jury import ReviewScreen, ReviewState
@@ -57,26 +54,25 @@ from bot.services.roles import Role
 
 SCORE_ROUTE = "cj_score"  # `cj_score:<review>-<criterion>`: a typed score (max over 10)
 COMMENT_ROUTE = "cj_comment"  # `cj_comment:<review>`: the review's comment
+JURY_ROUTES = (SCORE_ROUTE, COMMENT_ROUTE)
 BUTTONS_MAX = 10  # criteria scored up to this maximum get a button per value
 PER_ROW = 6
 QUEUE_MAX = 90  # review buttons under the queue (Telegram allows 100 buttons in all)
 # Built, not literal: the i18n check reads dotted literals as translation keys.
 QUEUE_ACTION = ".".join(("contest", "jury"))
 
-B = TypeVar("B", bound=Button)
-
 
 def register(features: Features) -> None:
     """Add the jury invite link, /jury and the review's buttons and typed input."""
     features.deep_link("j", join_by_link)
     features.command("jury", my_jury)
-    features.button(JuryQueue, _refused(queue_button))
-    features.button(ReviewOpen, _refused(open_button))
-    features.button(ReviewScore, _refused(score_button))
-    features.button(ReviewCriterion, _refused(criterion_button))
-    features.button(ReviewComment, _refused(comment_button))
-    features.button(ReviewCommentSkip, _refused(skip_comment_button))
-    features.button(ReviewSubmit, _refused(submit_button))
+    features.button(JuryQueue, answered_refusals(queue_button))
+    features.button(ReviewOpen, answered_refusals(open_button))
+    features.button(ReviewScore, answered_refusals(score_button))
+    features.button(ReviewCriterion, answered_refusals(criterion_button))
+    features.button(ReviewComment, answered_refusals(comment_button))
+    features.button(ReviewCommentSkip, answered_refusals(skip_comment_button))
+    features.button(ReviewSubmit, answered_refusals(submit_button))
     features.text(SCORE_ROUTE, typed_score)
     features.text(COMMENT_ROUTE, typed_comment)
     features.action(QUEUE_ACTION, my_jury)
@@ -85,36 +81,6 @@ def register(features: Features) -> None:
 
 
 # --- small helpers ----------------------------------------------------------------------------
-
-
-def _refused(callback: ButtonCallback[B]) -> ButtonCallback[B]:
-    """Answer the service's refusal of a button (not yours, closed, out of range) as a message."""
-
-    @functools.wraps(callback)
-    async def run(update: Update, context: BotContext, data: B) -> None:
-        try:
-            await callback(update, context, data)
-        except ServiceError as exc:
-            await toast(update, context, context.t.plain(exc.key, **exc.values))
-            await reply(update, context, context.t(exc.key, **exc.values))
-
-    return run
-
-
-async def _set_awaiting(context: BotContext, value: str | None) -> None:
-    """Store what the juror's typed text goes to next, if it changed."""
-    profile = require_profile(context)
-    if profile.awaiting != value:
-        context.profile = await user_service.set_awaiting(
-            context.db, profile.telegram_id, value, context.admin_ids
-        )
-
-
-async def _stop_waiting(context: BotContext) -> None:
-    """Stop waiting for a score or comment (leaving another feature's value alone)."""
-    waiting = parse(require_profile(context).awaiting)
-    if waiting is not None and waiting[0] in (SCORE_ROUTE, COMMENT_ROUTE):
-        await _set_awaiting(context, None)
 
 
 def _when(context: BotContext, moment: datetime | None) -> str:
@@ -168,7 +134,7 @@ async def my_jury(update: Update, context: BotContext) -> None:
     """The juror's contests: the queue of the one, or a choice (/jury)."""
     profile = require_profile(context)
     t = context.t
-    await _stop_waiting(context)
+    await stop_waiting(context, JURY_ROUTES)
     juries = await svc.my_juries(context.db, profile.telegram_id)
     if not juries:
         await reply(update, context, t("contest.jury_none"))
@@ -230,7 +196,7 @@ async def show_queue(update: Update, context: BotContext, contest_id: int) -> No
 async def queue_button(update: Update, context: BotContext, data: JuryQueue) -> None:
     """The queue of one contest (the allocation message's, the reminder's, the list's button)."""
     await toast(update, context)
-    await _stop_waiting(context)
+    await stop_waiting(context, JURY_ROUTES)
     await show_queue(update, context, data.contest)
 
 
@@ -428,14 +394,14 @@ async def _card(
     if screen.open and criterion is not None:
         rule = screen.contest.criteria[criterion]
         typed = rule.max > BUTTONS_MAX
-        await _set_awaiting(
+        await set_awaiting(
             context, waiting_for(SCORE_ROUTE, f"{screen.review_id}-{criterion}") if typed else None
         )
         return score_card(t, screen, criterion)
     if screen.open and comment:
-        await _set_awaiting(context, waiting_for(COMMENT_ROUTE, screen.review_id))
+        await set_awaiting(context, waiting_for(COMMENT_ROUTE, screen.review_id))
         return comment_card(t, screen)
-    await _stop_waiting(context)
+    await stop_waiting(context, JURY_ROUTES)
     return preview_card(context, screen)
 
 
@@ -527,7 +493,7 @@ async def submit_button(update: Update, context: BotContext, data: ReviewSubmit)
     t = context.t
     screen = await svc.submit_review(context.db, profile.telegram_id, data.review)
     await toast(update, context, t.plain("contest.review_submitted_toast"))
-    await _stop_waiting(context)
+    await stop_waiting(context, JURY_ROUTES)
     text, keyboard = preview_card(context, screen)
     await safe_edit(update, text, keyboard)
     queue = await svc.my_queue(context.db, profile.telegram_id, screen.contest.id)
@@ -560,7 +526,7 @@ async def typed_score(update: Update, context: BotContext, argument: str) -> Non
     message = update.effective_message
     target = _score_argument(argument)
     if message is None or message.text is None or target is None:
-        await _set_awaiting(context, None)
+        await set_awaiting(context, None)
         await reply(update, context, t("errors.not_understood"))
         return
     review_id, criterion = target
@@ -578,7 +544,7 @@ async def typed_score(update: Update, context: BotContext, argument: str) -> Non
         )
     except ServiceError as exc:
         if exc.key != "contest.score_range":  # nothing to retype: stop waiting
-            await _set_awaiting(context, None)
+            await set_awaiting(context, None)
         await reply(update, context, t(exc.key, **exc.values))
         return
     text, keyboard = await _card(context, screen, comment=_completed(before, screen))
@@ -592,14 +558,14 @@ async def typed_comment(update: Update, context: BotContext, argument: str) -> N
     message = update.effective_message
     review_id = int_argument(argument)
     if message is None or message.text is None or review_id is None:
-        await _set_awaiting(context, None)
+        await set_awaiting(context, None)
         await reply(update, context, t("errors.not_understood"))
         return
     try:
         screen = await svc.set_comment(context.db, profile.telegram_id, review_id, message.text)
     except ServiceError as exc:
         if exc.key not in ("contest.comment_empty", "contest.comment_long"):
-            await _set_awaiting(context, None)
+            await set_awaiting(context, None)
         await reply(update, context, t(exc.key, **exc.values))
         return
     text, keyboard = await _card(context, screen)

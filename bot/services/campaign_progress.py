@@ -5,7 +5,7 @@ The chart `/campaigns` sends.
 Days are calendar days in the bot's zone, from the campaign's opening to today (or its
 closing); each day counts the attempts started and submitted that day, and the running totals.
 The people counted are the campaign's participants as its completion rate counts them (its
-audience without staff, or only its staff for a staff instrument: `campaigns._participants`);
+audience without staff, or only its staff for a staff instrument: `campaigns.participants`);
 each person counts once, on the day of their first start and of their first submission.
 Completion by university is the share of each university's participants who submitted, as
 `/campaigns` lists it.
@@ -70,7 +70,7 @@ async def progress(
         instrument = await session.get(Instrument, campaign.instrument_id)
         assert instrument is not None
         respondents = campaign_service.respondents_of(instrument)
-        people = campaign_service._participants(campaign, admin_ids, respondents).subquery()
+        people = campaign_service.participants(campaign, admin_ids, respondents).subquery()
         firsts = (
             await session.execute(
                 select(

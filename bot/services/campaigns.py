@@ -316,7 +316,7 @@ def respondents_of(instrument: Instrument) -> str:
     return str(settings.get("respondents") or "students")
 
 
-def _participants(
+def participants(
     campaign: Campaign, admin_ids: frozenset[int], respondents: str = "students"
 ) -> Select[Any]:
     """The campaign's audience whose answers its completion rate counts.
@@ -591,7 +591,7 @@ async def figures_of(
     """A campaign's participants, starts and submissions per university."""
     instrument = await session.get(Instrument, campaign.instrument_id)
     respondents = respondents_of(instrument) if instrument is not None else "students"
-    audience = _participants(campaign, admin_ids, respondents).subquery()
+    audience = participants(campaign, admin_ids, respondents).subquery()
     started = (
         select(Attempt.user_id).where(Attempt.campaign_id == campaign.id).distinct().subquery()
     )
