@@ -30,6 +30,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bot.services.analysis_codebook import codebook
+
 # `group` (the study group, as `analysis_rankings.canonical_groups` spells it) may be absent.
 KEY_COLUMNS = ("participant", "wave", "university", "country", "group")
 
@@ -822,7 +824,10 @@ def _grouping(data: StudyData, tables: dict[str, pd.DataFrame], notes: list[str]
 
 
 def write_workbook(report: Report, path: str | Path) -> None:
-    """Save the report as XLSX: one sheet per table, in order, then a "notes" sheet.
+    """Save the report as XLSX: one sheet per table, in order, then "notes" and "codebook".
+
+    The codebook (`analysis_codebook`) gives every sheet's title and every column's label in
+    kk, ru and en.
 
     Values are written unrounded; float cells get a display format of 3 decimals (p-values
     keep the General format, so tiny ones show as 1.2E-08 rather than 0.000).
@@ -835,6 +840,12 @@ def write_workbook(report: Report, path: str | Path) -> None:
         notes = pd.DataFrame({"note": list(report.notes)})
         notes.to_excel(writer, sheet_name="notes", index=False)
         writer.sheets["notes"].column_dimensions["A"].width = 120
+        book = codebook(report.tables)
+        book.to_excel(writer, sheet_name="codebook", index=False)
+        sheet = writer.sheets["codebook"]
+        sheet.freeze_panes = "C2"
+        for letter, width in zip("ABCDE", (26, 20, 60, 60, 60), strict=True):
+            sheet.column_dimensions[letter].width = width
 
 
 # --- helpers --------------------------------------------------------------------------------

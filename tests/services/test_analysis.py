@@ -21,6 +21,7 @@ from bot.services.exports import Filters
 from bot.services.roles import Role
 from bot.services.universities import list_universities
 from models import ExportLog
+from tests.services.test_analysis_codebook import assert_labelled
 from tests.study import seed_prepost
 
 ADMINS = frozenset({1})
@@ -128,6 +129,7 @@ async def test_choice_questions_get_their_distribution(db, settings, tmp_path):
     single = [i for i in singles.index if per_item[i] == pytest.approx(100)]
     assert single and all(singles[i] == 40 for i in single)
     assert choices["label"].str.contains("[а-яА-Я]").any()
+    assert_labelled(pd.read_excel(outcome.workbook, sheet_name=None, keep_default_na=False))
 
 
 async def test_analysis_in_chat_is_scoped_audited_and_refused_to_students(db, settings, tmp_path):
@@ -258,3 +260,5 @@ async def test_study_groups_are_ranked_in_the_workbook_as_scipy_computes(db, set
     beside = sorted(p.name for p in tmp_path.glob("ranking_study_group_*.png"))
     assert len(beside) == 3 and all((tmp_path / name).stat().st_size for name in beside)
     assert "ranking_study_group" not in " ".join(p.name for p in outcome.charts)
+    # Every sheet and column of this workbook is in its codebook, labelled in kk, ru and en.
+    assert_labelled(pd.read_excel(outcome.workbook, sheet_name=None, keep_default_na=False))

@@ -598,7 +598,7 @@ def test_run_all_survey_and_workbook(survey: StudyData, tmp_path: Path) -> None:
     path = tmp_path / "analysis.xlsx"
     write_workbook(report, path)
     sheets = pd.read_excel(path, sheet_name=None)
-    assert list(sheets) == [*report.tables, "notes"]
+    assert list(sheets) == [*report.tables, "notes", "codebook"]
     back = sheets["prepost"]
     assert back["scale"].tolist() == ["A", "B"]
     assert back["p_t"].to_numpy() == pytest.approx(tables["prepost"]["p_t"].to_numpy())
@@ -624,7 +624,7 @@ def test_run_all_test_instrument_single_wave(tmp_path: Path) -> None:
     path = tmp_path / "test.xlsx"
     write_workbook(report, path)
     sheets = pd.read_excel(path, sheet_name=None)
-    assert list(sheets) == [*report.tables, "notes"]
+    assert list(sheets) == [*report.tables, "notes", "codebook"]
     assert sheets["reliability"].empty and "scale" in sheets["reliability"].columns
 
 
