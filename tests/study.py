@@ -17,8 +17,11 @@ from models import Answer, Attempt, Campaign, Instrument, User, utcnow
 ADMINS = frozenset({1})
 
 
-async def seed_prepost(db, students: int, seed: int = 3) -> pd.DataFrame:
-    """Students answering pre and post; returns the generated item values, one row per answer."""
+async def seed_prepost(db, students: int, seed: int = 3, groups=None) -> pd.DataFrame:
+    """Students answering pre and post; returns the generated item values, one row per answer.
+
+    `groups`: n -> the study group student n typed (none by default).
+    """
     rng = random.Random(seed)
     unis = await list_universities(db)
     kz = [u for u in unis if u.country == "KZ"]
@@ -51,6 +54,7 @@ async def seed_prepost(db, students: int, seed: int = 3) -> pd.DataFrame:
                 language="kk",
                 consent=True,
                 university_id=uni.id,
+                group_name=groups(n) if groups else None,
             )
             session.add(user)
             await session.flush()

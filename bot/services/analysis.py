@@ -40,7 +40,7 @@ from models import Answer, Attempt, Campaign, Instrument, University, User
 
 SUBMITTED = "submitted"
 TOTAL_TITLE = {"kk": "Жалпы, %", "ru": "Итого, %", "en": "Total, %"}
-KEY = ("participant", "wave", "university", "country")
+KEY = ("participant", "wave", "university", "country", "group")
 
 
 @dataclass
@@ -129,6 +129,7 @@ def load(
         Attempt.id,
         Attempt.instrument_id,
         Attempt.result,
+        User.group_name,
     ).where(Attempt.state == SUBMITTED)
     scoped = Filters(**{**vars(filters), "instrument": code})
     stmt = attempt_filter(stmt, session, scoped).order_by(Attempt.id)
@@ -164,12 +165,13 @@ def load(
             )
         ):
             given[attempt_id][item_code] = tuple(value) if isinstance(value, list) else value
-        for user_id, uni, country, wave, attempt_id, instrument_id, result in batch:
+        for user_id, uni, country, wave, attempt_id, instrument_id, result, group in batch:
             keys = {  # no university or country: left out of group comparisons (None)
                 "participant": code_of(key, user_id),
                 "wave": wave,
                 "university": uni or None,
                 "country": country or None,
+                "group": group or None,  # as typed; spelled as its group's majority below
             }
             pack = packs.get(instrument_id) or compiled(session.get_one(Instrument, instrument_id))
             applicable = pack.applicable(given[attempt_id])
@@ -209,9 +211,12 @@ def load(
     items = items[[*KEY, *[c for c in numeric if items[c].notna().any()]]]
     scale_codes = list(scales_by_code) + (["total_percent"] if is_test else [])
     scales = pd.DataFrame(scale_rows, columns=[*KEY, *scale_codes])
+    from bot.services.analysis_rankings import canonical_groups  # noqa: PLC0415 - scipy
+
     for frame in (items, scales):
         value = frame.columns[len(KEY) :]
         frame[value] = frame[value].apply(pd.to_numeric, errors="coerce").astype("float64")
+        frame["group"] = canonical_groups(frame)
     present = sorted(set(scales["wave"]))
     pre, post = waves if all(waves) else _waves(session, codes, present)
     from bot.services.analysis_stats import StudyData  # noqa: PLC0415 - scipy: on first use
@@ -517,6 +522,20 @@ def _over_time_chart(
     return [path]
 
 
+def _key_rows(ranking: pd.DataFrame, post_wave: str | None) -> tuple[pd.DataFrame, str, Any]:
+    """The rows of a ranking table on the key scale and wave, with that scale and wave.
+
+    The key scale is a test's total, else the first scale with a mean; the wave is the post
+    wave when there is one (what the course led to), else the last wave.
+    """
+    waves = list(dict.fromkeys(ranking["wave"]))
+    wave = post_wave if post_wave in waves else waves[-1]
+    scales = list(dict.fromkeys(ranking.loc[ranking["mean"].notna(), "scale"]))
+    scale = "total_percent" if "total_percent" in scales else scales[0]
+    rows = ranking[(ranking["wave"] == wave) & (ranking["scale"] == scale)]
+    return rows, scale, wave
+
+
 def _ranking_charts(
     tables: dict[str, pd.DataFrame],
     study: Study,
@@ -526,8 +545,8 @@ def _ranking_charts(
 ) -> list[Path]:
     """The universities' ranking on the key scale (dot plot with CIs) and the groups' profiles.
 
-    The key scale is a test's total, else the first scale; the wave is the post wave when
-    there is one (what the course led to), else the last wave.
+    Each university's study groups get a dot plot of their own, written beside the workbook
+    (not sent in chat: one per university would flood it).
     """
     from bot.services import analysis_rank_charts as charts  # noqa: PLC0415 - matplotlib
 
@@ -535,11 +554,7 @@ def _ranking_charts(
     paths: list[Path] = []
     ranking = tables.get("ranking_university")
     if ranking is not None and not ranking.empty and ranking["mean"].notna().any():
-        waves = list(dict.fromkeys(ranking["wave"]))
-        wave = data.post_wave if data.post_wave in waves else waves[-1]
-        scales = list(dict.fromkeys(ranking.loc[ranking["mean"].notna(), "scale"]))
-        scale = "total_percent" if "total_percent" in scales else scales[0]
-        rows = ranking[(ranking["wave"] == wave) & (ranking["scale"] == scale)]
+        rows, scale, wave = _key_rows(ranking, data.post_wave)
         if len(rows.dropna(subset=["mean"])) > 1:
             title = labels["ranking_title"].format(
                 title=study.scale_titles.get(scale) or scale, wave=wave
@@ -551,6 +566,7 @@ def _ranking_charts(
             else:
                 paths.append(folder / "ranking_university.png")
                 paths[-1].write_bytes(png)
+    _study_group_charts(tables, study, labels, folder, notes)
     groups = tables.get("groups")
     if groups is not None and not groups.empty:
         scales = [c[:-2] for c in groups.columns if c.endswith("_z")]
@@ -570,11 +586,48 @@ def _ranking_charts(
     return paths
 
 
+def _study_group_charts(
+    tables: dict[str, pd.DataFrame],
+    study: Study,
+    labels: dict[str, str],
+    folder: Path,
+    notes: list[str],
+) -> list[Path]:
+    """Each university's study groups on the key scale, a dot plot beside the workbook.
+
+    Universities with two ranked groups or more; `ranking_study_group_<university>.png`.
+    """
+    from bot.services import analysis_rank_charts as charts  # noqa: PLC0415 - matplotlib
+
+    ranking = tables.get("ranking_study_group")
+    if ranking is None or ranking.empty or not ranking["mean"].notna().any():
+        return []
+    rows, scale, wave = _key_rows(ranking, study.data.post_wave)
+    written: list[Path] = []
+    for university, part in rows.dropna(subset=["mean"]).groupby("university", sort=True):
+        if len(part) < 2:
+            continue
+        title = labels["study_group_title"].format(
+            title=study.scale_titles.get(scale) or scale, university=university, wave=wave
+        )
+        try:
+            png = charts.ranking_chart(part, title, empty_text=labels["empty"])
+        except ValueError as exc:
+            notes.append(f"study group chart of {university} left out: {exc}")
+            continue
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in str(university))
+        written.append(folder / f"ranking_study_group_{safe}.png")
+        written[-1].write_bytes(png)
+    return written
+
+
 CHART_LABELS = {
     "en": {
         "prepost_title": "{title}: before and after",
         "by_university_title": "{title}: by university ({wave})",
         "ranking_title": "{title}: universities ranked, mean with 95% CI ({wave})",
+        "study_group_title": "{title}: study groups of {university} ranked, mean with 95% CI "
+        "({wave})",
         "groups_title": "{title}: groups of students by profile (standardised means)",
         "over_time_title": "{title}: mean by wave and university",
         "all": "all",
@@ -584,6 +637,8 @@ CHART_LABELS = {
         "prepost_title": "{title}: до и после",
         "by_university_title": "{title}: по университетам ({wave})",
         "ranking_title": "{title}: рейтинг университетов, среднее и 95% ДИ ({wave})",
+        "study_group_title": "{title}: рейтинг учебных групп {university}, среднее и 95% ДИ "
+        "({wave})",
         "groups_title": "{title}: группы студентов по профилю (стандартизованные средние)",
         "over_time_title": "{title}: среднее по волнам и университетам",
         "all": "все",
@@ -593,6 +648,8 @@ CHART_LABELS = {
         "prepost_title": "{title}: бұрын және кейін",
         "by_university_title": "{title}: университеттер бойынша ({wave})",
         "ranking_title": "{title}: университеттер рейтингі, орташа және 95% СА ({wave})",
+        "study_group_title": "{title}: {university} оқу топтарының рейтингі, орташа және "
+        "95% СА ({wave})",
         "groups_title": "{title}: студенттердің бейін бойынша топтары (стандартталған орташа)",
         "over_time_title": "{title}: толқындар мен университеттер бойынша орташа",
         "all": "барлығы",

@@ -1,4 +1,4 @@
-"""Rankings of universities and countries, with their uncertainty (issue 17, item 2).
+"""Rankings of universities, countries and study groups, with their uncertainty (issue 17, item 2).
 
 Pure pandas in, pandas out, like `analysis_stats`, and under the same rule: no hand-written
 statistics. A group's mean and its confidence interval come from scipy.stats (the t interval
@@ -18,12 +18,23 @@ No rank without uncertainty. Each group gets three ranks, all "1 = highest mean"
 Groups with fewer than `MIN_RANKED` scores are left out of the ranking and named in the note
 (a mean of three people is no basis for a rank). The gain ranking uses, per participant, post
 minus pre over the participants with both waves, and ranks the groups by their mean gain.
+
+Study groups (`User.group_name`, typed freely at onboarding) are ranked within their
+university: a name like "ПИ-21" is only unique there, so the key is (university, group), and
+each university's groups get their own ranks. Typed names are grouped by `group_key` (Unicode
+NFKC, case folded, format characters dropped, every dash read as "-" with no space around it,
+runs of spaces as one), and shown in the spelling most of the group's participants typed
+(`canonical_groups`). A group below `MIN_RANKED` is counted in the note but not named: a name
+typed by one or two people may be a typo or something personal rather than a group. Pairwise
+comparisons of study groups run within a university with at most `MAX_PAIRWISE_GROUPS` ranked
+groups (see `pairwise_within`).
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import unicodedata
 from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any
@@ -32,8 +43,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bot.services.analysis_stats import KEY_COLUMNS
+
 MIN_RANKED = 5  # scores a group needs to be ranked
 CONFIDENCE = 0.95
+# Beyond this many ranked study groups in one university, no pairwise comparisons (see
+# `pairwise_within`).
+MAX_PAIRWISE_GROUPS = 10
 
 RANKING_COLUMNS = [
     "scale",
@@ -109,18 +125,23 @@ def rank_groups(
     *,
     min_n: int = MIN_RANKED,
     confidence: float = CONFIDENCE,
+    name_left_out: bool = True,
 ) -> pd.DataFrame:
-    """The groups of column `by` ranked by their mean of each column, with CIs and rank ranges."""
+    """The groups of column `by` ranked by their mean of each column, with CIs and rank ranges.
+
+    Groups below `min_n` scores are named in the note, or only counted when `name_left_out`
+    is False (study groups: see the module docstring).
+    """
     parts: list[pd.DataFrame] = []
     for column in columns:
         rows: list[dict[str, Any]] = []
-        left_out: list[str] = []
+        left_out: list[tuple[Any, int]] = []
         for group, part in frame.dropna(subset=[by]).groupby(by, sort=True):
             values = pd.to_numeric(part[column], errors="coerce").dropna()
             if values.empty:
                 continue
             if len(values) < min_n:
-                left_out.append(f"{group} (n={len(values)})")
+                left_out.append((group, len(values)))
                 continue
             low, high = mean_interval(values, confidence)
             rows.append(
@@ -135,9 +156,7 @@ def rank_groups(
                     "note": "",
                 }
             )
-        note = (
-            f"not ranked (fewer than {min_n} scores): " + ", ".join(left_out) if left_out else ""
-        )
+        note = _left_out_note(left_out, min_n, name_left_out)
         if rows:
             table = _ranks(pd.DataFrame(rows))
             table = table.sort_values(["rank", "group"], kind="stable")
@@ -151,21 +170,158 @@ def rank_groups(
     return pd.concat(parts, ignore_index=True).reindex(columns=RANKING_COLUMNS)
 
 
+def _left_out_note(left_out: list[tuple[Any, int]], min_n: int, named: bool) -> str:
+    if not left_out:
+        return ""
+    head = f"not ranked (fewer than {min_n} scores): "
+    if named:
+        return head + ", ".join(f"{group} (n={n})" for group, n in left_out)
+    scores = sum(n for _, n in left_out)
+    return head + f"{len(left_out)} group(s) with {scores} score(s) in all, not named"
+
+
+# --- study groups ----------------------------------------------------------------------------
+
+STUDY_RANKING_COLUMNS = ["university", *RANKING_COLUMNS]
+STUDY_PAIRWISE_COLUMNS = ["university", *PAIRWISE_COLUMNS, "note"]
+
+
+def group_key(name: Any) -> str | None:
+    """The form under which typed study-group names count as one group (None: no group).
+
+    Unicode NFKC, case folded, format characters (zero-width space, bidi marks) dropped, every
+    dash and the minus sign read as "-" with no space around it, runs of whitespace as one
+    space, trimmed: " пи - 21 ", "ПИ-21" and "ПИ‑21" (a non-breaking hyphen) are one group.
+    Nothing else is merged ("ПИ21" and "ПИ-21" stay apart; Latin look-alikes stay Latin).
+    """
+    if not isinstance(name, str):
+        return None
+    chars: list[str] = []
+    for char in unicodedata.normalize("NFKC", name).casefold():
+        category = unicodedata.category(char)
+        if category == "Cf":
+            continue
+        if category == "Pd" or char == "\u2212":
+            chars.append("-")
+        else:
+            chars.append(" " if char.isspace() else char)
+    text = " ".join("".join(chars).split()).replace(" -", "-").replace("- ", "-")
+    return text or None
+
+
+def canonical_groups(frame: pd.DataFrame) -> pd.Series:
+    """Each row's study group as shown: the spelling most of its group's participants typed.
+
+    `frame` has `participant`, `university` and `group` (as typed). Rows whose names share a
+    `group_key` within one university get one spelling: the one typed by most participants
+    (spaces collapsed), the alphabetically first among equals. None where no group was typed.
+    """
+    keys = frame["group"].map(group_key)
+    spelled = frame["group"].map(lambda v: " ".join(v.split()) if isinstance(v, str) else None)
+    universities = frame["university"].fillna("").astype(str)
+    people = pd.DataFrame(
+        {
+            "participant": frame["participant"],
+            "university": universities,
+            "key": keys,
+            "spelled": spelled,
+        }
+    ).dropna(subset=["key"])
+    if people.empty:
+        return pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    people = people.drop_duplicates(["participant", "university", "key", "spelled"])
+    counts = people.groupby(["university", "key", "spelled"]).size().rename("n").reset_index()
+    counts = counts.sort_values(
+        ["university", "key", "n", "spelled"], ascending=[True, True, False, True]
+    )
+    shown = counts.drop_duplicates(["university", "key"]).set_index(["university", "key"])
+    lookup = shown["spelled"].to_dict()
+    return pd.Series(
+        [lookup.get((u, k)) for u, k in zip(universities, keys, strict=True)],
+        index=frame.index,
+        dtype=object,
+    )
+
+
+def rank_within(
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    *,
+    within: str = "university",
+    by: str = "group",
+    min_n: int = MIN_RANKED,
+    confidence: float = CONFIDENCE,
+) -> pd.DataFrame:
+    """`rank_groups` of the `by` groups inside each `within` group, which comes first.
+
+    Rows without either are left out (a group name means nothing without its university).
+    Groups below `min_n` scores are counted in the note, not named.
+    """
+    parts: list[pd.DataFrame] = []
+    if by in frame.columns and within in frame.columns:
+        for outer, part in frame.dropna(subset=[within, by]).groupby(within, sort=True):
+            table = rank_groups(
+                part, by, columns, min_n=min_n, confidence=confidence, name_left_out=False
+            )
+            if not table.empty:
+                table.insert(0, within, outer)
+                parts.append(table)
+    if not parts:
+        return pd.DataFrame(columns=[within, *RANKING_COLUMNS])
+    return pd.concat(parts, ignore_index=True)
+
+
+def pairwise_within(
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    *,
+    within: str = "university",
+    by: str = "group",
+    min_n: int = MIN_RANKED,
+    max_groups: int = MAX_PAIRWISE_GROUPS,
+) -> pd.DataFrame:
+    """Games–Howell comparisons of the ranked `by` groups inside each `within` group.
+
+    Not run (a row with the reason in `note`) where more than `max_groups` groups are ranked:
+    the k (k - 1) / 2 pairs, 55 and more, make a table nobody reads, and Games–Howell holding
+    the familywise error at 5 % over all of them leaves each comparison too little power to
+    show anything; the ranking's rank ranges say more there.
+    """
+    parts: list[pd.DataFrame] = []
+    if by in frame.columns and within in frame.columns:
+        for outer, part in frame.dropna(subset=[within, by]).groupby(within, sort=True):
+            for column in columns:
+                sizes = part.dropna(subset=[column]).groupby(by)[column].count()
+                ranked = int((sizes >= min_n).sum())
+                if ranked < 2:
+                    continue
+                if ranked > max_groups:
+                    note = (
+                        f"not run: {ranked} groups ranked, more than {max_groups} "
+                        f"({ranked * (ranked - 1) // 2} pairs); see the rank ranges instead"
+                    )
+                    parts.append(pd.DataFrame([{within: outer, "scale": column, "note": note}]))
+                    continue
+                table = pairwise(part, by, [column], min_n=min_n)
+                if not table.empty:
+                    table.insert(0, within, outer)
+                    table["note"] = ""
+                    parts.append(table)
+    if not parts:
+        return pd.DataFrame(columns=[within, *PAIRWISE_COLUMNS, "note"])
+    return pd.concat(parts, ignore_index=True).reindex(columns=[within, *PAIRWISE_COLUMNS, "note"])
+
+
 def gains(scales: pd.DataFrame, pre_wave: str, post_wave: str) -> pd.DataFrame:
     """Per participant with both waves: post - pre of every scale, with the pre wave's groups."""
     key = ["participant"]
-    value = [
-        c for c in scales.columns if c not in ("participant", "wave", "university", "country")
-    ]
+    value = [c for c in scales.columns if c not in KEY_COLUMNS]
     pre = scales[scales["wave"] == pre_wave].drop_duplicates("participant", keep="last")
     post = scales[scales["wave"] == post_wave].drop_duplicates("participant", keep="last")
     both = pre.merge(post, on=key, suffixes=("_pre", "_post"))
+    groups = [c for c in KEY_COLUMNS[2:] if c in scales.columns]
     out = pd.DataFrame(
-        {
-            "participant": both["participant"],
-            "university": both["university_pre"],
-            "country": both["country_pre"],
-        }
+        {"participant": both["participant"]} | {c: both[f"{c}_pre"] for c in groups}
     )
     for column in value:
         out[column] = pd.to_numeric(both[f"{column}_post"], errors="coerce") - pd.to_numeric(
@@ -237,9 +393,7 @@ def over_time(
         return (opened.get(wave) is None, opened.get(wave) or "", rank, str(wave))
 
     waves = sorted(scales["wave"].dropna().unique(), key=position)
-    columns = [
-        c for c in scales.columns if c not in ("participant", "wave", "university", "country")
-    ]
+    columns = [c for c in scales.columns if c not in KEY_COLUMNS]
     rows: list[dict[str, Any]] = []
     for wave in waves:
         part = scales[scales["wave"] == wave]

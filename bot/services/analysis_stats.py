@@ -30,7 +30,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-KEY_COLUMNS = ("participant", "wave", "university", "country")
+from bot.services.analysis_codebook import codebook
+
+# `group` (the study group, as `analysis_rankings.canonical_groups` spells it) may be absent.
+KEY_COLUMNS = ("participant", "wave", "university", "country", "group")
 
 # Minimum cases for a statistic to be worth computing (below these the libraries either fail
 # or return a value that means nothing: alpha and r on 2 cases, a test on 1 pair).
@@ -90,9 +93,9 @@ class StudyData:
     """The data of one analysis, as the export layer hands it over.
 
     `items` and `scales` have one row per (participant, wave) with the key columns
-    `participant`, `wave`, `university`, `country`, then one float column per item (the scored
-    value: the Likert point, already reversed for reverse-scored items, or the test points
-    earned) or per scale score. NaN means missing.
+    `participant`, `wave`, `university`, `country` and optionally `group` (the study group),
+    then one float column per item (the scored value: the Likert point, already reversed for
+    reverse-scored items, or the test points earned) or per scale score. NaN means missing.
     """
 
     items: pd.DataFrame
@@ -660,9 +663,9 @@ def run_all(data: StudyData) -> Report:
     there when both waves are set. Table order: summary, items, scales, distribution,
     reliability, item_total, item_analysis (tests), prepost, by_university_means,
     by_university_tests, by_country_means, by_country_tests, correlations, ranking_university,
-    pairwise_university, ranking_country, pairwise_country, gain_ranking_* and gain_pairwise_*
-    (pre/post), groups, groups_silhouette, groups_by_university, group_moves (pre/post), efa,
-    efa_loadings.
+    pairwise_university, ranking_country, pairwise_country, ranking_study_group,
+    pairwise_study_group, gain_ranking_* and gain_pairwise_* (pre/post), groups,
+    groups_silhouette, groups_by_university, group_moves (pre/post), efa, efa_loadings.
     """
     items, scales = data.items, data.scales
     item_columns = value_columns(items)
@@ -729,7 +732,10 @@ def run_all(data: StudyData) -> Report:
 def _rankings(
     data: StudyData, waves: Sequence[Any], tables: dict[str, pd.DataFrame], notes: list[str]
 ) -> None:
-    """Universities and countries ranked by mean score per wave, and by mean pre->post gain."""
+    """Universities, countries and study groups ranked by mean score per wave and by mean gain.
+
+    Study groups are ranked within their university; gains are post - pre per participant.
+    """
     from bot.services import analysis_rankings as rk  # noqa: PLC0415 - with the analysis only
 
     scales = data.scales
@@ -744,11 +750,20 @@ def _rankings(
         tables[f"pairwise_{by}"] = _per_wave(
             scales, waves, lambda part, by=by: rk.pairwise(part, by, columns), rk.PAIRWISE_COLUMNS
         )
+    tables["ranking_study_group"] = _per_wave(
+        scales, waves, lambda part: rk.rank_within(part, columns), rk.STUDY_RANKING_COLUMNS
+    )
+    tables["pairwise_study_group"] = _per_wave(
+        scales, waves, lambda part: rk.pairwise_within(part, columns), rk.STUDY_PAIRWISE_COLUMNS
+    )
+    gained = None
     if data.pre_wave is not None and data.post_wave is not None:
         gained = rk.gains(scales, data.pre_wave, data.post_wave)
         for by in ("university", "country"):
             tables[f"gain_ranking_{by}"] = rk.rank_groups(gained, by, columns)
             tables[f"gain_pairwise_{by}"] = rk.pairwise(gained, by, columns)
+        tables["gain_ranking_study_group"] = rk.rank_within(gained, columns)
+        tables["gain_pairwise_study_group"] = rk.pairwise_within(gained, columns)
     notes.append(
         f"Rankings: groups with at least {rk.MIN_RANKED} scores, by mean (1 = highest), with the "
         f"{rk.CONFIDENCE:.0%} t interval of the mean; rank_best..rank_worst is the range of ranks "
@@ -756,6 +771,40 @@ def _rankings(
         "(pingouin), p adjusted for all pairs."
         + (" Gain rankings: post - pre per participant." if data.post_wave else "")
     )
+    notes.append(_study_group_note(scales, gained, tables, rk))
+
+
+def _study_group_note(
+    scales: pd.DataFrame, gained: pd.DataFrame | None, tables: dict[str, pd.DataFrame], rk: Any
+) -> str:
+    """What the study-group rankings did, or why they were not run."""
+    ranked = [
+        tables[name]
+        for name in ("ranking_study_group", "gain_ranking_study_group")
+        if name in tables
+    ]
+    how = (
+        "Study groups (as typed at onboarding, grouped by their normalised name) are ranked "
+        f"within their university, those with at least {rk.MIN_RANKED} scores (as universities), "
+        "the others counted but not named; pairwise Games-Howell within a university with 2 to "
+        f"{rk.MAX_PAIRWISE_GROUPS} ranked groups."
+    )
+    if any(table["mean"].notna().any() for table in ranked):
+        return how
+    if "group" not in scales.columns:
+        typed = pd.DataFrame(columns=["university", "group"])
+    else:
+        typed = scales.dropna(subset=["university", "group"])
+    if typed.empty:
+        why = "no participant has both a university and a study group"
+    else:
+        sizes = typed.groupby(["wave", "university", "group"])["participant"].nunique()
+        why = (
+            f"no study group has {rk.MIN_RANKED} scores in one wave "
+            f"({typed.groupby(['university', 'group']).ngroups} group(s); the largest has "
+            f"{int(sizes.max())} participant(s) in a wave); a mean of fewer is no basis for a rank"
+        )
+    return f"Study group rankings not run: {why}. {how}"
 
 
 def _grouping(data: StudyData, tables: dict[str, pd.DataFrame], notes: list[str]) -> None:
@@ -775,7 +824,10 @@ def _grouping(data: StudyData, tables: dict[str, pd.DataFrame], notes: list[str]
 
 
 def write_workbook(report: Report, path: str | Path) -> None:
-    """Save the report as XLSX: one sheet per table, in order, then a "notes" sheet.
+    """Save the report as XLSX: one sheet per table, in order, then "notes" and "codebook".
+
+    The codebook (`analysis_codebook`) gives every sheet's title and every column's label in
+    kk, ru and en.
 
     Values are written unrounded; float cells get a display format of 3 decimals (p-values
     keep the General format, so tiny ones show as 1.2E-08 rather than 0.000).
@@ -788,6 +840,12 @@ def write_workbook(report: Report, path: str | Path) -> None:
         notes = pd.DataFrame({"note": list(report.notes)})
         notes.to_excel(writer, sheet_name="notes", index=False)
         writer.sheets["notes"].column_dimensions["A"].width = 120
+        book = codebook(report.tables)
+        book.to_excel(writer, sheet_name="codebook", index=False)
+        sheet = writer.sheets["codebook"]
+        sheet.freeze_panes = "C2"
+        for letter, width in zip("ABCDE", (26, 20, 60, 60, 60), strict=True):
+            sheet.column_dimensions[letter].width = width
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -901,10 +959,18 @@ def _summary(data: StudyData, waves: Sequence[Any]) -> pd.DataFrame:
         ("post_wave", data.post_wave or ""),
         ("universities", int(data.items["university"].nunique())),
         ("countries", int(data.items["country"].nunique())),
+        ("study_groups", _study_groups(data.items)),
         ("items", len(value_columns(data.items))),
         ("scales", len(value_columns(data.scales))),
     ]
     return pd.DataFrame(rows, columns=["statistic", "value"], dtype=object)
+
+
+def _study_groups(frame: pd.DataFrame) -> int:
+    """How many (university, study group) pairs the rows have."""
+    if "group" not in frame.columns:
+        return 0
+    return len(frame.dropna(subset=["university", "group"]).groupby(["university", "group"]))
 
 
 P_VALUE_COLUMNS = {"p", "p_t", "p_w", "p_rho", "anova_p", "kruskal_p"}

@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from tests.e2e.process import bot_env
@@ -198,7 +199,9 @@ def test_analysis_from_the_command_line(tmp_path):
         engine = create_engine(f"sqlite+aiosqlite:///{db}")
         sessions = make_sessionmaker(engine)
         await load_defaults_if_empty(sessions)
-        await seed_prepost(sessions, 30)
+        # Two study groups of 5 per university, one typed in two spellings.
+        spelled = ("ПИ-21", "ИЯ-11", " пи-21", "ИЯ-11")
+        await seed_prepost(sessions, 30, groups=lambda n: spelled[n // 3 % 4])
         await engine.dispose()
 
     asyncio.run(seed())
@@ -210,6 +213,11 @@ def test_analysis_from_the_command_line(tmp_path):
     assert "pre/post pre -> post: 30 linked" in result.stdout
     assert (out / "ortaq-analysis-dlt_post.xlsx").exists() and (out / "prepost.png").exists()
     assert "not run: 30 complete cases, needs at least" in result.stdout  # EFA: too few
+    book = pd.read_excel(out / "ortaq-analysis-dlt_post.xlsx", sheet_name=None)
+    ranked = book["ranking_study_group"].dropna(subset=["mean"])
+    assert set(ranked["group"]) == {"ПИ-21", "ИЯ-11"} and (ranked["n"] == 5).all()
+    assert {"gain_ranking_study_group", "pairwise_study_group", "codebook"} <= set(book)
+    assert len(list(out.glob("ranking_study_group_*.png"))) == 3
     result = _bot(tmp_path, env, "analysis", "--instrument", "nope", "--out", str(out))
     assert result.returncode == 1 and "no instrument 'nope'" in result.stderr
 

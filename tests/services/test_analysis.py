@@ -21,6 +21,7 @@ from bot.services.exports import Filters
 from bot.services.roles import Role
 from bot.services.universities import list_universities
 from models import ExportLog
+from tests.services.test_analysis_codebook import assert_labelled
 from tests.study import seed_prepost
 
 ADMINS = frozenset({1})
@@ -128,6 +129,7 @@ async def test_choice_questions_get_their_distribution(db, settings, tmp_path):
     single = [i for i in singles.index if per_item[i] == pytest.approx(100)]
     assert single and all(singles[i] == 40 for i in single)
     assert choices["label"].str.contains("[а-яА-Я]").any()
+    assert_labelled(pd.read_excel(outcome.workbook, sheet_name=None, keep_default_na=False))
 
 
 async def test_analysis_in_chat_is_scoped_audited_and_refused_to_students(db, settings, tmp_path):
@@ -209,3 +211,54 @@ async def test_the_paired_t_runs_on_unrounded_scale_scores(db, settings, tmp_pat
     # A scale nobody changed: every difference is exactly zero, not a rounding residue.
     other = scores.columns[-1]
     assert table.loc[other, "mean_diff"] == 0 and table.loc[other, "sd_diff"] == 0
+
+
+def _typed_group(n: int) -> str:
+    """Student n's study group as typed: in each university half "ПИ-21" (a quarter of them
+    typed " пи-21 "), half "ИЯ-11"; student 0 typed a name instead of a group."""
+    if n == 0:
+        return "Айгерім Серікқызы"
+    place = n // 3  # the student's place within their university (n % 3 picks it)
+    if place % 2:
+        return "ИЯ-11"
+    return " пи-21 " if place % 4 == 2 else "ПИ-21"
+
+
+async def test_study_groups_are_ranked_in_the_workbook_as_scipy_computes(db, settings, tmp_path):
+    """Tried: 90 students at three universities, two study groups each typed in two spellings,
+    one student who typed their name: the ranking sheets (per wave and by gain) hold each
+    university's two groups under the majority spelling, with scipy's mean and t interval of
+    the students' scale scores; the one-person "group" appears nowhere in the workbook; a dot
+    plot per university is written beside it (not sent: the chart list is unchanged)."""
+    generated = await seed_prepost(db, 90, groups=_typed_group)
+    outcome = await analysis.analyse(
+        settings.database_url, "dlt_pre", Filters(), KEY, "en", tmp_path
+    )
+    sheets = pd.read_excel(outcome.workbook, sheet_name=None)
+    scores = _scale_scores(generated).reset_index()
+    scores["group"] = scores["n"].map(lambda n: _typed_group(n).strip().upper())
+    first = generated["scale"].iloc[0]
+    ranking = sheets["ranking_study_group"].dropna(subset=["mean"])
+    assert set(ranking["group"]) == {"ПИ-21", "ИЯ-11"}
+    scales = generated["scale"].nunique()
+    assert len(ranking) == 2 * 3 * 2 * scales  # groups x universities x waves x scales
+    for row in ranking[ranking["scale"] == first].itertuples():
+        part = scores[
+            (scores["wave"] == row.wave)
+            & (scores["university"] == row.university)
+            & (scores["group"] == row.group)
+        ][first].to_numpy()
+        low, high = stats.t.interval(0.95, len(part) - 1, loc=part.mean(), scale=stats.sem(part))
+        assert row.n == len(part) and row.mean == pytest.approx(part.mean())
+        assert (row.ci_low, row.ci_high) == pytest.approx((low, high))
+    gains = sheets["gain_ranking_study_group"].dropna(subset=["mean"])
+    assert len(gains[gains["scale"] == first]) == 6
+    everything = pd.concat(sheets.values()).astype(str)
+    assert not everything.apply(lambda c: c.str.contains("Серікқызы")).any().any()
+    assert not everything.apply(lambda c: c.str.contains("пи-21")).any().any()
+    assert "pairwise_study_group" in sheets and not sheets["pairwise_study_group"].empty
+    beside = sorted(p.name for p in tmp_path.glob("ranking_study_group_*.png"))
+    assert len(beside) == 3 and all((tmp_path / name).stat().st_size for name in beside)
+    assert "ranking_study_group" not in " ".join(p.name for p in outcome.charts)
+    # Every sheet and column of this workbook is in its codebook, labelled in kk, ru and en.
+    assert_labelled(pd.read_excel(outcome.workbook, sheet_name=None, keep_default_na=False))

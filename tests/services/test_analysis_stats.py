@@ -51,7 +51,8 @@ def likert(values: np.ndarray) -> np.ndarray:
 def make_survey(seed: int = 7, n: int = 200, missing: float = 0.0) -> StudyData:
     """Two waves of a 2-scale survey. Known effects: scale A rises by about 0.5 from pre to
     post (B does not move), university U3 (country KG) is higher on A, A and B correlate
-    (their factors do, r = 0.4), and the items have a clean 2-factor structure."""
+    (their factors do, r = 0.4), and the items have a clean 2-factor structure. Each university
+    has study groups G0-G3 (participant i in G{i % 4})."""
     rng = np.random.default_rng(seed)
     university = rng.choice(["U1", "U2", "U3"], size=n)
     country = np.where(university == "U3", "KG", "KZ")
@@ -64,6 +65,8 @@ def make_survey(seed: int = 7, n: int = 200, missing: float = 0.0) -> StudyData:
             "wave": wave,
             "university": university,
             "country": country,
+            # Study groups: four per university, about 17 students each (no effect).
+            "group": [f"G{i % 4}" for i in range(n)],
         }
         values = {}
         for item in A_ITEMS:
@@ -115,7 +118,7 @@ def make_test(seed: int = 3, n: int = 150) -> StudyData:
     )
     items.loc[[3, 10], "q2"] = np.nan  # unanswered
     item_max = {f"q{j}": 1.0 for j in range(7)} | {"q5": 2.0}
-    scales = items[list(KEY_COLUMNS)].copy()
+    scales = items[[c for c in KEY_COLUMNS if c in items]].copy()  # no study groups
     scales["total"] = items[list(item_max)].sum(axis=1, min_count=len(item_max))
     return StudyData(
         items=items,
@@ -560,10 +563,14 @@ def test_run_all_survey_and_workbook(survey: StudyData, tmp_path: Path) -> None:
         "pairwise_university",
         "ranking_country",
         "pairwise_country",
+        "ranking_study_group",
+        "pairwise_study_group",
         "gain_ranking_university",
         "gain_pairwise_university",
         "gain_ranking_country",
         "gain_pairwise_country",
+        "gain_ranking_study_group",
+        "gain_pairwise_study_group",
         "groups",
         "groups_silhouette",
         "groups_by_university",
@@ -591,7 +598,7 @@ def test_run_all_survey_and_workbook(survey: StudyData, tmp_path: Path) -> None:
     path = tmp_path / "analysis.xlsx"
     write_workbook(report, path)
     sheets = pd.read_excel(path, sheet_name=None)
-    assert list(sheets) == [*report.tables, "notes"]
+    assert list(sheets) == [*report.tables, "notes", "codebook"]
     back = sheets["prepost"]
     assert back["scale"].tolist() == ["A", "B"]
     assert back["p_t"].to_numpy() == pytest.approx(tables["prepost"]["p_t"].to_numpy())
@@ -617,7 +624,7 @@ def test_run_all_test_instrument_single_wave(tmp_path: Path) -> None:
     path = tmp_path / "test.xlsx"
     write_workbook(report, path)
     sheets = pd.read_excel(path, sheet_name=None)
-    assert list(sheets) == [*report.tables, "notes"]
+    assert list(sheets) == [*report.tables, "notes", "codebook"]
     assert sheets["reliability"].empty and "scale" in sheets["reliability"].columns
 
 

@@ -14,6 +14,7 @@ from bot.services import analysis, exports, surveys
 from bot.services import content as content_service
 from bot.services.exports import Filters, Options
 from tests import factories
+from tests.services.test_analysis_codebook import assert_labelled
 
 ADMINS = frozenset({1})
 KEY = "ranking-test-key"
@@ -98,3 +99,4 @@ async def test_rankings_are_stored_exported_and_analysed(db, settings, tmp_path)
     assert list(means["option"]) == ["b", "a", "c"]
     agreement = sheets["ranking_agreement"].set_index("university")
     assert agreement.loc["all", "n"] == 3 and 0 <= agreement.loc["all", "kendall_w"] <= 1
+    assert_labelled(pd.read_excel(outcome.workbook, sheet_name=None, keep_default_na=False))

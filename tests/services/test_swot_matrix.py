@@ -12,6 +12,7 @@ from bot.services import swot_matrix as sm
 from bot.services.exports import Filters
 from bot.services.swot_matrix import Point
 from tests import factories
+from tests.services.test_analysis_codebook import assert_labelled
 
 ADMINS = frozenset({1})
 KEY = "swot-test-key"
@@ -105,3 +106,4 @@ async def test_the_analysis_of_the_swot_survey_writes_the_matrix(db, settings, t
     assert per["university"].nunique() == 2
     assert len(list(tmp_path.glob("swot_matrix_*.png"))) == 2
     assert any("NFKC" in note for note in sheets["notes"]["note"])
+    assert_labelled(pd.read_excel(outcome.workbook, sheet_name=None, keep_default_na=False))
