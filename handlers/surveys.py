@@ -715,8 +715,7 @@ async def _step(
         await _refused(update, context, exc, attempt_id, page)
         return
     if clear:
-        await toast(update, context)
-        await _remove_keyboard(update)
+        await asyncio.gather(toast(update, context), _remove_keyboard(update))
         await show(update, context, screen, page=page, edit=edit)
         return
     # The answer is stored: the button's answer and the next screen go out together, so the

@@ -16,6 +16,8 @@ PNG bytes.
   driver's, the executor's), and a forked copy of a process with threads may hang on a lock
   one of them held. So a function run in the pool, and its arguments and result, must be
   picklable: a module-level function (e.g. `charts.render_scales`) and plain values.
+- Workers run at a lower priority (`WORKER_NICENESS`): a wave of Submits draws its charts with
+  the CPU the answers and the scores leave, so everyone else's next question comes first.
 - A worker that dies (killed, out of memory) breaks the pool: that chart is drawn in a thread
   and the next one starts a new pool.
 
@@ -26,6 +28,7 @@ application configured it last.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import importlib
 import logging
@@ -40,6 +43,9 @@ from typing import ParamSpec, TypeVar
 __all__ = ["configure", "run", "shutdown", "warm", "workers"]
 
 logger = logging.getLogger(__name__)
+
+# How much lower the workers' priority is than the bot's (nice(2): 0 normal, 19 lowest).
+WORKER_NICENESS = 10
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -70,8 +76,12 @@ _POOL = _Pool()
 
 
 def _start_worker() -> None:
-    """In a new worker: leave Ctrl-C to the bot, and import matplotlib before the first chart."""
+    """In a new worker: leave Ctrl-C to the bot, yield the CPU to it, import matplotlib."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # When 50 students submit at once, the charts must not take the CPU from the answers and
+    # the scores of everyone else: the workers run at a lower priority than the bot.
+    with contextlib.suppress(OSError, AttributeError):  # not on every platform
+        os.nice(WORKER_NICENESS)
     importlib.import_module("bot.services.charts")
 
 
