@@ -82,8 +82,9 @@ SENDING_METHODS = frozenset(
 class FloodGuard(BaseRateLimiter[dict[str, Any]]):
     """Retries direct replies after `RetryAfter` and brief errors; passes the gateway through.
 
-    Replies are not delayed, but they are counted in the gateway's limiter, so the gateway's
-    next message to the same chat (and the global rate) leaves room for them.
+    Replies are not paced, but they are counted in the gateway's limiter, so the gateway's
+    next message to the same chat (and the global rate) leaves room for them; a reply waits
+    only while the last second already holds Telegram's limit (`RateLimiter.reply`).
     """
 
     def __init__(
@@ -154,7 +155,9 @@ class FloodGuard(BaseRateLimiter[dict[str, Any]]):
         chat_id = data.get("chat_id")
         sends = endpoint in SENDING_METHODS
         if self.limiter is not None and sends and isinstance(chat_id, int):
-            self.limiter.record_reply(chat_id)  # counted, not waited for: a person is waiting
+            # Counted, not paced (a person is waiting); it waits only while the last second
+            # is full, which would earn a 429.
+            await self.limiter.reply(chat_id)
         attempt = 0
         failures = 0
         while True:

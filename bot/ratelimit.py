@@ -5,7 +5,8 @@ chat (default 1/s). Slots are reserved first come, first served, so senders are 
 rather than in bursts that Telegram would answer with 429, and a chat's own backlog delays only
 that chat. Both outbound paths count in the same limiter: `bot.gateway` waits for a slot before
 each message the bot sends on its own, and `bot.floodguard` books a slot for each direct reply
-as it leaves (a person is waiting for it, so it is counted, not delayed).
+as it leaves (a person is waiting for it, so it is not paced: it waits only when the last
+second is full, and then ahead of the paced sends).
 
 The clock is injectable: `VirtualClock` lets tests cross the limits without sleeping. This
 module depends on neither of its two users, so they can both import it.
@@ -88,6 +89,7 @@ class RateLimiter:
         # Every message that actually left (paced sends and replies), for the window check.
         self._departures: deque[float] = deque()
         self._window_cap = max(1, math.floor(per_second * WINDOW))
+        self._replies_waiting = 0  # replies waiting for room in the window (they go first)
 
     def _book_global(
         self, earliest: float, now: float, within: float | None = None
@@ -156,6 +158,31 @@ class RateLimiter:
         self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), now + self.chat_interval)
         self._prune_chats(now)
 
+    async def reply(self, chat_id: int) -> float:
+        """Count a direct reply, first waiting while the last WINDOW seconds are full.
+
+        A reply is never delayed behind the schedule (a person is waiting), only by what
+        actually left: when replies alone ask for more than the rate (a lecture hall of 500
+        opening the survey within seconds), sending them anyway only earns 429s, whose retries
+        and apologies take yet more of the same budget. So they queue for the window, ahead
+        of the paced sends, which give way while a reply waits. Returns the seconds waited.
+        """
+        started = self.clock.now()
+        departures = self._departures
+        self._replies_waiting += 1
+        try:
+            while True:
+                now = self.clock.now()
+                while departures and departures[0] <= now - WINDOW:
+                    departures.popleft()
+                if len(departures) < self._window_cap:
+                    break
+                await self.clock.sleep(departures[0] + WINDOW - now)
+        finally:
+            self._replies_waiting -= 1
+        self.record_reply(chat_id)
+        return self.clock.now() - started
+
     async def acquire(self, chat_id: int | None, *, global_slot: bool = True) -> None:
         """Wait for a slot to send to `chat_id` (see `reserve`)."""
         delay = self.reserve(chat_id, global_slot=global_slot)
@@ -188,6 +215,9 @@ class RateLimiter:
             now = self.clock.now()
             while departures and departures[0] <= now - WINDOW:
                 departures.popleft()
+            if self._replies_waiting:  # a reply waits for room: it goes first
+                await self.clock.sleep(self.interval)
+                continue
             if len(departures) < self._window_cap:
                 departures.append(now)
                 return

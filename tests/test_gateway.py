@@ -243,6 +243,38 @@ async def test_paced_sends_give_way_to_replies_so_the_total_stays_under_the_limi
     assert max(departures) >= WINDOW  # some lessons waited for the window to clear
 
 
+async def test_replies_above_the_limit_wait_for_the_window_ahead_of_paced_sends():
+    """Tried: 70 replies at once (a lecture hall opening the survey) while 10 paced sends (a
+    broadcast) wait for slots. Before, every reply left at once and those beyond Telegram's
+    limit came back as 429s, whose retries and apologies took more of the same budget; now the
+    replies beyond the window wait for it, no window holds more than the limit, and the paced
+    sends go after the replies that were waiting."""
+    from bot.ratelimit import WINDOW
+
+    clock = VirtualClock(start=0.0)
+    limiter = RateLimiter(30, 1, clock)
+    replies: list[float] = []
+    paced: list[float] = []
+
+    async def reply(chat: int) -> None:
+        await limiter.reply(chat)
+        replies.append(clock.now())
+
+    async def send() -> None:
+        await limiter.acquire(None)
+        paced.append(clock.now())
+
+    await asyncio.gather(*(reply(700 + i) for i in range(70)), *(send() for _ in range(10)))
+    cap = int(30 * WINDOW)
+    assert replies[:cap] == [0.0] * cap  # as many as the window takes leave at once
+    everything = sorted(replies + paced)
+    for i, start in enumerate(everything):
+        inside = [d for d in everything[i:] if d < start + WINDOW - 1e-9]
+        assert len(inside) <= cap, (start, len(inside))
+    assert min(paced) >= max(replies)  # the replies waiting went first
+    assert max(replies) < 3 * WINDOW  # and waited only for the window, not a schedule
+
+
 async def test_after_a_flood_wait_the_waiters_leave_paced_not_in_a_burst():
     """Review: every sender waiting out a 429 woke at the same instant and sent together.
 
