@@ -249,12 +249,17 @@ class SurveyStart(Button, prefix="s:c"):
     """Start, or go on with, the user's attempt at a campaign (/surveys, the invitation)."""
 
     campaign: int
-    # Always 0: kept so invitations already sent (in chats and in the outbox) still work.
-    zero: int = 0
+    # Where the button is: 0 anywhere (the invitation: the survey starts in a new message;
+    # invitations already sent carry it), 1 the /surveys list, which becomes the survey's page.
+    place: int = 0
 
     def __post_init__(self) -> None:
-        """Refuse a non-zero fourth part."""
-        _zero(self.zero)
+        """Refuse a place that is neither."""
+        if self.place not in (ANYWHERE, IN_LIST):
+            raise ValueError("place is 0 or 1")
+
+
+ANYWHERE, IN_LIST = 0, 1  # `SurveyStart.place`
 
 
 @dataclass(frozen=True, slots=True)

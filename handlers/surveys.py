@@ -41,6 +41,7 @@ from bot import keyboards as kb
 from bot import survey_pages as pages
 from bot.awaiting import int_argument, parse, waiting_for
 from bot.callbacks import (
+    IN_LIST,
     SurveyBack,
     SurveyContinue,
     SurveyDone,
@@ -323,6 +324,13 @@ def _on_screen(screen: Screen, value: str | None) -> bool:
     return shown.index == screen.index
 
 
+def _protected(update: Update) -> bool:
+    """Whether the pressed message cannot be forwarded or saved (a test's page)."""
+    query = update.callback_query
+    message = query.message if query is not None else None
+    return bool(getattr(message, "has_protected_content", False))
+
+
 def _live_page(update: Update, value: str | None) -> bool:
     """True when the pressed message is the page `awaiting` says the survey is on now."""
     shown = _shown(value)
@@ -384,6 +392,8 @@ async def show(
             await hook(update, context, submitted)
         return
     pressed = _pressed(update) if edit else None
+    if pressed is not None and screen.protect_content and not _protected(update):
+        pressed = None  # a test's protected screens go in a protected message (not an edit)
     first = pages.first_step(page if pressed is not None else None, screen.index)
     text, keyboard = _render(screen, context, first)
     if pressed is not None and _starts_a_page(screen, context, first, text):
@@ -678,7 +688,7 @@ async def list_surveys(update: Update, context: BotContext) -> None:
         title = campaign.title.get(t.language) or campaign.title["en"]
         mark = {"new": "▶", "in_progress": "⏯", "submitted": "✅"}[campaign.status]
         label = f"{mark} {title} ({wave_label(context, campaign.wave)})"
-        buttons.append(kb.button(label, SurveyStart(campaign.id).pack()))
+        buttons.append(kb.button(label, SurveyStart(campaign.id, IN_LIST).pack()))
     await reply(update, context, t("surveys.choose"), kb.rows(buttons))
 
 
@@ -731,7 +741,9 @@ async def start_survey(update: Update, context: BotContext, data: SurveyStart) -
     """Start, or go on with, the user's attempt at the campaign of the button."""
     profile = require_profile(context)
     call = svc.start(context.db, profile.telegram_id, data.campaign, context.t.language)
-    await _step(update, context, call, None)
+    # From the /surveys list the list itself becomes the survey's page: in a lecture hall's
+    # first seconds every new message counts against Telegram's 30 a second.
+    await _step(update, context, call, None, edit=data.place == IN_LIST)
 
 
 async def resume_survey(update: Update, context: BotContext, data: SurveyResume) -> None:

@@ -290,3 +290,42 @@ async def test_back_across_a_page_break_starts_the_page_again(harness, i18n, tmp
     assert f"— 2\n\n{k + 1}: " in student.last_text
     assert _message(student, first_page).text == closed and _sends(harness) == sends
     assert (await _answers(harness))[f"s{k}"] == 2
+
+
+async def test_the_surveys_list_becomes_the_survey_and_an_invitation_starts_a_new_one(
+    harness, i18n, tmp_path
+):
+    """Tried: /surveys, then the survey's button in that list; then, for another student, the
+    Start button of the campaign's invitation. The list is edited into the survey's first page
+    (no new message: in a lecture hall's first seconds each one counts against Telegram's 30
+    a second); the invitation keeps its text and the survey starts below it."""
+    admin = harness.user(ADMIN_ID, "Admin", "en")
+    await onboard(admin, i18n)
+    db = harness.app.bot_data.db
+    report = await content_service.load_path(db, _mixed(tmp_path))
+    assert report.ok, report
+    await factories.campaign(db, ADMIN_ID, ADMINS, "pages", "pre")
+    t = i18n.translator("en")
+    student = harness.user(751, "Student", "en")
+    await onboard(student, i18n)
+    await student.send("/surveys")
+    listed = student.last_message.message_id
+    sends = _sends(harness)
+    await student.tap("Pages (pre)")
+    assert _sends(harness) == sends
+    assert student.last_message.message_id == listed
+    assert t.plain("surveys.continue") in student.last_buttons
+    await student.tap(t.plain("surveys.continue"))
+    assert "Lessons were clear" in student.last_text
+
+    invited = harness.user(752, "Invited", "en")
+    await onboard(invited, i18n)
+    await harness.run_jobs()  # the campaign's invitation goes out
+    invitation = next(
+        m for m in invited.messages if t.plain("surveys.start_button") in invited.buttons_of(m)
+    )
+    text = invitation.text
+    await invited.tap(t.plain("surveys.start_button"), message_id=invitation.message_id)
+    assert _message(invited, invitation.message_id).text == text  # the invitation stays
+    assert invited.last_message.message_id != invitation.message_id
+    assert t.plain("surveys.continue") in invited.last_buttons
