@@ -205,10 +205,13 @@ async def take_survey(
             and any(CAMPAIGN.casefold() in b.casefold() for b in user.last_buttons)
         ),
     )
-    assert user.last_message is not None
-    last_id = user.last_message.message_id
+    listed = user.last_message
+    assert listed is not None
+    # The list becomes the survey's first page (edited), or the survey starts below it.
     await act(
-        "open the campaign", user.tap(CAMPAIGN, message_id=last_id), newer_than(user, last_id)
+        "open the campaign",
+        user.tap(CAMPAIGN, message_id=listed.message_id),
+        moved_on(user, listed),
     )
     for _ in range(MAX_SCREENS):
         message = user.last_message
