@@ -35,7 +35,7 @@ import logging
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import ParamSpec, TypeVar
@@ -115,13 +115,38 @@ async def run(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         return await asyncio.to_thread(call)
     executor = _POOL.get()
     try:
-        return await asyncio.get_running_loop().run_in_executor(executor, call)
+        with _born_ignoring_ctrl_c():
+            future = asyncio.get_running_loop().run_in_executor(executor, call)
+        return await future
     except BrokenProcessPool:
         logger.warning("a chart worker died; drawing this chart in a thread", exc_info=True)
         if _POOL.executor is executor:
             _POOL.drop()
             executor.shutdown(wait=False, cancel_futures=True)
         return await asyncio.to_thread(call)
+
+
+@contextlib.contextmanager
+def _born_ignoring_ctrl_c() -> Iterator[None]:
+    """Workers started inside ignore SIGINT from their first instruction.
+
+    Ctrl-C in a terminal signals the whole process group, the workers too. The initializer
+    makes a worker ignore it, but only after the worker has imported its modules: a Ctrl-C
+    in that second (the workers start with the bot) printed a KeyboardInterrupt traceback
+    from each. A signal ignored when a process is started stays ignored in it, and Python
+    installs its KeyboardInterrupt handler only where SIGINT is not ignored: so SIGINT is
+    ignored here while the executor may start workers (submitting starts them), and given
+    back at once. Only the main thread may change it; elsewhere this does nothing.
+    """
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _ready() -> int:
@@ -140,7 +165,8 @@ async def warm() -> int:
     executor = _POOL.get()
     loop = asyncio.get_running_loop()
     # As many calls at once as there are workers: none is idle yet, so each starts one.
-    calls = [loop.run_in_executor(executor, _ready) for _ in range(_POOL.workers)]
+    with _born_ignoring_ctrl_c():
+        calls = [loop.run_in_executor(executor, _ready) for _ in range(_POOL.workers)]
     done = await asyncio.gather(*calls, return_exceptions=True)
     started = len({pid for pid in done if isinstance(pid, int)})
     logger.info("%d chart worker(s) ready", started)

@@ -7,6 +7,7 @@ reports is not this process's.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import threading
@@ -73,6 +74,26 @@ async def test_warm_starts_every_worker_before_the_first_chart():
         await chart_pool.shutdown()
         chart_pool.configure(0)
     assert await chart_pool.warm() == 0  # in a thread: nothing to start
+
+
+async def test_ctrl_c_while_the_workers_start_does_not_reach_them():
+    """Tried: SIGINT to each worker the moment the warm-up started it (as Ctrl-C in a terminal
+    signals the whole process group, right after `python -m bot` started its workers). Before,
+    a worker still importing its modules died with a KeyboardInterrupt traceback and the pool
+    broke; now the workers are born ignoring SIGINT, and the warm-up and a chart go through."""
+    chart_pool.configure(2)
+    try:
+        warming = asyncio.ensure_future(chart_pool.warm())
+        await asyncio.sleep(0)  # the warm-up submits its calls: the workers are being started
+        executor = chart_pool._POOL.executor
+        assert executor is not None and executor._processes
+        for pid in list(executor._processes):
+            os.kill(pid, signal.SIGINT)
+        assert await warming >= 1
+        assert await chart_pool.run(os.getpid) in executor._processes
+    finally:
+        await chart_pool.shutdown()
+        chart_pool.configure(0)
 
 
 async def test_other_charts_go_through_the_pool_too(pool, db):
