@@ -29,6 +29,8 @@ def test_compose_runs_postgres_16_two_webhook_replicas_and_caddy():
         assert env["BOT_MODE"] == "webhook"
         assert env["DATABASE_URL"].startswith("postgresql+asyncpg://")
         assert set(env) <= fields, f"{name} sets variables the bot does not read"
+        # Telegram's 30 new messages a second is per bot: the replicas share it.
+        assert float(env["BROADCAST_RATE"]) * len(replicas) <= 30
         # The replicas start only once the one migration run has finished.
         assert services[name]["depends_on"]["migrate"]["condition"] == (
             "service_completed_successfully"
