@@ -23,6 +23,7 @@ from telegram.error import Forbidden, TelegramError
 
 from bot.context import BotContext
 from bot.i18n import pick_language
+from bot.replies import toast
 from bot.services import users as user_service
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ async def handle_error(update: object, context: BotContext) -> None:
     if isinstance(update, Update) and update.callback_query is not None:
         # Stop the button's spinner; the message below says what happened.
         with contextlib.suppress(TelegramError):
-            await update.callback_query.answer()
+            await toast(update, context)  # in webhook mode, in the response
     await report(update, context, context.error)
 
 
