@@ -21,9 +21,12 @@
   awaited; it holds a lock and one row, nothing the services write.
 - **SQLite** has one process and one writer: the in-process per-user order is enough, and the
   record is checked before the handlers and written after them, without holding the single
-  connection meanwhile. Being the only writer, the process checks in memory: the ids it
-  recorded, and at its first update the `REMEMBERED` most recent ones an earlier run did (a
-  redelivery is of a recent update), so the check costs no statement.
+  connection meanwhile. The records of updates finishing together are written in one
+  transaction, by a task of the guard's; a crash before it commits means Telegram's
+  redelivery is handled again, as a crash between the handlers and the record always did.
+  Being the only writer, the process checks in memory: the ids it recorded, and at its first
+  update the `REMEMBERED` most recent ones an earlier run did (a redelivery is of a recent
+  update), so the check costs no statement.
 
 The guard's connections are a pool of their own (`limit` of them, one per update running at
 once), so the handlers never wait for a connection the guard holds.
@@ -31,6 +34,7 @@ once), so the handlers never wait for a connection the guard holds.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections import deque
@@ -90,6 +94,9 @@ class UpdateGuard:
         # SQLite: the ids recorded, oldest first, and as a set (None until the first update).
         self._order: deque[int] = deque()
         self._known: set[int] | None = None
+        # SQLite: ids handled and not yet written, and the task writing them.
+        self._unwritten: list[int] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def run(self, update: object, handling: Awaitable[Any]) -> bool:
         """Await `handling` unless `update` was handled already; whether it ran.
@@ -137,13 +144,25 @@ class UpdateGuard:
         if self._known is not None and update.update_id in self._known:
             return self._skip(update, handling)
         await handling
-        try:
-            await handled_updates.record(self.db, update.update_id)
-        except Exception:
-            logger.exception("update %s: handled, its record was lost", update.update_id)
-            return True
         self._remember(update.update_id)
+        self._unwritten.append(update.update_id)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="handled-update records")
         return True
+
+    async def _write(self) -> None:
+        """Write the records of the updates handled so far, many in one transaction.
+
+        Fifty people answering at once finish fifty updates while one record is written: the
+        next transaction takes all of them, rather than each update paying a transaction of
+        its own on the single connection.
+        """
+        while self._unwritten:
+            update_ids, self._unwritten = self._unwritten, []
+            try:
+                await handled_updates.record(self.db, *update_ids)
+            except Exception:
+                logger.exception("updates %s: handled, their records were lost", update_ids)
 
     def _remember(self, *update_ids: int) -> None:
         """Add ids to the SQLite check, forgetting the oldest beyond `REMEMBERED`."""
@@ -163,6 +182,9 @@ class UpdateGuard:
         return False
 
     async def dispose(self) -> None:
-        """Close the guard's own connections (at shutdown)."""
+        """Write the records still pending and close the guard's own connections (at shutdown)."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            await writer
         if self.lock_engine is not None:
             await self.lock_engine.dispose()

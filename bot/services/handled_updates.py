@@ -10,7 +10,8 @@
   the id: it is skipped. The row commits when the handlers are done, so a replica that dies in
   the middle leaves no row (and releases the lock): Telegram's redelivery is then handled.
 - On SQLite (one process, and the in-process per-user order) `seen` before the handlers and
-  `record` after them do the same without holding the single connection meanwhile.
+  `record` after them do the same without holding the single connection meanwhile; `record`
+  takes the ids of every update finished while the previous record was being written.
 
 `prune` deletes rows older than `KEEP`: Telegram gives up on an unconfirmed update within 24
 hours, so an older id can never come back (and Telegram may start numbering afresh after a
@@ -68,13 +69,17 @@ async def seen(db: Sessionmaker, update_id: int) -> bool:
     return found is not None
 
 
-async def record(db: Sessionmaker, update_id: int) -> None:
-    """Record the update `update_id` as handled (SQLite's mark after handling); idempotent."""
+async def record(db: Sessionmaker, *update_ids: int) -> None:
+    """Record updates as handled (SQLite's mark after handling), in one transaction; idempotent."""
+    if not update_ids:
+        return
+    now = utcnow()
     async with db.begin() as session:
         await session.execute(
-            sqlite.insert(HandledUpdate)
-            .values(update_id=update_id, handled_at=utcnow())
-            .on_conflict_do_nothing(index_elements=[HandledUpdate.update_id])
+            sqlite.insert(HandledUpdate).on_conflict_do_nothing(
+                index_elements=[HandledUpdate.update_id]
+            ),
+            [{"update_id": update_id, "handled_at": now} for update_id in update_ids],
         )
 
 
