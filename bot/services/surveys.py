@@ -13,9 +13,10 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Table, bindparam, func, or_, select
+from sqlalchemy import insert as sql_insert
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -283,35 +284,37 @@ async def start(db: Sessionmaker, telegram_id: int, campaign_id: int, language: 
         return await _screen(session, current)
 
 
+# The statements of every step, built once (building one costs as much as running it).
+_LOAD_ATTEMPT = (
+    select(Attempt, Campaign, Instrument.checksum)
+    .join(Campaign, Campaign.id == Attempt.campaign_id)
+    .join(Instrument, Instrument.id == Attempt.instrument_id)
+    .join(User, User.id == Attempt.user_id)
+    .where(Attempt.id == bindparam("attempt"), User.telegram_id == bindparam("telegram_id"))
+)
+_ANSWERS = select(Answer.item_code, Answer.value).where(Answer.attempt_id == bindparam("attempt"))
+
+
 async def _load(
     session: AsyncSession, telegram_id: int, attempt_id: int
 ) -> tuple[Attempt, str | None, Compiled, dict[str, Any]]:
     """The user's own attempt, why it can take no answers (None: it can), its pack, answers.
 
-    One statement reads the attempt, its campaign, its version's checksum and its answers
-    (a row per answer), checking the user by their Telegram id in the same join; the pack's
+    One statement reads the attempt, its campaign and its version's checksum, checking the
+    user by their Telegram id in the same join; a second reads the answers. (One join with a
+    row per answer repeated the attempt's and the campaign's columns on every row, each
+    converted again: at 30 answers that cost more than the second statement.) The pack's
     (large) definition is read only when it is not compiled already. A closed campaign or a
     passed time limit is written to the attempt here, in the caller's transaction, which
     commits it before `AttemptClosed` is raised (see `_in_attempt`).
     """
-    rows = (
-        await session.execute(
-            select(Attempt, Campaign, Instrument.checksum, Answer.item_code, Answer.value)
-            .join(Campaign, Campaign.id == Attempt.campaign_id)
-            .join(Instrument, Instrument.id == Attempt.instrument_id)
-            .join(User, User.id == Attempt.user_id)
-            .outerjoin(Answer, Answer.attempt_id == Attempt.id)
-            .where(Attempt.id == attempt_id, User.telegram_id == telegram_id)
-        )
-    ).all()
-    if not rows:
+    row = (
+        await session.execute(_LOAD_ATTEMPT, {"attempt": attempt_id, "telegram_id": telegram_id})
+    ).first()
+    if row is None:
         raise NotFound("errors.stale_button")
-    attempt, campaign, checksum = rows[0][:3]
-    answers = {
-        code: tuple(value) if isinstance(value, list) else value
-        for *_, code, value in rows
-        if code is not None
-    }
+    attempt, campaign, checksum = row
+    answers = await _answers(session, attempt)
     pack = _compiled.get(checksum)
     if pack is None:
         instrument = await session.get(Instrument, attempt.instrument_id)
@@ -352,9 +355,7 @@ async def _in_attempt(
 
 
 async def _answers(session: AsyncSession, attempt: Attempt) -> dict[str, Any]:
-    rows = await session.execute(
-        select(Answer.item_code, Answer.value).where(Answer.attempt_id == attempt.id)
-    )
+    rows = await session.execute(_ANSWERS, {"attempt": attempt.id})
     return {code: tuple(v) if isinstance(v, list) else v for code, v in rows.all()}
 
 
@@ -428,6 +429,11 @@ async def current_screen(db: Sessionmaker, telegram_id: int, attempt_id: int) ->
     return await _in_attempt(db, telegram_id, attempt_id, step)
 
 
+# Built once: a new answer is one row, inserted by a statement (the unit of work's bookkeeping
+# for `session.add` cost more than the statement itself, on every answer).
+_INSERT_ANSWER = sql_insert(cast(Table, Answer.__table__))  # the table's: no ORM machinery
+
+
 async def _store(session: AsyncSession, attempt: Attempt, screen: Screen, value: Any) -> Screen:
     """Insert or replace the answer to the item on `screen`; return the screen that follows.
 
@@ -447,17 +453,22 @@ async def _store(session: AsyncSession, attempt: Attempt, screen: Screen, value:
             .values(value=stored, numeric=numeric, answered_at=now)
         )
     else:
-        session.add(
-            Answer(
-                attempt_id=attempt.id,
-                item_code=item.code,
-                value=stored,
-                numeric=numeric,
-                answered_at=now,
-            )
+        await session.execute(
+            _INSERT_ANSWER,
+            {
+                "attempt_id": attempt.id,
+                "item_code": item.code,
+                "value": stored,
+                "numeric": numeric,
+                "answered_at": now,
+            },
         )
-    attempt.cursor = None
-    attempt.draft = None
+    # Set only when it changes: an attribute set, even to its own value, costs the unit of
+    # work a pass over the attempt at the flush.
+    if attempt.cursor is not None:
+        attempt.cursor = None
+    if attempt.draft is not None:
+        attempt.draft = None
     await session.flush()
     return await _screen(
         session, attempt, pack=screen.compiled, answers={**answers, item.code: value}

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -112,6 +112,14 @@ async def _load(session: AsyncSession, telegram_id: int) -> User:
     return user
 
 
+# Run for every update: built once (building a statement costs as much as running it).
+_PERSON_AND_ROLES = (
+    select(User, UserRole.role)
+    .outerjoin(UserRole, UserRole.user_id == User.id)
+    .where(User.telegram_id == bindparam("telegram_id"))
+)
+
+
 async def seen(
     db: Sessionmaker,
     telegram_id: int,
@@ -140,13 +148,7 @@ async def seen(
 
     async with db() as session:
         # The person and their roles in one statement: this runs for every update.
-        rows = (
-            await session.execute(
-                select(User, UserRole.role)
-                .outerjoin(UserRole, UserRole.user_id == User.id)
-                .where(User.telegram_id == telegram_id)
-            )
-        ).all()
+        rows = (await session.execute(_PERSON_AND_ROLES, {"telegram_id": telegram_id})).all()
         user = rows[0][0] if rows else None
         if user is not None and unchanged(user):
             return _profile_of(user, roles_from((role for _, role in rows), user, admin_ids))
