@@ -51,10 +51,13 @@ def ensure_database_dir(url: str) -> None:
 
 def _on_sqlite_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_conn.cursor()
+    # First: bot.sqlite_driver keeps this as the wait of work it sends to aiosqlite's thread
+    # (SQLite's own stays 0 so that nothing waits for a lock on the event loop's thread), and
+    # switching a new file to WAL may have to wait for the lock.
+    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
 
@@ -74,7 +77,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs = {"hide_parameters": True, **kwargs}
     if url.startswith("sqlite"):
         kwargs = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 120, **kwargs}
-        # One trip to aiosqlite's thread per statement instead of four (bot/sqlite_driver.py).
+        # Short statements on the loop's thread, the rest in aiosqlite's (bot/sqlite_driver.py).
         kwargs.setdefault("module", sqlite_driver.module())
     else:
         # As many connections as updates handled at once (MAX_CONCURRENT_UPDATES, 32 by

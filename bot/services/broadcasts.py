@@ -45,6 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import sqlite_driver
 from bot.db import Sessionmaker
 from bot.services import InvalidInput, NotFound, PermissionDenied, audiences
 from bot.services.broadcast_content import Button, Content
@@ -271,19 +272,21 @@ async def create_system(
     if narrow is not None:
         stmt = narrow(stmt)
     recipients = stmt.subquery()
-    await session.execute(
-        insert(Delivery).from_select(
-            ["broadcast_id", "user_id", "chat_id", "language", "state", "error"],
-            select(
-                literal(broadcast.id, Delivery.broadcast_id.type),
-                recipients.c.id,
-                recipients.c.telegram_id,
-                func.coalesce(recipients.c.language, default_language),
-                _reachable_state(recipients.c.reachable),
-                _reachable_error(recipients.c.reachable),
-            ),
+    # A row per member of the audience (thousands): off the event loop's thread on SQLite.
+    with sqlite_driver.in_thread():
+        await session.execute(
+            insert(Delivery).from_select(
+                ["broadcast_id", "user_id", "chat_id", "language", "state", "error"],
+                select(
+                    literal(broadcast.id, Delivery.broadcast_id.type),
+                    recipients.c.id,
+                    recipients.c.telegram_id,
+                    func.coalesce(recipients.c.language, default_language),
+                    _reachable_state(recipients.c.reachable),
+                    _reachable_error(recipients.c.reachable),
+                ),
+            )
         )
-    )
     return broadcast.id
 
 
@@ -462,19 +465,21 @@ async def confirm(
         recipients = audience.subquery()
         language = func.coalesce(recipients.c.language, default_language)
         state = _reachable_state(recipients.c.reachable)
-        await session.execute(
-            insert(Delivery).from_select(
-                ["broadcast_id", "user_id", "chat_id", "language", "state", "error"],
-                select(
-                    literal(broadcast_id, Delivery.broadcast_id.type),
-                    recipients.c.id,
-                    recipients.c.telegram_id,
-                    language,
-                    state,
-                    _reachable_error(recipients.c.reachable),
-                ),
+        # A row per member of the audience (thousands): off the event loop's thread on SQLite.
+        with sqlite_driver.in_thread():
+            await session.execute(
+                insert(Delivery).from_select(
+                    ["broadcast_id", "user_id", "chat_id", "language", "state", "error"],
+                    select(
+                        literal(broadcast_id, Delivery.broadcast_id.type),
+                        recipients.c.id,
+                        recipients.c.telegram_id,
+                        language,
+                        state,
+                        _reachable_error(recipients.c.reachable),
+                    ),
+                )
             )
-        )
         counts = await _counts(session, broadcast_id)
         if not counts:
             raise InvalidInput("broadcasts.nobody")

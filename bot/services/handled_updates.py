@@ -26,6 +26,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import sqlite_driver
 from bot.db import Sessionmaker
 from models import HandledUpdate, utcnow
 
@@ -90,5 +91,7 @@ async def prune(db: Sessionmaker, *, now: datetime | None = None) -> int:
     async with db.begin() as session:
         count = await session.scalar(select(func.count()).select_from(HandledUpdate).where(old))
         if count:
-            await session.execute(delete(HandledUpdate).where(old))
+            # A day of updates at once: off the event loop's thread on SQLite.
+            with sqlite_driver.in_thread():
+                await session.execute(delete(HandledUpdate).where(old))
     return int(count or 0)
