@@ -32,6 +32,14 @@ RUSSIAN_BARS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _no_cached_frames():
+    """Every test draws its frames anew: no test passes on pixels an earlier one drew."""
+    charts._frames.clear()
+    yield
+    charts._frames.clear()
+
+
 def _decode(png: bytes) -> np.ndarray:
     """The image as an (height, width, channels) float array."""
     return imread(BytesIO(png), format="png")
@@ -171,6 +179,7 @@ def test_global_style_changes_do_not_change_the_chart():
         "figure.dpi": 50,
         "text.parse_math": True,
     }
+    charts._frames.clear()  # drawn anew under the style, not taken from the cache
     with matplotlib.rc_context(style):
         assert render_scales("Нәтижелер", KAZAKH_BARS, maximum=5) == expected
 
@@ -232,3 +241,185 @@ def test_numbers_on_the_chart_are_written_as_the_language_writes_them():
     english = render_scales("T", bars, maximum=5)
     assert render_scales("T", bars, maximum=5, language="en") == english
     assert render_scales("T", bars, maximum=5, language="ru") != english
+
+
+# --- layout: nothing clipped, sizes sensible, the cached frame draws what a whole draw does ----
+
+# The widest label the wrapping lets through: three lines of 28 of the widest Cyrillic letter.
+WIDEST_LABEL = "Щ" * 200
+WIDE_CASES = {
+    # Labels of the widest kind, values in range: drawn on a cached frame.
+    "wide labels, cached frame": (
+        [ScaleBar(WIDEST_LABEL, 4.96, 0.04), ScaleBar("Ш" * 28, 5.0, 5.0)],
+        {"maximum": 5.0, "language": "ru"},
+    ),
+    # Value labels far wider than a score in range leaves room for: a figure of their own,
+    # the widest scale labels too, so both margins are tight.
+    "wide labels, wide values": (
+        [
+            ScaleBar(WIDEST_LABEL, 123456789.0, 987654321.0),
+            ScaleBar("Өте ұзын шкала атауы, ол бірнеше жолға бөлінуі керек", 2.0),
+            ScaleBar("Ш" * 28, 3.3, -98765.4),
+        ],
+        {"maximum": 5.0, "language": "kk"},
+    ),
+    # The axis fitted to the scores, values long and at its end.
+    "no maximum": (
+        [ScaleBar("Motivation", 1234567.8, 1234567.8), ScaleBar("x", 0.5)],
+        {"language": "en"},
+    ),
+    # A one-letter label: the first x tick label, centred on the axis' start, sets the margin;
+    # long tick labels ("-100000") at both ends.
+    "tiny label, long ticks": (
+        [ScaleBar("x", -100000.0), ScaleBar("y", 100000.0)],
+        {"minimum": -100000.0, "maximum": 100000.0},
+    ),
+    # Three-line labels in the first and last of many rows, no title.
+    "many rows, no title": (
+        [ScaleBar(f"{i} " + "Ш" * 80, float(i % 6), None) for i in range(charts.MAX_BARS)],
+        {"maximum": 5.0, "title": ""},
+    ),
+}
+
+
+def _render_case(name: str, **extra):
+    bars, kwargs = WIDE_CASES[name]
+    kwargs = {"title": "Нәтижелер: " + "Ж" * 200, **kwargs, **extra}
+    return bars, kwargs
+
+
+@pytest.mark.parametrize("name", WIDE_CASES)
+def test_no_text_reaches_the_image_edge(name):
+    # Clipped text leaves ink on the outermost pixels: a band of 6 px (half the layout's
+    # padding) along each edge must be pure white. The same chart twice: the second is drawn
+    # on the cached frame (or again on a figure of its own).
+    bars, kwargs = _render_case(name)
+    for _ in range(2):
+        image = _decode(render_scales(bars=bars, **kwargs))[..., :3]
+        edges = {
+            "left": image[:, :6],
+            "right": image[:, -6:],
+            "top": image[:6],
+            "bottom": image[-6:],
+        }
+        inked = [side for side, pixels in edges.items() if (pixels < 1.0).any()]
+        assert inked == []
+        # The control: there is ink close to the edges, the band is not all of the margin.
+        columns = np.nonzero((image < 0.9).any(axis=(0, 2)))[0]
+        rows = np.nonzero((image < 0.9).any(axis=(1, 2)))[0]
+        assert columns[0] < 20 and rows[0] < 20 and rows[-1] > image.shape[0] - 20
+
+
+@pytest.mark.parametrize("name", WIDE_CASES)
+def test_every_artist_is_laid_out_inside_the_padding(name):
+    # The same check without pixels: the figure's tight bounding box (every text, tick and
+    # bar as matplotlib measures them) keeps 0.1 in (12 px) from each edge of the image.
+    bars, kwargs = _render_case(name)
+    fig = charts.scales_figure(bars=bars, **kwargs)
+    box = fig.get_tightbbox(fig.canvas.get_renderer())
+    width, height = fig.get_size_inches()
+    pad = 0.1 - 0.5 / charts.DPI  # half a pixel of rounding
+    assert box.x0 >= pad and box.y0 >= pad
+    assert box.x1 <= width - pad and box.y1 <= height - pad
+    # The control: the widest texts are laid out right against the padding.
+    assert box.x0 < 0.15 and box.y1 > height - 0.15
+
+
+def test_value_labels_can_run_past_the_axis_end():
+    # What the room on the right is for: a pair at the axis' end is written past it.
+    fig = charts.scales_figure("T", [ScaleBar("Мотивация", 5.0, 5.0)], maximum=5.0)
+    renderer = fig.canvas.get_renderer()
+    axes_end = fig.axes[0].get_window_extent(renderer).x1
+    value = fig.axes[0].texts[0]
+    assert value.get_text() == "5.0 → 5.0"
+    assert value.get_window_extent(renderer).x1 > axes_end + 30
+
+
+def test_image_sizes_stay_sensible():
+    # Always 1020 px wide (photos line up in the chat), as tall as the rows need, small files.
+    title, labels = (
+        "Цифрлық оқыту технологиялары туралы не білемін",
+        [
+            "Кооперация (бірлесіп әрекет ету)",
+            "Коммуникация",
+            "Үйлестіру (координация)",
+            "Шығармашылық (креативтілік)",
+            "Цифрлық контент: іздеу және жасау",
+            "Оқытуға арналған цифрлық платформалар",
+            "Онлайн бағалау",
+            "Цифрлық қауіпсіздік және этика",
+            "Онлайн ынтымақтастық",
+        ],
+    )
+    paired = render_scales(
+        title, [ScaleBar(x, 3.7, 2.3) for x in labels], maximum=5.0, language="kk"
+    )
+    single = render_scales(title, [ScaleBar(x, 3.7) for x in labels], maximum=5.0)
+    for png, tall in ((paired, (780, 900)), (single, (620, 740))):
+        image = _assert_png(png)
+        assert image.shape[1] == 1020
+        assert tall[0] <= image.shape[0] <= tall[1]
+        assert image.shape[2] == 3  # RGB: no alpha channel to carry
+        assert len(png) < 120_000
+    # The largest chart there can be: MAX_BARS pairs of three-line labels, a two-line title;
+    # far inside Telegram's photo limits (width + height <= 10000 px).
+    largest = [ScaleBar("Ш" * 80, i / 6, 5 - i / 6) for i in range(charts.MAX_BARS)]
+    png = render_scales("Ж" * 200, largest, maximum=5.0)
+    height, width = _decode(png).shape[:2]
+    assert width == 1020 and height < 3_000
+    assert len(png) < 300_000
+
+
+@pytest.mark.parametrize("title", ["Нәтижелер", "Нәтижелер: " + "Ж" * 200])
+def test_title_legend_axes_and_labels_do_not_overlap(title):
+    fig = charts.scales_figure(title, KAZAKH_BARS, maximum=5.0, current_label="Қазір")
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    (suptitle,) = fig.texts
+    heading = suptitle.get_window_extent(renderer)
+    legend = ax.get_legend().get_window_extent(renderer)
+    axes = ax.get_window_extent(renderer)
+    assert heading.y0 >= legend.y1 + 12  # a gap under the title
+    assert legend.y0 >= axes.y1  # the legend above the bars
+    # Scale labels left of the axes, x tick labels under it.
+    for label in ax.get_yticklabels():
+        assert label.get_window_extent(renderer).x1 < axes.x0
+    for label in ax.get_xticklabels():
+        assert label.get_window_extent(renderer).y1 < axes.y0
+
+
+@pytest.mark.parametrize("paired", [False, True])
+def test_the_cached_frame_draws_the_same_bytes_as_the_whole_figure(paired, monkeypatch):
+    # The frame is drawn once and each chart draws only its bars, axis lines and values on a
+    # copy: that must give exactly the pixels of drawing the whole figure, for every student
+    # (a bar without a previous score among pairs too).
+    scores = [(3.7, 2.0), (1.0, 5.0), (4.95, None), (0.0, 0.0), (5.0, 4.96)]
+    students = [
+        [
+            # The first scale always paired, so every student's chart is a paired one.
+            ScaleBar(label, value, (previous if i else 2.5) if paired else None)
+            for i, label in enumerate(KAZAKH_LABELS)
+        ]
+        for value, previous in scores
+    ]
+    kwargs = {"maximum": 5.0, "minimum": 0.0, "language": "kk"}
+    kwargs |= {"previous_label": "Бұрын", "current_label": "Қазір"}
+    blits = []
+    blit_png = charts._Chart.blit_png
+    monkeypatch.setattr(charts._Chart, "blit_png", lambda self: blits.append(1) or blit_png(self))
+    for bars in students:
+        cached = render_scales("Нәтижелер", bars, **kwargs)
+        assert cached == charts.png(charts.scales_figure("Нәтижелер", bars, **kwargs))
+    # Every student's chart above was drawn on the one cached frame.
+    assert len(charts._frames) == 1 and len(blits) == len(students)
+
+
+def test_only_charts_with_a_given_axis_are_cached_and_only_a_few():
+    render_scales("T", [ScaleBar("x", 1.0)])  # axis fitted to the score: nothing to reuse
+    assert len(charts._frames) == 0
+    for i in range(charts.FRAME_CACHE_SIZE + 3):
+        render_scales(f"Survey {i}", [ScaleBar("x", 1.0)], maximum=5.0)
+    assert len(charts._frames) == charts.FRAME_CACHE_SIZE
+
+
+KAZAKH_LABELS = [b.label for b in KAZAKH_BARS]
