@@ -33,14 +33,16 @@ GRANTABLE: dict[Role, tuple[Role, ...]] = {
 async def roles_of(session: AsyncSession, user: User, admin_ids: frozenset[int]) -> set[Role]:
     """Every role `user` holds, including admin from `ADMIN_IDS` and the implicit student."""
     rows = await session.scalars(select(UserRole.role).where(UserRole.user_id == user.id))
-    return roles_from(rows, user, admin_ids)
+    return roles_from(rows, user.telegram_id, admin_ids)
 
 
-def roles_from(stored: Iterable[str | None], user: User, admin_ids: frozenset[int]) -> set[Role]:
-    """The roles of `user` from their stored `user_role.role` values (a query of the caller's)."""
+def roles_from(
+    stored: Iterable[str | None], telegram_id: int, admin_ids: frozenset[int]
+) -> set[Role]:
+    """A person's roles from their stored `user_role.role` values (a query of the caller's)."""
     roles = {Role(r) for r in stored if r is not None and r in Role.__members__.values()}
     roles.add(Role.STUDENT)
-    if user.telegram_id in admin_ids:
+    if telegram_id in admin_ids:
         roles.add(Role.ADMIN)
     return roles
 

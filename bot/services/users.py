@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy import update as sql_update
@@ -22,7 +23,7 @@ from bot.services import InvalidInput, NotFound
 from bot.services.roles import Role, roles_from, roles_of
 from bot.services.universities import UniversityView, get_active, view
 from bot.text import clean_line, is_blank
-from models import User, UserRole, utcnow
+from models import University, User, UserRole, utcnow
 
 GROUP_MAX = 100
 # What Telegram allows in a `/start` parameter: at most 64 of these characters.
@@ -112,12 +113,68 @@ async def _load(session: AsyncSession, telegram_id: int) -> User:
     return user
 
 
-# Run for every update: built once (building a statement costs as much as running it).
+# Run for every update, so built once (building a statement costs as much as running it) and
+# read as plain columns: loading a `User` with its joined `University` as ORM objects cost
+# more than the statement.
 _PERSON_AND_ROLES = (
-    select(User, UserRole.role)
+    select(
+        User.id,
+        User.telegram_id,
+        User.first_name,
+        User.username,
+        User.telegram_language,
+        User.language,
+        User.consent,
+        User.group_name,
+        User.awaiting,
+        User.onboarded_at,
+        User.reachable,
+        User.pending_start,
+        University.id.label("university_id"),
+        University.code.label("university_code"),
+        University.country.label("university_country"),
+        University.name_en.label("university_name_en"),
+        University.name_ru.label("university_name_ru"),
+        University.name_kk.label("university_name_kk"),
+        University.active.label("university_active"),
+        UserRole.role,
+    )
+    .outerjoin(University, University.id == User.university_id)
     .outerjoin(UserRole, UserRole.user_id == User.id)
     .where(User.telegram_id == bindparam("telegram_id"))
 )
+
+
+def _profile_of_row(row: Any, roles: set[Role]) -> Profile:
+    """The profile from a row of `_PERSON_AND_ROLES` (what `_profile_of` reads off a `User`)."""
+    university = None
+    if row.university_id is not None:
+        university = UniversityView(
+            id=row.university_id,
+            code=row.university_code,
+            country=row.university_country,
+            names={
+                "en": row.university_name_en,
+                "ru": row.university_name_ru,
+                "kk": row.university_name_kk,
+            },
+            active=row.university_active,
+        )
+    return Profile(
+        id=row.id,
+        telegram_id=row.telegram_id,
+        first_name=row.first_name,
+        language=row.language,
+        telegram_language=row.telegram_language,
+        consent=row.consent,
+        university=university,
+        group_name=row.group_name,
+        awaiting=row.awaiting,
+        onboarded=row.onboarded_at is not None,
+        reachable=row.reachable,
+        roles=frozenset(roles),
+        pending_start=row.pending_start,
+    )
 
 
 async def seen(
@@ -138,20 +195,20 @@ async def seen(
     # Stored as given by Telegram, minus what PostgreSQL would refuse (a NUL) or SQLite keep.
     first_name = clean_line(first_name)[:128]
 
-    def unchanged(user: User) -> bool:
-        return (
-            user.first_name == first_name
-            and user.username == username
-            and (not telegram_language or user.telegram_language == telegram_language)
-            and user.reachable
-        )
-
     async with db() as session:
         # The person and their roles in one statement: this runs for every update.
         rows = (await session.execute(_PERSON_AND_ROLES, {"telegram_id": telegram_id})).all()
-        user = rows[0][0] if rows else None
-        if user is not None and unchanged(user):
-            return _profile_of(user, roles_from((role for _, role in rows), user, admin_ids))
+    if rows:
+        row = rows[0]
+        unchanged = (
+            row.first_name == first_name
+            and row.username == username
+            and (not telegram_language or row.telegram_language == telegram_language)
+            and row.reachable
+        )
+        if unchanged:
+            roles = roles_from((r.role for r in rows), telegram_id, admin_ids)
+            return _profile_of_row(row, roles)
     async with db.begin() as session:
         user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
         if user is None:

@@ -127,3 +127,42 @@ async def test_a_group_of_invisible_characters_is_empty(db, text):
         await svc.set_group(db, 42, text, ADMINS)
     assert exc.value.key == "onboarding.group_empty"
     assert (await svc.get_profile(db, 42, ADMINS)).group_name == "Math, M-1"
+
+
+async def test_the_read_of_every_update_gives_the_stored_profile(db):
+    """Tried: `seen` with nothing changed (its one read, as plain columns) for a student with a
+    university, an organizer and coach and an admin by id, and for someone without a
+    university: each profile equals the one read through the ORM (`get_profile`)."""
+    from bot.services.roles import grant
+
+    universities = await list_universities(db)
+    await factories.student(db, 50, ADMINS, first_name="Aru", username="aru", university=1)
+    await factories.student(db, 51, ADMINS, first_name="Bek", username=None)
+    async with db.begin() as session:
+        user = await session.scalar(select(User).where(User.telegram_id == 51))
+        await grant(session, user, Role.ORGANIZER, university_id=universities[0].id)
+        await grant(session, user, Role.COACH)
+    await factories.person(db, 1, ADMINS, first_name="Admin")
+    await _new(db, 52)
+    for telegram_id, first_name, username in (
+        (50, "Aru", "aru"),
+        (51, "Bek", None),
+        (1, "Admin", None),
+        (52, "Aru", "aru"),
+    ):
+        stored = await svc.get_profile(db, telegram_id, ADMINS)
+        seen = await svc.seen(
+            db,
+            telegram_id,
+            first_name=first_name,
+            username=username,
+            telegram_language=None,
+            admin_ids=ADMINS,
+        )
+        assert seen == stored
+    assert (await svc.get_profile(db, 51, ADMINS)).roles == {
+        Role.STUDENT,
+        Role.ORGANIZER,
+        Role.COACH,
+    }
+    assert (await svc.get_profile(db, 50, ADMINS)).university == universities[1]
