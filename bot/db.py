@@ -94,6 +94,18 @@ def make_sessionmaker(engine: AsyncEngine) -> Sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def engine_of(db: Sessionmaker) -> AsyncEngine:
+    """The engine behind `db`'s sessions: for a hot read that needs no ORM session.
+
+    A Core statement run on a connection of its own costs about half the Python of the same
+    statement through a session (measured on the person read of every update).
+    """
+    bind = db.kw.get("bind")
+    if not isinstance(bind, AsyncEngine):
+        raise TypeError("this session factory is not bound to one engine")
+    return bind
+
+
 def alembic_config(url: str) -> Config:
     """An Alembic configuration pointing at our migrations and at `url`."""
     cfg = Config()

@@ -18,7 +18,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import LANGUAGES
-from bot.db import Sessionmaker
+from bot.db import Sessionmaker, engine_of
 from bot.services import InvalidInput, NotFound
 from bot.services.roles import Role, roles_from, roles_of
 from bot.services.universities import UniversityView, get_active, view
@@ -195,9 +195,9 @@ async def seen(
     # Stored as given by Telegram, minus what PostgreSQL would refuse (a NUL) or SQLite keep.
     first_name = clean_line(first_name)[:128]
 
-    async with db() as session:
+    async with engine_of(db).connect() as connection:
         # The person and their roles in one statement: this runs for every update.
-        rows = (await session.execute(_PERSON_AND_ROLES, {"telegram_id": telegram_id})).all()
+        rows = (await connection.execute(_PERSON_AND_ROLES, {"telegram_id": telegram_id})).all()
     if rows:
         row = rows[0]
         unchanged = (
