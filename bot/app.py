@@ -29,6 +29,7 @@ from bot.gateway import Gateway
 from bot.i18n import I18n
 from bot.jobs import Jobs, start_jobs
 from bot.jobs.broadcasts import Broadcaster
+from bot.lean_updates import LeanUpdates
 from bot.metrics import Metrics
 from bot.ratelimit import Clock, RateLimiter
 from bot.replicas import UpdateGuard
@@ -88,17 +89,18 @@ def build_application(
     )
     built: tuple[BaseRequest, ...] = ()
     if request is not None:
-        builder = builder.request(request).get_updates_request(get_updates_request or request)
-    elif settings.bot_api_transport != "httpx":
-        # PTB builds its own httpx transport when given none; any other is built here, with
-        # PTB's pool sizes: room for every update in flight and the broadcast workers, and
-        # one connection for the long poll.
+        polling = get_updates_request or request
+        builder = builder.request(request).get_updates_request(LeanUpdates(polling))
+    else:
+        # The transport named by BOT_API_TRANSPORT, with PTB's pool sizes: room for every
+        # update in flight and the broadcast workers, and one connection for the long poll,
+        # whose answers are leaned (bot.lean_updates).
         pool = max(256, 4 * settings.max_concurrent_updates)
         built = (
             build_request(settings.bot_api_transport, connection_pool_size=pool),
             build_request(settings.bot_api_transport, connection_pool_size=1),
         )
-        builder = builder.request(built[0]).get_updates_request(built[1])
+        builder = builder.request(built[0]).get_updates_request(LeanUpdates(built[1]))
     app: OrtaqApp = builder.build()
     app.bot_data.transports = built
     engine = create_engine(settings.database_url)
