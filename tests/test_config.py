@@ -117,3 +117,18 @@ def test_almaty_is_utc_plus_5_from_the_tzdata_package():
 
     settings = _load()
     assert datetime(2026, 6, 1, tzinfo=settings.tz).utcoffset().total_seconds() == 5 * 3600
+
+
+def test_python_m_bot_collects_garbage_less_often():
+    """Tried: the runner's collector setting: the youngest generation is collected every
+    10,000 allocations (Python's default is 700); the older generations keep their ratios."""
+    import gc
+
+    from bot.__main__ import COLLECT_EVERY, tune_collector
+
+    saved = gc.get_threshold()
+    try:
+        tune_collector()
+        assert gc.get_threshold() == (COLLECT_EVERY, *saved[1:]) and COLLECT_EVERY == 10_000
+    finally:
+        gc.set_threshold(*saved)

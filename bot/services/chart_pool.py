@@ -1,10 +1,11 @@
 """Charts drawn in a small pool of worker processes, off the event loop and off the GIL.
 
-A results chart costs about a quarter of a second of CPU in matplotlib. In a thread of the
-bot's own process it holds the GIL for most of that time, so 50 students submitting at once
-slowed every other student's next question. Here a chart is drawn by one of `CHART_WORKERS`
-processes (`concurrent.futures.ProcessPoolExecutor`), and the bot's process only waits for the
-PNG bytes.
+A results chart costs a tenth to a quarter of a second of CPU in matplotlib the first time a
+survey's frame is drawn in a process, and about 30 ms after that (`bot.services.charts` keeps
+the frame). In a thread of the bot's own process it held the GIL for that time, so 50
+students submitting at once slowed every other student's next question. Here a chart is
+drawn by one of `CHART_WORKERS` processes (`concurrent.futures.ProcessPoolExecutor`), and the
+bot's process only waits for the PNG bytes.
 
 - `configure(workers)` is called by `bot.app.build_application` with `CHART_WORKERS`; nothing
   starts then. The bot's start-up calls `warm()` in the background: the workers start and
