@@ -25,6 +25,7 @@ from telegram.request._requestparameter import RequestParameter
 
 from bot.app import build_application
 from bot.floodguard import may_have_arrived, never_sent
+from bot.lean_updates import LeanUpdates
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.server import EmulatorServer
 from bot.transport import AiohttpRequest, build_request
@@ -296,11 +297,13 @@ def test_the_setting_picks_the_transport_of_both_requests(tmp_path: Path):
     assert settings.bot_api_transport == "aiohttp"
     app = build_application(settings)
     assert isinstance(app.bot.request, AiohttpRequest)
-    assert isinstance(app.bot._request[0], AiohttpRequest)  # getUpdates'
-    assert app.bot._request[0].pool_size == 1 and app.bot.request.pool_size >= 256
+    polling = app.bot._request[0]  # getUpdates', its answers leaned (bot.lean_updates)
+    assert isinstance(polling, LeanUpdates) and isinstance(polling.inner, AiohttpRequest)
+    assert polling.inner.pool_size == 1 and app.bot.request.pool_size >= 256
     httpx = build_application(
         make_settings(tmp_path / "t.db", bot_token="123456:ABCDEFGHIJ", bot_api_transport="httpx")
     )
     assert isinstance(httpx.bot.request, HTTPXRequest)
-    assert isinstance(httpx.bot._request[0], HTTPXRequest)
+    assert isinstance(httpx.bot._request[0], LeanUpdates)
+    assert isinstance(httpx.bot._request[0].inner, HTTPXRequest)
     assert isinstance(build_request("httpx", connection_pool_size=4), HTTPXRequest)
