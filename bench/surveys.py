@@ -424,13 +424,13 @@ async def main() -> None:
         problems = log_problems(workdir / "ortaq.log")
     print(
         f"{'run':45} {'updates':>8} {'upd/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'bot CPU ms/upd':>15} {'emulator CPU ms/upd':>20}"
+        f"{'bot CPU ms/upd':>15} {'during load':>12} {'emulator CPU ms/upd':>20}"
     )
     for name, r in results.items():
         print(
             f"{name:45} {r['updates']:8.0f} {r['updates_per_s']:8.1f} "
             f"{r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['bot_cpu_ms']:15.1f} "
-            f"{r['harness_cpu_ms']:20.1f}"
+            f"{r['load_cpu_ms']:12.1f} {r['harness_cpu_ms']:20.1f}"
         )
     print()
     print(f"{'ortaq step':45} {'count':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
