@@ -28,6 +28,7 @@ import httpx
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
 
+from bot.concurrency import slot_set_aside
 from bot.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
@@ -156,8 +157,12 @@ class FloodGuard(BaseRateLimiter[dict[str, Any]]):
         sends = endpoint in SENDING_METHODS
         if self.limiter is not None and sends and isinstance(chat_id, int):
             # Counted, not paced (a person is waiting); it waits only while the last second
-            # is full, which would earn a 429.
-            await self.limiter.reply(chat_id)
+            # is full, which would earn a 429, and lends its update's place meanwhile.
+            if self.limiter.reply_waits():
+                async with slot_set_aside():
+                    await self.limiter.reply(chat_id)
+            else:
+                await self.limiter.reply(chat_id)
         attempt = 0
         failures = 0
         while True:
@@ -169,7 +174,8 @@ class FloodGuard(BaseRateLimiter[dict[str, Any]]):
                 if attempt > self.max_retries or wait > self.max_wait:
                     raise
                 logger.info("flood control on %s: waiting %.0f s", endpoint, wait)
-                await self._sleep(wait)
+                async with slot_set_aside():
+                    await self._sleep(wait)
             except BadRequest:
                 # A 400 is Telegram's final word (PTB makes it a NetworkError): never retried.
                 raise

@@ -158,6 +158,14 @@ class RateLimiter:
         self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), now + self.chat_interval)
         self._prune_chats(now)
 
+    def reply_waits(self) -> bool:
+        """Whether a reply now would wait (the last WINDOW seconds hold the limit already)."""
+        now = self.clock.now()
+        departures = self._departures
+        while departures and departures[0] <= now - WINDOW:
+            departures.popleft()
+        return len(departures) >= self._window_cap
+
     async def reply(self, chat_id: int) -> float:
         """Count a direct reply, first waiting while the last WINDOW seconds are full.
 

@@ -6,7 +6,7 @@ import asyncio
 
 from telegram import Chat, Message, Update, User
 
-from bot.concurrency import PerUserUpdateProcessor, update_key
+from bot.concurrency import PerUserUpdateProcessor, slot_set_aside, update_key
 
 
 def _update(update_id: int, user_id: int) -> Update:
@@ -55,6 +55,58 @@ async def test_one_user_in_order_others_concurrently_and_bounded():
     assert [u for u in finished if owners[u] == 10] == [1, 2, 3]
     assert peak == 3
     assert processor._locks == {}  # idle users are forgotten
+
+
+async def test_an_update_waiting_for_telegrams_second_lends_its_place():
+    """Tried: a bound of 2; two people's updates wait for room to send (as a `/surveys` list
+    queued behind Telegram's 30 messages a second) inside `slot_set_aside`; a third person's
+    update, which needs no new message, runs meanwhile instead of waiting behind them. When
+    the room comes, the two take places again in turn (never more than 2 computing at once),
+    each person's order holds, and all places are free at the end. Outside an update the
+    block changes nothing."""
+    processor = PerUserUpdateProcessor(2)
+    room = asyncio.Event()
+    computing = 0
+    peak = 0
+    order: list[str] = []
+
+    async def send_list(name: str) -> None:
+        nonlocal computing, peak
+        computing += 1
+        peak = max(peak, computing)
+        computing -= 1
+        async with slot_set_aside():
+            await room.wait()
+        computing += 1
+        peak = max(peak, computing)
+        await asyncio.sleep(0)
+        computing -= 1
+        order.append(name)
+
+    async def answer(name: str) -> None:
+        nonlocal computing, peak
+        computing += 1
+        peak = max(peak, computing)
+        await asyncio.sleep(0)
+        computing -= 1
+        order.append(name)
+
+    first = asyncio.create_task(processor.process_update(_update(1, 10), send_list("list 10")))
+    second = asyncio.create_task(processor.process_update(_update(2, 20), send_list("list 20")))
+    later = asyncio.create_task(processor.process_update(_update(4, 10), answer("answer 10")))
+    for _ in range(10):
+        await asyncio.sleep(0)
+    third = asyncio.create_task(processor.process_update(_update(3, 30), answer("answer 30")))
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert order == ["answer 30"]  # ran while both lists waited for room; 10's waits its turn
+    room.set()
+    await asyncio.gather(first, second, third, later)
+    assert order.index("list 10") < order.index("answer 10")
+    assert peak <= 2
+    assert processor._running._value == 2  # every place given back
+    async with slot_set_aside():  # not in an update: nothing to lend
+        pass
 
 
 def test_update_key_prefers_the_user():

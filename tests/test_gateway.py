@@ -275,6 +275,23 @@ async def test_replies_above_the_limit_wait_for_the_window_ahead_of_paced_sends(
     assert max(replies) < 3 * WINDOW  # and waited only for the window, not a schedule
 
 
+async def test_a_reply_knows_beforehand_whether_it_will_wait():
+    """Tried: `reply_waits` before and after the window fills with replies, and once the
+    window has passed (what FloodGuard reads to lend the update's place while it waits)."""
+    from bot.ratelimit import WINDOW
+
+    clock = VirtualClock(start=0.0)
+    limiter = RateLimiter(30, 1, clock)
+    cap = int(30 * WINDOW)
+    assert not limiter.reply_waits()
+    for i in range(cap):
+        assert not limiter.reply_waits()
+        await limiter.reply(900 + i)
+    assert limiter.reply_waits()
+    await clock.sleep(WINDOW + 0.01)
+    assert not limiter.reply_waits()
+
+
 async def test_after_a_flood_wait_the_waiters_leave_paced_not_in_a_burst():
     """Review: every sender waiting out a 429 woke at the same instant and sent together.
 
