@@ -158,11 +158,12 @@ class FloodGuard(BaseRateLimiter[dict[str, Any]]):
         if self.limiter is not None and sends and isinstance(chat_id, int):
             # Counted, not paced (a person is waiting); it waits only while the last second
             # is full, which would earn a 429, and lends its update's place meanwhile.
-            if self.limiter.reply_waits():
+            # The departure is counted once the place is back, right before the call: counted
+            # earlier, replies still waiting for a place would leave together past the limit.
+            while self.limiter.reply_waits():
                 async with slot_set_aside():
-                    await self.limiter.reply(chat_id)
-            else:
-                await self.limiter.reply(chat_id)
+                    await self.limiter.room_for_reply()
+            await self.limiter.reply(chat_id)
         attempt = 0
         failures = 0
         while True:

@@ -176,6 +176,18 @@ class RateLimiter:
         of the paced sends, which give way while a reply waits. Returns the seconds waited.
         """
         started = self.clock.now()
+        await self.room_for_reply()
+        self.record_reply(chat_id)
+        return self.clock.now() - started
+
+    async def room_for_reply(self) -> None:
+        """Wait until the last WINDOW seconds have room for a reply; count nothing.
+
+        For a caller that does something else between the wait and the reply (it takes its
+        update's place back, `bot.concurrency.slot_set_aside`): it then calls `reply`, which
+        counts the departure when it really leaves (and waits again if the room was taken).
+        The paced sends give way while a reply waits here too.
+        """
         departures = self._departures
         self._replies_waiting += 1
         try:
@@ -184,12 +196,10 @@ class RateLimiter:
                 while departures and departures[0] <= now - WINDOW:
                     departures.popleft()
                 if len(departures) < self._window_cap:
-                    break
+                    return
                 await self.clock.sleep(departures[0] + WINDOW - now)
         finally:
             self._replies_waiting -= 1
-        self.record_reply(chat_id)
-        return self.clock.now() - started
 
     async def acquire(self, chat_id: int | None, *, global_slot: bool = True) -> None:
         """Wait for a slot to send to `chat_id` (see `reserve`)."""
