@@ -51,6 +51,10 @@ class VirtualClock(Clock):
     async def sleep(self, seconds: float) -> None:
         """Advance to the end of the sleep and let other tasks run."""
         target = self._now + max(0.0, seconds)
+        if seconds > 0 and target <= self._now:
+            # A wait shorter than the float's step at this time (a window's end computed as
+            # `start + WINDOW - now`) must still move time, or its waiter never sees it end.
+            target = math.nextafter(self._now, math.inf)
         self._now = max(self._now, target)
         await asyncio.sleep(0)
 
@@ -151,7 +155,7 @@ class RateLimiter:
         """
         now = self.clock.now()
         departures = self._departures
-        while departures and departures[0] <= now - WINDOW:
+        while departures and departures[0] + WINDOW <= now:
             departures.popleft()
         departures.append(now)
         self._book_global(max(now, self._paused_until), now, within=self.interval)
@@ -162,7 +166,7 @@ class RateLimiter:
         """Whether a reply now would wait (the last WINDOW seconds hold the limit already)."""
         now = self.clock.now()
         departures = self._departures
-        while departures and departures[0] <= now - WINDOW:
+        while departures and departures[0] + WINDOW <= now:
             departures.popleft()
         return len(departures) >= self._window_cap
 
@@ -193,7 +197,7 @@ class RateLimiter:
         try:
             while True:
                 now = self.clock.now()
-                while departures and departures[0] <= now - WINDOW:
+                while departures and departures[0] + WINDOW <= now:
                     departures.popleft()
                 if len(departures) < self._window_cap:
                     return
@@ -231,7 +235,7 @@ class RateLimiter:
         departures = self._departures
         while True:
             now = self.clock.now()
-            while departures and departures[0] <= now - WINDOW:
+            while departures and departures[0] + WINDOW <= now:
                 departures.popleft()
             if self._replies_waiting:  # a reply waits for room: it goes first
                 await self.clock.sleep(self.interval)

@@ -112,3 +112,38 @@ async def test_an_update_waiting_for_telegrams_second_lends_its_place():
 def test_update_key_prefers_the_user():
     assert update_key(_update(1, 77)) == ("u", 77)
     assert update_key(object())[0] == "x"
+
+
+async def test_replies_that_lent_their_place_still_leave_within_telegrams_limit():
+    """Tried: 40 people's replies at once through FloodGuard and a processor of 3 places, the
+    limit 10 a second (virtual time; each call takes 50 ms). Replies that wait for room lend
+    their place, and still no window holds more departures than the limit: a reply counts
+    when it leaves, not when the window opened while it still waited for a place (that way
+    1,000 students once saw 56 messages in a second and 365 x 429)."""
+    from bot.floodguard import FloodGuard
+    from bot.ratelimit import WINDOW, RateLimiter, VirtualClock
+
+    clock = VirtualClock(start=0.0)
+    limiter = RateLimiter(10, 1, clock)
+    guard = FloodGuard(limiter)
+    processor = PerUserUpdateProcessor(3)
+    left: list[float] = []
+
+    async def call() -> bool:
+        left.append(clock.now())
+        await clock.sleep(0.05)  # the request's round trip
+        return True
+
+    async def reply(user: int) -> None:
+        await guard.process_request(call, (), {}, "sendMessage", {"chat_id": user}, None)
+
+    await asyncio.gather(
+        *(processor.process_update(_update(i, 500 + i), reply(500 + i)) for i in range(40))
+    )
+    assert len(left) == 40
+    cap = int(10 * WINDOW)
+    left.sort()
+    for i, start in enumerate(left):
+        inside = [t for t in left[i:] if t < start + WINDOW - 1e-9]
+        assert len(inside) <= cap, (start, len(inside))
+    assert processor._running._value == 3
