@@ -65,7 +65,20 @@ def group_of(path: str) -> str | None:
 
 
 def thread_kind(frames: list[tuple[str, str]]) -> str:
-    """Which of the bot's threads a stack is from, by its outermost frames."""
+    """Which of the bot's threads a stack is from: py-spy's thread label, else its frames.
+
+    A coroutine resumed by the event loop's C code (a task step) has no `runpy` frame under
+    it: its stack starts at the coroutine, so only the label says it ran on the main thread.
+    """
+    label = frames[0][0] if frames and frames[0][0].startswith("thread (") else ""
+    if label:
+        frames = frames[1:]
+    if label.endswith(": MainThread"):
+        if frames and "/sqlalchemy/" in frames[0][1]:
+            return "main (event loop), in SQLAlchemy's greenlets"
+        if not frames or frames[0][0] == "(native code)":
+            return "main (event loop), no Python frame (C code: uvloop, C tasks)"
+        return "main (event loop)"
     functions = {func for func, _ in frames[:12]}
     files = " ".join(file for _, file in frames[:12])
     if "_run_module_as_main" in functions or "<module>" in functions:
@@ -124,9 +137,9 @@ def report(path: Path, top: int) -> None:
     by_thread: Counter[str] = Counter()
     for stack, count in stacks:
         # py-spy --threads: the thread's id comes first.
+        by_thread[thread_kind(stack)] += count  # by py-spy's thread label, when it has one
         frames = stack[1:] if stack and stack[0][0].startswith("thread (") else stack
         frames = frames or [("(native code)", "(native code)")]
-        by_thread[thread_kind(frames)] += count
         groups = [group_of(file) for _, file in frames]
         innermost = next((g for g in reversed(groups) if g is not None), GENERIC)
         own[innermost] += count
