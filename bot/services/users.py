@@ -89,20 +89,26 @@ async def _profile(session: AsyncSession, user: User, admin_ids: frozenset[int])
 
 
 def _profile_of(user: User, roles: set[Role]) -> Profile:
+    university = view(user.university) if user.university is not None else None
+    return _profile_from(user, university, roles)
+
+
+def _profile_from(person: Any, university: UniversityView | None, roles: set[Role]) -> Profile:
+    """The profile from anything with `User`'s column attributes (an ORM `User`, a row)."""
     return Profile(
-        id=user.id,
-        telegram_id=user.telegram_id,
-        first_name=user.first_name,
-        language=user.language,
-        telegram_language=user.telegram_language,
-        consent=user.consent,
-        university=view(user.university) if user.university is not None else None,
-        group_name=user.group_name,
-        awaiting=user.awaiting,
-        onboarded=user.onboarded_at is not None,
-        reachable=user.reachable,
+        id=person.id,
+        telegram_id=person.telegram_id,
+        first_name=person.first_name,
+        language=person.language,
+        telegram_language=person.telegram_language,
+        consent=person.consent,
+        university=university,
+        group_name=person.group_name,
+        awaiting=person.awaiting,
+        onboarded=person.onboarded_at is not None,
+        reachable=person.reachable,
         roles=frozenset(roles),
-        pending_start=user.pending_start,
+        pending_start=person.pending_start,
     )
 
 
@@ -160,21 +166,7 @@ def _profile_of_row(row: Any, roles: set[Role]) -> Profile:
             },
             active=row.university_active,
         )
-    return Profile(
-        id=row.id,
-        telegram_id=row.telegram_id,
-        first_name=row.first_name,
-        language=row.language,
-        telegram_language=row.telegram_language,
-        consent=row.consent,
-        university=university,
-        group_name=row.group_name,
-        awaiting=row.awaiting,
-        onboarded=row.onboarded_at is not None,
-        reachable=row.reachable,
-        roles=frozenset(roles),
-        pending_start=row.pending_start,
-    )
+    return _profile_from(row, university, roles)
 
 
 async def seen(
