@@ -5,8 +5,11 @@ the default content packs, N onboarded students and an admin, a published `dlt_p
 whose invitations count as sent), starts the Bot API emulator over HTTP enforcing Telegram's
 limits (30 new messages/s overall, 1/s per chat with a burst of 4, 429 with retry_after beyond)
 with `--latency` added to every call, and runs the real bot process (`python -m bot`) against
-it. The admin composes a broadcast to everyone in chat; the students start within `--spread`
-seconds (each one's start seeded), each opening /surveys, the campaign, Continue, then answering
+it. With `--start invitation` (the default) the bot sends the campaign's invitation to everyone
+when it starts, before the clock runs (as the day before the lecture); with `--start surveys`
+the invitations count as sent. The admin composes a broadcast to everyone in chat; the students
+start within `--spread` seconds (each one's start seeded), each pressing Start on the invitation
+(or opening /surveys and the campaign in the list), Continue, then answering
 every question by its buttons (a seeded random option; one seeded tick then Done; a seeded point
 on agreement scales; "5" typed for numbers and text) after a think time uniform in 3-10 s times
 `--think` (seeded), and Submit on the review screen. At `--broadcast-at` seconds the admin
@@ -69,6 +72,7 @@ from bench.surveys import (  # noqa: E402
     DONE,
     FIRST_STUDENT,
     SKIP,
+    START,
     SUBMIT,
     THANKS,
     echo_round,
@@ -196,8 +200,13 @@ async def take_survey(
     think: float,
     timeout: float,
     run: Run,
+    start_with: str,
 ) -> None:
-    """One student: wait for their start, then the survey from /surveys to the chart."""
+    """One student: wait for their start, then the survey from its start to the chart.
+
+    `start_with`: "invitation" (press Start on the campaign's invitation) or "surveys" (open
+    /surveys, then the campaign in the list).
+    """
 
     def describe() -> str:
         last = survey_messages(user)
@@ -276,46 +285,54 @@ async def take_survey(
         raise Stalled(f"user {user.user_id}: {name} failed {MAX_RESUMES + 1} times: {describe()}")
 
     await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
-    start = time.perf_counter()
-    for attempt in range(MAX_RESUMES + 1):
-        last_id = max((m.message_id for m in user.messages), default=0)
-        await user.send("/surveys")
-        run.updates += 1
+    if start_with == "invitation":
+        invitation = next(m for m in survey_messages(user) if START in m.buttons)
+        message = await step(
+            "open the campaign",
+            Screen(user, invitation),
+            lambda: user.tap(START, message_id=invitation.message_id),
+        )
+    else:
+        start = time.perf_counter()
+        for attempt in range(MAX_RESUMES + 1):
+            last_id = max((m.message_id for m in user.messages), default=0)
+            await user.send("/surveys")
+            run.updates += 1
 
-        def campaign_list(last_id: int = last_id) -> bool:
-            return any(
-                m.message_id > last_id
-                and any(CAMPAIGN.casefold() in b.casefold() for b in m.buttons)
-                for m in survey_messages(user)
-            )
+            def campaign_list(last_id: int = last_id) -> bool:
+                return any(
+                    m.message_id > last_id
+                    and any(CAMPAIGN.casefold() in b.casefold() for b in m.buttons)
+                    for m in survey_messages(user)
+                )
 
-        def other(last_id: int = last_id) -> MessageRecord | None:
-            """An error reply instead of the list."""
-            return next((m for m in survey_messages(user) if m.message_id > last_id), None)
+            def other(last_id: int = last_id) -> MessageRecord | None:
+                """An error reply instead of the list."""
+                return next((m for m in survey_messages(user) if m.message_id > last_id), None)
 
-        await until(lambda c=campaign_list, o=other: c() or o() is not None)
-        if not campaign_list():
-            with contextlib.suppress(Stalled):
-                await wait_until(emulator, user.user_id, campaign_list, GRACE, describe)
-        if campaign_list():
-            break
-        failed = other()
-        run.error_replies[(failed.content or "")[:60] if failed else "?"] += 1
-        if attempt == MAX_RESUMES:
-            raise Stalled(f"user {user.user_id}: /surveys failed {attempt + 1} times")
-        await pause(1.0, 3.0)  # the person reads the apology and asks again
-    run.steps["/surveys"].append(time.perf_counter() - start)
-    listing = next(
-        m
-        for m in reversed(survey_messages(user))
-        if any(CAMPAIGN.casefold() in b.casefold() for b in m.buttons)
-    )
-    await pause(1.0, 3.0)
-    message = await step(
-        "open the campaign",
-        Screen(user, listing),
-        lambda: user.tap(CAMPAIGN, message_id=listing.message_id),
-    )
+            await until(lambda c=campaign_list, o=other: c() or o() is not None)
+            if not campaign_list():
+                with contextlib.suppress(Stalled):
+                    await wait_until(emulator, user.user_id, campaign_list, GRACE, describe)
+            if campaign_list():
+                break
+            failed = other()
+            run.error_replies[(failed.content or "")[:60] if failed else "?"] += 1
+            if attempt == MAX_RESUMES:
+                raise Stalled(f"user {user.user_id}: /surveys failed {attempt + 1} times")
+            await pause(1.0, 3.0)  # the person reads the apology and asks again
+        run.steps["/surveys"].append(time.perf_counter() - start)
+        listing = next(
+            m
+            for m in reversed(survey_messages(user))
+            if any(CAMPAIGN.casefold() in b.casefold() for b in m.buttons)
+        )
+        await pause(1.0, 3.0)
+        message = await step(
+            "open the campaign",
+            Screen(user, listing),
+            lambda: user.tap(CAMPAIGN, message_id=listing.message_id),
+        )
     for _ in range(MAX_SCREENS):
         mid = message.message_id
         buttons = SimulatedUser.buttons_of(message)
@@ -443,6 +460,15 @@ def check_database(db_path: Path, campaign_id: int, students: int, run: Run) -> 
     return figures
 
 
+async def invitations_delivered(people: list[SimulatedUser], students: int) -> None:
+    """Wait until every student has the campaign's invitation (the bot sends them at start)."""
+    limit = time.perf_counter() + (students + 1) / 30 * 3 + 120
+    while not all(any(START in m.buttons for m in person.messages) for person in people):
+        if time.perf_counter() > limit:
+            raise SystemExit("the campaign's invitations did not reach every student")
+        await asyncio.sleep(0.5)
+
+
 async def lecture_hall(
     students: int, args: argparse.Namespace, workdir: Path
 ) -> tuple[Run, dict[str, Any]]:
@@ -452,7 +478,7 @@ async def lecture_hall(
         old.unlink()  # a fresh file every run, also in a kept folder
     url = f"sqlite+aiosqlite:///{db_path}"
     seeding = time.perf_counter()
-    campaign_id = await prepare(url, students)
+    campaign_id = await prepare(url, students, invited=args.start != "invitation")
     seeding = time.perf_counter() - seeding
     emulator = Emulator(limits=None if args.no_limits else TELEGRAM_LIMITS)
     run = Run()
@@ -490,6 +516,8 @@ async def lecture_hall(
         sampler = asyncio.create_task(cpu.run())
         try:
             await emulator.wait_polling(timeout=120)
+            if args.start == "invitation":
+                await invitations_delivered(people, students)
             emulator.latency = args.latency
             send_label = await compose_broadcast(emulator, admin, BROADCAST, students + 1)
             cpu_before = cpu.sample()
@@ -509,6 +537,7 @@ async def lecture_hall(
                         args.think,
                         args.step_timeout,
                         run,
+                        args.start,
                     )
                 )
                 for person in people
@@ -593,7 +622,8 @@ def report(students: int, args: argparse.Namespace, run: Run, f: dict[str, Any])
     lines = [
         (
             f"== {students} students, think {3 * args.think:g}-{10 * args.think:g} s, "
-            f"start spread {args.spread:g} s, broadcast at {args.broadcast_at:g} s, "
+            f"start from the {args.start}, spread {args.spread:g} s, "
+            f"broadcast at {args.broadcast_at:g} s, "
             f"{args.latency * 1000:.0f} ms per API call, "
             f"{'no limits' if args.no_limits else 'limits 30 msg/s, 1/s per chat (burst 4)'}, "
             f"seed {args.seed}, {os.cpu_count()} cores (database prepared in "
@@ -684,6 +714,12 @@ async def main() -> None:
     parser.add_argument("--students", type=int, nargs="+", default=[200, 500, 1000])
     parser.add_argument(
         "--think", type=float, default=1.0, help="scale of the 3-10 s think time (1: human)"
+    )
+    parser.add_argument(
+        "--start",
+        choices=("invitation", "surveys"),
+        default="invitation",
+        help="Start on the invitation the bot sent, or /surveys and the campaign in the list",
     )
     parser.add_argument("--spread", type=float, default=10.0, help="seconds to start everyone")
     parser.add_argument("--broadcast-at", type=float, default=5.0, help="seconds in: press Send")

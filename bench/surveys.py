@@ -60,6 +60,7 @@ DONE = _t.plain("surveys.done")
 SKIP = _t.plain("surveys.skip")
 BACK = _t.plain("surveys.back")
 SUBMIT = _t.plain("surveys.submit")
+START = _t.plain("surveys.start_button")
 THANKS = _t.plain("surveys.thanks")
 
 
@@ -67,10 +68,11 @@ class Stalled(RuntimeError):
     """A user's step did not progress within STEP_TIMEOUT."""
 
 
-async def prepare(url: str, students: int) -> int:
+async def prepare(url: str, students: int, *, invited: bool = True) -> int:
     """Migrate, load the default packs, seed onboarded students and an admin, open a campaign.
 
-    Returns the campaign id.
+    `invited`: its invitations count as sent; else the bot sends them when it starts. Returns
+    the campaign id.
     """
     # Alembic's env.py runs its own event loop: not in this one.
     await asyncio.to_thread(migrate, url)
@@ -98,6 +100,8 @@ async def prepare(url: str, students: int) -> int:
             )
         # Composed and published as an organizer's /publish does.
         campaign_id = await factories.campaign(db, ADMIN, admins, "dlt_pre", "pre")
+        if not invited:
+            return campaign_id
         # Invitations count as sent: the bot must not broadcast to the students meanwhile.
         async with db.begin() as session:
             await session.execute(

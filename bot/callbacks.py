@@ -249,17 +249,18 @@ class SurveyStart(Button, prefix="s:c"):
     """Start, or go on with, the user's attempt at a campaign (/surveys, the invitation)."""
 
     campaign: int
-    # Where the button is: 0 anywhere (the invitation: the survey starts in a new message;
-    # invitations already sent carry it), 1 the /surveys list, which becomes the survey's page.
+    # What becomes of the message with the button: 1 it becomes the survey's page (the
+    # /surveys list, a campaign's invitation and reminder), so starting posts no new message;
+    # 0 it stays, and the survey starts in a new message (invitations sent before 1 existed).
     place: int = 0
 
     def __post_init__(self) -> None:
         """Refuse a place that is neither."""
-        if self.place not in (ANYWHERE, IN_LIST):
+        if self.place not in (NEW_MESSAGE, BECOMES_PAGE):
             raise ValueError("place is 0 or 1")
 
 
-ANYWHERE, IN_LIST = 0, 1  # `SurveyStart.place`
+NEW_MESSAGE, BECOMES_PAGE = 0, 1  # `SurveyStart.place`
 
 
 @dataclass(frozen=True, slots=True)

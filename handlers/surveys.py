@@ -41,7 +41,7 @@ from bot import keyboards as kb
 from bot import survey_pages as pages
 from bot.awaiting import int_argument, parse, waiting_for
 from bot.callbacks import (
-    IN_LIST,
+    BECOMES_PAGE,
     SurveyBack,
     SurveyContinue,
     SurveyDone,
@@ -688,7 +688,7 @@ async def list_surveys(update: Update, context: BotContext) -> None:
         title = campaign.title.get(t.language) or campaign.title["en"]
         mark = {"new": "▶", "in_progress": "⏯", "submitted": "✅"}[campaign.status]
         label = f"{mark} {title} ({wave_label(context, campaign.wave)})"
-        buttons.append(kb.button(label, SurveyStart(campaign.id, IN_LIST).pack()))
+        buttons.append(kb.button(label, SurveyStart(campaign.id, BECOMES_PAGE).pack()))
     await reply(update, context, t("surveys.choose"), kb.rows(buttons))
 
 
@@ -741,9 +741,9 @@ async def start_survey(update: Update, context: BotContext, data: SurveyStart) -
     """Start, or go on with, the user's attempt at the campaign of the button."""
     profile = require_profile(context)
     call = svc.start(context.db, profile.telegram_id, data.campaign, context.t.language)
-    # From the /surveys list the list itself becomes the survey's page: in a lecture hall's
+    # The /surveys list, or the invitation, becomes the survey's page: in a lecture hall's
     # first seconds every new message counts against Telegram's 30 a second.
-    await _step(update, context, call, None, edit=data.place == IN_LIST)
+    await _step(update, context, call, None, edit=data.place == BECOMES_PAGE)
 
 
 async def resume_survey(update: Update, context: BotContext, data: SurveyResume) -> None:

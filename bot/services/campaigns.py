@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import SurveyStart
+from bot.callbacks import BECOMES_PAGE, SurveyStart
 from bot.db import Sessionmaker
 from bot.services import InvalidInput, NotFound, PermissionDenied
 from bot.services.audiences import RESOLVERS, Audience, check_audience, sender_scope
@@ -425,7 +425,7 @@ async def due_steps(
         titles = dict(instrument.title)
         start = Button(
             {lang: translations[lang].plain("surveys.start_button") for lang in translations},
-            data=SurveyStart(campaign.id).pack(),
+            data=SurveyStart(campaign.id, BECOMES_PAGE).pack(),
         )
         if campaign.closes_at is not None and campaign.closes_at <= now:
             campaign.closed_at = now

@@ -6,11 +6,15 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.e2e.process import ROOT
 
 
-def test_the_lecture_hall_benchmark_runs_and_its_checks_pass(tmp_path):
-    """Two students take the whole pre survey on the real bot process while a broadcast runs.
+@pytest.mark.parametrize("start", ["invitation", "surveys"])
+def test_the_lecture_hall_benchmark_runs_and_its_checks_pass(tmp_path, start):
+    """Two students take the whole pre survey on the real bot process while a broadcast runs,
+    starting from the invitation the bot sends at start-up, or from /surveys.
 
     Tried: no think time and no start spread (nothing sleeps), no added latency, no flood
     limits (one question a second per chat would make the run long), no echo phase. The bench
@@ -35,6 +39,8 @@ def test_the_lecture_hall_benchmark_runs_and_its_checks_pass(tmp_path):
             "--echo-concurrency",
             "--step-timeout",
             "60",
+            "--start",
+            start,
         ],
         cwd=tmp_path,
         env={

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import yaml
 from sqlalchemy import select
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import SurveyPoint
+from bot.callbacks import NEW_MESSAGE, SurveyPoint, SurveyStart
 from bot.services import content as content_service
 from bot.survey_pages import PAGE_BUDGET
 from models import Answer
@@ -292,19 +293,19 @@ async def test_back_across_a_page_break_starts_the_page_again(harness, i18n, tmp
     assert (await _answers(harness))[f"s{k}"] == 2
 
 
-async def test_the_surveys_list_becomes_the_survey_and_an_invitation_starts_a_new_one(
-    harness, i18n, tmp_path
-):
+async def test_the_surveys_list_and_the_invitation_become_the_survey(harness, i18n, tmp_path):
     """Tried: /surveys, then the survey's button in that list; then, for another student, the
-    Start button of the campaign's invitation. The list is edited into the survey's first page
-    (no new message: in a lecture hall's first seconds each one counts against Telegram's 30
-    a second); the invitation keeps its text and the survey starts below it."""
+    Start button of the campaign's invitation; then an invitation sent before its button
+    turned into the page (its button data says so). The list and the invitation are each
+    edited into the survey's first page (no new message: in a lecture hall's first seconds
+    each one counts against Telegram's 30 a second); the old invitation keeps its text and
+    the survey starts below it."""
     admin = harness.user(ADMIN_ID, "Admin", "en")
     await onboard(admin, i18n)
     db = harness.app.bot_data.db
     report = await content_service.load_path(db, _mixed(tmp_path))
     assert report.ok, report
-    await factories.campaign(db, ADMIN_ID, ADMINS, "pages", "pre")
+    campaign_id = await factories.campaign(db, ADMIN_ID, ADMINS, "pages", "pre")
     t = i18n.translator("en")
     student = harness.user(751, "Student", "en")
     await onboard(student, i18n)
@@ -324,8 +325,24 @@ async def test_the_surveys_list_becomes_the_survey_and_an_invitation_starts_a_ne
     invitation = next(
         m for m in invited.messages if t.plain("surveys.start_button") in invited.buttons_of(m)
     )
-    text = invitation.text
+    assert "Pages is open for you" in (invitation.text or "")
+    sends = _sends(harness)
     await invited.tap(t.plain("surveys.start_button"), message_id=invitation.message_id)
-    assert _message(invited, invitation.message_id).text == text  # the invitation stays
-    assert invited.last_message.message_id != invitation.message_id
+    assert _sends(harness) == sends
+    assert invited.last_message.message_id == invitation.message_id
+    assert _message(invited, invitation.message_id).text.startswith("Pages")
     assert t.plain("surveys.continue") in invited.last_buttons
+    await invited.tap(t.plain("surveys.continue"))
+    assert "Lessons were clear" in invited.last_text
+    assert invited.last_message.message_id == invitation.message_id
+
+    # An invitation sent before: its Start leaves it as it is and starts a new page.
+    late = harness.user(753, "Late", "en")
+    await onboard(late, i18n)
+    start = SurveyStart(campaign_id, NEW_MESSAGE).pack()
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Start", callback_data=start)]])
+    old = await harness.app.bot.send_message(late.user_id, "Pages is open.", reply_markup=keyboard)
+    await late.tap("Start", message_id=old.message_id)
+    assert _message(late, old.message_id).text == "Pages is open."
+    assert late.last_message.message_id != old.message_id
+    assert t.plain("surveys.continue") in late.last_buttons
