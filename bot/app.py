@@ -18,6 +18,7 @@ from telegram.ext import Application, ApplicationBuilder, Defaults
 from telegram.request import BaseRequest
 
 import handlers
+from bot.chat_tail import ChatTail
 from bot.concurrency import PerUserUpdateProcessor
 from bot.config import LANGUAGES, Settings
 from bot.context import CONTEXT_TYPES, BotData
@@ -73,6 +74,7 @@ def build_application(
         raise ValueError("a bot token is needed (BOT_TOKEN, or the sandbox's)")
     limiter = RateLimiter(settings.broadcast_rate, settings.broadcast_chat_rate, clock)
     metrics = Metrics()  # a registry per application: tests build many in one process
+    tail = ChatTail()  # the newest message sent to each chat (bot.chat_tail)
     processor = PerUserUpdateProcessor(settings.max_concurrent_updates, metrics)
     builder = (
         ApplicationBuilder()
@@ -82,7 +84,7 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .context_types(CONTEXT_TYPES)
         .concurrent_updates(processor)
-        .rate_limiter(FloodGuard(limiter, metrics=metrics))
+        .rate_limiter(FloodGuard(limiter, metrics=metrics, tail=tail))
         .post_init(on_startup)
         .post_stop(on_stop)
         .post_shutdown(on_shutdown)
@@ -103,6 +105,7 @@ def build_application(
         builder = builder.request(built[0]).get_updates_request(LeanUpdates(built[1]))
     app: OrtaqApp = builder.build()
     app.bot_data.transports = built
+    app.bot_data.chat_tail = tail
     engine = create_engine(settings.database_url)
     data = app.bot_data
     data.settings = settings

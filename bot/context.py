@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 from telegram.request import BaseRequest
 
+from bot.chat_tail import ChatTail
 from bot.i18n import pick_language
 from bot.jobs.background import Background
 from bot.jobs.duties import Jobs
@@ -49,6 +50,7 @@ class BotData:
     # start fails before PTB could shut them down.
     transports: tuple[BaseRequest, ...] = ()
     update_guard: UpdateGuard | None = None  # each update once, in turn across replicas
+    chat_tail: ChatTail = field(default_factory=ChatTail)  # the newest message in each chat
     warming: asyncio.Task[int] | None = None  # the chart workers starting (chart_pool.warm)
     # Monotonic time of the last error report per admin, for rate limiting.
     admin_alerts: dict[int, float] = field(default_factory=dict)

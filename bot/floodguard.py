@@ -28,6 +28,7 @@ import httpx
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
 
+from bot.chat_tail import ChatTail
 from bot.concurrency import slot_set_aside
 from bot.ratelimit import RateLimiter
 
@@ -97,14 +98,17 @@ class FloodGuard(BaseRateLimiter[dict[str, Any]]):
         network_retries: int = 3,
         backoff: float = 0.25,
         metrics: Metrics | None = None,
+        tail: ChatTail | None = None,
     ):
         """Retry floods at most `max_retries` times (each wait at most `max_wait` seconds).
 
         5xx and network errors are retried `network_retries` times, after `backoff`,
         then twice that, and so on. Every request (the gateway's too) is counted in `metrics`
-        with its failures by error class: this is the one seam all Bot API calls pass.
+        with its failures by error class: this is the one seam all Bot API calls pass. The
+        messages they create are noted in `tail` (`bot.chat_tail`).
         """
         self.metrics = metrics
+        self.tail = tail
         self.limiter = limiter
         self.max_retries = max_retries
         self.max_wait = max_wait
@@ -152,7 +156,22 @@ class FloodGuard(BaseRateLimiter[dict[str, Any]]):
         if self.metrics is not None:
             callback = self._counted(callback, endpoint, self.metrics)
         if GATEWAY_CALL.get():
-            return await callback(*args, **kwargs)
+            result = await callback(*args, **kwargs)
+        else:
+            result = await self._call(callback, args, kwargs, endpoint, data)
+        if self.tail is not None:
+            self.tail.record(endpoint, data, result)
+        return result
+
+    async def _call(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        """A direct call: counted against Telegram's second, retried as the class says."""
         chat_id = data.get("chat_id")
         sends = endpoint in SENDING_METHODS
         if self.limiter is not None and sends and isinstance(chat_id, int):

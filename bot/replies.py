@@ -64,31 +64,42 @@ def fit_lines(lines: list[str], more: Callable[[int], str], budget: int = TEXT_B
 
 
 async def safe_edit(
-    update: Update, text: str, keyboard: InlineKeyboardMarkup | None = None
+    update: Update,
+    text: str,
+    keyboard: InlineKeyboardMarkup | None = None,
+    *,
+    message_id: int | None = None,
 ) -> None:
     """Edit the message whose button was pressed; a repeat of the same edit is not an error.
 
-    A double tap, or an update delivered again after a crash, edits a message into what it
-    already says, which Telegram answers with 400 "message is not modified".
+    `message_id`: edit that message of the update's chat instead (a survey's page after a
+    typed answer). A double tap, or an update delivered again after a crash, edits a message
+    into what it already says, which Telegram answers with 400 "message is not modified".
     """
-    query = update.callback_query
-    if query is None or query.message is None:
-        return
-    message = query.message
+    if message_id is None:
+        query = update.callback_query
+        if query is None or query.message is None:
+            return
+        chat_id, message_id = query.message.chat.id, query.message.message_id
+    else:
+        chat = update.effective_chat
+        if chat is None:
+            return
+        chat_id = chat.id
     # Through the bot's `_post`, as `edit_message_text` itself goes (Defaults, the rate limiter
     # and bot.floodguard, PTB's errors), but without building a `Message` from the answer:
     # nobody reads it, and parsing a page's text, entities and buttons cost a third of a
     # millisecond on every survey answer (`bench/surveys.py --profile`).
     data: dict[str, object] = {
-        "chat_id": message.chat.id,
-        "message_id": message.message_id,
+        "chat_id": chat_id,
+        "message_id": message_id,
         "text": text,
         "parse_mode": DEFAULT_NONE,
     }
     if keyboard is not None:
         data["reply_markup"] = keyboard
     try:
-        await query.get_bot()._post("editMessageText", data)
+        await update.get_bot()._post("editMessageText", data)
     except BadRequest as exc:
         if "not modified" not in exc.message:
             raise

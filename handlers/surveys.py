@@ -1,9 +1,12 @@
 """Taking surveys and tests in chat: pages edited in place, buttons with short codes.
 
 A button answer edits the survey's message (its *page*): the question becomes a record of the
-answer and the next question appears below it, so answering posts no new message; a full
-page, a typed answer, a resume or a long survey's review start a new one. What a page shows
-is `bot.survey_pages`; the rule and examples are in docs/surveys-in-chat.md.
+answer and the next question appears below it, so answering posts no new message. So does a
+typed answer while the page is the last message the bot sent to the chat (`bot.chat_tail`):
+the person's message is removed, its answer being the page's record now; otherwise a typed
+answer closes the page and the next question starts a new one below it, as a full page, a
+resume or a long survey's review do. What a page shows is `bot.survey_pages`; the rule and
+examples are in docs/surveys-in-chat.md.
 
 Each kind of button is a `bot.callbacks` class (`SurveyOption(attempt, step, option, page)`
 is `s:o:12:3:2:1`, at most ~30 bytes whatever the language) with a small handler of its own;
@@ -346,15 +349,17 @@ def _pressed(update: Update) -> int | None:
     return query.message.message_id
 
 
-async def _edit_page(update: Update, text: str, keyboard: InlineKeyboardMarkup | None) -> bool:
-    """Edit the pressed message into `text`; False if it cannot be (then send it instead).
+async def _edit_page(
+    update: Update, message_id: int, text: str, keyboard: InlineKeyboardMarkup | None
+) -> bool:
+    """Edit the page `message_id` into `text`; False if it cannot be (then send it instead).
 
     A double tap edits a page into what it already says, which is no failure. A page deleted
     by the user or one Telegram will not edit, and an edit still failing after
     bot.floodguard's retries, fall back to a new message.
     """
     try:
-        await safe_edit(update, text, keyboard)
+        await safe_edit(update, text, keyboard, message_id=message_id)
     except Forbidden:  # blocked: sending fails too; the error handler takes it
         raise
     except BadRequest:  # (a NetworkError in PTB: caught first)
@@ -374,39 +379,44 @@ async def show(
     *,
     page: int | None = None,
     edit: bool = False,
-) -> None:
+    on_page: int | None = None,
+) -> bool:
     """Show the screen: the next question, the review, or the result (after `notice`).
 
-    `edit`: on the page whose button was pressed (`page`: its first step, from the button),
-    else in a new message, which starts a page of its own. A question that would not fit the
-    page closes it and starts a new one (see `bot.survey_pages`).
+    `edit`: on the page whose button was pressed (`page`: its first step, from the button);
+    `on_page`: on that page of the chat (a typed answer's, `page` its first step); else in a
+    new message, which starts a page of its own. A question that would not fit the page
+    closes it and starts a new one (see `bot.survey_pages`). True when the screen was drawn
+    on the page, in place.
     """
     chat = update.effective_chat
     if chat is None:
-        return
+        return False
     if screen.kind == "done":
         await _set_awaiting(context, None)
         await _show_result(update, context, screen)
         submitted = Submitted(screen.attempt_id, screen.compiled.pack.code)
         for hook in context.features.submit_hooks:  # the course goes on after its tests
             await hook(update, context, submitted)
-        return
-    pressed = _pressed(update) if edit else None
-    if pressed is not None and screen.protect_content and not _protected(update):
-        pressed = None  # a test's protected screens go in a protected message (not an edit)
+        return False
+    pressed = on_page
+    if pressed is None and edit:
+        pressed = _pressed(update)
+        if pressed is not None and screen.protect_content and not _protected(update):
+            pressed = None  # a test's protected screens go in a protected message (not an edit)
     first = pages.first_step(page if pressed is not None else None, screen.index)
     text, keyboard = _render(screen, context, first)
     if pressed is not None and _starts_a_page(screen, context, first, text):
         # The page is full (or the review cannot list every answer in its place): it keeps
         # its records, and the step starts the next page.
-        await _close_page(update, _closed_text(screen, context, first, screen.index))
+        await _close_page(update, pressed, _closed_text(screen, context, first, screen.index))
         pressed, first = None, screen.index
         text, keyboard = _render(screen, context, first)
     if notice:
         text = f"{notice}\n\n{text}"
-    if pressed is not None and await _edit_page(update, text, keyboard):
+    if pressed is not None and await _edit_page(update, pressed, text, keyboard):
         await _set_awaiting(context, _on_screen_value(screen, pressed, first))
-        return
+        return True
     try:
         sent = await context.bot.send_message(
             chat.id, text, reply_markup=keyboard, protect_content=screen.protect_content
@@ -423,8 +433,9 @@ async def show(
         await _set_awaiting(
             context, waiting_for(AWAITING_ROUTE, f"{screen.attempt_id}:{NOT_DELIVERED}")
         )
-        return
+        return False
     await _set_awaiting(context, _on_screen_value(screen, sent.message_id, first))
+    return False
 
 
 def _starts_a_page(screen: Screen, context: BotContext, first: int, text: str) -> bool:
@@ -450,10 +461,10 @@ def _render(
     return _page_text(screen, context, first), _keyboard(screen, context, first)
 
 
-async def _close_page(update: Update, text: str) -> None:
-    """Edit the pressed page into its closed form, without buttons (best effort)."""
+async def _close_page(update: Update, message_id: int, text: str) -> None:
+    """Edit the page `message_id` into its closed form, without buttons (best effort)."""
     try:
-        await safe_edit(update, text)
+        await safe_edit(update, text, message_id=message_id)
     except TelegramError:  # the old page keeps its buttons: pressed, they are out of date
         logger.info("survey page not closed (update %s)", update.update_id)
 
@@ -979,8 +990,44 @@ async def save_typed(update: Update, context: BotContext, attempt_id: int) -> No
         # The step never reached the user: the text cannot be an answer to it.
         await show(update, context, typed.screen, notice=t("surveys.typed_not_taken"))
         return
+    page = _typed_page_is_last(update, context, awaiting)
+    if page is not None:
+        shown, message_id = page
+        if await show(update, context, typed.following, page=shown.page, on_page=message_id):
+            await _remove_typed(update, context)
+        return
     await _close_typed_page(update, context, typed.following, typed.screen.index, awaiting)
     await show(update, context, typed.following)
+
+
+def _typed_page_is_last(
+    update: Update, context: BotContext, awaiting: str | None
+) -> tuple[Shown, int] | None:
+    """The typed question's page, when it is still the last message the bot sent to the chat.
+
+    Then the next step is drawn on it and the person's message below it goes (`_remove_typed`),
+    so the page is the bottom of the chat again and answering costs no new message. Anything
+    sent since (an error reply, a broadcast, a lesson; `bot.chat_tail`), or a page whose first
+    step is not known, and the next step starts a page below what the person typed.
+    """
+    shown = _shown(awaiting)
+    chat = update.effective_chat
+    if shown is None or shown.message is None or shown.page is None or chat is None:
+        return None
+    if not context.bot_data.chat_tail.is_last(chat.id, shown.message):
+        return None
+    return shown, shown.message
+
+
+async def _remove_typed(update: Update, context: BotContext) -> None:
+    """Delete the person's typed answer: it is the page's record now, and the page is last."""
+    message = update.effective_message
+    if message is None:
+        return
+    try:
+        await context.bot.delete_message(message.chat_id, message.message_id)
+    except TelegramError:  # too old, or already gone: the page is above it, still in order
+        logger.info("typed answer not removed in chat %s", message.chat_id)
 
 
 async def typed_answer(update: Update, context: BotContext, _argument: str) -> None:

@@ -156,39 +156,116 @@ async def test_back_on_a_page_and_a_stale_button(harness, i18n, tmp_path):
     assert await _answers(harness) == {"q1": 2, "q2": 5}
 
 
-async def test_a_typed_answer_in_the_middle_closes_the_page(harness, i18n, tmp_path):
+def _typed(harness, student, text: str) -> list:
+    """The student's own messages saying `text`, deleted ones included."""
+    return [m for m in harness.emulator.chat(student.user_id) if not m.from_bot and m.text == text]
+
+
+async def test_a_typed_answer_in_the_middle_goes_on_on_the_page(harness, i18n, tmp_path):
     """A number typed after four button answers, then two more buttons and the review.
 
-    Tried: typing 6 for "Hours a week?". The page that held it keeps its records with the
-    typed answer last and loses its buttons; the next question comes as a new message below
-    the student's own (a typed answer may post one), and the buttons after it edit that
-    new page again, which then becomes the review.
+    Tried: typing 6 for "Hours a week?" while the page is the last message in the chat. The
+    page keeps its records with the typed answer last and shows the next question: no new
+    message; the student's "6" is removed (its answer is the page's record, and the page is
+    the bottom of the chat again, in order). The buttons after it edit the same page, which
+    then becomes the review; Back from the review, Submit.
     """
     student, t = await _start(harness, i18n, _mixed(tmp_path), "pages", 742)
+    page = student.last_message.message_id
+    await student.tap(t.plain("surveys.continue"))
+    for point in ("4", "5", "3", "2"):
+        await student.tap(point)
+    sends = _sends(harness)
+    await student.send("6")
+    assert _sends(harness) == sends
+    assert student.last_message.message_id == page
+    assert student.last_text.startswith("Pages · 6 / 7\n\nAbout your lessons\n\n✓ 1. Lessons")
+    assert "✓ 4. Groups worked well — 2\n✓ 5. Hours a week? — 6\n\nI would take it again" in (
+        student.last_text
+    )
+    [typed] = _typed(harness, student, "6")
+    assert typed.deleted
+    await student.tap("5")
+    assert "✓ 6. I would take it again — 5" in student.last_text
+    await student.tap("4")
+    assert student.last_message.message_id == page and _sends(harness) == sends
+    assert t.plain("surveys.submit") in student.last_buttons  # the review took its place
+    assert "7. I would recommend it — 4" in student.last_text
+    await student.tap(t.plain("surveys.back"))  # from the review, onto the same page
+    assert student.last_text.startswith("Pages · 7 / 7\n\nAbout your lessons")
+    await student.tap("4")
+    await student.tap(t.plain("surveys.submit"))
+    assert (await _answers(harness))["hours"] == 6
+
+
+async def test_a_typed_answer_after_another_message_closes_the_page(harness, i18n, tmp_path):
+    """A typed answer when the page is no longer the last message in the chat.
+
+    Tried: "many" typed for the number (refused with a message), then 6. The refusal came
+    after the page, so the page is not where the student looks: it is closed with the typed
+    answer last and without buttons, the next question comes as a new message below the
+    student's own, which stays; the buttons after it edit that new page.
+    """
+    student, t = await _start(harness, i18n, _mixed(tmp_path), "pages", 745)
     first_page = student.last_message.message_id
     await student.tap(t.plain("surveys.continue"))
     for point in ("4", "5", "3", "2"):
         await student.tap(point)
+    await student.send("many")
+    refusal = student.last_message.message_id
+    assert refusal > first_page
     await student.send("6")
     closed = _message(student, first_page)
     assert not closed.inline_keyboard
     assert closed.text.startswith("Pages\n\nAbout your lessons\n\n✓ 1. Lessons were clear — 4")
     assert closed.text.endswith("✓ 4. Groups worked well — 2\n✓ 5. Hours a week? — 6")
     second_page = student.last_message.message_id
-    assert second_page > first_page
+    assert second_page > refusal
     assert student.last_text.startswith("Pages · 6 / 7\n\nI would take it again")
+    assert not any(m.deleted for m in _typed(harness, student, "6"))
     sends = _sends(harness)
     await student.tap("5")
     assert "✓ 6. I would take it again — 5" in student.last_text
-    await student.tap("4")
     assert student.last_message.message_id == second_page and _sends(harness) == sends
-    assert t.plain("surveys.submit") in student.last_buttons  # the review took its place
-    assert "7. I would recommend it — 4" in student.last_text
-    await student.tap(t.plain("surveys.back"))  # from the review, onto the same page
-    assert student.last_text.startswith("Pages · 7 / 7\n\n✓ 6. I would take it again — 5")
-    await student.tap("4")
-    await student.tap(t.plain("surveys.submit"))
-    assert (await _answers(harness))["hours"] == 6
+    assert await _answers(harness) == {"q1": 4, "q2": 5, "q3": 3, "q4": 2, "hours": 6, "q5": 5}
+
+
+async def test_a_typed_answer_after_a_broadcast_or_a_restart_starts_a_new_page(
+    harness, i18n, tmp_path
+):
+    """The page is not known to be last: a broadcast came after it; or the bot restarted.
+
+    Tried: a message from the bot to the student's chat (as a broadcast's copy) between the
+    typed question and the answer; for a second student, a restart there. Both answers are
+    taken once and the next question starts a new page below the student's message.
+    """
+    student, t = await _start(harness, i18n, _mixed(tmp_path), "pages", 746)
+    page = student.last_message.message_id
+    await student.tap(t.plain("surveys.continue"))
+    for point in ("4", "5", "3", "2"):
+        await student.tap(point)
+    notice = await harness.app.bot.send_message(student.user_id, "The webinar starts at 15:00.")
+    await student.send("6")
+    assert not _message(student, page).inline_keyboard
+    assert student.last_message.message_id > notice.message_id
+    assert student.last_text.startswith("Pages · 6 / 7\n\nI would take it again")
+
+    other = harness.user(747, "Other", "en")
+    await onboard(other, i18n)
+    await other.send("/surveys")
+    await other.tap("Pages (pre)")
+    other_page = other.last_message.message_id
+    await other.tap(t.plain("surveys.continue"))
+    for point in ("1", "2", "3", "4"):
+        await other.tap(point)
+    await harness.restart()
+    await other.send("7")
+    assert not _message(other, other_page).inline_keyboard
+    assert other.last_message.message_id > other_page
+    assert other.last_text.startswith("Pages · 6 / 7\n\nI would take it again")
+    async with harness.app.bot_data.db() as session:
+        hours = await session.scalars(select(Answer.value).where(Answer.item_code == "hours"))
+        assert sorted(hours.all()) == [6, 7]
 
 
 async def test_resume_after_a_restart_starts_a_new_page(harness, i18n, tmp_path):

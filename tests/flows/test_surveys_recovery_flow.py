@@ -224,11 +224,14 @@ async def test_back_under_an_answered_typed_question_acts_on_that_question_only(
 ):
     """Back, still shown under a question answered by typing, pressed two questions later.
 
-    Tried: typing an answer to question 2, answering 3, then pressing question 2's old Back.
-    Before the fix its buttons stayed and Back stepped back from question 4, wherever the
-    student was. Now the typed question's page is closed: it keeps the records of its
+    Tried: typing an answer to question 2 after a refused one ("many": the refusal is a new
+    message, so the page is no longer last), answering 3, then pressing question 2's old
+    Back. Before the fix its buttons stayed and Back stepped back from question 4, wherever
+    the student was. Now the typed question's page is closed: it keeps the records of its
     questions, the typed answer last, without buttons; its old Back (pressed anyway, as a
-    stale client could) changes nothing.
+    stale client could) changes nothing. Then the same Back pressed on the page the survey
+    is on now (questions typed one after another stay on one page): it shows where the
+    student is, and changes nothing either.
     """
     t = i18n.translator("en")
     await _campaign(harness, i18n, _four_numbers_pack(tmp_path), "numbers")
@@ -244,16 +247,21 @@ async def test_back_under_an_answered_typed_question_acts_on_that_question_only(
         for b in row
         if b["text"] == t.plain("surveys.back")
     )
+    await student.send("many")
     await student.send("12")
     second = next(m for m in student.messages if m.message_id == second.message_id)
-    assert second.text == "Numbers\n\n✓ 2. Number 2? — 12"
+    assert second.text == "Numbers\n\n✓ 1. Number 1? — 1\n✓ 2. Number 2? — 12"
     assert not second.inline_keyboard
     await student.send("3")
-    assert "Number 4?" in student.last_text
+    assert "Number 4?" in student.last_text and "✓ 3. Number 3? — 3" in student.last_text
     await student.tap_data(back, second.message_id)
     assert student.last_toast == t.plain("errors.stale_button")
     assert "Number 4?" in student.last_text
     assert (await _attempt(harness)).cursor is None  # still at question 4
+    await student.tap_data(back, student.last_message.message_id)  # on the live page
+    assert student.last_toast == t.plain("surveys.shown_again")
+    assert "Number 4?" in student.last_text
+    assert (await _attempt(harness)).cursor is None
     await student.tap(t.plain("surveys.back"))  # question 4's own Back goes to question 3
     assert "Number 3?" in student.last_text
 
