@@ -15,8 +15,10 @@ is written to draw it, and an old button redraws its own page. The rules:
 - when the records and the question would not fit `PAGE_BUDGET` characters (Telegram refuses
   4096), the page is *closed* (its message keeps the title and its records, without buttons)
   and the question starts a new page, sent as a new message;
-- after a typed answer the page is closed too, and the next step starts a new page below the
-  person's own message (a question above what they typed would be out of order);
+- after a typed answer the page goes on while it is the chat's last message (the person's
+  message is removed: `handlers.surveys`); otherwise it is closed too, and the next step
+  starts a new page below the person's own message (a question above what they typed would be
+  out of order);
 - Back to a step before `first` starts the page again at that step;
 - the review replaces the page's records (it lists every answer).
 

@@ -114,6 +114,7 @@ REVIEW_BUDGET = 3600  # characters of review lines, under TEXT_BUDGET with the t
 NOT_DELIVERED = "-"  # the step part of `awaiting` when the step could not be sent
 BUTTONS = "*"  # the step part of `awaiting` when a step with buttons is on the live page
 TYPED = frozenset({"number", "text", "date"})  # items answered by typing, not with buttons
+MESSAGE_LIMIT = 4096  # Telegram's, for a text counted as its HTML (longer than what shows)
 
 
 def _title(screen: Screen) -> str:
@@ -394,7 +395,7 @@ async def show(
         return False
     if screen.kind == "done":
         await _set_awaiting(context, None)
-        await _show_result(update, context, screen)
+        await _show_result(update, context, screen, on_page)
         submitted = Submitted(screen.attempt_id, screen.compiled.pack.code)
         for hook in context.features.submit_hooks:  # the course goes on after its tests
             await hook(update, context, submitted)
@@ -469,24 +470,45 @@ async def _close_page(update: Update, message_id: int, text: str) -> None:
         logger.info("survey page not closed (update %s)", update.update_id)
 
 
-async def _show_result(update: Update, context: BotContext, screen: Screen) -> None:
-    """Thank the user; show scores, levels, the change since the pre wave, and a chart."""
+async def _show_result(
+    update: Update, context: BotContext, screen: Screen, review: int | None = None
+) -> None:
+    """Thank the user; show scores, levels, the change since the pre wave, and a chart.
+
+    `review`: the review's message, whose Submit was pressed. The thanks and the scores go
+    under its list of answers, in place of its buttons (no new message: a lecture hall's
+    Submits come in a wave); when the two would not fit one message, or the edit fails, the
+    review only loses its buttons and the thanks come in a new message. The chart follows in
+    a message of its own.
+    """
     profile = require_profile(context)
     chat = update.effective_chat
     if chat is None:
         return
     text = _result(screen, context)
     pack = screen.compiled.pack
-    if screen.result is None or pack.settings.show_results != "immediately":
+    view = None
+    if screen.result is not None and pack.settings.show_results == "immediately":
+        views = await svc.my_results(context.db, profile.telegram_id, screen.attempt_id)
+        view = views[0] if views else None
+        if view is not None and view.previous:
+            text += "\n\n" + "\n".join(_change_lines(view, context))
+    if review is None or not await _result_on_review(update, context, screen, review, text):
+        if review is not None:
+            await _remove_keyboard(update)
         await context.bot.send_message(chat.id, text)
-        return
-    views = await svc.my_results(context.db, profile.telegram_id, screen.attempt_id)
-    view = views[0] if views else None
-    if view is not None and view.previous:
-        text += "\n\n" + "\n".join(_change_lines(view, context))
-    await context.bot.send_message(chat.id, text)
     if view is not None:
         await _send_chart(update, context, view)
+
+
+async def _result_on_review(
+    update: Update, context: BotContext, screen: Screen, review: int, result: str
+) -> bool:
+    """Edit the review into its answers followed by `result`, without buttons; True if done."""
+    closed = f"{_review_lines(screen, context, submitted=True)[0]}\n\n{result}"
+    if len(closed) > MESSAGE_LIMIT:
+        return False
+    return await _edit_page(update, review, closed, None)
 
 
 def _score_text(t: Translator, value: float, maximum: float | None) -> str:
@@ -612,11 +634,18 @@ async def my_results(update: Update, context: BotContext) -> None:
     await reply(update, context, fit_lines(lines, lambda n: "…"))
 
 
-def _review_lines(screen: Screen, context: BotContext) -> tuple[str, bool]:
-    """The review's text, and whether it lists every answer (a long survey's may not)."""
+def _review_lines(
+    screen: Screen, context: BotContext, *, submitted: bool = False
+) -> tuple[str, bool]:
+    """The review's text, and whether it lists every answer (a long survey's may not).
+
+    `submitted`: the answers as they were sent, without the hint to check and change them.
+    """
     t = context.t
     answers = screen.compiled.applicable(screen.answers or {})
-    lines = [f"<b>{html.escape(_title(screen))}</b>", t("surveys.review")]
+    lines = [f"<b>{html.escape(_title(screen))}</b>"]
+    if not submitted:
+        lines.append(t("surveys.review"))
     shown = [item for item in screen.compiled.items if item.code in answers]
     # Numbered as the questions were ("n / N"), each as long as the screen allows.
     answered = [
@@ -722,28 +751,27 @@ async def _step(
     *,
     page: int | None = None,
     edit: bool = False,
-    clear: bool = False,
+    submitted: bool = False,
 ) -> None:
     """Show the screen a button leads to, on the pressed page (`edit`) or in a new message.
 
     Or say why the press changed nothing; `attempt_id` names the attempt the button was
-    under, to show its current step again if the user never saw it. `clear`: take the pressed
-    message's buttons away (the review, once submitted).
+    under, to show its current step again if the user never saw it. `submitted`: the pressed
+    message is the review, which the thanks and the scores close (`_show_result`).
     """
     try:
         screen = await call
     except ServiceError as exc:
         await _refused(update, context, exc, attempt_id, page)
         return
-    if clear:
-        await asyncio.gather(toast(update, context), _remove_keyboard(update))
-        await show(update, context, screen, page=page, edit=edit)
-        return
     # The answer is stored: the button's answer and the next screen go out together, so the
     # person waits for one round trip to Telegram, not two.
     answered = asyncio.ensure_future(toast(update, context))
     try:
-        await show(update, context, screen, page=page, edit=edit)
+        if submitted:
+            await show(update, context, screen, on_page=_pressed(update))
+        else:
+            await show(update, context, screen, page=page, edit=edit)
     finally:
         await answered
 
@@ -861,7 +889,7 @@ async def submit_attempt(update: Update, context: BotContext, data: SurveySubmit
     """Submit the attempt from its review, and show the result."""
     profile = require_profile(context)
     call = svc.submit(context.db, profile.telegram_id, data.attempt)
-    await _step(update, context, call, data.attempt, clear=True)
+    await _step(update, context, call, data.attempt, submitted=True)
 
 
 # Refusals that leave the question on screen as it is: a short notice on the button is enough.

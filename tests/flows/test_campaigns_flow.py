@@ -195,7 +195,7 @@ async def test_results_shown_when_the_campaign_closes(harness, i18n, tmp_path):
     await student.tap(t.plain("surveys.done"))
     await student.send("2")
     await student.tap(t.plain("surveys.submit"))
-    assert student.last_text == t("surveys.thanks_results_later")
+    assert student.last_text.endswith("3. Years — 2\n\n" + t("surveys.thanks_results_later"))
     await student.send("/my_results")
     assert t("results.hidden") in student.last_text and "Score" not in student.last_text
     await admin.send("/campaigns")

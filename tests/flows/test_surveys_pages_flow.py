@@ -14,9 +14,10 @@ import yaml
 from sqlalchemy import select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import NEW_MESSAGE, SurveyPoint, SurveyStart
+from bot.callbacks import NEW_MESSAGE, SurveyPoint, SurveyStart, SurveySubmit
 from bot.services import content as content_service
 from bot.survey_pages import PAGE_BUDGET
+from handlers import surveys as survey_handlers
 from models import Answer
 from tests import factories
 from tests.conftest import ADMIN_ID
@@ -423,3 +424,51 @@ async def test_the_surveys_list_and_the_invitation_become_the_survey(harness, i1
     assert _message(late, old.message_id).text == "Pages is open."
     assert late.last_message.message_id != old.message_id
     assert t.plain("surveys.continue") in late.last_buttons
+
+
+async def test_submit_closes_the_review_with_the_thanks_or_sends_them_when_too_long(
+    harness, i18n, tmp_path, monkeypatch
+):
+    """Submit on the review: the thanks go under the answers, in place of the buttons.
+
+    Tried: a survey answered to the review and submitted (no new message for the thanks);
+    a second student's, with the room of one message made too small for the answers and the
+    thanks together: the review only loses its buttons and the thanks come in a new message.
+    Submit pressed again on either review changes nothing.
+    """
+    student, t = await _start(harness, i18n, _mixed(tmp_path), "pages", 748)
+    page = student.last_message.message_id
+    await student.tap(t.plain("surveys.continue"))
+    for point in ("4", "5", "3", "2"):
+        await student.tap(point)
+    await student.send("6")
+    await student.tap("5")
+    await student.tap("4")
+    sends = _sends(harness)
+    await student.tap(t.plain("surveys.submit"))
+    assert _sends(harness) == sends
+    closed = _message(student, page)
+    assert not closed.inline_keyboard
+    assert closed.text.startswith("Pages\n1. Lessons were clear — 4")
+    assert "7. I would recommend it — 4\n\n" + t.plain("surveys.thanks") in closed.text
+    await student.tap_data(SurveySubmit(1).pack(), page)
+    assert student.last_toast == t.plain("surveys.already_submitted")
+
+    monkeypatch.setattr(survey_handlers, "MESSAGE_LIMIT", 200)
+    other = harness.user(749, "Other", "en")
+    await onboard(other, i18n)
+    await other.send("/surveys")
+    await other.tap("Pages (pre)")
+    review = other.last_message.message_id
+    await other.tap(t.plain("surveys.continue"))
+    for point in ("1", "2", "3", "4"):
+        await other.tap(point)
+    await other.send("7")
+    await other.tap("5")
+    await other.tap("4")
+    await other.tap(t.plain("surveys.submit"))
+    kept = _message(other, review)
+    assert not kept.inline_keyboard and t.plain("surveys.thanks") not in kept.text
+    assert "Check your answers" in kept.text
+    assert other.last_message.message_id > review
+    assert other.last_text.startswith(t.plain("surveys.thanks"))
