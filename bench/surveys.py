@@ -145,8 +145,9 @@ def newer_than(user: SimulatedUser, message_id: int) -> Callable[[], bool]:
 def moved_on(user: SimulatedUser, message: MessageRecord) -> Callable[[], bool]:
     """The next step is on screen: `message` (a survey page) edited, or a newer message.
 
-    A button answer edits the page it was pressed on; a full page, a typed answer or the
-    review of a long survey start a new one.
+    A button answer, or a typed one while the page is the chat's last message, edits the
+    page; a full page, a typed answer after another message or the review of a long survey
+    start a new one.
     """
     edits = message.edited
 
@@ -247,18 +248,19 @@ async def take_survey(
             await act("agreement scale: 4", user.tap("4", message_id=mid), moved_on(user, message))
             answered[user.user_id] += 1
         elif kind == "typed":
-            await act("typed: 5", user.send("5"), newer_than(user, mid))
+            await act("typed: 5", user.send("5"), moved_on(user, message))
             answered[user.user_id] += 1
         elif kind == "review":
-            # Submitting sends the thanks with the scores, then renders and sends a chart:
-            # the update is complete with the chart; the thanks is timed on the way.
+            # Submitting puts the thanks with the scores on the review (or in a new message),
+            # then renders and sends a chart: the update is complete with the chart; the
+            # thanks is timed on the way.
             start = time.perf_counter()
             await user.tap(SUBMIT, message_id=mid)
             await until(
                 emulator,
                 user,
                 lambda mid=mid: any(
-                    m.message_id > mid and THANKS in (m.content or "") for m in user.messages
+                    m.message_id >= mid and THANKS in (m.content or "") for m in user.messages
                 ),
                 "Submit",
             )

@@ -88,17 +88,16 @@ async def test_a_real_bot_talks_to_the_emulator_through_it():
             assert emulator.last_bot_message(5).source == "Сәлем, <b>Ann</b>"
 
 
-async def test_parameters_are_sent_as_httpx_sends_them():
-    """Tried: form-encoded JSON values without files, multipart with them, the User-Agent."""
+async def test_parameters_are_sent_as_one_json_object_of_json_values():
+    """Tried: a text in Kazakh and a chat id, then a keyboard, without files: a JSON object
+    whose values are the strings a form would carry (objects JSON-serialized), not escaped;
+    the User-Agent."""
     seen: list[tuple[str, str, dict[str, str]]] = []
 
     async def record(request: web.Request) -> web.Response:
-        form = await request.post()
-        fields = {
-            k: (v if isinstance(v, str) else f"file:{v.filename}:{v.file.read().decode()}")
-            for k, v in form.items()
-        }
-        seen.append((request.content_type, request.headers["User-Agent"], fields))
+        raw = await request.read()
+        assert "Сәлем".encode() in raw or b"reply_markup" in raw  # UTF-8, not \\u escapes
+        seen.append((request.content_type, request.headers["User-Agent"], json.loads(raw)))
         return web.Response(body=OK)
 
     plain = RequestData(
@@ -111,7 +110,7 @@ async def test_parameters_are_sent_as_httpx_sends_them():
             f"{url}/botT/sendMessage", "POST", RequestData([markup])
         ) == (200, OK)
     assert seen[0] == (
-        "application/x-www-form-urlencoded",
+        "application/json",
         AiohttpRequest.USER_AGENT,
         {"chat_id": "5", "text": "Сәлем"},
     )

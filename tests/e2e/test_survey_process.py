@@ -42,8 +42,11 @@ async def _take_the_survey(user: SimulatedUser, emulator: Emulator, language: st
     }
     await wait_until(user, emulator, lambda: labels["start_button"] in user.last_buttons, 60)
     invitation = user.last_message
+    edited = invitation.edited
     await user.tap(labels["start_button"])
-    await wait_until(user, emulator, lambda: user.last_message is not invitation, 30)
+    # The invitation becomes the survey's first page (edited in place).
+    await wait_until(user, emulator, lambda: invitation.edited > edited, 30)
+    assert user.last_message is invitation and labels["continue"] in user.last_buttons
     for _ in range(80):
         page = user.last_message
         buttons = user.last_buttons
@@ -71,9 +74,9 @@ async def _take_the_survey(user: SimulatedUser, emulator: Emulator, language: st
             await tap(buttons[0])
         else:
             await user.send("5")
-            edits = -1  # its page is closed (an edit): the next question is a newer message
-        # A button answer edits the page (the next question appears on it); a typed answer,
-        # a full page or the review of a long survey come as a newer message.
+        # An answer edits the page (the next question appears on it; typed too, the page
+        # being the chat's last message); a full page or a long survey's review come as a
+        # newer message.
         await wait_until(
             user,
             emulator,
