@@ -21,6 +21,10 @@ bot's process only waits for the PNG bytes.
   the CPU the answers and the scores leave, so everyone else's next question comes first.
 - A worker that dies (killed, out of memory) breaks the pool: that chart is drawn in a thread
   and the next one starts a new pool.
+- A worker ends itself when the bot that started it is gone without ending it (killed with
+  SIGKILL, by the out-of-memory killer, a replica's crash): it checks its parent every
+  `PARENT_CHECK` seconds in a thread of its own. Otherwise each killed bot left its workers
+  waiting for work forever, holding their memory.
 
 The pool is the process's, like the garbage collector's settings: one per process, whichever
 application configured it last.
@@ -36,6 +40,8 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -47,6 +53,7 @@ logger = logging.getLogger(__name__)
 
 # How much lower the workers' priority is than the bot's (nice(2): 0 normal, 19 lowest).
 WORKER_NICENESS = 10
+PARENT_CHECK = 2.0  # seconds between a worker's checks that the bot is still there
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -77,13 +84,23 @@ _POOL = _Pool()
 
 
 def _start_worker() -> None:
-    """In a new worker: leave Ctrl-C to the bot, yield the CPU to it, import matplotlib."""
+    """In a new worker: leave Ctrl-C to the bot, yield the CPU to it, end with it, charts."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(
+        target=_end_with_parent, args=(os.getppid(),), name="chart-parent", daemon=True
+    ).start()
     # When 50 students submit at once, the charts must not take the CPU from the answers and
     # the scores of everyone else: the workers run at a lower priority than the bot.
     with contextlib.suppress(OSError, AttributeError):  # not on every platform
         os.nice(WORKER_NICENESS)
     importlib.import_module("bot.services.charts")
+
+
+def _end_with_parent(parent: int) -> None:
+    """End this worker once its parent is gone (the worker is then another process's child)."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK)
+    os._exit(0)  # nothing of the bot's to finish here: its charts had nobody to go to
 
 
 def workers() -> int:

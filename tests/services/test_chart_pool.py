@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -141,3 +142,49 @@ async def test_the_application_configures_the_pool_and_stops_it(tmp_path: Path, 
         await app.bot_data.engine.dispose()
     with pytest.raises(ValueError):
         chart_pool.configure(-1)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+_KILLED_BOT = """
+import asyncio, os, sys, time
+from bot.services import chart_pool
+
+async def main():
+    chart_pool.configure(1)
+    print(await chart_pool.run(os.getpid), flush=True)
+
+asyncio.run(main())
+time.sleep(600)
+"""
+
+
+async def test_a_worker_ends_when_the_bot_is_killed(tmp_path):
+    """Tried: a process that starts a chart worker, killed with SIGKILL (it cannot end its
+    workers). Before, the worker waited for work forever; now it sees its parent gone and
+    ends within its check's interval (a guard of 60 s, not a speed target)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _KILLED_BOT,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    line = await asyncio.wait_for(process.stdout.readline(), 120)
+    worker = int(line)
+    assert _alive(worker)
+    process.kill()
+    await process.wait()
+    deadline = asyncio.get_running_loop().time() + 60
+    while _alive(worker) and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.1)
+    assert not _alive(worker)
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, ended and not yet reaped, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
